@@ -1,0 +1,145 @@
+/*
+ * kernels/common.c - what every format and kernel shares: aligned memory, sizes of
+ * packed matrices and activation blobs, and the single-threaded GEMM driver.
+ */
+#include "kernel.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void *bb_alloc(size_t bytes)
+{
+    void *p = NULL;
+    size_t rounded = bb_round_up(bytes ? bytes : 1, BB_ALIGN);
+    if (posix_memalign(&p, BB_ALIGN, rounded) != 0)
+        return NULL;
+    memset(p, 0, rounded);
+    return p;
+}
+
+void bb_free(void *p) { free(p); }
+
+size_t bb_round_up(size_t v, size_t to) { return (v + to - 1) / to * to; }
+
+size_t bb_k_stride(size_t k)
+{
+    size_t s = 0;
+    for (int f = 0; f < BB_FMT_COUNT; f++) {
+        size_t p = bb_round_up(k, bb_formats[f].block);
+        if (p > s)
+            s = p;
+    }
+    return bb_round_up(s, BB_ALIGN);
+}
+
+static size_t n_scales_of(const bb_format *f, size_t m)
+{
+    switch (f->scale) {
+    case BB_SCALE_PER_ROW: return m;
+    case BB_SCALE_PER_MATRIX: return 1;
+    default: return 0;
+    }
+}
+
+uint64_t bb_weights_bytes(bb_format_id id, size_t m, size_t k)
+{
+    const bb_format *f = bb_format_get(id);
+    uint64_t row_bytes = (uint64_t)bb_round_up(k, f->block) / f->block * f->block_bytes;
+    return (uint64_t)m * row_bytes + (uint64_t)n_scales_of(f, m) * sizeof(float);
+}
+
+double bb_bits_per_weight(bb_format_id id, size_t m, size_t k)
+{
+    return (double)bb_weights_bytes(id, m, k) * 8.0 / ((double)m * (double)k);
+}
+
+int bb_weights_alloc(bb_weights *w, bb_format_id id, size_t m, size_t k)
+{
+    const bb_format *f = bb_format_get(id);
+    memset(w, 0, sizeof *w);
+    if (!f || m == 0 || k == 0)
+        return -1;
+    w->format = id;
+    w->m = m;
+    w->k = k;
+    w->k_padded = bb_round_up(k, f->block);
+    w->row_bytes = w->k_padded / f->block * f->block_bytes;
+    w->n_scales = n_scales_of(f, m);
+    w->data = bb_alloc(m * w->row_bytes);
+    w->scales = bb_alloc((w->n_scales ? w->n_scales : 1) * sizeof(float));
+    if (!w->data || !w->scales) {
+        bb_weights_free(w);
+        return -1;
+    }
+    return 0;
+}
+
+void bb_weights_free(bb_weights *w)
+{
+    bb_free(w->data);
+    bb_free(w->scales);
+    w->data = NULL;
+    w->scales = NULL;
+}
+
+void bb_weights_fill_zero(bb_weights *w)
+{
+    const bb_format *f = bb_format_get(w->format);
+    for (size_t r = 0; r < w->m; r++)
+        for (size_t i = 0; i < w->k_padded; i++)
+            f->set_code(w, r, i, f->zero_code);
+}
+
+double bb_weight_value(const bb_weights *w, size_t row, size_t i)
+{
+    const bb_format *f = bb_format_get(w->format);
+    return (double)bb_row_scale(w, row) * f->code_value(f->get_code(w, row, i));
+}
+
+/* Blob layout: scale[n] | sum[n] | q[n][k_stride], each part 64-byte aligned. */
+static size_t q8_k_stride(size_t k) { return bb_k_stride(k); }
+static size_t q8_head_bytes(size_t n) { return bb_round_up(n * sizeof(float), BB_ALIGN); }
+
+size_t bb_act_q8_bytes(size_t k, size_t n)
+{
+    return 2 * q8_head_bytes(n) + n * q8_k_stride(k);
+}
+
+bb_act_q8 bb_act_q8_view(void *blob, size_t k, size_t n)
+{
+    uint8_t *b = blob;
+    bb_act_q8 a = {
+        .scale = (float *)b,
+        .sum = (int32_t *)(b + q8_head_bytes(n)),
+        .q = (int8_t *)(b + 2 * q8_head_bytes(n)),
+        .k = k,
+        .k_stride = q8_k_stride(k),
+        .n = n,
+    };
+    return a;
+}
+
+void bb_kernel_work(const bb_kernel *kn, size_t m, size_t k, size_t n, bb_work *out)
+{
+    const bb_format *f = bb_format_get(kn->format);
+    uint64_t wbytes = bb_weights_bytes(kn->format, m, k);
+    if (kn->layout_bytes) {
+        /* A repacked layout may differ in size; ask it with a shape-only descriptor. */
+        bb_weights shape = {.format = kn->format, .m = m, .k = k,
+                            .k_padded = bb_round_up(k, f->block)};
+        shape.row_bytes = shape.k_padded / f->block * f->block_bytes;
+        shape.n_scales = f->scale == BB_SCALE_PER_ROW ? m : f->scale == BB_SCALE_PER_MATRIX;
+        wbytes = kn->layout_bytes(&shape) + shape.n_scales * sizeof(float);
+    }
+    out->weight_bytes = wbytes;
+    out->act_bytes = (uint64_t)n * k * (f->act == BB_ACT_Q8 ? 1 : sizeof(float));
+    out->out_bytes = (uint64_t)n * m * sizeof(float);
+    out->ops = 2ull * m * k * n;
+}
+
+void bb_kernel_gemm(const bb_kernel *kn, const bb_gemm_args *a)
+{
+    if (kn->prepare_act)
+        kn->prepare_act(a, 0, a->n);
+    kn->gemm_rows(a, 0, a->w->m);
+}

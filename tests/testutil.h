@@ -1,0 +1,31 @@
+/* tests/testutil.h - shared by the cmocka tests: seeded data and the double reference. */
+#ifndef BITBENCH_TESTUTIL_H
+#define BITBENCH_TESTUTIL_H
+
+#include "../kernels/kernel.h"
+
+#include <stdint.h>
+
+/* xorshift64*: reproducible across machines (rand() is not). */
+uint64_t tu_rand_u64(uint64_t *state);
+/* uniform in [-1, 1) */
+float tu_rand_f32(uint64_t *state);
+/* roughly normal (sum of 4 uniforms), times scale */
+void tu_fill_normalish(float *v, size_t n, float scale, uint64_t seed);
+
+/* Activations: n tokens of k floats, stride bb_k_stride(k), zero padded.  Free with bb_free. */
+float *tu_make_x(size_t k, size_t n, uint64_t seed, size_t *x_stride);
+
+/* The double-precision product of the dequantized operands, for tokens [0, n):
+ * out[t * m + r] = sum_i bb_weight_value(w, r, i) * xv(t, i), where xv is x itself for
+ * fp32 formats, and q * scale of `act` for int8-activation formats (act may be NULL for
+ * fp32).  Also returns sum_i |w x| per output in abs_out (may be NULL), for error bounds. */
+void tu_ref_gemm_double(const bb_weights *w, const float *x, size_t x_stride,
+                        const bb_act_q8 *act, size_t n, double *out, double *abs_out);
+
+/* Runs kernel kn over (w, x) single-threaded into a fresh y (n * m floats, stride m);
+ * allocates and repacks what the kernel needs.  Returns y (bb_free it). */
+float *tu_run_kernel(const bb_kernel *kn, const bb_weights *w, const float *x, size_t x_stride,
+                     size_t n);
+
+#endif

@@ -10,7 +10,3 @@ double bb_int8_code_value(uint32_t code) { (void)code; todo(__func__); return 0;
 void bb_int8_opcount(size_t m, size_t k, size_t n, bb_opcount *out) { (void)m; (void)k; (void)n; (void)out; todo(__func__); }
 static void int8_rows(const bb_gemm_args *a, size_t r0, size_t r1) { (void)a; (void)r0; (void)r1; todo(__func__); }
 const bb_kernel bb_kernel_int8_scalar_ref = {.name = "int8-scalar-ref", .format = BB_FMT_INT8, .method = "ref", .isa = BB_ISA_SCALAR, .row_block = 1, .gemm_rows = int8_rows};
-size_t bb_act_q8_ref_bytes(size_t k, size_t n) { return bb_act_q8_bytes(k, n); }
-void bb_act_q8_ref_prepare(const bb_gemm_args *a, size_t t0, size_t t1) { (void)a; (void)t0; (void)t1; todo(__func__); }
-void bb_act_q8_opcount(size_t k, size_t n, bb_opcount *out) { (void)k; (void)n; (void)out; todo(__func__); }
-void bb_act_q8_quantize_ref(const float *x, size_t x_stride, bb_act_q8 *a, size_t t0, size_t t1) { (void)x; (void)x_stride; (void)a; (void)t0; (void)t1; todo(__func__); }

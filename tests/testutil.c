@@ -1,30 +1,13 @@
 #include "testutil.h"
+#include "../harness/rng.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-uint64_t tu_rand_u64(uint64_t *s)
-{
-    uint64_t x = *s ? *s : 0x9E3779B97F4A7C15ull;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * 0x2545F4914F6CDD1Dull;
-}
-
-float tu_rand_f32(uint64_t *s)
-{
-    return (float)((double)(tu_rand_u64(s) >> 11) * 0x1.0p-53 * 2.0 - 1.0);
-}
-
-void tu_fill_normalish(float *v, size_t n, float scale, uint64_t seed)
-{
-    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
-    for (size_t i = 0; i < n; i++)
-        v[i] = scale * 0.5f * (tu_rand_f32(&s) + tu_rand_f32(&s) + tu_rand_f32(&s) + tu_rand_f32(&s));
-}
+uint64_t tu_rand_u64(uint64_t *s) { return bb_rng_u64(s); }
+float tu_rand_f32(uint64_t *s) { return bb_rng_f32(s); }
+void tu_fill_normalish(float *v, size_t n, float scale, uint64_t seed) { bb_rng_fill(v, n, scale, seed); }
 
 float *tu_make_x(size_t k, size_t n, uint64_t seed, size_t *x_stride)
 {

@@ -1,0 +1,242 @@
+#include "gemm_run.h"
+
+#include "rng.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ executor */
+
+typedef struct exec_ctx {
+    const bb_kernel *k;
+    const bb_gemm_args *a;
+    size_t chunk;
+    int repeat; /* 2 under the injected slowdown */
+} exec_ctx;
+
+static void exec_act(void *p, int tid, int nt)
+{
+    exec_ctx *c = p;
+    size_t per = (c->a->n + (size_t)nt - 1) / (size_t)nt;
+    size_t t0 = (size_t)tid * per, t1 = t0 + per > c->a->n ? c->a->n : t0 + per;
+    if (t0 < t1)
+        c->k->prepare_act(c->a, t0, t1);
+}
+
+static void exec_rows(void *p, int tid, int nt)
+{
+    (void)nt;
+    exec_ctx *c = p;
+    size_t m = c->a->w->m;
+    size_t r0 = (size_t)tid * c->chunk, r1 = r0 + c->chunk > m ? m : r0 + c->chunk;
+    for (int i = 0; i < c->repeat && r0 < r1; i++)
+        c->k->gemm_rows(c->a, r0, r1);
+}
+
+static size_t gcd(size_t a, size_t b) { return b ? gcd(b, a % b) : a; }
+
+static int injected_slowdown(const bb_kernel *k)
+{
+    const char *env = getenv("BITBENCH_INJECT_SLOWDOWN");
+    return env && strcmp(env, k->name) == 0;
+}
+
+void bb_gemm_exec(bb_pool *pool, const bb_kernel *k, const bb_gemm_args *a)
+{
+    int threads = bb_pool_threads(pool);
+    exec_ctx c = {.k = k, .a = a, .repeat = injected_slowdown(k) ? 2 : 1};
+    if (k->prepare_act) {
+        if (a->n >= 2 * (size_t)threads)
+            bb_pool_run(pool, exec_act, &c);
+        else
+            k->prepare_act(a, 0, a->n);
+    }
+    /* Chunks are a multiple of 16 rows (one 64-byte line of fp32 outputs, so threads
+     * never share an output line) and of the kernel's row block. */
+    size_t rb = k->row_block ? k->row_block : 1;
+    size_t unit = 16 / gcd(16, rb) * rb;
+    size_t per = (a->w->m + (size_t)threads - 1) / (size_t)threads;
+    c.chunk = bb_round_up(per, unit);
+    bb_pool_run(pool, exec_rows, &c);
+}
+
+/* ------------------------------------------------------------------ weights */
+
+static size_t layout_size(const bb_kernel *k, const bb_weights *w)
+{
+    return k->layout_bytes ? k->layout_bytes(w) : 0;
+}
+
+int bb_kernel_weights_make(bb_kernel_weights *kw, const bb_kernel *k, const float *w32, size_t m,
+                           size_t kk)
+{
+    memset(kw, 0, sizeof *kw);
+    if (bb_weights_alloc(&kw->w, k->format, m, kk) != 0)
+        return -1;
+    bb_format_get(k->format)->quantize(w32, &kw->w);
+    if (k->repack) {
+        kw->layout = bb_alloc(layout_size(k, &kw->w));
+        if (!kw->layout) {
+            bb_weights_free(&kw->w);
+            return -1;
+        }
+        k->repack(&kw->w, kw->layout);
+    }
+    return 0;
+}
+
+int bb_kernel_weights_clone(bb_kernel_weights *dst, const bb_kernel_weights *src, const bb_kernel *k)
+{
+    memset(dst, 0, sizeof *dst);
+    if (bb_weights_alloc(&dst->w, src->w.format, src->w.m, src->w.k) != 0)
+        return -1;
+    memcpy(dst->w.data, src->w.data, src->w.m * src->w.row_bytes);
+    memcpy(dst->w.scales, src->w.scales, (src->w.n_scales ? src->w.n_scales : 1) * sizeof(float));
+    if (src->layout) {
+        size_t bytes = layout_size(k, &src->w);
+        dst->layout = bb_alloc(bytes);
+        if (!dst->layout) {
+            bb_weights_free(&dst->w);
+            return -1;
+        }
+        memcpy(dst->layout, src->layout, bytes);
+    }
+    return 0;
+}
+
+void bb_kernel_weights_free(bb_kernel_weights *kw)
+{
+    bb_weights_free(&kw->w);
+    bb_free(kw->layout);
+    kw->layout = NULL;
+}
+
+uint64_t bb_kernel_weights_bytes(const bb_kernel *k, size_t m, size_t kk)
+{
+    bb_work work;
+    bb_kernel_work(k, m, kk, 1, &work);
+    uint64_t canonical = bb_weights_bytes(k->format, m, kk);
+    return canonical + (k->layout_bytes ? work.weight_bytes : 0);
+}
+
+/* ------------------------------------------------------------------ io */
+
+uint64_t bb_gemm_io_bytes(const bb_kernel *k, size_t m, size_t kk, size_t n)
+{
+    uint64_t x = (uint64_t)bb_k_stride(kk) * n * sizeof(float);
+    uint64_t y = (uint64_t)m * n * sizeof(float);
+    uint64_t act = k->act_bytes ? k->act_bytes(kk, n) : 0;
+    return x + y + act;
+}
+
+int bb_gemm_io_make(bb_gemm_io *io, const bb_kernel *k, size_t m, size_t kk, size_t n, uint64_t seed)
+{
+    memset(io, 0, sizeof *io);
+    io->x_stride = bb_k_stride(kk);
+    io->x = bb_alloc(io->x_stride * n * sizeof(float));
+    io->y = bb_alloc(m * n * sizeof(float));
+    io->act = k->act_bytes ? bb_alloc(k->act_bytes(kk, n)) : NULL;
+    if (!io->x || !io->y || (k->act_bytes && !io->act)) {
+        bb_gemm_io_free(io);
+        return -1;
+    }
+    for (size_t t = 0; t < n; t++)
+        bb_rng_fill(io->x + t * io->x_stride, kk, 1.0f, seed * 7919 + t + 1);
+    return 0;
+}
+
+void bb_gemm_io_free(bb_gemm_io *io)
+{
+    bb_free(io->x);
+    bb_free(io->y);
+    bb_free(io->act);
+    memset(io, 0, sizeof *io);
+}
+
+/* ------------------------------------------------------------------ check */
+
+/* Exact product of the dequantized operands for one (row, token), and sum |w x|. */
+static void exact_dot(const bb_weights *w, size_t row, const float *x, const bb_act_q8 *q,
+                      size_t t, double *dot, double *abs_sum)
+{
+    double s = 0, a = 0;
+    for (size_t i = 0; i < w->k; i++) {
+        double xv = q ? (double)q->q[t * q->k_stride + i] * q->scale[t] : (double)x[i];
+        double p = bb_weight_value(w, row, i) * xv;
+        s += p;
+        a += fabs(p);
+    }
+    *dot = s;
+    *abs_sum = a;
+}
+
+static bool same_bits(float a, float b) { return memcmp(&a, &b, sizeof a) == 0; }
+
+static void compare_with_reference(const float *y, const float *yref, size_t count, bool exact,
+                                   double tol, bb_check *out)
+{
+    for (size_t i = 0; i < count; i++) {
+        bool ok = exact ? same_bits(y[i], yref[i]) : fabs((double)y[i] - yref[i]) <= tol;
+        if (!ok && out->mismatches++ == 0)
+            snprintf(out->detail, sizeof out->detail,
+                     "output %zu differs from the reference kernel: %.9g vs %.9g", i, y[i], yref[i]);
+    }
+}
+
+void bb_gemm_check(bb_pool *pool, const bb_kernel *k, const bb_kernel_weights *kw, const float *x,
+                   size_t x_stride, size_t n, bb_check *out)
+{
+    const bb_weights *w = &kw->w;
+    const bb_format *f = bb_format_get(k->format);
+    const bb_kernel *ref = bb_kernel_reference(k->format);
+    size_t m = w->m;
+    memset(out, 0, sizeof *out);
+    out->bit_exact = f->act == BB_ACT_Q8;
+
+    float *y = bb_alloc(m * n * sizeof(float)), *yref = bb_alloc(m * n * sizeof(float));
+    void *act = k->act_bytes ? bb_alloc(k->act_bytes(w->k, n)) : NULL;
+    void *ref_act = bb_alloc(bb_act_q8_bytes(w->k, n));
+    bb_gemm_args a = {.w = w, .layout = kw->layout ? kw->layout : w->data, .x = x,
+                      .x_stride = x_stride, .y = y, .y_stride = m, .n = n, .act = act};
+    bb_gemm_exec(pool, k, &a);
+    bb_gemm_args ra = {.w = w, .layout = w->data, .x = x, .x_stride = x_stride, .y = yref,
+                       .y_stride = m, .n = n, .act = ref_act};
+    bb_kernel_gemm(ref, &ra);
+
+    /* The double-precision product on up to 64 rows spread over M. */
+    bb_act_q8 q = bb_act_q8_view(ref_act, w->k, n);
+    size_t step = m > 64 ? m / 64 : 1;
+    double u = 0x1.0p-24, K = (double)w->k, gamma = K * u / (1.0 - K * u);
+    double worst_ref_tol = 0;
+    for (size_t r = 0; r < m; r += step, out->rows_vs_double++)
+        for (size_t t = 0; t < n; t++) {
+            double exact, abs_sum;
+            exact_dot(w, r, x + t * x_stride, f->act == BB_ACT_Q8 ? &q : NULL, t, &exact, &abs_sum);
+            double bound = f->act == BB_ACT_Q8 ? 4 * u * fabs(exact) + FLT_MIN : gamma * abs_sum + FLT_MIN;
+            double err = fabs((double)y[t * m + r] - exact);
+            if (err > out->max_abs_err)
+                out->max_abs_err = err;
+            if (err / bound > out->max_err_ratio)
+                out->max_err_ratio = err / bound;
+            if (2 * bound > worst_ref_tol)
+                worst_ref_tol = 2 * bound;
+        }
+    /* fp16: kernel and reference may sum in different orders; each is within the bound
+     * of the exact value, so they are within twice the largest bound of each other. */
+    compare_with_reference(y, yref, m * n, out->bit_exact, worst_ref_tol, out);
+    out->passed = out->mismatches == 0 && out->max_err_ratio <= 1.0 && !isnan(out->max_err_ratio);
+    if (out->passed)
+        snprintf(out->detail, sizeof out->detail, "%s",
+                 out->bit_exact ? "bit-exact vs the scalar reference; within 4u of the exact product"
+                                : "within gamma_K * sum|w x| of the exact product (u = 2^-24)");
+    else if (out->mismatches == 0)
+        snprintf(out->detail, sizeof out->detail,
+                 "error %.3g times the bound vs the exact double-precision product", out->max_err_ratio);
+    bb_free(y);
+    bb_free(yref);
+    bb_free(act);
+    bb_free(ref_act);
+}

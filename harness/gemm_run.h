@@ -1,0 +1,65 @@
+/*
+ * harness/gemm_run.h - running a kernel: the threaded executor, the correctness check
+ * against the scalar reference (done before anything is timed), and a self-contained
+ * benchmark case (seeded data, cold weights rotated through copies) for `bitbench gemm`.
+ * The harness knows kernels only through kernel.h.
+ */
+#ifndef BITBENCH_GEMM_RUN_H
+#define BITBENCH_GEMM_RUN_H
+
+#include "../kernels/kernel.h"
+#include "pool.h"
+
+#include <stdbool.h>
+
+/* One GEMM through kernel k on the pool: activations prepared (split by tokens when
+ * there are enough), then rows split into cache-line-aligned chunks, one per thread.
+ * When env BITBENCH_INJECT_SLOWDOWN names k (exactly), the rows are computed twice:
+ * a real, known slowdown for testing regression detection. */
+void bb_gemm_exec(bb_pool *pool, const bb_kernel *k, const bb_gemm_args *a);
+
+/* Kernel-specific weights: the canonical matrix plus the kernel's repacked layout. */
+typedef struct bb_kernel_weights {
+    bb_weights w;
+    void *layout; /* NULL when the kernel reads w.data */
+} bb_kernel_weights;
+/* Quantizes fp32 W (m x k, stride k) and repacks for kernel k.  0, or -1 (out of memory). */
+int bb_kernel_weights_make(bb_kernel_weights *kw, const bb_kernel *k, const float *w32, size_t m,
+                           size_t kk);
+/* A second copy at another address (for cold-cache rotation). */
+int bb_kernel_weights_clone(bb_kernel_weights *dst, const bb_kernel_weights *src, const bb_kernel *k);
+void bb_kernel_weights_free(bb_kernel_weights *kw);
+uint64_t bb_kernel_weights_bytes(const bb_kernel *k, size_t m, size_t kk); /* incl. layout copy */
+
+/* Result of checking a kernel against the scalar reference of its format. */
+typedef struct bb_check {
+    bool passed;
+    bool bit_exact;         /* integer formats: must equal the reference kernel bit for bit */
+    size_t mismatches;      /* outputs that differ from the reference kernel */
+    double max_abs_err;     /* vs the double-precision product of the dequantized operands */
+    double max_err_ratio;   /* max |y - exact| / bound (must be <= 1) */
+    size_t rows_vs_double;  /* rows compared against the double product */
+    char detail[256];       /* what failed, or the tolerance used */
+} bb_check;
+
+/* Runs k (threaded) and the reference (single-threaded) on the same weights and x,
+ * compares all outputs with the reference kernel, and up to 64 rows spread over M
+ * against the double-precision product.  Tolerances: integer formats bit-exact vs the
+ * reference, and |y - exact| <= 4 u |exact| (the three roundings of the rescale);
+ * fp16 |y - exact| <= gamma_K sum|w x| (gamma_K = K u / (1 - K u), u = 2^-24: any
+ * summation order, FMA or not). */
+void bb_gemm_check(bb_pool *pool, const bb_kernel *k, const bb_kernel_weights *kw, const float *x,
+                   size_t x_stride, size_t n, bb_check *out);
+
+/* Activation buffers for kernel k at (k, n): x (seeded, zero padded), y, act. */
+typedef struct bb_gemm_io {
+    float *x;
+    size_t x_stride;
+    float *y;
+    void *act;
+} bb_gemm_io;
+int bb_gemm_io_make(bb_gemm_io *io, const bb_kernel *k, size_t m, size_t kk, size_t n, uint64_t seed);
+void bb_gemm_io_free(bb_gemm_io *io);
+uint64_t bb_gemm_io_bytes(const bb_kernel *k, size_t m, size_t kk, size_t n);
+
+#endif

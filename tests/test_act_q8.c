@@ -38,6 +38,15 @@ static void expect_token(const bb_act_q8 *a, size_t t, const int8_t *q, float sc
     assert_int_equal(a->sum[t], sum);
 }
 
+/* Tokens [0, n) of a and b hold the same scales, sums and codes (padding included). */
+static void expect_same_tokens(const bb_act_q8 *a, const bb_act_q8 *b, size_t n)
+{
+    /* The head holds scale[n] and sum[n] padded to 64 bytes: compare only the owed parts. */
+    assert_memory_equal(a->scale, b->scale, n * sizeof(float));
+    assert_memory_equal(a->sum, b->sum, n * sizeof(int32_t));
+    assert_memory_equal(a->q, b->q, n * a->k_stride);
+}
+
 static void test_all_zero_token(void **state)
 {
     (void)state;
@@ -122,10 +131,7 @@ static void test_token_ranges(void **state)
     }
     bb_act_q8_quantize_ref(x, stride, &piece, 0, 1);
     bb_act_q8_quantize_ref(x, stride, &piece, 3, N);
-    /* The head holds scale[n] and sum[n] padded to 64 bytes: compare only the owed parts. */
-    assert_memory_equal(piece.scale, whole.scale, N * sizeof(float));
-    assert_memory_equal(piece.sum, whole.sum, N * sizeof(int32_t));
-    assert_memory_equal(piece.q, whole.q, N * whole.k_stride);
+    expect_same_tokens(&piece, &whole, N);
     bb_free(x);
     bb_free(whole_blob);
     bb_free(piece_blob);
@@ -184,9 +190,7 @@ static void test_prepare_matches_quantize(void **state)
     bb_gemm_args args = {.w = &w, .x = x, .x_stride = stride, .n = N, .act = prepared_blob};
     bb_act_q8_ref_prepare(&args, 0, N);
     bb_act_q8 prepared = bb_act_q8_view(prepared_blob, K, N);
-    assert_memory_equal(prepared.scale, direct.scale, N * sizeof(float));
-    assert_memory_equal(prepared.sum, direct.sum, N * sizeof(int32_t));
-    assert_memory_equal(prepared.q, direct.q, N * direct.k_stride);
+    expect_same_tokens(&prepared, &direct, N);
     bb_weights_free(&w);
     bb_free(x);
     bb_free(direct_blob);

@@ -189,26 +189,10 @@ static void test_to_fp16_random_vs_f16c(void **state)
 static void test_code_round_trip(void **state)
 {
     (void)state;
-    enum { M = 2, K = 40 }; /* k_padded 64: positions 40..63 are padding */
+    assert_int_equal(tu_code_round_trip_failures(BB_FMT_FP16, 40), 0); /* padding 40..63 */
     bb_weights w;
-    assert_int_equal(bb_weights_alloc(&w, BB_FMT_FP16, M, K), 0);
-    assert_int_equal(w.k_padded, 64);
+    assert_int_equal(bb_weights_alloc(&w, BB_FMT_FP16, 2, 40), 0);
     assert_int_equal(w.n_scales, 0);
-    bb_weights_fill_zero(&w);
-    const size_t positions[] = {0, 1, 31, 32, K - 1, K, 63};
-    for (size_t r = 0; r < M; r++)
-        for (size_t p = 0; p < sizeof positions / sizeof positions[0]; p++)
-            for (uint32_t code = 0; code < fmt()->n_codes; code++) {
-                size_t i = positions[p];
-                fmt()->set_code(&w, r, i, code);
-                assert_int_equal(fmt()->get_code(&w, r, i), code);
-                if (i > 0)
-                    assert_int_equal(fmt()->get_code(&w, r, i - 1), 0);
-                if (i + 1 < w.k_padded)
-                    assert_int_equal(fmt()->get_code(&w, r, i + 1), 0);
-                assert_int_equal(fmt()->get_code(&w, 1 - r, i), 0);
-                fmt()->set_code(&w, r, i, 0);
-            }
     /* Little-endian storage, as the SIMD kernels read it. */
     fmt()->set_code(&w, 1, 3, 0xabcd);
     assert_int_equal(w.data[w.row_bytes + 6], 0xcd);
@@ -308,17 +292,7 @@ static void test_kernel_shapes(void **state)
 {
     (void)state;
     const size_t ks[] = {1, 5, 32, 33, 3200, 5460};
-    for (size_t c = 0; c < sizeof ks / sizeof ks[0]; c++)
-        for (size_t m = 1; m <= 3; m++)
-            for (size_t n = 1; n <= 3; n++) {
-                size_t k = ks[c], x_stride;
-                float *wf = malloc(m * k * sizeof(float));
-                tu_fill_normalish(wf, m * k, 0.05f, 1000 * c + 10 * m + n);
-                float *x = tu_make_x(k, n, 55 + c, &x_stride);
-                check_kernel(wf, m, k, x, x_stride, n);
-                free(wf);
-                bb_free(x);
-            }
+    tu_for_small_shapes(ks, sizeof ks / sizeof ks[0], 0.05f, check_kernel);
 }
 
 /* K = 65536 at the largest half (65504) against unit activations, same sign: the sum

@@ -66,33 +66,15 @@ static void test_quantizer_examples(void **state)
     bb_weights_free(&qw);
 }
 
-/* Every code survives set_code / get_code at the first, block-edge, last real and last
- * padded position, without disturbing its neighbours. */
+/* Every code survives set_code / get_code at the block edges and the last padded position
+ * (tu_code_round_trip_failures), and stands for q = code - 127. */
 static void test_code_round_trip(void **state)
 {
     (void)state;
-    enum { M = 2, K = 70 }; /* k_padded 128: positions 70..127 are padding */
-    bb_weights w;
-    assert_int_equal(bb_weights_alloc(&w, BB_FMT_INT8, M, K), 0);
-    assert_int_equal(w.k_padded, 128);
-    bb_weights_fill_zero(&w);
-    const size_t positions[] = {0, 1, 63, 64, K - 1, K, 127};
-    for (size_t r = 0; r < M; r++)
-        for (size_t p = 0; p < sizeof positions / sizeof positions[0]; p++)
-            for (uint32_t code = 0; code < fmt()->n_codes; code++) {
-                size_t i = positions[p];
-                fmt()->set_code(&w, r, i, code);
-                assert_int_equal(fmt()->get_code(&w, r, i), code);
-                assert_true(fmt()->code_value(code) == (double)code - 127.0);
-                if (i > 0)
-                    assert_int_equal(fmt()->get_code(&w, r, i - 1), fmt()->zero_code);
-                if (i + 1 < w.k_padded)
-                    assert_int_equal(fmt()->get_code(&w, r, i + 1), fmt()->zero_code);
-                assert_int_equal(fmt()->get_code(&w, 1 - r, i), fmt()->zero_code);
-                fmt()->set_code(&w, r, i, fmt()->zero_code);
-            }
+    assert_int_equal(tu_code_round_trip_failures(BB_FMT_INT8, 70), 0); /* padding 70..127 */
+    for (uint32_t code = 0; code < fmt()->n_codes; code++)
+        assert_true(fmt()->code_value(code) == (double)code - 127.0);
     assert_true(fmt()->code_value(fmt()->zero_code) == 0.0);
-    bb_weights_free(&w);
 }
 
 static void test_kernel_entry(void **state)
@@ -116,8 +98,8 @@ static void test_kernel_entry(void **state)
  *   the int -> float conversion and the two multiplies of the rescale (3 u relative) plus
  *   the double reference's own summation error.
  * Returns the largest |integer dot| seen, for the overflow test. */
-static int64_t check_kernel(const float *wf, size_t m, size_t k, const float *x, size_t x_stride,
-                            size_t n)
+static int64_t check_kernel_largest(const float *wf, size_t m, size_t k, const float *x,
+                                    size_t x_stride, size_t n)
 {
     bb_weights w = quantized(wf, m, k);
     float *y = tu_run_kernel(&bb_kernel_int8_scalar_ref, &w, x, x_stride, n);
@@ -153,23 +135,19 @@ static int64_t check_kernel(const float *wf, size_t m, size_t k, const float *x,
     return largest;
 }
 
+static void check_kernel(const float *wf, size_t m, size_t k, const float *x, size_t x_stride,
+                         size_t n)
+{
+    check_kernel_largest(wf, m, k, x, x_stride, n);
+}
+
 static void test_kernel_shapes(void **state)
 {
     (void)state;
     /* 1; below, at and above one block; the 1.3B model's 3200 (a multiple of 64) and 5460
      * (not a multiple of 64). */
     const size_t ks[] = {1, 5, 64, 65, 3200, 5460};
-    for (size_t c = 0; c < sizeof ks / sizeof ks[0]; c++)
-        for (size_t m = 1; m <= 3; m++)
-            for (size_t n = 1; n <= 3; n++) {
-                size_t k = ks[c], x_stride;
-                float *wf = malloc(m * k * sizeof(float));
-                tu_fill_normalish(wf, m * k, 0.02f, 1000 * c + 10 * m + n);
-                float *x = tu_make_x(k, n, 77 + c, &x_stride);
-                check_kernel(wf, m, k, x, x_stride, n);
-                free(wf);
-                bb_free(x);
-            }
+    tu_for_small_shapes(ks, sizeof ks / sizeof ks[0], 0.02f, check_kernel);
 }
 
 /* K = 65536, every weight and activation at full scale with the same sign per output:
@@ -189,7 +167,7 @@ static void test_kernel_extremes_k65536(void **state)
         x[i] = 40.0f;
         x[x_stride + i] = -1e-3f;
     }
-    int64_t largest = check_kernel(wf, M, k, x, x_stride, N);
+    int64_t largest = check_kernel_largest(wf, M, k, x, x_stride, N);
     assert_true(largest == 127LL * 127 * 65536);
     free(wf);
     bb_free(x);

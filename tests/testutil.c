@@ -2,6 +2,7 @@
 #include "../harness/rng.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,4 +58,62 @@ float *tu_run_kernel(const bb_kernel *kn, const bb_weights *w, const float *x, s
     bb_free(layout);
     bb_free(act);
     return y;
+}
+
+void tu_for_small_shapes(const size_t *ks, size_t n_ks, float w_scale, tu_shape_check check)
+{
+    for (size_t c = 0; c < n_ks; c++)
+        for (size_t m = 1; m <= 3; m++)
+            for (size_t n = 1; n <= 3; n++) {
+                size_t k = ks[c], x_stride;
+                float *w = malloc(m * k * sizeof(float));
+                if (!w)
+                    abort();
+                tu_fill_normalish(w, m * k, w_scale, 1000 * c + 10 * m + n);
+                float *x = tu_make_x(k, n, 55 + 7 * c + m, &x_stride);
+                check(w, m, k, x, x_stride, n);
+                free(w);
+                bb_free(x);
+            }
+}
+
+static size_t code_mismatch(const char *what, bb_format_id f, size_t row, size_t i, uint32_t code,
+                            uint32_t got, uint32_t want, size_t failures)
+{
+    if (failures < 5)
+        fprintf(stderr, "%s: %s after set_code(row %zu, %zu, %u): code %u, expected %u\n",
+                bb_format_get(f)->name, what, row, i, code, got, want);
+    return 1;
+}
+
+size_t tu_code_round_trip_failures(bb_format_id f, size_t k)
+{
+    const bb_format *fmt = bb_format_get(f);
+    bb_weights w;
+    if (bb_weights_alloc(&w, f, 2, k) != 0)
+        abort();
+    bb_weights_fill_zero(&w);
+    const size_t positions[] = {0, 1, fmt->block - 1, fmt->block, k - 1, k, w.k_padded - 1};
+    size_t failures = 0;
+    for (size_t r = 0; r < 2; r++)
+        for (size_t p = 0; p < sizeof positions / sizeof positions[0]; p++) {
+            size_t i = positions[p];
+            if (i >= w.k_padded)
+                continue;
+            for (uint32_t code = 0; code < fmt->n_codes; code++) {
+                fmt->set_code(&w, r, i, code);
+                uint32_t got = fmt->get_code(&w, r, i), z = fmt->zero_code;
+                if (got != code)
+                    failures += code_mismatch("get_code", f, r, i, code, got, code, failures);
+                if (i > 0 && (got = fmt->get_code(&w, r, i - 1)) != z)
+                    failures += code_mismatch("left neighbour", f, r, i, code, got, z, failures);
+                if (i + 1 < w.k_padded && (got = fmt->get_code(&w, r, i + 1)) != z)
+                    failures += code_mismatch("right neighbour", f, r, i, code, got, z, failures);
+                if ((got = fmt->get_code(&w, 1 - r, i)) != z)
+                    failures += code_mismatch("other row", f, r, i, code, got, z, failures);
+                fmt->set_code(&w, r, i, z);
+            }
+        }
+    bb_weights_free(&w);
+    return failures;
 }

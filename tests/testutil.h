@@ -28,4 +28,17 @@ void tu_ref_gemm_double(const bb_weights *w, const float *x, size_t x_stride,
 float *tu_run_kernel(const bb_kernel *kn, const bb_weights *w, const float *x, size_t x_stride,
                      size_t n);
 
+/* A check of one shape: weights w (m x k, row-major), activations x (n tokens). */
+typedef void (*tu_shape_check)(const float *w, size_t m, size_t k, const float *x,
+                               size_t x_stride, size_t n);
+/* Calls check for every k in ks[0 .. n_ks) and every m, n in 1 .. 3, with seeded
+ * normal-ish weights of size w_scale and activations of size 1 (different per shape). */
+void tu_for_small_shapes(const size_t *ks, size_t n_ks, float w_scale, tu_shape_check check);
+
+/* Pack/unpack round trip of every code of format f in a 2 x k matrix, at positions 0, 1,
+ * block - 1, block, k - 1, k and k_padded - 1 (those that exist) of both rows: set_code
+ * then get_code gives the code back, and the neighbours and the other row keep the zero
+ * code.  Returns the number of failures (the first few are printed to stderr). */
+size_t tu_code_round_trip_failures(bb_format_id f, size_t k);
+
 #endif

@@ -1,0 +1,151 @@
+#include "cli.h"
+
+#include "../harness/pool.h"
+#include "../kernels/kernel.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int bb_cli_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "bitbench %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return BB_EXIT_USAGE;
+}
+
+int bb_cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t lo, uint64_t hi,
+                     bool suffixes, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    if (!s || !*s || *s == '-' || *s == '+')
+        goto bad;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        goto bad;
+    uint64_t mult = 1;
+    if (suffixes && *end) {
+        switch (*end) {
+        case 'K': case 'k': mult = 1ull << 10; break;
+        case 'M': case 'm': mult = 1ull << 20; break;
+        case 'G': case 'g': mult = 1ull << 30; break;
+        case 'T': case 't': mult = 1ull << 40; break;
+        default: goto bad;
+        }
+        end++;
+        if (*end == 'i' || *end == 'B')
+            end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
+    }
+    if (*end || (mult > 1 && v > UINT64_MAX / mult))
+        goto bad;
+    v *= mult;
+    if (v < lo || v > hi)
+        goto bad;
+    *out = v;
+    return 0;
+bad:
+    bb_cli_error(cmd, "%s '%s': expected a whole number from %" PRIu64 " to %" PRIu64 "%s", opt,
+                 s ? s : "", lo, hi, suffixes ? " (suffixes K, M, G, T allowed)" : "");
+    return -1;
+}
+
+int bb_cli_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi,
+                        double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = s ? strtod(s, &end) : 0;
+    if (!s || !*s || errno || *end || !(v >= lo && v <= hi)) {
+        bb_cli_error(cmd, "%s '%s': expected a number from %g to %g", opt, s ? s : "", lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int bb_cli_parse_u64_list(const char *cmd, const char *opt, const char *s, uint64_t lo, uint64_t hi,
+                          uint64_t *v, size_t cap, size_t *count)
+{
+    char buf[512];
+    if (!s || strlen(s) >= sizeof buf || !*s) {
+        bb_cli_error(cmd, "%s '%s': expected a comma-separated list of whole numbers", opt, s ? s : "");
+        return -1;
+    }
+    strcpy(buf, s);
+    *count = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (*count == cap) {
+            bb_cli_error(cmd, "%s '%s': at most %zu entries", opt, s, cap);
+            return -1;
+        }
+        if (bb_cli_parse_u64(cmd, opt, tok, lo, hi, false, &v[*count]) != 0)
+            return -1;
+        (*count)++;
+    }
+    if (*count == 0 || s[strlen(s) - 1] == ',' || strstr(s, ",,")) {
+        bb_cli_error(cmd, "%s '%s': expected a comma-separated list of whole numbers", opt, s);
+        return -1;
+    }
+    return 0;
+}
+
+uint64_t bb_mem_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    uint64_t kb = 0;
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %" SCNu64 " kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb * 1024;
+}
+
+const char *bb_human_bytes(double bytes, char *buf, size_t len)
+{
+    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (bytes >= 1024 && u < 4) {
+        bytes /= 1024;
+        u++;
+    }
+    snprintf(buf, len, u ? "%.2f %s" : "%.0f %s", bytes, unit[u]);
+    return buf;
+}
+
+int bb_cli_apply_isa(const char *cmd, const char *s)
+{
+    bb_isa_level l;
+    const char *src = s ? "--isa" : "BITBENCH_ISA";
+    const char *v = s ? s : getenv("BITBENCH_ISA");
+    if (!v || (!s && !*v))
+        return 0;
+    if (bb_isa_parse(v, &l) != 0)
+        return bb_cli_error(cmd, "%s '%s': expected scalar, avx2 or avx512", src, v);
+    bb_isa_set_cap(l);
+    return 0;
+}
+
+int bb_cli_default_threads(void) { return bb_online_cores(); }
+
+const char *bb_cli_format_names(void)
+{
+    static char buf[160];
+    if (!buf[0])
+        for (int f = 0; f < BB_FMT_COUNT; f++) {
+            if (f)
+                strcat(buf, ", ");
+            strcat(buf, bb_formats[f].name);
+        }
+    return buf;
+}

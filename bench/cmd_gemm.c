@@ -1,0 +1,463 @@
+/*
+ * bench/cmd_gemm.c - `bitbench gemm`: check, then time, kernels on one M x K x N shape.
+ *
+ * Several kernels given together are timed interleaved (A B C A B C ...) in one process,
+ * so the machine's drift hits them alike and their ratios mean something.  Weights are
+ * cold by default: each kernel rotates through enough copies of its weights to exceed
+ * 4x the last-level cache, so every call streams its weights from DRAM as a decode does.
+ */
+#include "cli.h"
+
+#include "../harness/bandwidth.h"
+#include "../harness/cache.h"
+#include "../harness/gemm_run.h"
+#include "../harness/pool.h"
+#include "../harness/rng.h"
+#include "../harness/stats.h"
+#include "../kernels/kernel.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CMD "gemm"
+enum { MAX_ITEMS = 64 };
+
+typedef struct gemm_opts {
+    const char *kernels, *impls, *out, *isa;
+    uint64_t m, k, n, reps, seed, threads;
+    double min_time;
+    int json, warm, ceiling;
+} gemm_opts;
+
+typedef struct item {
+    const bb_kernel *k;
+    bb_kernel_weights *copies;
+    size_t ncopies;
+    bb_gemm_io io;
+    bb_check check;
+    bb_work work;
+    double *samples;
+    size_t nsamples;
+    bb_summary stats;
+} item;
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+        "usage: bitbench gemm (--kernel FORMAT[,FORMAT..]|all | --impl IMPL[,IMPL..]|all) --m M --k K [options]\n"
+        "  --kernel LIST   formats, each run with its best implementation here (see bitbench list)\n"
+        "  --impl LIST     exact implementations; 'all' = every one this CPU runs\n"
+        "  --m M --k K     weight matrix M x K;  --n N tokens (default 1: decode)\n"
+        "  --reps R        timed calls per kernel (default: enough for --min-time, at least 10)\n"
+        "  --min-time S    seconds of timed calls per kernel when --reps is not given (default 0.5)\n"
+        "  --threads T     worker threads, pinned one per core (default: all cores)\n"
+        "  --warm          reuse one weight copy (cache-warm); default cold (rotation > 4x LLC)\n"
+        "  --no-ceiling    skip measuring the read-bandwidth ceiling\n"
+        "  --seed S        data seed (default 1);  --isa scalar|avx2|avx512 caps the ISA\n"
+        "  --json          one JSON object per kernel on stdout (or --out FILE); summary on stderr\n");
+}
+
+static int parse(int argc, char **argv, gemm_opts *o)
+{
+    static const struct option opts[] = {
+        {"kernel", required_argument, 0, 'K'}, {"impl", required_argument, 0, 'I'},
+        {"m", required_argument, 0, 'm'},      {"k", required_argument, 0, 'k'},
+        {"n", required_argument, 0, 'n'},      {"reps", required_argument, 0, 'r'},
+        {"min-time", required_argument, 0, 'T'}, {"seed", required_argument, 0, 's'},
+        {"threads", required_argument, 0, 't'}, {"isa", required_argument, 0, 'i'},
+        {"warm", no_argument, 0, 'w'},         {"no-ceiling", no_argument, 0, 'C'},
+        {"json", no_argument, 0, 'j'},         {"out", required_argument, 0, 'o'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    *o = (gemm_opts){.n = 1, .seed = 1, .min_time = 0.5, .ceiling = 1,
+                     .threads = (uint64_t)bb_cli_default_threads()};
+    int c, have_m = 0, have_k = 0;
+    opterr = 0;
+    optind = 1;
+    const uint64_t dim_max = 1u << 20;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case 'K': o->kernels = optarg; break;
+        case 'I': o->impls = optarg; break;
+        case 'm': bad = bb_cli_parse_u64(CMD, "--m", optarg, 1, dim_max, false, &o->m); have_m = 1; break;
+        case 'k': bad = bb_cli_parse_u64(CMD, "--k", optarg, 1, dim_max, false, &o->k); have_k = 1; break;
+        case 'n': bad = bb_cli_parse_u64(CMD, "--n", optarg, 1, 65536, false, &o->n); break;
+        case 'r': bad = bb_cli_parse_u64(CMD, "--reps", optarg, 1, 10000000, false, &o->reps); break;
+        case 'T': bad = bb_cli_parse_double(CMD, "--min-time", optarg, 0.001, 3600, &o->min_time); break;
+        case 's': bad = bb_cli_parse_u64(CMD, "--seed", optarg, 0, UINT64_MAX, false, &o->seed); break;
+        case 't': bad = bb_cli_parse_u64(CMD, "--threads", optarg, 1, 1024, false, &o->threads); break;
+        case 'i': o->isa = optarg; break;
+        case 'w': o->warm = 1; break;
+        case 'C': o->ceiling = 0; break;
+        case 'j': o->json = 1; break;
+        case 'o': o->out = optarg; break;
+        case 'h': usage(stdout); exit(BB_EXIT_OK);
+        default:
+            return bb_cli_error(CMD, "unknown or incomplete option '%s' (bitbench gemm --help lists them)",
+                                argv[optind - 1]);
+        }
+        if (bad)
+            return BB_EXIT_USAGE;
+    }
+    if (optind < argc)
+        return bb_cli_error(CMD, "unexpected argument '%s'", argv[optind]);
+    if (!o->kernels && !o->impls)
+        return bb_cli_error(CMD, "no kernel: give --kernel FORMAT (one of: %s, all) or --impl NAME",
+                            bb_cli_format_names());
+    if (!have_m || !have_k)
+        return bb_cli_error(CMD, "missing %s: the weight matrix is --m M (outputs) by --k K (inputs)",
+                            !have_m ? "--m" : "--k");
+    return bb_cli_apply_isa(CMD, o->isa);
+}
+
+/* ------------------------------------------------------------------ kernel selection */
+
+static int add_item(item *items, size_t *n, const bb_kernel *k)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (items[i].k == k)
+            return 0;
+    if (*n == MAX_ITEMS)
+        return bb_cli_error(CMD, "more than %d kernels in one run", MAX_ITEMS);
+    memset(&items[*n], 0, sizeof items[*n]);
+    items[(*n)++].k = k;
+    return 0;
+}
+
+static int select_kernels(const gemm_opts *o, item *items, size_t *n)
+{
+    char buf[1024];
+    *n = 0;
+    if (o->kernels) {
+        snprintf(buf, sizeof buf, "%s", o->kernels);
+        for (char *s = NULL, *t = strtok_r(buf, ",", &s); t; t = strtok_r(NULL, ",", &s)) {
+            if (!strcmp(t, "all")) {
+                for (int f = 0; f < BB_FMT_COUNT; f++)
+                    add_item(items, n, bb_kernel_find_best(bb_formats[f].name));
+                continue;
+            }
+            const bb_kernel *k = bb_kernel_find_best(t);
+            if (!k)
+                return bb_cli_error(CMD, "--kernel '%s': unknown format; expected one of: %s, all", t,
+                                    bb_cli_format_names());
+            if (add_item(items, n, k))
+                return BB_EXIT_USAGE;
+        }
+    }
+    if (o->impls) {
+        snprintf(buf, sizeof buf, "%s", o->impls);
+        for (char *s = NULL, *t = strtok_r(buf, ",", &s); t; t = strtok_r(NULL, ",", &s)) {
+            if (!strcmp(t, "all")) {
+                for (size_t i = 0; i < bb_kernel_count; i++)
+                    if (bb_kernel_runnable(bb_kernels[i]) && add_item(items, n, bb_kernels[i]))
+                        return BB_EXIT_USAGE;
+                continue;
+            }
+            const bb_kernel *k = bb_kernel_find_exact(t);
+            if (!k)
+                return bb_cli_error(CMD, "--impl '%s': unknown implementation; `bitbench list` shows them", t);
+            if (!bb_kernel_runnable(k)) {
+                char missing[128];
+                bb_cpu_features_str(k->needs & ~bb_cpu_features(), missing, sizeof missing);
+                return bb_cli_error(CMD, "--impl '%s' cannot run here: needs %s (ISA cap: %s)", t,
+                                    missing[0] ? missing : bb_isa_name(k->isa), bb_isa_name(bb_isa_cap()));
+            }
+            if (add_item(items, n, k))
+                return BB_EXIT_USAGE;
+        }
+    }
+    if (*n == 0)
+        return bb_cli_error(CMD, "no kernel selected");
+    return 0;
+}
+
+/* ------------------------------------------------------------------ setup */
+
+static size_t copies_for(const gemm_opts *o, const bb_kernel *k)
+{
+    if (o->warm)
+        return 1;
+    uint64_t llc = bb_llc_bytes(NULL);
+    uint64_t one = bb_kernel_weights_bytes(k, o->m, o->k);
+    if (!llc)
+        llc = 64ull << 20; /* unknown LLC: assume a large one rather than time warm weights */
+    return (size_t)((4 * llc + one - 1) / one);
+}
+
+static int check_memory(const gemm_opts *o, item *items, size_t n)
+{
+    uint64_t need = (uint64_t)o->m * o->k * sizeof(float); /* the fp32 weights, while quantizing */
+    for (size_t i = 0; i < n; i++) {
+        items[i].ncopies = copies_for(o, items[i].k);
+        need += items[i].ncopies * bb_kernel_weights_bytes(items[i].k, o->m, o->k) +
+                2 * bb_gemm_io_bytes(items[i].k, o->m, o->k, o->n); /* run + check buffers */
+    }
+    uint64_t avail = bb_mem_available();
+    if (avail && need > avail / 10 * 9) {
+        char a[32], b[32];
+        return bb_cli_error(CMD, "shape %llux%llux%llu needs %s for %zu kernel(s) (cold rotation included; "
+                            "--warm needs less), but only %s is available",
+                            (unsigned long long)o->m, (unsigned long long)o->k, (unsigned long long)o->n,
+                            bb_human_bytes((double)need, a, sizeof a), n,
+                            bb_human_bytes((double)avail, b, sizeof b));
+    }
+    return 0;
+}
+
+static int build_items(const gemm_opts *o, item *items, size_t n)
+{
+    float *w32 = malloc(o->m * o->k * sizeof(float));
+    if (!w32)
+        return -1;
+    /* Weights ~ N(0, 1/K)-ish, like a trained layer; the scale does not change speed. */
+    bb_rng_fill(w32, o->m * o->k, 1.0f / sqrtf((float)o->k), o->seed);
+    for (size_t i = 0; i < n; i++) {
+        item *it = &items[i];
+        it->copies = calloc(it->ncopies, sizeof *it->copies);
+        if (!it->copies || bb_kernel_weights_make(&it->copies[0], it->k, w32, o->m, o->k) != 0)
+            goto fail;
+        for (size_t c = 1; c < it->ncopies; c++)
+            if (bb_kernel_weights_clone(&it->copies[c], &it->copies[0], it->k) != 0)
+                goto fail;
+        if (bb_gemm_io_make(&it->io, it->k, o->m, o->k, o->n, o->seed) != 0)
+            goto fail;
+        bb_kernel_work(it->k, o->m, o->k, o->n, &it->work);
+    }
+    free(w32);
+    return 0;
+fail:
+    free(w32);
+    return -1;
+}
+
+static void free_items(item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (size_t c = 0; items[i].copies && c < items[i].ncopies; c++)
+            bb_kernel_weights_free(&items[i].copies[c]);
+        free(items[i].copies);
+        bb_gemm_io_free(&items[i].io);
+        free(items[i].samples);
+    }
+}
+
+/* ------------------------------------------------------------------ timing */
+
+static void call(bb_pool *pool, item *it, size_t m, size_t n, size_t copy)
+{
+    bb_kernel_weights *kw = &it->copies[copy % it->ncopies];
+    bb_gemm_args a = {.w = &kw->w, .layout = kw->layout ? kw->layout : kw->w.data, .x = it->io.x,
+                      .x_stride = it->io.x_stride, .y = it->io.y, .y_stride = m, .n = n,
+                      .act = it->io.act};
+    bb_gemm_exec(pool, it->k, &a);
+}
+
+static double time_call(bb_pool *pool, item *it, size_t m, size_t n, size_t copy)
+{
+    uint64_t t0 = bb_now_ns();
+    call(pool, it, m, n, copy);
+    return (double)(bb_now_ns() - t0);
+}
+
+/* Calls per kernel: --reps, or enough for --min-time judged from a few calls, >= 10. */
+static size_t plan_reps(const gemm_opts *o, bb_pool *pool, item *items, size_t n)
+{
+    if (o->reps)
+        return (size_t)o->reps;
+    double slowest = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!items[i].check.passed)
+            continue;
+        double best = INFINITY;
+        for (int r = 0; r < 3; r++) {
+            double t = time_call(pool, &items[i], o->m, o->n, (size_t)r + 1);
+            best = t < best ? t : best;
+        }
+        slowest = best > slowest ? best : slowest;
+    }
+    double reps = slowest > 0 ? o->min_time * 1e9 / slowest : 10;
+    return reps < 10 ? 10 : reps > 1e6 ? 1000000 : (size_t)reps;
+}
+
+static void run_interleaved(const gemm_opts *o, bb_pool *pool, item *items, size_t n, size_t reps)
+{
+    uint64_t start = bb_now_ns(), last_note = start;
+    for (size_t i = 0; i < n; i++)
+        items[i].samples = calloc(reps, sizeof(double));
+    for (size_t r = 0; r < reps; r++) {
+        for (size_t i = 0; i < n; i++)
+            if (items[i].check.passed)
+                items[i].samples[items[i].nsamples++] = time_call(pool, &items[i], o->m, o->n, r);
+        uint64_t now = bb_now_ns();
+        if (now - last_note > 2000000000ull) {
+            double done = (double)(r + 1) / (double)reps, el = (double)(now - start) / 1e9;
+            fprintf(stderr, "gemm: timing round %zu of %zu, %.0f s elapsed, about %.0f s left\n", r + 1,
+                    reps, el, el / done - el);
+            last_note = now;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (items[i].nsamples)
+            bb_summarize(items[i].samples, items[i].nsamples, &items[i].stats);
+}
+
+/* ------------------------------------------------------------------ output */
+
+static json_t *item_json(const gemm_opts *o, const item *it, bb_pool *pool, const bb_bandwidth *ceil,
+                         double granularity)
+{
+    const bb_format *f = bb_format_get(it->k->format);
+    json_t *check = json_pack("{s:b, s:b, s:I, s:f, s:f, s:I, s:s}", "passed", it->check.passed,
+                              "bit_exact_required", it->check.bit_exact, "mismatches",
+                              (json_int_t)it->check.mismatches, "max_abs_err", it->check.max_abs_err,
+                              "max_err_over_bound", it->check.max_err_ratio, "rows_vs_double",
+                              (json_int_t)it->check.rows_vs_double, "detail", it->check.detail);
+    json_t *o_ = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:i, s:s, s:s, s:I, s:I, s:o}",
+        "schema", "bitbench.gemm/1", "format", f->name, "impl", it->k->name, "method", it->k->method,
+        "isa", bb_isa_name(it->k->isa), "m", (json_int_t)o->m, "k", (json_int_t)o->k, "n", (json_int_t)o->n,
+        "threads", bb_pool_threads(pool), "placement", bb_pool_placement(pool),
+        "mode", o->warm ? "warm" : "cold", "weight_copies", (json_int_t)it->ncopies,
+        "weight_bytes", (json_int_t)it->work.weight_bytes, "check", check);
+    if (!it->check.passed) {
+        json_object_set_new(o_, "latency_ns", json_null());
+        json_object_set_new(o_, "latency_unavailable", json_string("not timed: the correctness check failed"));
+        return o_;
+    }
+    const bb_summary *s = &it->stats;
+    json_t *samples = json_array();
+    for (size_t i = 0; i < it->nsamples; i++)
+        json_array_append_new(samples, json_real(it->samples[i]));
+    json_object_set_new(o_, "latency_ns", json_pack("{s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:o}",
+        "measured", "CLOCK_MONOTONIC around each call, interleaved with the other kernels of this run",
+        "median", s->median, "min", s->min, "max", s->max, "p10", s->p10, "p90", s->p90, "mad", s->mad,
+        "cv", s->cv, "n", (json_int_t)s->n, "samples", samples));
+    double secs = s->median * 1e-9;
+    json_object_set_new(o_, "gbps", json_real((double)it->work.weight_bytes / secs / 1e9));
+    json_object_set_new(o_, "gops", json_real((double)it->work.ops / secs / 1e9));
+    json_object_set_new(o_, "timer_granularity_ns", json_real(granularity));
+    if (ceil) {
+        json_object_set_new(o_, "ceiling", json_pack("{s:f, s:f, s:i, s:I, s:b, s:s}", "gbps", ceil->best_gbps,
+            "median_gbps", ceil->median_gbps, "threads", ceil->threads, "buffer_bytes",
+            (json_int_t)ceil->buffer_bytes, "validated", ceil->validated, "measured",
+            "read-only sum over a buffer >= 4x LLC, best of passes, in this run"));
+        json_object_set_new(o_, "pct_of_ceiling",
+                            json_real(100.0 * (double)it->work.weight_bytes / secs / 1e9 / ceil->best_gbps));
+    } else {
+        json_object_set_new(o_, "ceiling", json_null());
+        json_object_set_new(o_, "pct_of_ceiling", json_null());
+    }
+    json_t *warn = json_array();
+    if (s->cv > 0.10)
+        json_array_append_new(warn, json_string("high variation: coefficient of variation above 10%"));
+    if (s->min < 100 * granularity)
+        json_array_append_new(warn, json_string("calls shorter than 100x the timer granularity"));
+    json_object_set_new(o_, "warnings", warn);
+    return o_;
+}
+
+static void print_table(FILE *to, const gemm_opts *o, const item *items, size_t n, bb_pool *pool,
+                        const bb_bandwidth *ceil)
+{
+    char cbuf[64] = "not measured (--no-ceiling)";
+    if (ceil)
+        snprintf(cbuf, sizeof cbuf, "%.1f GB/s measured%s", ceil->best_gbps, ceil->validated ? "" : " (NOT validated)");
+    fprintf(to, "gemm M=%llu K=%llu N=%llu, %d thread(s) (%s), %s weights; ceiling %s\n",
+            (unsigned long long)o->m, (unsigned long long)o->k, (unsigned long long)o->n,
+            bb_pool_threads(pool), bb_pool_placement(pool),
+            o->warm ? "warm" : "cold (rotated > 4x LLC)", cbuf);
+    fprintf(to, "%-26s %8s %11s %11s %11s %8s %8s %8s %6s  %s\n", "impl", "bits/w", "median us", "min us",
+            "max us", "GB/s", "%ceil", "GOP/s", "CV%", "check");
+    for (size_t i = 0; i < n; i++) {
+        const item *it = &items[i];
+        double bits = (double)it->work.weight_bytes * 8.0 / ((double)o->m * (double)o->k);
+        if (!it->check.passed) {
+            fprintf(to, "%-26s %8.3f %11s %11s %11s %8s %8s %8s %6s  FAILED: %s\n", it->k->name, bits, "-",
+                    "-", "-", "-", "-", "-", "-", it->check.detail);
+            continue;
+        }
+        double secs = it->stats.median * 1e-9, gbps = (double)it->work.weight_bytes / secs / 1e9;
+        char pct[16] = "-";
+        if (ceil)
+            snprintf(pct, sizeof pct, "%.0f%%", 100.0 * gbps / ceil->best_gbps);
+        fprintf(to, "%-26s %8.3f %11.1f %11.1f %11.1f %8.1f %8s %8.1f %6.1f  %s\n", it->k->name, bits,
+                it->stats.median / 1e3, it->stats.min / 1e3, it->stats.max / 1e3, gbps, pct,
+                (double)it->work.ops / secs / 1e9, 100 * it->stats.cv,
+                it->check.bit_exact ? "ok (bit-exact)" : "ok (within bound)");
+    }
+    fprintf(to, "(latency measured: median of %zu interleaved calls per kernel; GB/s = packed weight bytes / median)\n",
+            n ? items[0].nsamples : 0);
+}
+
+static int emit(const gemm_opts *o, item *items, size_t n, bb_pool *pool, const bb_bandwidth *ceil)
+{
+    FILE *out = stdout;
+    if (o->json) {
+        if (o->out && !(out = fopen(o->out, "w")))
+            return bb_cli_error(CMD, "--out '%s': cannot open for writing", o->out);
+        double g = bb_timer_granularity_ns();
+        for (size_t i = 0; i < n; i++) {
+            json_t *j = item_json(o, &items[i], pool, ceil, g);
+            json_dumpf(j, out, JSON_COMPACT);
+            fputc('\n', out);
+            json_decref(j);
+        }
+        if (out != stdout)
+            fclose(out);
+    }
+    print_table(o->json ? stderr : stdout, o, items, n, pool, ceil);
+    return 0;
+}
+
+int bb_cmd_gemm(int argc, char **argv)
+{
+    gemm_opts o;
+    item items[MAX_ITEMS];
+    size_t n = 0;
+    int rc = parse(argc, argv, &o);
+    if (rc)
+        return rc;
+    if ((rc = select_kernels(&o, items, &n)) || (rc = check_memory(&o, items, n)))
+        return rc;
+    if (o.json && o.out) { /* an unwritable --out fails before anything is measured */
+        FILE *t = fopen(o.out, "a");
+        if (!t)
+            return bb_cli_error(CMD, "--out '%s': cannot open for writing", o.out);
+        fclose(t);
+    }
+    char err[200];
+    bb_pool *pool = bb_pool_create((int)o.threads, err, sizeof err);
+    if (!pool)
+        return bb_cli_error(CMD, "%s", err);
+    fprintf(stderr, "gemm: preparing %zu kernel(s) at %llux%llux%llu\n", n, (unsigned long long)o.m,
+            (unsigned long long)o.k, (unsigned long long)o.n);
+    if (build_items(&o, items, n) != 0) {
+        free_items(items, n);
+        bb_pool_destroy(pool);
+        return bb_cli_error(CMD, "out of memory while preparing the weights");
+    }
+    bb_bandwidth bw[64], *ceil = NULL;
+    if (o.ceiling && bb_bandwidth_measure(pool, 0, 5, bw) == 0)
+        ceil = &bw[bb_pool_threads(pool) > 64 ? 63 : bb_pool_threads(pool) - 1];
+    int failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        bb_gemm_check(pool, items[i].k, &items[i].copies[0], items[i].io.x, items[i].io.x_stride, o.n,
+                      &items[i].check);
+        if (!items[i].check.passed) {
+            failed = 1;
+            fprintf(stderr, "gemm: %s FAILED its check, not timed: %s\n", items[i].k->name, items[i].check.detail);
+        }
+    }
+    for (size_t i = 0; i < n; i++) /* warm-up: discarded */
+        if (items[i].check.passed)
+            call(pool, &items[i], o.m, o.n, 0);
+    size_t reps = plan_reps(&o, pool, items, n);
+    run_interleaved(&o, pool, items, n, reps);
+    rc = emit(&o, items, n, pool, ceil);
+    free_items(items, n);
+    bb_pool_destroy(pool);
+    return rc ? rc : failed ? BB_EXIT_FINDING : BB_EXIT_OK;
+}

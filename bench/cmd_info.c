@@ -1,0 +1,141 @@
+/* bench/cmd_info.c - `bitbench info [--bandwidth] [--json]`: what this machine offers. */
+#include "cli.h"
+
+#include "../harness/bandwidth.h"
+#include "../harness/cache.h"
+#include "../harness/pool.h"
+#include "../kernels/kernel.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#define CMD "info"
+
+static void cpu_model(char *buf, size_t len)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    snprintf(buf, len, "unknown");
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (colon && !strncmp(line, "model name", 10)) {
+            snprintf(buf, len, "%s", colon + 2);
+            buf[strcspn(buf, "\n")] = '\0';
+            break;
+        }
+    }
+    fclose(f);
+}
+
+static json_t *bandwidth_json(int threads)
+{
+    char err[200];
+    bb_pool *pool = bb_pool_create(threads, err, sizeof err);
+    if (!pool)
+        return json_pack("{s:s, s:s}", "status", "unavailable", "reason", err);
+    bb_bandwidth bw[64];
+    fprintf(stderr, "info: measuring read bandwidth with 1..%d thread(s)\n", threads);
+    json_t *arr = json_array();
+    if (bb_bandwidth_measure(pool, 0, 7, bw) != 0) {
+        bb_pool_destroy(pool);
+        return json_pack("{s:s, s:s}", "status", "unavailable", "reason", "cannot allocate the buffer (4x LLC)");
+    }
+    for (int t = 0; t < threads && t < 64; t++)
+        json_array_append_new(arr, json_pack("{s:i, s:f, s:f, s:I, s:i, s:b}", "threads", bw[t].threads,
+            "best_gbps", bw[t].best_gbps, "median_gbps", bw[t].median_gbps, "buffer_bytes",
+            (json_int_t)bw[t].buffer_bytes, "passes", bw[t].passes, "validated", bw[t].validated));
+    json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "status", "measured", "placement", bb_pool_placement(pool),
+        "method", "read-only 64-bit sum over a buffer >= 4x LLC; best (and median) of passes; sum validated",
+        "by_threads", arr);
+    bb_pool_destroy(pool);
+    return o;
+}
+
+static json_t *info_json(int bandwidth, int threads)
+{
+    char model[256], det[256], act[256];
+    const char *llc_src;
+    uint64_t llc = bb_llc_bytes(&llc_src);
+    cpu_model(model, sizeof model);
+    size_t runnable = 0;
+    for (size_t i = 0; i < bb_kernel_count; i++)
+        runnable += bb_kernel_runnable(bb_kernels[i]);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:I, s:I, s:I}", "cpu", model,
+        "isa_detected", bb_cpu_features_str(bb_cpu_detect(), det, sizeof det),
+        "isa_active", bb_cpu_features_str(bb_cpu_features(), act, sizeof act),
+        "isa_cap", bb_isa_name(bb_isa_cap()), "cores", bb_online_cores(),
+        "llc_bytes", (json_int_t)llc, "llc_source", llc_src, "mem_available_bytes",
+        (json_int_t)bb_mem_available(), "kernels", (json_int_t)bb_kernel_count,
+        "kernels_runnable", (json_int_t)runnable);
+    json_object_set_new(o, "bandwidth", bandwidth ? bandwidth_json(threads)
+        : json_pack("{s:s, s:s}", "status", "unavailable", "reason", "not measured: pass --bandwidth"));
+    return o;
+}
+
+static void info_text(json_t *o)
+{
+    char b[32];
+    printf("cpu:          %s\n", json_string_value(json_object_get(o, "cpu")));
+    printf("isa detected: %s\n", json_string_value(json_object_get(o, "isa_detected")));
+    printf("isa active:   %s (cap %s)\n", json_string_value(json_object_get(o, "isa_active")),
+           json_string_value(json_object_get(o, "isa_cap")));
+    printf("cores:        %d\n", (int)json_integer_value(json_object_get(o, "cores")));
+    printf("LLC:          %s (%s)\n", bb_human_bytes((double)json_integer_value(json_object_get(o, "llc_bytes")), b, sizeof b),
+           json_string_value(json_object_get(o, "llc_source")));
+    printf("kernels:      %d registered, %d runnable here\n", (int)json_integer_value(json_object_get(o, "kernels")),
+           (int)json_integer_value(json_object_get(o, "kernels_runnable")));
+    json_t *bw = json_object_get(o, "bandwidth");
+    if (strcmp(json_string_value(json_object_get(bw, "status")), "measured") != 0) {
+        printf("bandwidth:    unavailable: %s\n", json_string_value(json_object_get(bw, "reason")));
+        return;
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(bw, "by_threads"), i, e)
+        printf("bandwidth:    %2d thread(s): %.1f GB/s best, %.1f median (measured, read-only, %s)\n",
+               (int)json_integer_value(json_object_get(e, "threads")), json_real_value(json_object_get(e, "best_gbps")),
+               json_real_value(json_object_get(e, "median_gbps")),
+               json_is_true(json_object_get(e, "validated")) ? "validated" : "NOT validated");
+}
+
+int bb_cmd_info(int argc, char **argv)
+{
+    static const struct option opts[] = {{"json", no_argument, 0, 'j'}, {"bandwidth", no_argument, 0, 'b'},
+        {"threads", required_argument, 0, 't'}, {"isa", required_argument, 0, 'i'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int json = 0, bw = 0, c;
+    uint64_t threads = (uint64_t)bb_cli_default_threads();
+    const char *isa = NULL;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'j') json = 1;
+        else if (c == 'b') bw = 1;
+        else if (c == 'i') isa = optarg;
+        else if (c == 't') {
+            if (bb_cli_parse_u64(CMD, "--threads", optarg, 1, 64, false, &threads))
+                return BB_EXIT_USAGE;
+        } else if (c == 'h') {
+            printf("usage: bitbench info [--bandwidth] [--threads T] [--isa L] [--json]\n");
+            return BB_EXIT_OK;
+        } else
+            return bb_cli_error(CMD, "unknown option '%s'; accepted: --bandwidth, --threads, --isa, --json",
+                                argv[optind - 1]);
+    }
+    if (optind < argc)
+        return bb_cli_error(CMD, "unexpected argument '%s'", argv[optind]);
+    if (bb_cli_apply_isa(CMD, isa))
+        return BB_EXIT_USAGE;
+    json_t *o = info_json(bw, (int)threads);
+    if (json) {
+        json_dumpf(o, stdout, JSON_INDENT(2));
+        putchar('\n');
+    } else
+        info_text(o);
+    json_decref(o);
+    return BB_EXIT_OK;
+}

@@ -1,0 +1,9 @@
+/* kernels/x86/list_dense.h - the dense SIMD kernels: one extern per kernel, and the list
+ * registry.c puts into bb_kernels[] (each entry followed by a comma). */
+#ifndef BITBENCH_X86_LIST_DENSE_H
+#define BITBENCH_X86_LIST_DENSE_H
+#include "../kernel.h"
+
+#define BB_X86_KERNELS_DENSE
+
+#endif

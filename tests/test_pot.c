@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +196,59 @@ static void test_log_domain_midpoints(void **state)
     free(w);
 }
 
+/* The contract's rule evaluated another way than the quantizer does it (it compares
+ * exact squares): r in long double, the rounding with log2l.  A float ratio lies at least
+ * about 2^-49 (relative) from an irrational midpoint 2^-(e+0.5), far more than long
+ * double's rounding, so the two must agree on every input. */
+_Static_assert(LDBL_MANT_DIG >= 64, "the rounding oracle needs an 80-bit or wider long double");
+static uint32_t oracle_code(const pot_case *p, float w, float amax)
+{
+    if (w == 0.0f || amax == 0.0f)
+        return 0;
+    long double a = fabsl((long double)w);
+    int e = (int)floorl(-log2l(a / amax) + 0.5L);
+    if (e > p->emax) {
+        if (ldexpl(a, p->emax + 1) < amax)
+            return 0;
+        e = p->emax;
+    }
+    return code_of(p, w < 0.0f, e);
+}
+
+/* amax with mantissas other than 1 (the hand examples use powers of two), and for every
+ * level the floats nearest amax * 2^-(e+0.5) and their neighbours on both sides, down
+ * past the zero boundary; then a row of random weights.  Codes must match the oracle. */
+static void test_rounding_any_amax(void **state)
+{
+    const pot_case *p = *state;
+    const float amaxes[] = {1.0f, 1.5f, 0x1.fffffep0f, 0x1.000002p0f, 3e-3f, -7.5e5f};
+    enum { M = sizeof amaxes / sizeof amaxes[0] + 1, K = 3 * 33 + 1 };
+    float *w = calloc(M * K, sizeof(float));
+    for (size_t r = 0; r + 1 < M; r++) {
+        float *row = w + r * K;
+        row[0] = amaxes[r];
+        for (int e = 0; e <= p->emax + 2; e++) {
+            float near = (float)ldexpl(fabsl((long double)amaxes[r]) * sqrtl(0.5L), -e);
+            row[1 + 3 * e] = nextafterf(near, 0.0f);
+            row[2 + 3 * e] = -near;
+            row[3 + 3 * e] = nextafterf(near, INFINITY);
+        }
+    }
+    tu_fill_normalish(w + (M - 1) * K, K, 0.3f, 99);
+    bb_weights q = quantized(p, w, M, K);
+    uint32_t want[K];
+    for (size_t r = 0; r < M; r++) {
+        float amax = 0.0f;
+        for (size_t i = 0; i < K; i++)
+            amax = fmaxf(amax, fabsf(w[r * K + i]));
+        for (size_t i = 0; i < K; i++)
+            want[i] = oracle_code(p, w[r * K + i], amax);
+        expect_codes(p, &q, r, want);
+    }
+    bb_weights_free(&q);
+    free(w);
+}
+
 /* amax 1: r = 2^-(emax+1) is the smallest ratio kept (as emax), anything below is 0 -
  * with sign 0 even for negative weights. */
 static void test_zero_emax_boundary(void **state)
@@ -223,6 +277,23 @@ static void test_negative_values(void **state)
     expect_codes(p, &q, 0, want);
     expect_scale(p, &q, 0, ldexpf(2.0f, -p->emax));
     assert_true(bb_weight_value(&q, 0, 2) == -0.5);
+    bb_weights_free(&q);
+}
+
+/* Non-finite weights, as documented in pot.c (the harness feeds none): amax over the
+ * finite weights, NaN -> 0, +-inf -> +-amax, and 0 in a row with no finite nonzero. */
+static void test_non_finite(void **state)
+{
+    const pot_case *p = *state;
+    enum { M = 2, K = 4 };
+    const float w[M * K] = {INFINITY, 0.5f, NAN, -INFINITY, 0.0f, INFINITY, NAN, -INFINITY};
+    bb_weights q = quantized(p, w, M, K);
+    const uint32_t want0[K] = {code_of(p, 0, 0), code_of(p, 0, 0), 0, code_of(p, 1, 0)};
+    const uint32_t want1[K] = {0, 0, 0, 0};
+    expect_codes(p, &q, 0, want0);
+    expect_scale(p, &q, 0, ldexpf(0.5f, -p->emax));
+    expect_codes(p, &q, 1, want1);
+    expect_scale(p, &q, 1, 0.0f);
     bb_weights_free(&q);
 }
 
@@ -561,8 +632,10 @@ int main(void)
         FOR_EACH_POT(test_single_outlier),
         FOR_EACH_POT(test_exact_powers_of_two),
         FOR_EACH_POT(test_log_domain_midpoints),
+        FOR_EACH_POT(test_rounding_any_amax),
         FOR_EACH_POT(test_zero_emax_boundary),
         FOR_EACH_POT(test_negative_values),
+        FOR_EACH_POT(test_non_finite),
         FOR_EACH_POT(test_per_row_scales),
         FOR_EACH_POT(test_code_values),
         FOR_EACH_POT(test_code_round_trip),

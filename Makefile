@@ -116,7 +116,7 @@ ifeq ($(HAVE_CMOCKA),1)
 TEST_LIBS := $(shell pkg-config --libs cmocka)
 $(BUILD)/tests/test_opcount: tests/test_opcount.c $(COUNT_OBJ) $(TESTUTIL_OBJ) $(BUILD)/asan/libbitbench.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(SAN) -Ikernels $^ $(TEST_LIBS) $(DEP_LIBS) -o $@
+	$(CC) $(CFLAGS_BASE) $(SAN) -DBB_COUNT_OPS -Ikernels $^ $(TEST_LIBS) $(DEP_LIBS) -o $@
 
 $(BUILD)/tests/%: tests/%.c $(TESTUTIL_OBJ) $(BUILD)/asan/libbitbench.a
 	@mkdir -p $(dir $@)

@@ -359,6 +359,32 @@ static json_t *item_json(const gemm_opts *o, const item *it, bb_pool *pool, cons
     return o_;
 }
 
+/* With several implementations of a format in one run, which one won. */
+static void print_best_per_format(FILE *to, const item *items, size_t n, const bb_bandwidth *ceil)
+{
+    int header = 0;
+    for (int f = 0; f < BB_FMT_COUNT; f++) {
+        const item *best = NULL;
+        int count = 0;
+        for (size_t i = 0; i < n; i++)
+            if (items[i].k->format == (bb_format_id)f && items[i].check.passed) {
+                count++;
+                if (!best || items[i].stats.median < best->stats.median)
+                    best = &items[i];
+            }
+        if (count < 2)
+            continue;
+        if (!header++)
+            fprintf(to, "best per format (lowest median in this run):\n");
+        double gbps = (double)best->work.weight_bytes / (best->stats.median * 1e-9) / 1e9;
+        fprintf(to, "  %-8s %-26s %9.1f us %7.1f GB/s", bb_formats[f].name, best->k->name,
+                best->stats.median / 1e3, gbps);
+        if (ceil)
+            fprintf(to, " %5.0f%% of ceiling", 100.0 * gbps / ceil->best_gbps);
+        fputc('\n', to);
+    }
+}
+
 static void print_table(FILE *to, const gemm_opts *o, const item *items, size_t n, bb_pool *pool,
                         const bb_bandwidth *ceil)
 {
@@ -390,6 +416,7 @@ static void print_table(FILE *to, const gemm_opts *o, const item *items, size_t 
     }
     fprintf(to, "(latency measured: median of %zu interleaved calls per kernel; GB/s = packed weight bytes / median)\n",
             n ? items[0].nsamples : 0);
+    print_best_per_format(to, items, n, ceil);
 }
 
 static int emit(const gemm_opts *o, item *items, size_t n, bb_pool *pool, const bb_bandwidth *ceil)

@@ -340,9 +340,9 @@ static json_t *item_json(const gemm_opts *o, const item *it, bb_pool *pool, cons
     json_object_set_new(o_, "gops", json_real((double)it->work.ops / secs / 1e9));
     json_object_set_new(o_, "timer_granularity_ns", json_real(granularity));
     if (ceil) {
-        json_object_set_new(o_, "ceiling", json_pack("{s:f, s:f, s:i, s:I, s:b, s:s}", "gbps", ceil->best_gbps,
+        json_object_set_new(o_, "ceiling", json_pack("{s:f, s:f, s:i, s:I, s:b, s:s, s:s}", "gbps", ceil->best_gbps,
             "median_gbps", ceil->median_gbps, "threads", ceil->threads, "buffer_bytes",
-            (json_int_t)ceil->buffer_bytes, "validated", ceil->validated, "measured",
+            (json_int_t)ceil->buffer_bytes, "validated", ceil->validated, "loads", ceil->loads, "measured",
             "read-only sum over a buffer >= 4x LLC, best of passes, in this run"));
         json_object_set_new(o_, "pct_of_ceiling",
                             json_real(100.0 * (double)it->work.weight_bytes / secs / 1e9 / ceil->best_gbps));

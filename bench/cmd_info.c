@@ -45,9 +45,10 @@ static json_t *bandwidth_json(int threads)
         return json_pack("{s:s, s:s}", "status", "unavailable", "reason", "cannot allocate the buffer (4x LLC)");
     }
     for (int t = 0; t < threads && t < 64; t++)
-        json_array_append_new(arr, json_pack("{s:i, s:f, s:f, s:I, s:i, s:b}", "threads", bw[t].threads,
+        json_array_append_new(arr, json_pack("{s:i, s:f, s:f, s:I, s:i, s:b, s:s}", "threads", bw[t].threads,
             "best_gbps", bw[t].best_gbps, "median_gbps", bw[t].median_gbps, "buffer_bytes",
-            (json_int_t)bw[t].buffer_bytes, "passes", bw[t].passes, "validated", bw[t].validated));
+            (json_int_t)bw[t].buffer_bytes, "passes", bw[t].passes, "validated", bw[t].validated,
+            "loads", bw[t].loads));
     json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "status", "measured", "placement", bb_pool_placement(pool),
         "method", "read-only 64-bit sum over a buffer >= 4x LLC; best (and median) of passes; sum validated",
         "by_threads", arr);
@@ -96,9 +97,10 @@ static void info_text(json_t *o)
     size_t i;
     json_t *e;
     json_array_foreach(json_object_get(bw, "by_threads"), i, e)
-        printf("bandwidth:    %2d thread(s): %.1f GB/s best, %.1f median (measured, read-only, %s)\n",
+        printf("bandwidth:    %2d thread(s): %.1f GB/s best, %.1f median (measured, read-only, %s, %s)\n",
                (int)json_integer_value(json_object_get(e, "threads")), json_real_value(json_object_get(e, "best_gbps")),
                json_real_value(json_object_get(e, "median_gbps")),
+               json_string_value(json_object_get(e, "loads")),
                json_is_true(json_object_get(e, "validated")) ? "validated" : "NOT validated");
 }
 

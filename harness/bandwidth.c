@@ -11,15 +11,21 @@
 #include <emmintrin.h>
 #endif
 
+typedef uint64_t (*sum_fn)(const uint64_t *p, size_t n);
+
 typedef struct bw_ctx {
+    sum_fn sum;
     const uint64_t *buf;
     size_t words;
     int active;           /* threads taking part in this pass */
     uint64_t sums[256];   /* per thread, 8 apart to avoid false sharing */
 } bw_ctx;
 
+uint64_t bb_bw_sum_avx2(const uint64_t *p, size_t n);
+uint64_t bb_bw_sum_avx512(const uint64_t *p, size_t n);
+
 /* Sum of 64-bit words: four independent accumulators so the loop is load-bound. */
-static uint64_t sum_words(const uint64_t *p, size_t n)
+static uint64_t sum_words_sse2(const uint64_t *p, size_t n)
 {
 #if defined(__x86_64__)
     __m128i a0 = _mm_setzero_si128(), a1 = a0, a2 = a0, a3 = a0;
@@ -58,7 +64,7 @@ static void read_pass(void *p, int tid, int nt)
         return;
     size_t w0, w1;
     slice(c->words, tid, c->active, &w0, &w1);
-    c->sums[tid * 8] = sum_words(c->buf + w0, w1 - w0);
+    c->sums[tid * 8] = c->sum(c->buf + w0, w1 - w0);
 }
 
 /* First touch from the threads that will read, so pages land near them. */
@@ -85,6 +91,20 @@ int bb_bandwidth_measure(bb_pool *pool, uint64_t buffer_bytes, int passes, bb_ba
     if (passes < 1)
         passes = 1;
     bw_ctx *c = calloc(1, sizeof *c);
+    /* The physical limit, whatever --isa caps the kernels to: the widest loads the CPU has. */
+    uint32_t cpu = bb_cpu_detect();
+    c->sum = sum_words_sse2;
+    const char *loads = "sse2 (16-byte loads)";
+    (void)cpu;
+#if defined(__x86_64__)
+    if ((cpu & (BB_CPU_AVX512F | BB_CPU_AVX512BW)) == (BB_CPU_AVX512F | BB_CPU_AVX512BW)) {
+        c->sum = bb_bw_sum_avx512;
+        loads = "avx512 (64-byte loads)";
+    } else if (cpu & BB_CPU_AVX2) {
+        c->sum = bb_bw_sum_avx2;
+        loads = "avx2 (32-byte loads)";
+    }
+#endif
     c->words = buffer_bytes / 8;
     c->buf = bb_alloc(c->words * 8);
     if (!c->buf) {
@@ -101,6 +121,7 @@ int bb_bandwidth_measure(bb_pool *pool, uint64_t buffer_bytes, int passes, bb_ba
         o->buffer_bytes = c->words * 8;
         o->passes = passes;
         o->validated = true;
+        o->loads = loads;
         c->active = t;
         bb_pool_run(pool, read_pass, c); /* warm-up pass, not counted */
         for (int i = 0; i < passes; i++) {

@@ -18,6 +18,7 @@ typedef struct bb_bandwidth {
     double best_gbps;   /* STREAM's convention: the best pass */
     double median_gbps;
     bool validated;     /* every pass's sum matched the known contents */
+    const char *loads;  /* the read loop used: the widest loads this CPU has */
 } bb_bandwidth;
 
 /* Measures with 1..bb_pool_threads(pool) threads into out[0..T).  buffer_bytes 0: 4x the

@@ -4,6 +4,8 @@
 #define BITBENCH_X86_LIST_DENSE_H
 #include "../kernel.h"
 
-#define BB_X86_KERNELS_DENSE
+extern const bb_kernel bb_kernel_int8_avx512_vnni;
+
+#define BB_X86_KERNELS_DENSE &bb_kernel_int8_avx512_vnni,
 
 #endif

@@ -1,0 +1,168 @@
+/*
+ * kernels/x86/int8_avx512.c - int8 (W8A8) with AVX-512 VNNI: "int8-avx512-vnni".
+ *
+ * vpdpbusd multiplies unsigned bytes by signed bytes, four per int32 lane, and adds them
+ * to the lane.  The weights are made unsigned once, at repack time, by the offset trick:
+ *
+ *   layout (same size and row layout as the canonical one): byte = (uint8_t)q_w ^ 0x80,
+ *   i.e. q_w + 128 in 1 .. 255 (padding: 128).
+ *
+ *   sum_i (q_w + 128) q_x = sum_i q_w q_x + 128 sum_i q_x,  and sum_i q_x is the token's
+ *   bb_act_q8.sum (over the k real values; the padding activations are 0, so the padding
+ *   weights 128 add nothing).  So acc = vpdpbusd sums - 128 * sum[t], exactly.
+ *
+ * Exactness: the true result |sum q_w q_x| <= 127 * 127 * k fits in int32 for k <=
+ * 133144 (the reference's own limit, refused beyond it).  The biased sums may exceed
+ * int32 for k > 66306, but vpdpbusd (not the saturating vpdpbusds) and vpaddd wrap modulo
+ * 2^32, and so does the correction (done in vector lanes), so the final int32 is exact
+ * whenever the true result fits.  Then y = bb_rescale_i32(acc, s_r, s_t): the same two
+ * float multiplies, in vector form for four rows, bit-identical to the reference.
+ *
+ * Register blocking (dense_tiles.h): 4 rows x up to 6 tokens, 24 zmm accumulators, the
+ * 6 activation vectors and one weight vector in registers: per 64-byte column step, 4
+ * weight loads and 6 activation loads feed 24 vpdpbusd.  Decode (n = 1) runs 4 x 1 tiles:
+ * one activation load per 4 weight lines.
+ */
+#include "act_q8_simd.h"
+#include "dense_tiles.h"
+#include "list_dense.h"
+
+#include <immintrin.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define INT8_MAX_K ((size_t)(INT32_MAX / (127 * 127)))
+enum { ROWS = 4, TOKENS = 6, CHUNK = 64 };
+
+static size_t vnni_layout_bytes(const bb_weights *w) { return w->m * w->row_bytes; }
+
+static void vnni_repack(const bb_weights *w, void *layout)
+{
+    uint8_t *out = layout;
+    for (size_t i = 0; i < w->m * w->row_bytes; i++)
+        out[i] = w->data[i] ^ 0x80u;
+}
+
+/* Lane j of the result: the sum of the 16 lanes of v[j]. */
+static inline __m128i reduce4_epi32(__m512i v0, __m512i v1, __m512i v2, __m512i v3)
+{
+    /* Pairwise interleave-and-add halves the lanes per vector at each step. */
+    __m512i s01 = _mm512_add_epi32(_mm512_unpacklo_epi32(v0, v1), _mm512_unpackhi_epi32(v0, v1));
+    __m512i s23 = _mm512_add_epi32(_mm512_unpacklo_epi32(v2, v3), _mm512_unpackhi_epi32(v2, v3));
+    __m512i s = _mm512_add_epi32(_mm512_unpacklo_epi64(s01, s23), _mm512_unpackhi_epi64(s01, s23));
+    __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1));
+    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
+/* 128 * sum modulo 2^32, the bias the unsigned weights add (see the header). */
+static inline int32_t weight_bias(int32_t act_sum)
+{
+    return (int32_t)((uint32_t)act_sum << 7);
+}
+
+/* acc + dot products of the unsigned bytes of u and signed bytes of s, accumulated in
+ * place: with the intrinsic, GCC 12 copies every accumulator each step (the intrinsic's
+ * result is a new value), which bloats the 24-accumulator tile with register moves and
+ * spills; the asm ties the accumulator to its register. */
+static inline __m512i dpbusd(__m512i acc, __m512i u, __m512i s)
+{
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "vm"(s));
+    return acc;
+}
+
+static inline __attribute__((always_inline)) void vnni_tile(const bb_gemm_args *a, size_t r,
+                                                            size_t t, const int R, const int T)
+{
+    const bb_weights *w = a->w;
+    const bb_act_q8 act = bb_act_q8_view(a->act, w->k, a->n);
+    const uint8_t *wr = (const uint8_t *)a->layout + r * w->row_bytes;
+    const int8_t *xt = act.q + t * act.k_stride;
+    const size_t chunks = w->row_bytes / CHUNK;
+    __m512i acc[ROWS][TOKENS];
+
+#pragma GCC unroll 8
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 8
+        for (int j = 0; j < T; j++)
+            acc[i][j] = _mm512_setzero_si512();
+    for (size_t c = 0; c < chunks; c++) {
+        __m512i xv[TOKENS];
+#pragma GCC unroll 8
+        for (int j = 0; j < T; j++)
+            xv[j] = _mm512_loadu_si512(xt + j * act.k_stride + c * CHUNK);
+#pragma GCC unroll 8
+        for (int i = 0; i < R; i++) {
+            __m512i wv = _mm512_loadu_si512(wr + i * w->row_bytes + c * CHUNK);
+#pragma GCC unroll 8
+            for (int j = 0; j < T; j++)
+                acc[i][j] = dpbusd(acc[i][j], wv, xv[j]);
+        }
+    }
+
+    if (R == ROWS) {
+        const __m128 row_scales = _mm_loadu_ps(w->scales + r);
+#pragma GCC unroll 8
+        for (int j = 0; j < T; j++) {
+            __m128i dot = reduce4_epi32(acc[0][j], acc[1][j], acc[2][j], acc[3][j]);
+            dot = _mm_sub_epi32(dot, _mm_set1_epi32(weight_bias(act.sum[t + j])));
+            __m128 y = _mm_mul_ps(_mm_mul_ps(_mm_cvtepi32_ps(dot), row_scales),
+                                  _mm_set1_ps(act.scale[t + j]));
+            _mm_storeu_ps(a->y + (t + j) * a->y_stride + r, y);
+        }
+    } else {
+#pragma GCC unroll 8
+        for (int i = 0; i < R; i++)
+#pragma GCC unroll 8
+            for (int j = 0; j < T; j++) {
+                int32_t biased = _mm512_reduce_add_epi32(acc[i][j]);
+                int32_t exact = (int32_t)((uint32_t)biased - (uint32_t)weight_bias(act.sum[t + j]));
+                a->y[(t + j) * a->y_stride + r + i] =
+                    bb_rescale_i32(exact, w->scales[r + i], act.scale[t + j]);
+            }
+    }
+}
+
+DENSE_TILE_FN(vnni_4x1, vnni_tile, 4, 1)
+DENSE_TILE_FN(vnni_4x2, vnni_tile, 4, 2)
+DENSE_TILE_FN(vnni_4x3, vnni_tile, 4, 3)
+DENSE_TILE_FN(vnni_4x4, vnni_tile, 4, 4)
+DENSE_TILE_FN(vnni_4x5, vnni_tile, 4, 5)
+DENSE_TILE_FN(vnni_4x6, vnni_tile, 4, 6)
+DENSE_TILE_FN(vnni_1x1, vnni_tile, 1, 1)
+DENSE_TILE_FN(vnni_1x2, vnni_tile, 1, 2)
+DENSE_TILE_FN(vnni_1x3, vnni_tile, 1, 3)
+DENSE_TILE_FN(vnni_1x4, vnni_tile, 1, 4)
+DENSE_TILE_FN(vnni_1x5, vnni_tile, 1, 5)
+DENSE_TILE_FN(vnni_1x6, vnni_tile, 1, 6)
+static const dense_tile_fn vnni_tiles_4[TOKENS + 1] = {NULL, vnni_4x1, vnni_4x2, vnni_4x3,
+                                                       vnni_4x4, vnni_4x5, vnni_4x6};
+static const dense_tile_fn vnni_tiles_1[TOKENS + 1] = {NULL, vnni_1x1, vnni_1x2, vnni_1x3,
+                                                       vnni_1x4, vnni_1x5, vnni_1x6};
+
+static void int8_avx512_vnni_gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
+{
+    if (a->w->k > INT8_MAX_K) {
+        fprintf(stderr, "int8-avx512-vnni: k = %zu would overflow the int32 accumulator; "
+                        "accepted k <= %zu\n", a->w->k, INT8_MAX_K);
+        abort();
+    }
+    dense_for_tiles(a, r0, r1, ROWS, TOKENS, vnni_tiles_4, vnni_tiles_1);
+}
+
+const bb_kernel bb_kernel_int8_avx512_vnni = {
+    .name = "int8-avx512-vnni",
+    .format = BB_FMT_INT8,
+    .method = "vnni",
+    .isa = BB_ISA_AVX512,
+    .needs = BB_CPU_AVX512F | BB_CPU_AVX512BW | BB_CPU_AVX512VL | BB_CPU_AVX512VNNI |
+             BB_ACT_Q8_AVX512_NEEDS,
+    .priority = 20,
+    .multiply_free = false,
+    .hot_symbol = "int8_avx512_vnni_gemm_rows",
+    .row_block = ROWS,
+    .layout_bytes = vnni_layout_bytes,
+    .repack = vnni_repack,
+    .act_bytes = bb_act_q8_bytes,
+    .prepare_act = bb_act_q8_prepare_avx512,
+    .gemm_rows = int8_avx512_vnni_gemm_rows,
+};

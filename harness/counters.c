@@ -493,9 +493,10 @@ static json_t *derived(const bb_counters *c, bb_counter_role num_role, bb_counte
     else if (den && den->value == 0)
         bb_fmt(why, sizeof why, "%s measured as 0", role_name(den_role));
     if (why[0])
-        return json_pack("{s:n, s:s}", "value", "reason", why);
+        return json_pack("{s:s, s:n, s:s}", "status", "unavailable", "value", "reason", why);
     double d = den ? den->value : den_value;
-    return json_pack("{s:f, s:s}", "value", num->value / d * factor, "formula", formula);
+    return json_pack("{s:s, s:f, s:s}", "status", "derived", "value", num->value / d * factor,
+                     "formula", formula);
 }
 
 static json_t *event_json(const bb_counter_event *e, const char *run_error)

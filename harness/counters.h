@@ -112,8 +112,8 @@ void bb_counters_stop(bb_counters *c);  /* stop and read */
 /* The last region's counts:
  *   {"scope": ..., "events": {name: {"status": "measured"|"unavailable", "value": n|null,
  *    "unit", "backend", "backend_name", "reason"}}, "derived": {"ipc", "instructions_per_token",
- *    "instructions_per_weight_byte", "llc_misses_per_kb_weights": {"value": x|null,
- *    "reason"|"formula"}}}
+ *    "instructions_per_weight_byte", "llc_misses_per_kb_weights": {"status": "derived"|"unavailable",
+ *    "value": x|null, "formula"|"reason"}}}
  * tokens: tokens produced in the region; weight_bytes_streamed: weight bytes the region read
  * (calls x bytes per call).  A non-positive tokens or bytes gives null with a reason. */
 json_t *bb_counters_json(const bb_counters *c, double tokens, double weight_bytes_streamed);

@@ -35,6 +35,9 @@ const bb_op_energy bb_op_energies[] = {
     {OP(fp32_div), NULL, {NAN, NAN}, "excluded: no division energy in the source table"},
 };
 const size_t bb_op_energy_count = sizeof bb_op_energies / sizeof bb_op_energies[0];
+/* A class added to bb_opcount needs its row above (an energy, or excluded with why). */
+_Static_assert(sizeof(bb_opcount) == 11 * sizeof(uint64_t),
+               "bb_opcount changed: give the new class a row in bb_op_energies");
 
 const char *bb_node_name(bb_node node)
 {
@@ -44,6 +47,14 @@ const char *bb_node_name(bb_node node)
 static uint64_t count_of(const bb_opcount *ops, const bb_op_energy *row)
 {
     return *(const uint64_t *)((const char *)ops + row->offset);
+}
+
+void bb_opcount_accumulate(bb_opcount *acc, const bb_opcount *ops, uint64_t times)
+{
+    for (size_t i = 0; i < bb_op_energy_count; i++) {
+        uint64_t *field = (uint64_t *)((char *)acc + bb_op_energies[i].offset);
+        *field += times * count_of(ops, &bb_op_energies[i]);
+    }
 }
 
 double bb_openergy_pj(const bb_opcount *ops, bb_node node)

@@ -50,6 +50,10 @@ typedef struct bb_op_energy {
 extern const bb_op_energy bb_op_energies[];
 extern const size_t bb_op_energy_count;
 
+/* acc += times x ops, field by field (a model's decode step: every projection's count
+ * times the layer count, plus the head). */
+void bb_opcount_accumulate(bb_opcount *acc, const bb_opcount *ops, uint64_t times);
+
 /* Arithmetic energy of the counted operations at a node, in pJ. */
 double bb_openergy_pj(const bb_opcount *ops, bb_node node);
 /* fp16's energy over this one's for the same work (e.g. two formats' counts of one GEMM). */

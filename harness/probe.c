@@ -132,8 +132,8 @@ json_t *bb_probe_result(bb_probe *p, double calls, double tokens, double weight_
         json_object_set_new(energy, "status", json_string("unavailable"));
         json_object_set_new(energy, "reason", json_string("no region measured yet"));
     }
-    return json_pack("{s:o, s:o, s:o}", "energy", energy, "counters", counters, "likwid",
-                     likwid_json(p));
+    json_object_set_new(counters, "likwid", likwid_json(p));
+    return json_pack("{s:o, s:o}", "energy", energy, "counters", counters);
 }
 
 /* Whether this likwid knows the CPU: it names an unknown one "unknown" and has no

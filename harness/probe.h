@@ -14,7 +14,7 @@
  *   for (i = 0; i < calls; i++) decode_step(...);
  *   bb_probe_end(p);
  *   json_t *r = bb_probe_result(p, calls, calls * batch, weight_bytes_per_call);
- *   json_object_update(row, r); json_decref(r);     // adds "energy" and "counters"
+ *   json_object_update(row, r); json_decref(r);     // fills "energy" and "counters"
  *   ...
  *   bb_probe_close(p);
  *
@@ -57,7 +57,8 @@ void bb_probe_idle(bb_probe *p, double seconds);
 void bb_probe_begin(bb_probe *p, const char *region);
 void bb_probe_end(bb_probe *p);
 
-/* The last region, as {"energy": {...}, "counters": {...}, "likwid": {...}}.
+/* The last region, as {"energy": {...}, "counters": {...}} (the row's slots of the same
+ * names in harness/SCHEMA.md; the likwid marker's state is counters.likwid).
  *   calls        kernel calls (e.g. decode steps) in the region;
  *   tokens       tokens those calls produced (calls x batch);
  *   weight_bytes weight bytes ONE call streams (the region read calls x weight_bytes).
@@ -68,7 +69,8 @@ void bb_probe_end(bb_probe *p);
  *           idle baseline), "domains" (one per domain and socket: gross/idle/net, wraps),
  *           "by_kind" (per kind summed over sockets), "method", "sample_period_s".
  * counters: see bb_counters_json (per event status/value/reason; derived IPC, instructions
- *           per token and per weight byte, LLC misses per KB of weights).
+ *           per token and per weight byte, LLC misses per KB of weights), plus "likwid":
+ *           {"status": "marker regions active" | "inactive" | "unavailable", ...}.
  * The caller owns the returned object. */
 json_t *bb_probe_result(bb_probe *p, double calls, double tokens, double weight_bytes);
 

@@ -753,7 +753,7 @@ static void probe_reads_fake_tree_from_environment(void **state)
                                  "perf::TASK-CLOCK");
     assert_non_null(ev);
     assert_true(json_is_string(json_object_get(ev, "status")));
-    assert_non_null(json_object_get(r, "likwid"));
+    assert_non_null(json_object_get(json_object_get(r, "counters"), "likwid"));
     json_decref(r);
     bb_probe_close(p);
 }

@@ -139,6 +139,27 @@ static void json_labels_and_per_token(void **state)
     json_decref(j);
 }
 
+static void accumulate_sums_every_class(void **state)
+{
+    (void)state;
+    bb_opcount acc = {.int_add = 1, .fp32_div = 1};
+    bb_opcount one = {.int_add = 2, .int_mul = 3, .int_cmp = 4, .shift = 5, .fp16_add = 6,
+                      .fp16_mul = 7, .fp32_add = 8, .fp32_mul = 9, .fp32_div = 10,
+                      .fp32_cmp = 11, .cvt = 12};
+    bb_opcount_accumulate(&acc, &one, 7);
+    assert_int_equal(acc.int_add, 15);
+    assert_int_equal(acc.int_mul, 21);
+    assert_int_equal(acc.int_cmp, 28);
+    assert_int_equal(acc.shift, 35);
+    assert_int_equal(acc.fp16_add, 42);
+    assert_int_equal(acc.fp16_mul, 49);
+    assert_int_equal(acc.fp32_add, 56);
+    assert_int_equal(acc.fp32_mul, 63);
+    assert_int_equal(acc.fp32_div, 71);
+    assert_int_equal(acc.fp32_cmp, 77);
+    assert_int_equal(acc.cvt, 84);
+}
+
 static void dram_term_is_separate(void **state)
 {
     (void)state;
@@ -158,6 +179,7 @@ int main(void)
         cmocka_unit_test(paper_model_gives_71_4_at_7nm),
         cmocka_unit_test(real_kernel_overheads_lower_the_ratio),
         cmocka_unit_test(json_labels_and_per_token),
+        cmocka_unit_test(accumulate_sums_every_class),
         cmocka_unit_test(dram_term_is_separate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -212,10 +212,8 @@ static void papi_create_set(bb_counters *c)
     memset(&opt, 0, sizeof opt);
     opt.inherit.eventset = c->papi_set;
     opt.inherit.inherit = PAPI_INHERIT_ALL;
-    if (cid >= 0 && PAPI_assign_eventset_component(c->papi_set, cid) == PAPI_OK &&
-        PAPI_set_opt(PAPI_INHERIT, &opt) == PAPI_OK)
-        bb_fmt(c->scope, sizeof c->scope,
-                 "calling thread and threads it creates after the counters are opened");
+    c->papi_inherit = cid >= 0 && PAPI_assign_eventset_component(c->papi_set, cid) == PAPI_OK &&
+                      PAPI_set_opt(PAPI_INHERIT, &opt) == PAPI_OK;
 }
 #endif
 
@@ -338,8 +336,6 @@ bb_counters *bb_counters_open(const char *events, const bb_counters_opts *opts)
         return NULL;
     c->perf = opts && opts->perf ? *opts->perf : bb_perf_syscalls;
     c->papi_set = -1;
-    bb_fmt(c->scope, sizeof c->scope,
-             "calling thread and threads it creates after the counters are opened (perf inherit)");
     char papi_why[BB_REASON_LEN] = "PAPI skipped (no_papi)";
     bool papi_ok = !(opts && opts->no_papi) && bb_papi_ready(papi_why, sizeof papi_why);
 #ifdef BB_HAVE_PAPI
@@ -360,6 +356,15 @@ bb_counters *bb_counters_open(const char *events, const bb_counters_opts *opts)
         add_names(c, software_events);
         open_from(c, first, papi_ok, papi_why);
     }
+    bool papi_thread_only = false;
+    for (int i = 0; i < c->n; i++)
+        papi_thread_only = papi_thread_only || (c->ev[i].papi_slot >= 0 && !c->papi_inherit);
+    bb_fmt(c->scope, sizeof c->scope, "%s",
+           papi_thread_only ? "PAPI events: the calling thread only (PAPI refused "
+                              "PAPI_INHERIT); perf_event events: the calling thread and the "
+                              "threads it creates after the counters are opened"
+                            : "the calling thread and the threads it creates after the "
+                              "counters are opened (inherit)");
     return c;
 }
 

@@ -94,10 +94,11 @@ typedef struct bb_counters {
     bb_counter_event ev[BB_COUNTERS_MAX];
     int n;
     char list_note[BB_REASON_LEN]; /* e.g. names dropped beyond BB_COUNTERS_MAX */
-    char scope[160];
+    char scope[240];
     bb_perf_ops perf;
     int papi_set;  /* PAPI event set, or -1 */
     int papi_count;
+    bool papi_inherit; /* PAPI accepted PAPI_INHERIT for the set */
     bool running;
     char run_error[BB_REASON_LEN]; /* start/stop failed for the whole PAPI set: why */
 } bb_counters;

@@ -641,7 +641,7 @@ static void *sampler_main(void *arg)
     pthread_mutex_lock(&e->lock);
     while (!e->stop) {
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
+        clock_gettime(CLOCK_MONOTONIC, &until);
         double t = (double)until.tv_nsec * 1e-9 + e->sample_period_s;
         until.tv_sec += (time_t)t;
         until.tv_nsec = (long)((t - (double)(time_t)t) * 1e9);
@@ -723,7 +723,11 @@ bb_energy *bb_energy_open(const bb_energy_opts *opts)
     double live = e->opts.liveness_s < 0 || !opts ? 0.25 : e->opts.liveness_s;
     e->papi_set = -1;
     pthread_mutex_init(&e->lock, NULL);
-    pthread_cond_init(&e->wake, NULL);
+    pthread_condattr_t attr; /* the sampler's timeouts must not follow wall-clock jumps */
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&e->wake, &attr);
+    pthread_condattr_destroy(&attr);
     set_root(e->powercap_root, sizeof e->powercap_root, e->opts.powercap_root,
              "BITBENCH_POWERCAP_ROOT", "/sys/class/powercap");
     set_root(e->perf_root, sizeof e->perf_root, e->opts.perf_root, "BITBENCH_PERF_SYSFS_ROOT",

@@ -18,6 +18,7 @@ struct bb_probe {
     bool in_region, have_region;
 };
 
+#ifdef BB_HAVE_LIKWID
 /* likwid's marker init prints "Running without Marker API" unless likwid-perfctr set up
  * its environment, so initialise only when all of it is there. */
 static bool under_likwid_perfctr(void)
@@ -25,6 +26,7 @@ static bool under_likwid_perfctr(void)
     return getenv("LIKWID_MODE") && getenv("LIKWID_FILEPATH") && getenv("LIKWID_EVENTS") &&
            getenv("LIKWID_THREADS");
 }
+#endif
 
 bb_probe *bb_probe_open_with(const char *events, const bb_energy_opts *energy,
                              const bb_counters_opts *counters)

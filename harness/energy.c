@@ -259,6 +259,18 @@ static bool powercap_open(bb_energy *e, char *why, size_t len)
 
 /* ------------------------------------------------------------------ perf power PMU */
 
+/* A small sysfs file's text; false when missing or empty. */
+static bool read_text(const char *path, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    size_t got = fread(buf, 1, len - 1, f);
+    fclose(f);
+    buf[got] = '\0';
+    return got > 0;
+}
+
 /* Places value into config according to a format file's "config:lo-hi" (or "config:bit"). */
 static bool place_term(const char *pmu_dir, const char *term, uint64_t value, uint64_t *config,
                        char *why, size_t len)
@@ -266,14 +278,10 @@ static bool place_term(const char *pmu_dir, const char *term, uint64_t value, ui
     char path[600], text[64];
     unsigned lo, hi;
     bb_fmt(path, sizeof path, "%s/format/%s", pmu_dir, term);
-    FILE *f = fopen(path, "r");
-    if (!f || !fgets(text, sizeof text, f)) {
-        if (f)
-            fclose(f);
+    if (!read_text(path, text, sizeof text)) {
         bb_fmt(why, len, "%s: missing, cannot place '%s'", path, term);
         return false;
     }
-    fclose(f);
     int got = sscanf(text, "config:%u-%u", &lo, &hi);
     if (got == 1)
         hi = lo;
@@ -288,17 +296,6 @@ static bool place_term(const char *pmu_dir, const char *term, uint64_t value, ui
     }
     *config |= value << lo;
     return true;
-}
-
-static bool read_text(const char *path, char *buf, size_t len)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return false;
-    size_t got = fread(buf, 1, len - 1, f);
-    fclose(f);
-    buf[got] = '\0';
-    return got > 0;
 }
 
 bool bb_perf_parse_event(const char *pmu_dir, const char *event, uint64_t *config,

@@ -14,6 +14,7 @@ struct bb_probe {
     bb_energy *energy;
     bb_counters *counters;
     bool likwid_active;  /* marker API initialised (running under likwid-perfctr -m) */
+    const char *likwid_why; /* why not, when not */
     char region[128];
     bool in_region, have_region;
 };
@@ -26,6 +27,21 @@ static bool under_likwid_perfctr(void)
     return getenv("LIKWID_MODE") && getenv("LIKWID_FILEPATH") && getenv("LIKWID_EVENTS") &&
            getenv("LIKWID_THREADS");
 }
+
+/* This likwid's name for the CPU ("unknown" when it has no performance groups for it, and
+ * likwid-perfctr refuses to measure). */
+static bool likwid_knows_cpu(char *name, size_t len)
+{
+    bb_fmt(name, len, "?");
+    if (topology_init() != 0)
+        return false;
+    CpuInfo_t info = get_cpuInfo();
+    bool known = info && info->short_name && strcmp(info->short_name, "unknown") != 0;
+    if (info && info->name)
+        bb_fmt(name, len, "%s (%s)", info->name, info->short_name ? info->short_name : "?");
+    topology_finalize();
+    return known;
+}
 #endif
 
 bb_probe *bb_probe_open_with(const char *events, const bb_energy_opts *energy,
@@ -37,10 +53,19 @@ bb_probe *bb_probe_open_with(const char *events, const bb_energy_opts *energy,
     p->energy = bb_energy_open(energy);
     p->counters = bb_counters_open(events, counters);
 #ifdef BB_HAVE_LIKWID
-    if (under_likwid_perfctr()) {
+    char cpu[160];
+    if (!under_likwid_perfctr()) {
+        p->likwid_why = "not running under likwid-perfctr -m";
+    } else if (!likwid_knows_cpu(cpu, sizeof cpu)) {
+        /* likwid's init would print errors about an unsupported processor and measure
+         * nothing: report it instead. */
+        p->likwid_why = "this likwid does not know the CPU: no marker regions";
+    } else {
         LIKWID_MARKER_INIT;
         p->likwid_active = true;
     }
+#else
+    p->likwid_why = "built without likwid (likwid-marker.h not found at build time)";
 #endif
     return p;
 }
@@ -110,16 +135,9 @@ void bb_probe_end(bb_probe *p)
 
 static json_t *likwid_json(const bb_probe *p)
 {
-#ifdef BB_HAVE_LIKWID
     if (p->likwid_active)
         return json_pack("{s:s, s:s}", "status", "marker regions active", "region", p->region);
-    return json_pack("{s:s, s:s}", "status", "inactive", "reason",
-                     "not running under likwid-perfctr -m");
-#else
-    (void)p;
-    return json_pack("{s:s, s:s}", "status", "unavailable", "reason",
-                     "built without likwid (likwid-marker.h not found at build time)");
-#endif
+    return json_pack("{s:s, s:s}", "status", "inactive", "reason", p->likwid_why);
 }
 
 json_t *bb_probe_result(bb_probe *p, double calls, double tokens, double weight_bytes)
@@ -138,34 +156,23 @@ json_t *bb_probe_result(bb_probe *p, double calls, double tokens, double weight_
     return json_pack("{s:o, s:o}", "energy", energy, "counters", counters);
 }
 
-/* Whether this likwid knows the CPU: it names an unknown one "unknown" and has no
- * performance groups for it, so likwid-perfctr stops before running the program. */
-static json_t *likwid_describe(void)
+static json_t *likwid_describe(const bb_probe *p)
 {
 #ifdef BB_HAVE_LIKWID
-    json_t *o = json_pack("{s:b, s:b}", "built_in", 1, "marker_active", under_likwid_perfctr());
-    if (topology_init() != 0) {
-        json_object_set_new(o, "cpu_supported", json_null());
-        json_object_set_new(o, "reason", json_string("likwid topology_init failed"));
-        return o;
-    }
-    CpuInfo_t info = get_cpuInfo();
-    bool known = info && info->short_name && strcmp(info->short_name, "unknown") != 0;
-    json_object_set_new(o, "cpu_supported", json_boolean(known));
-    if (info)
-        json_object_set_new(o, "cpu", json_pack("{s:s?, s:s?, s:s}", "name", info->name,
-                                                "short_name", info->short_name, "family_model",
-                                                "see machine.cpu"));
+    char cpu[160];
+    bool known = likwid_knows_cpu(cpu, sizeof cpu);
+    json_t *o = json_pack("{s:b, s:b, s:b, s:s}", "built_in", 1, "marker_active",
+                          p->likwid_active, "cpu_supported", known, "cpu", cpu);
     if (!known)
         json_object_set_new(o, "reason",
                             json_string("this likwid does not know the CPU (no performance "
                                         "groups): likwid-perfctr refuses to measure here; the "
-                                        "marker regions stay compiled in and harmless"));
-    topology_finalize();
+                                        "marker calls stay compiled in and do nothing"));
+    else if (!p->likwid_active)
+        json_object_set_new(o, "reason", json_string(p->likwid_why));
     return o;
 #else
-    return json_pack("{s:b, s:s}", "built_in", 0, "reason",
-                     "built without likwid (likwid-marker.h not found at build time)");
+    return json_pack("{s:b, s:s}", "built_in", 0, "reason", p->likwid_why);
 #endif
 }
 
@@ -174,5 +181,5 @@ json_t *bb_probe_describe(bb_probe *p)
     if (!p)
         return json_pack("{s:s}", "reason", "probe not opened (out of memory)");
     return json_pack("{s:o, s:o, s:o}", "energy", bb_energy_describe(p->energy), "counters",
-                     bb_counters_describe(p->counters), "likwid", likwid_describe());
+                     bb_counters_describe(p->counters), "likwid", likwid_describe(p));
 }

@@ -24,8 +24,9 @@
  * likwid (built with -DBB_HAVE_LIKWID -DLIKWID_PERFMON): begin/end are a marker region of
  * the given name (no spaces), so `likwid-perfctr -C 0 -m -g MEM ./build/bitbench ...` shows
  * one region per row.  The marker API is initialised only when the process runs under
- * likwid-perfctr -m (its LIKWID_* environment is set): otherwise likwid's init prints a
- * "Running without Marker API" line on every run.  Regions cover the calling thread.
+ * likwid-perfctr -m (its LIKWID_* environment is set) and likwid knows the CPU: otherwise
+ * likwid's init prints "Running without Marker API" on every run, or "Unsupported
+ * Processor" errors.  counters.likwid says which.  Regions cover the calling thread.
  */
 #ifndef BITBENCH_PROBE_H
 #define BITBENCH_PROBE_H

@@ -11,6 +11,8 @@
 #include "../harness/bandwidth.h"
 #include "../harness/cache.h"
 #include "../harness/gemm_run.h"
+#include "../harness/openergy.h"
+#include "../harness/probe.h"
 #include "../harness/pool.h"
 #include "../harness/rng.h"
 #include "../harness/stats.h"
@@ -27,7 +29,7 @@
 enum { MAX_ITEMS = 64 };
 
 typedef struct gemm_opts {
-    const char *kernels, *impls, *out, *isa;
+    const char *kernels, *impls, *out, *isa, *events;
     uint64_t m, k, n, reps, seed, threads;
     double min_time;
     int json, warm, ceiling;
@@ -43,6 +45,8 @@ typedef struct item {
     double *samples;
     size_t nsamples;
     bb_summary stats;
+    json_t *probe;   /* {"energy", "counters"} of this kernel's own pass */
+    size_t probe_calls;
 } item;
 
 static void usage(FILE *to)
@@ -58,6 +62,8 @@ static void usage(FILE *to)
         "  --warm          reuse one weight copy (cache-warm); default cold (rotation > 4x LLC)\n"
         "  --no-ceiling    skip measuring the read-bandwidth ceiling\n"
         "  --seed S        data seed (default 1);  --isa scalar|avx2|avx512 caps the ISA\n"
+        "  --events LIST   counters (PAPI preset or native names; default: env BITBENCH_EVENTS, else\n"
+        "                  instructions, cycles, LLC misses), measured with energy in a per-kernel pass\n"
         "  --json          one JSON object per kernel on stdout (or --out FILE); summary on stderr\n");
 }
 
@@ -71,6 +77,7 @@ static int parse(int argc, char **argv, gemm_opts *o)
         {"threads", required_argument, 0, 't'}, {"isa", required_argument, 0, 'i'},
         {"warm", no_argument, 0, 'w'},         {"no-ceiling", no_argument, 0, 'C'},
         {"json", no_argument, 0, 'j'},         {"out", required_argument, 0, 'o'},
+        {"events", required_argument, 0, 'e'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     *o = (gemm_opts){.n = 1, .seed = 1, .min_time = 0.5, .ceiling = 1,
                      .threads = (uint64_t)bb_cli_default_threads()};
@@ -95,6 +102,7 @@ static int parse(int argc, char **argv, gemm_opts *o)
         case 'C': o->ceiling = 0; break;
         case 'j': o->json = 1; break;
         case 'o': o->out = optarg; break;
+        case 'e': o->events = optarg; break;
         case 'h': usage(stdout); exit(BB_EXIT_OK);
         default:
             return bb_cli_error(CMD, "unknown or incomplete option '%s' (bitbench gemm --help lists them)",
@@ -242,6 +250,7 @@ static void free_items(item *items, size_t n)
         free(items[i].copies);
         bb_gemm_io_free(&items[i].io);
         free(items[i].samples);
+        json_decref(items[i].probe);
     }
 }
 
@@ -305,6 +314,32 @@ static void run_interleaved(const gemm_opts *o, bb_pool *pool, item *items, size
             bb_summarize(items[i].samples, items[i].nsamples, &items[i].stats);
 }
 
+/* Counters and energy: a pass of each kernel alone (the interleaved timing mixes kernels),
+ * long enough for an energy window, with the idle baseline measured just before. */
+static void probe_pass(const gemm_opts *o, bb_pool *pool, bb_probe *probe, item *items, size_t n)
+{
+    double min_window = bb_probe_min_window_s(probe);
+    for (size_t i = 0; i < n; i++) {
+        item *it = &items[i];
+        if (!it->check.passed)
+            continue;
+        double per_call = it->stats.median * 1e-9;
+        size_t calls = it->nsamples;
+        if (min_window > 0 && per_call * (double)calls < min_window)
+            calls = (size_t)(min_window / per_call) + 1;
+        char region[96];
+        snprintf(region, sizeof region, "gemm/%s", it->k->name);
+        bb_probe_idle(probe, per_call * (double)calls);
+        bb_probe_begin(probe, region);
+        for (size_t c = 0; c < calls; c++)
+            call(pool, it, o->m, o->n, c);
+        bb_probe_end(probe);
+        it->probe_calls = calls;
+        it->probe = bb_probe_result(probe, (double)calls, (double)calls * (double)o->n,
+                                    (double)calls * (double)it->work.weight_bytes);
+    }
+}
+
 /* ------------------------------------------------------------------ output */
 
 static json_t *item_json(const gemm_opts *o, const item *it, bb_pool *pool, const bb_bandwidth *ceil,
@@ -350,6 +385,13 @@ static json_t *item_json(const gemm_opts *o, const item *it, bb_pool *pool, cons
         json_object_set_new(o_, "ceiling", json_null());
         json_object_set_new(o_, "pct_of_ceiling", json_null());
     }
+    if (it->probe) {
+        json_object_update(o_, it->probe);
+        json_object_set_new(o_, "probe_pass_calls", json_integer((json_int_t)it->probe_calls));
+    }
+    bb_opcount ops;
+    f->opcount(o->m, o->k, o->n, &ops);
+    json_object_set_new(o_, "energy_model", bb_openergy_json(&ops, (double)o->n));
     json_t *warn = json_array();
     if (s->cv > 0.10)
         json_array_append_new(warn, json_string("high variation: coefficient of variation above 10%"));
@@ -456,14 +498,19 @@ int bb_cmd_gemm(int argc, char **argv)
         fclose(t);
     }
     char err[200];
+    /* Opened before the pool so that its counters follow the worker threads too. */
+    bb_probe *probe = bb_probe_open(o.events);
     bb_pool *pool = bb_pool_create((int)o.threads, err, sizeof err);
-    if (!pool)
+    if (!pool) {
+        bb_probe_close(probe);
         return bb_cli_error(CMD, "%s", err);
+    }
     fprintf(stderr, "gemm: preparing %zu kernel(s) at %llux%llux%llu\n", n, (unsigned long long)o.m,
             (unsigned long long)o.k, (unsigned long long)o.n);
     if (build_items(&o, items, n) != 0) {
         free_items(items, n);
         bb_pool_destroy(pool);
+        bb_probe_close(probe);
         return bb_cli_error(CMD, "out of memory while preparing the weights");
     }
     bb_bandwidth bw[64], *ceil = NULL;
@@ -483,8 +530,10 @@ int bb_cmd_gemm(int argc, char **argv)
             call(pool, &items[i], o.m, o.n, 0);
     size_t reps = plan_reps(&o, pool, items, n);
     run_interleaved(&o, pool, items, n, reps);
+    probe_pass(&o, pool, probe, items, n);
     rc = emit(&o, items, n, pool, ceil);
     free_items(items, n);
     bb_pool_destroy(pool);
+    bb_probe_close(probe);
     return rc ? rc : failed ? BB_EXIT_FINDING : BB_EXIT_OK;
 }

@@ -4,6 +4,7 @@
 #include "../harness/bandwidth.h"
 #include "../harness/cache.h"
 #include "../harness/pool.h"
+#include "../harness/probe.h"
 #include "../kernels/kernel.h"
 
 #include <getopt.h>
@@ -72,6 +73,9 @@ static json_t *info_json(int bandwidth, int threads)
         "llc_bytes", (json_int_t)llc, "llc_source", llc_src, "mem_available_bytes",
         (json_int_t)bb_mem_available(), "kernels", (json_int_t)bb_kernel_count,
         "kernels_runnable", (json_int_t)runnable);
+    bb_probe *probe = bb_probe_open(NULL);
+    json_object_set_new(o, "measurement", bb_probe_describe(probe));
+    bb_probe_close(probe);
     json_object_set_new(o, "bandwidth", bandwidth ? bandwidth_json(threads)
         : json_pack("{s:s, s:s}", "status", "unavailable", "reason", "not measured: pass --bandwidth"));
     return o;
@@ -89,6 +93,17 @@ static void info_text(json_t *o)
            json_string_value(json_object_get(o, "llc_source")));
     printf("kernels:      %d registered, %d runnable here\n", (int)json_integer_value(json_object_get(o, "kernels")),
            (int)json_integer_value(json_object_get(o, "kernels_runnable")));
+    json_t *meas = json_object_get(o, "measurement"), *energy = json_object_get(meas, "energy");
+    const char *es = json_string_value(json_object_get(energy, "status"));
+    printf("energy:       %s%s%s\n", es ? es : "?", json_is_string(json_object_get(energy, "reason")) ? ": " : "",
+           json_is_string(json_object_get(energy, "reason")) ? json_string_value(json_object_get(energy, "reason")) : "");
+    const char *ev_name;
+    json_t *ev;
+    json_object_foreach(json_object_get(json_object_get(meas, "counters"), "events"), ev_name, ev)
+        printf("counter:      %-24s %s\n", ev_name,
+               json_is_true(json_object_get(ev, "can_add")) ? "can be measured"
+               : json_is_string(json_object_get(ev, "reason")) ? json_string_value(json_object_get(ev, "reason"))
+                                                                 : "unavailable");
     json_t *bw = json_object_get(o, "bandwidth");
     if (strcmp(json_string_value(json_object_get(bw, "status")), "measured") != 0) {
         printf("bandwidth:    unavailable: %s\n", json_string_value(json_object_get(bw, "reason")));

@@ -1,0 +1,754 @@
+/*
+ * harness/report_md.c - REPORT.md: the paper's Table 1, Figures 2 and 3 and Table 3 as
+ * tables, our figures beside the paper's, with every number labelled (see LEGEND).
+ */
+#include "report.h"
+
+#include "counters.h" /* bb_fmt */
+
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#define EXTRAP_MARK " †"
+#define NOT_IN_PAPER "—"
+
+static const char LEGEND[] =
+    "How to read the numbers:\n"
+    "- **measured**: the median wall-clock time of repeated decode steps on the machine named, "
+    "with cold weights (every sample, the spread and the warnings are in the JSONL); tokens/s, "
+    "GB/s and GOP/s are derived from it.\n"
+    "- **†** (extrapolated): the model did not fit, so one layer (and the LM head) was timed "
+    "with cold weights and multiplied by the layer count. A ratio carries † when either side "
+    "does.\n"
+    "- **modeled**: computed from the model shape and the format, not measured: weight memory "
+    "(bits per weight incl. scales x parameters, + fp16 embedding and LM head), the KV cache and "
+    "the budget batch, and arithmetic energy (operation counts x energy per operation at 45 nm "
+    "and 7 nm, Horowitz ISSCC 2014: the paper's method).\n"
+    "- **unavailable: why**: not obtained (`not run`: no such row; otherwise the row's status); "
+    "the reasons are listed in the summary.\n"
+    "- **paper**: the BitNet b1.58 paper's GPU figures (with their sources in the reference file), "
+    "set beside ours, never mixed in; " NOT_IN_PAPER " where the paper gives no figure. "
+    "fp16 rows are compared with the paper's LLaMA, ternary rows with BitNet b1.58.\n";
+
+static const char CAVEATS[] =
+    "- **CPU, not GPU.** The paper's figures come from GPUs (FasterTransformer with a 2-bit "
+    "Ladder kernel; Table 3 on two A100 80GB). Compare ratios, not absolute times.\n"
+    "- **Matmul only.** A decode step here is the 7 projections of every layer (activation "
+    "quantization included) plus the fp16 LM head; attention, KV-cache reads, RMSNorm, RoPE and "
+    "sampling are not run. The paper's latency is end to end.\n"
+    "- **Memory.** Ours is the modeled weight bytes (what the format stores); the paper's is the "
+    "GPU memory of the whole run, so its reductions are smaller at small sizes.\n"
+    "- **Energy.** Modeled energy is arithmetic only (the paper's Figure 3 method); measured "
+    "energy (RAPL) is the package and DRAM while the steps run, net of the idle baseline.\n"
+    "- **LM head.** It stays fp16 in every format (as in BitNet b1.58), which caps the speed-up "
+    "and energy ratios of the small models.\n";
+
+/* ------------------------------------------------------------------ numbers */
+
+/* A value with its provenance: na != NULL means unavailable (na says why). */
+typedef struct val {
+    double v;
+    const char *na;
+    bool extrap;
+} val;
+
+typedef struct cellbuf {
+    char s[160];
+} cellbuf;
+
+/* Significant digits without an exponent: 1.23, 12.3, 123, 12345. */
+static const char *sig3(char *buf, size_t len, double v)
+{
+    double a = fabs(v);
+    int decimals = a == 0 ? 0 : 2 - (int)floor(log10(a));
+    if (decimals < 0)
+        decimals = 0;
+    if (decimals > 6) {
+        bb_fmt(buf, len, "%.2e", v);
+        return buf;
+    }
+    bb_fmt(buf, len, "%.*f", decimals, v);
+    return buf;
+}
+
+/* "unavailable: <status>" for a row that is missing or was not measured. */
+static const char *row_na(const bb_report_row *w)
+{
+    if (!w)
+        return "not run";
+    return strcmp(w->status, "ok") ? w->status : NULL;
+}
+
+/* A measured number of row w (at offset off in the row); extrapolated rows are marked. */
+static val measured(const bb_report_row *w, size_t off)
+{
+    val x = {NAN, row_na(w), false};
+    if (x.na)
+        return x;
+    x.v = *(const double *)((const char *)w + off);
+    x.extrap = w->extrapolated;
+    if (!isfinite(x.v))
+        x.na = "not recorded";
+    return x;
+}
+#define MEASURED(w, field) measured((w), offsetof(bb_report_row, field))
+
+/* A modeled number: there whenever the row is, measured or not. */
+static val modeled(const bb_report_row *w, double v)
+{
+    val x = {v, w ? NULL : "not run", false};
+    if (!x.na && !isfinite(v))
+        x.na = "not recorded";
+    return x;
+}
+
+/* A ratio against fp16: fp16 / x when fp16_over_x (speed-up, reduction), else x / fp16
+ * (throughput, batch).  Unavailable when either side is: x's own reason first. */
+static val vs_fp16(val fp16, val x, bool fp16_over_x)
+{
+    val q = {NAN, NULL, fp16.extrap || x.extrap};
+    if (x.na || fp16.na) {
+        q.na = x.na ? x.na : "fp16 not measured";
+        return q;
+    }
+    q.v = fp16_over_x ? fp16.v / x.v : x.v / fp16.v;
+    if (!isfinite(q.v))
+        q.na = "division by zero";
+    return q;
+}
+
+/* The cell text: the number scaled (with suffix, e.g. "x") or "unavailable: why". */
+static const char *show(cellbuf *c, val x, double scale, const char *suffix)
+{
+    if (x.na) {
+        bb_fmt(c->s, sizeof c->s, "unavailable: %s", x.na);
+        return c->s;
+    }
+    char num[64];
+    bb_fmt(c->s, sizeof c->s, "%s%s%s", sig3(num, sizeof num, x.v * scale), suffix,
+           x.extrap ? EXTRAP_MARK : "");
+    return c->s;
+}
+
+/* ------------------------------------------------------------------ lookups */
+
+static const bb_report_row *pick1(const bb_report *r, int m, const char *model, const char *format)
+{
+    return bb_report_pick(r, m, model, format, 0, 1, false);
+}
+
+static const char *paper_family(const char *format)
+{
+    const char *fam = bb_report_family(format);
+    return !strcmp(fam, "fp16") || !strcmp(fam, "ternary") ? fam : NULL;
+}
+
+/* "2.08 (LLaMA)" for fp16, "0.80 (2.60x)" for ternary with its ratio metric, else the dash. */
+static const char *paper_cell(cellbuf *c, const bb_report *r, const char *model, const char *format,
+                              const char *metric, const char *ratio_metric)
+{
+    const char *fam = paper_family(format);
+    const bb_paper_ref *p = fam ? bb_report_paper(r, model, fam, metric) : NULL;
+    const bb_paper_ref *q = fam && ratio_metric ? bb_report_paper(r, model, fam, ratio_metric) : NULL;
+    if (!p && !q)
+        bb_fmt(c->s, sizeof c->s, NOT_IN_PAPER);
+    else if (p && q)
+        bb_fmt(c->s, sizeof c->s, "%s (%sx)", p->text, q->text);
+    else if (p)
+        bb_fmt(c->s, sizeof c->s, "%s (%s)", p->text, p->system);
+    else
+        bb_fmt(c->s, sizeof c->s, "%sx", q->text);
+    return c->s;
+}
+
+static bool machine_has_model(const bb_report *r, int m, const char *model)
+{
+    return bb_report_has(r, m, model, NULL);
+}
+
+static bool machine_has_format(const bb_report *r, int m, const char *format)
+{
+    return bb_report_has(r, m, NULL, format);
+}
+
+/* ------------------------------------------------------------------ per-model grids */
+
+/* One value per (format, model) at batch 1. */
+typedef val (*grid_fn)(const bb_report *r, int m, const char *model, const char *format);
+
+static void grid_header(const bb_report *r, int m, FILE *out, const char *first)
+{
+    fprintf(out, "| %s |", first);
+    for (size_t j = 0; j < r->n_models; j++)
+        if (machine_has_model(r, m, r->models[j].name))
+            fprintf(out, " %s |", r->models[j].name);
+    fprintf(out, "\n|---|");
+    for (size_t j = 0; j < r->n_models; j++)
+        if (machine_has_model(r, m, r->models[j].name))
+            fprintf(out, "---|");
+    fprintf(out, "\n");
+}
+
+static void grid(const bb_report *r, int m, FILE *out, grid_fn fn, double scale, const char *suffix,
+                 bool skip_fp16)
+{
+    grid_header(r, m, out, "format");
+    for (size_t i = 0; i < r->n_formats; i++) {
+        const char *f = r->formats[i];
+        if (!machine_has_format(r, m, f) || (skip_fp16 && !strcmp(f, "fp16")))
+            continue;
+        fprintf(out, "| %s |", f);
+        for (size_t j = 0; j < r->n_models; j++) {
+            if (!machine_has_model(r, m, r->models[j].name))
+                continue;
+            cellbuf c;
+            fprintf(out, " %s |", show(&c, fn(r, m, r->models[j].name, f), scale, suffix));
+        }
+        fprintf(out, "\n");
+    }
+}
+
+/* The paper's row under a grid: its value per model, or the dash. */
+static void paper_grid_row(const bb_report *r, int m, FILE *out, const char *label, const char *metric)
+{
+    bool any = false;
+    for (size_t j = 0; j < r->n_models && !any; j++)
+        any = bb_report_paper(r, r->models[j].name, "ternary", metric) != NULL;
+    if (!any)
+        return;
+    fprintf(out, "| %s |", label);
+    for (size_t j = 0; j < r->n_models; j++) {
+        if (!machine_has_model(r, m, r->models[j].name))
+            continue;
+        const bb_paper_ref *p = bb_report_paper(r, r->models[j].name, "ternary", metric);
+        if (p)
+            fprintf(out, " %sx |", p->text);
+        else
+            fprintf(out, " " NOT_IN_PAPER " |");
+    }
+    fprintf(out, "\n");
+}
+
+static val g_latency(const bb_report *r, int m, const char *model, const char *f)
+{
+    return MEASURED(pick1(r, m, model, f), latency_ms);
+}
+
+static val g_speedup(const bb_report *r, int m, const char *model, const char *f)
+{
+    return vs_fp16(g_latency(r, m, model, "fp16"), g_latency(r, m, model, f), true);
+}
+
+static val g_memory(const bb_report *r, int m, const char *model, const char *f)
+{
+    const bb_report_row *w = pick1(r, m, model, f);
+    return modeled(w, w ? w->weight_bytes : NAN);
+}
+
+static val g_reduction(const bb_report *r, int m, const char *model, const char *f)
+{
+    return vs_fp16(g_memory(r, m, model, "fp16"), g_memory(r, m, model, f), true);
+}
+
+static val g_energy7(const bb_report *r, int m, const char *model, const char *f)
+{
+    const bb_report_row *w = pick1(r, m, model, f);
+    return modeled(w, w ? w->model_j_per_token[1] : NAN);
+}
+
+static val g_energy45(const bb_report *r, int m, const char *model, const char *f)
+{
+    const bb_report_row *w = pick1(r, m, model, f);
+    return modeled(w, w ? w->model_j_per_token[0] : NAN);
+}
+
+static val g_eratio7(const bb_report *r, int m, const char *model, const char *f)
+{
+    return vs_fp16(g_energy7(r, m, model, "fp16"), g_energy7(r, m, model, f), true);
+}
+
+static val g_eratio45(const bb_report *r, int m, const char *model, const char *f)
+{
+    return vs_fp16(g_energy45(r, m, model, "fp16"), g_energy45(r, m, model, f), true);
+}
+
+static val g_energy_measured(const bb_report *r, int m, const char *model, const char *f)
+{
+    const bb_report_row *w = pick1(r, m, model, f);
+    val x = MEASURED(w, energy_j_per_token);
+    if (!x.na && !w->energy_measured)
+        x.na = "no RAPL";
+    return x;
+}
+
+static val g_gbps(const bb_report *r, int m, const char *model, const char *f)
+{
+    return MEASURED(pick1(r, m, model, f), gbps);
+}
+
+static val g_gops(const bb_report *r, int m, const char *model, const char *f)
+{
+    return MEASURED(pick1(r, m, model, f), gops);
+}
+
+static val g_pct_ceiling(const bb_report *r, int m, const char *model, const char *f)
+{
+    const bb_report_row *w = pick1(r, m, model, f);
+    val x = MEASURED(w, gbps);
+    if (!x.na && !isfinite(w->ceiling_gbps))
+        x.na = "no bandwidth ceiling";
+    if (!x.na)
+        x.v = 100 * x.v / w->ceiling_gbps;
+    return x;
+}
+
+/* ------------------------------------------------------------------ summary */
+
+static void count_rows(const bb_report *r, int m, FILE *out)
+{
+    size_t total = 0, ok = 0, extrap = 0, other_threads = 0;
+    for (size_t i = 0; i < r->n_rows; i++) {
+        const bb_report_row *w = &r->rows[i];
+        if (w->machine != m)
+            continue;
+        total++;
+        if (!strcmp(w->status, "ok")) {
+            ok++;
+            extrap += w->extrapolated;
+        }
+        other_threads += w->threads != r->machines[m].threads;
+    }
+    fprintf(out, "- Rows: %zu, %zu measured (%zu full, %zu extrapolated), %zu not measured. Tables use "
+                 "%d thread%s (the most with a measured row)",
+            total, ok, ok - extrap, extrap, total - ok, r->machines[m].threads,
+            r->machines[m].threads == 1 ? "" : "s");
+    if (other_threads)
+        fprintf(out, "; %zu row%s at other thread counts %s in the JSONL only", other_threads,
+                other_threads == 1 ? "" : "s", other_threads == 1 ? "is" : "are");
+    fprintf(out, ".\n");
+}
+
+/* Distinct reasons for missing measured energy among measured rows, with their counts. */
+static void energy_summary(const bb_report *r, int m, FILE *out)
+{
+    size_t measured_rows = 0, ok_rows = 0;
+    for (size_t i = 0; i < r->n_rows; i++) {
+        const bb_report_row *w = &r->rows[i];
+        if (w->machine == m && !strcmp(w->status, "ok")) {
+            ok_rows++;
+            measured_rows += w->energy_measured;
+        }
+    }
+    if (measured_rows)
+        fprintf(out, "- Measured energy (RAPL, net of idle): %zu of %zu measured rows.\n", measured_rows,
+                ok_rows);
+    for (size_t i = 0; i < r->n_rows; i++) {
+        const bb_report_row *w = &r->rows[i];
+        if (w->machine != m || strcmp(w->status, "ok") || w->energy_measured)
+            continue;
+        bool seen = false;
+        size_t count = 0;
+        for (size_t j = 0; j < r->n_rows; j++) {
+            const bb_report_row *x = &r->rows[j];
+            if (x->machine != m || strcmp(x->status, "ok") || x->energy_measured ||
+                strcmp(x->energy_reason, w->energy_reason))
+                continue;
+            seen |= j < i;
+            count++;
+        }
+        if (!seen)
+            fprintf(out, "- Unavailable: measured energy in %zu of %zu measured rows: %s\n", count, ok_rows,
+                    w->energy_reason);
+    }
+}
+
+static void not_measured_list(const bb_report *r, int m, FILE *out)
+{
+    bool any = false;
+    for (size_t i = 0; i < r->n_rows; i++) {
+        const bb_report_row *w = &r->rows[i];
+        if (w->machine != m || !strcmp(w->status, "ok"))
+            continue;
+        if (!any)
+            fprintf(out, "- Unavailable: rows not measured:\n");
+        any = true;
+        fprintf(out, "  - %s %s, %s %ld, %d thread%s: %s: %s\n", w->model, w->format,
+                w->budget_batch ? "budget batch" : "batch", w->batch, w->threads, w->threads == 1 ? "" : "s",
+                w->status, w->reason[0] ? w->reason : "no reason recorded");
+    }
+}
+
+static void machine_summary(const bb_report *r, int m, FILE *out)
+{
+    const bb_report_machine *M = &r->machines[m];
+    char mem[32];
+    fprintf(out, "### %s: %s on %s\n\n", M->label, M->cpu_model, M->hostname);
+    bb_fmt(mem, sizeof mem, "%.1f GiB", M->memory_bytes / 1073741824.0);
+    fprintf(out, "- Machine: %s (%s family %s model %s), %d cores, %s, %s%s, governor %s, ISA cap %s, %s. "
+                 "Machine id %s.\n",
+            M->cpu_model, M->vendor, M->family, M->model, M->cores,
+            isfinite(M->memory_bytes) ? mem : "memory unknown",
+            M->virtualized ? (M->hypervisor[0] ? M->hypervisor : "a") : "not virtualized",
+            M->virtualized ? " guest" : "",
+            M->governor, M->isa_cap, M->os, M->id);
+    fprintf(out, "- Build: git %s, %s, flags `%s`.\n", M->git, M->compiler, M->cflags);
+    fprintf(out, "- Run%s: %s, %s to %s.\n", M->runs == 1 ? "" : "s", M->runs == 1 ? M->run_id : "several",
+            M->first_time, M->last_time);
+    count_rows(r, m, out);
+    char num[64];
+    fprintf(out, "- Measured: decode latency per token and tokens/s (wall clock, cold weights), peak RSS "
+                 "(VmHWM), and the read-bandwidth ceiling: ");
+    if (isfinite(M->ceiling_gbps))
+        fprintf(out, "%s GB/s at %d threads.\n", sig3(num, sizeof num, M->ceiling_gbps), M->threads);
+    else
+        fprintf(out, "unavailable (not in the rows).\n");
+    fprintf(out, "- Modeled: weight memory, KV cache and the budget batch, arithmetic energy per token "
+                 "(45 nm and 7 nm).\n");
+    energy_summary(r, m, out);
+    not_measured_list(r, m, out);
+    fprintf(out, "\n");
+}
+
+static void summary(const bb_report *r, FILE *out)
+{
+    fprintf(out, "## Summary\n\n");
+    for (size_t m = 0; m < r->n_machines; m++)
+        machine_summary(r, (int)m, out);
+    fprintf(out, "### Caveats\n\n%s\n", CAVEATS);
+    if (r->n_refs)
+        fprintf(out, "Paper values: %s (%zu values).\n\n", r->ref_path, r->n_refs);
+    else
+        fprintf(out, "Paper values: unavailable: %s.\n\n", r->ref_error);
+}
+
+/* ------------------------------------------------------------------ Table 1 */
+
+/* The paper's Table 1 sizes (from the reference file), else every model up to 3B. */
+static bool in_table1(const bb_report *r, const char *model, double size_b)
+{
+    bool any = false;
+    for (size_t i = 0; i < r->n_refs; i++) {
+        if (strcmp(r->refs[i].experiment, "table1"))
+            continue;
+        any = true;
+        if (!strcmp(r->refs[i].model, model))
+            return true;
+    }
+    return !any && size_b <= 3.0;
+}
+
+static void table1_row(const bb_report *r, int m, FILE *out, const char *model, const char *f)
+{
+    const bb_report_row *w = pick1(r, m, model, f);
+    cellbuf c[8];
+    fprintf(out, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", model, f,
+            show(&c[0], g_memory(r, m, model, f), 1e-9, ""), show(&c[1], g_reduction(r, m, model, f), 1, "x"),
+            show(&c[2], g_latency(r, m, model, f), 1, ""), show(&c[3], g_speedup(r, m, model, f), 1, "x"),
+            show(&c[4], MEASURED(w, peak_rss_bytes), 1e-9, ""),
+            paper_cell(&c[5], r, model, f, "memory", "memory_reduction"),
+            paper_cell(&c[6], r, model, f, "latency", "speedup"), w ? w->impl : "unavailable: not run");
+}
+
+static void table1(const bb_report *r, int m, FILE *out)
+{
+    fprintf(out, "### Table 1: memory and decode latency (batch 1)\n\n"
+                 "The paper's Table 1 layout; the paper's cells give its value and, for BitNet b1.58, "
+                 "the factor over LLaMA.\n\n");
+    fprintf(out, "| model | format | memory GB (modeled) | reduction vs fp16 (modeled) | latency ms/token "
+                 "(measured) | speed-up vs fp16 (measured) | peak RSS GB (measured) | paper memory GB | "
+                 "paper latency ms/token | implementation |\n"
+                 "|---|---|---|---|---|---|---|---|---|---|\n");
+    bool any = false;
+    for (size_t j = 0; j < r->n_models; j++) {
+        const bb_report_model *mod = &r->models[j];
+        if (!in_table1(r, mod->name, mod->size_b) || !machine_has_model(r, m, mod->name))
+            continue;
+        for (size_t i = 0; i < r->n_formats; i++)
+            if (machine_has_format(r, m, r->formats[i])) {
+                table1_row(r, m, out, mod->name, r->formats[i]);
+                any = true;
+            }
+    }
+    if (!any)
+        fprintf(out, "| unavailable: no rows of the Table 1 sizes | | | | | | | | | |\n");
+    fprintf(out, "\n");
+}
+
+/* ------------------------------------------------------------------ Figures 2 and 3 */
+
+static void figure2(const bb_report *r, int m, FILE *out)
+{
+    fprintf(out, "### Figure 2a: decode latency per token, ms (measured, batch 1)\n\n");
+    grid(r, m, out, g_latency, 1, "", false);
+    fprintf(out, "\nSpeed-up vs fp16 (ratio of measured latencies):\n\n");
+    grid(r, m, out, g_speedup, 1, "x", true);
+    paper_grid_row(r, m, out, "paper: BitNet b1.58 vs LLaMA (GPU)", "speedup");
+    fprintf(out, "\n### Figure 2b: weight memory, GB (modeled)\n\n");
+    grid(r, m, out, g_memory, 1e-9, "", false);
+    fprintf(out, "\nReduction vs fp16 (modeled):\n\n");
+    grid(r, m, out, g_reduction, 1, "x", true);
+    paper_grid_row(r, m, out, "paper: BitNet b1.58 vs LLaMA (GPU memory)", "memory_reduction");
+    fprintf(out, "\n");
+}
+
+static bool machine_has_measured_energy(const bb_report *r, int m)
+{
+    for (size_t i = 0; i < r->n_rows; i++)
+        if (r->rows[i].machine == m && r->rows[i].energy_measured)
+            return true;
+    return false;
+}
+
+static void figure3(const bb_report *r, int m, FILE *out)
+{
+    fprintf(out, "### Figure 3: energy per token\n\n"
+                 "Arithmetic energy per token, mJ (modeled at 7 nm):\n\n");
+    grid(r, m, out, g_energy7, 1e3, "", false);
+    fprintf(out, "\nArithmetic energy per token, mJ (modeled at 45 nm):\n\n");
+    grid(r, m, out, g_energy45, 1e3, "", false);
+    fprintf(out, "\nfp16 energy over the format's (modeled, 7 nm):\n\n");
+    grid(r, m, out, g_eratio7, 1, "x", true);
+    paper_grid_row(r, m, out, "paper: BitNet b1.58 end to end (secondary)", "end_to_end_energy_ratio");
+    fprintf(out, "\nfp16 energy over the format's (modeled, 45 nm):\n\n");
+    grid(r, m, out, g_eratio45, 1, "x", true);
+    const bb_paper_ref *mm = bb_report_paper(r, "all", "ternary", "matmul_energy_ratio_7nm");
+    if (mm)
+        fprintf(out, "\nThe paper's matmul-only factor at 7 nm is %sx (%s); ours include activation "
+                     "quantization, rescaling and the fp16 LM head.\n",
+                mm->text, mm->source);
+    if (machine_has_measured_energy(r, m)) {
+        fprintf(out, "\nEnergy per token, mJ (measured: RAPL, net of the idle baseline):\n\n");
+        grid(r, m, out, g_energy_measured, 1e3, "", false);
+    } else {
+        fprintf(out, "\nMeasured energy per token: unavailable on this machine (see the summary).\n");
+    }
+    fprintf(out, "\n");
+}
+
+/* ------------------------------------------------------------------ Table 3 */
+
+static val budget_batch(const bb_report_row *w)
+{
+    return modeled(w, w && w->max_batch >= 0 ? (double)w->max_batch : NAN);
+}
+
+static void table3_row(const bb_report *r, int m, FILE *out, const char *model, const char *f)
+{
+    const bb_report_row *w = bb_report_pick(r, m, model, f, 0, 0, true);
+    const bb_report_row *base = bb_report_pick(r, m, model, "fp16", 0, 0, true);
+    val batch = budget_batch(w), fp16_batch = budget_batch(base);
+    if (!batch.na && batch.v == 0)
+        batch.na = "does not fit";
+    if (!fp16_batch.na && fp16_batch.v == 0)
+        fp16_batch.na = "does not fit";
+    val tps = MEASURED(w, tokens_per_s), fp16_tps = MEASURED(base, tokens_per_s);
+    cellbuf c[6];
+    fprintf(out, "| %s | %s | %s | %s | %s | %s | %s |\n", f, show(&c[0], batch, 1, ""),
+            show(&c[1], vs_fp16(fp16_batch, batch, false), 1, "x"), show(&c[2], tps, 1, ""),
+            show(&c[3], vs_fp16(fp16_tps, tps, false), 1, "x"),
+            paper_cell(&c[4], r, model, f, "max_batch", "max_batch_ratio"),
+            paper_cell(&c[5], r, model, f, "tokens_per_s", "tokens_per_s_ratio"));
+}
+
+static void table3(const bb_report *r, int m, FILE *out)
+{
+    const char *model = bb_report_table3_model(r, m);
+    if (!model) {
+        fprintf(out, "### Table 3: throughput at the memory-budget batch\n\nUnavailable: no budget-batch "
+                     "rows on this machine.\n\n");
+        return;
+    }
+    const bb_report_row *any = NULL;
+    for (size_t i = 0; i < r->n_rows && !any; i++)
+        if (r->rows[i].machine == m && r->rows[i].budget_batch && !strcmp(r->rows[i].model, model))
+            any = &r->rows[i];
+    fprintf(out, "### Table 3: %s, largest batch under the memory budget and its throughput\n\n", model);
+    char b[64], kv[64];
+    if (any)
+        fprintf(out, "Budget %s GiB (weights and KV cache only), sequence length 512; KV cache per sequence "
+                     "%s GB (modeled: %s).\n\n",
+                sig3(b, sizeof b, any->mem_budget_bytes / 1073741824.0),
+                sig3(kv, sizeof kv, any->kv_bytes_per_seq / 1e9), any->kv_formula);
+    fprintf(out, "| format | max batch (modeled) | vs fp16 | tokens/s at that batch (measured) | vs fp16 | "
+                 "paper max batch | paper tokens/s |\n|---|---|---|---|---|---|---|\n");
+    for (size_t i = 0; i < r->n_formats; i++)
+        if (machine_has_format(r, m, r->formats[i]))
+            table3_row(r, m, out, model, r->formats[i]);
+    fprintf(out, "\n");
+}
+
+/* ------------------------------------------------------------------ throughput vs batch */
+
+static bool has_list_batch(const bb_report *r, int m, const char *model, long batch)
+{
+    for (size_t i = 0; i < r->n_rows; i++) {
+        const bb_report_row *w = &r->rows[i];
+        if (w->machine == m && !w->budget_batch && w->batch == batch && !strcmp(w->model, model) &&
+            w->threads == r->machines[m].threads)
+            return true;
+    }
+    return false;
+}
+
+/* Distinct list batches of a model (ascending, at most cap); returns how many. */
+static size_t list_batches(const bb_report *r, int m, const char *model, long *out, size_t cap)
+{
+    size_t n = 0;
+    long last = 0;
+    for (;;) {
+        long next = -1;
+        for (size_t i = 0; i < r->n_rows; i++) {
+            const bb_report_row *w = &r->rows[i];
+            if (w->machine == m && !w->budget_batch && !strcmp(w->model, model) && w->batch > last &&
+                (next < 0 || w->batch < next) && has_list_batch(r, m, model, w->batch))
+                next = w->batch;
+        }
+        if (next < 0 || n == cap)
+            return n;
+        out[n++] = last = next;
+    }
+}
+
+const char *bb_report_batch_model(const bb_report *r, int m)
+{
+    const char *best = NULL;
+    size_t best_n = 1; /* one batch size is no curve */
+    long tmp[64];
+    for (size_t j = 0; j < r->n_models; j++) {
+        const char *model = r->models[j].name;
+        size_t n = list_batches(r, m, model, tmp, 64);
+        for (size_t i = 0; i < r->n_rows; i++)
+            if (r->rows[i].machine == m && r->rows[i].budget_batch && !strcmp(r->rows[i].model, model)) {
+                n++;
+                break;
+            }
+        if (n >= 2 && n >= best_n) {
+            best = model;
+            best_n = n;
+        }
+    }
+    return best;
+}
+
+static void batch_table(const bb_report *r, int m, FILE *out)
+{
+    const char *model = bb_report_batch_model(r, m);
+    if (!model)
+        return;
+    long batches[16];
+    size_t nb = list_batches(r, m, model, batches, 16);
+    fprintf(out, "### Throughput vs batch: %s, tokens/s (measured)\n\n| format |", model);
+    for (size_t k = 0; k < nb; k++)
+        fprintf(out, " batch %ld |", batches[k]);
+    fprintf(out, " budget batch |\n|---|");
+    for (size_t k = 0; k <= nb; k++)
+        fprintf(out, "---|");
+    fprintf(out, "\n");
+    for (size_t i = 0; i < r->n_formats; i++) {
+        const char *f = r->formats[i];
+        if (!machine_has_format(r, m, f))
+            continue;
+        cellbuf c;
+        fprintf(out, "| %s |", f);
+        for (size_t k = 0; k < nb; k++)
+            fprintf(out, " %s |", show(&c, MEASURED(bb_report_pick(r, m, model, f, 0, batches[k], false),
+                                                    tokens_per_s), 1, ""));
+        const bb_report_row *w = bb_report_pick(r, m, model, f, 0, 0, true);
+        if (w)
+            fprintf(out, " %s at batch %ld |\n", show(&c, MEASURED(w, tokens_per_s), 1, ""), w->batch);
+        else
+            fprintf(out, " unavailable: not run |\n");
+    }
+    fprintf(out, "\n");
+}
+
+/* ------------------------------------------------------------------ roofline */
+
+static void roofline(const bb_report *r, int m, FILE *out)
+{
+    const bb_report_machine *M = &r->machines[m];
+    char num[64];
+    fprintf(out, "### Roofline: weight bandwidth and operation rate (batch 1)\n\n");
+    if (isfinite(M->ceiling_gbps))
+        fprintf(out, "Ceiling: %s GB/s (measured read bandwidth, %d threads).\n\n",
+                sig3(num, sizeof num, M->ceiling_gbps), M->threads);
+    else
+        fprintf(out, "Ceiling: unavailable (no bandwidth_ceiling in the rows).\n\n");
+    fprintf(out, "Weight bytes streamed per second, GB/s (derived from measured time):\n\n");
+    grid(r, m, out, g_gbps, 1, "", false);
+    fprintf(out, "\nShare of the bandwidth ceiling, %% (derived):\n\n");
+    grid(r, m, out, g_pct_ceiling, 1, "%", false);
+    fprintf(out, "\nOperations per second, GOP/s (derived: 2 per weight per token):\n\n");
+    grid(r, m, out, g_gops, 1, "", false);
+    fprintf(out, "\n");
+}
+
+/* ------------------------------------------------------------------ cross-machine */
+
+static void cross_machine(const bb_report *r, FILE *out)
+{
+    if (r->n_machines < 2)
+        return;
+    fprintf(out, "## Across machines: speed-up vs fp16 (batch 1, ratio of measured latencies)\n\n"
+                 "| format | machine |");
+    for (size_t j = 0; j < r->n_models; j++)
+        fprintf(out, " %s |", r->models[j].name);
+    fprintf(out, "\n|---|---|");
+    for (size_t j = 0; j < r->n_models; j++)
+        fprintf(out, "---|");
+    fprintf(out, "\n");
+    for (size_t i = 0; i < r->n_formats; i++) {
+        const char *f = r->formats[i];
+        if (!strcmp(f, "fp16"))
+            continue;
+        for (size_t m = 0; m < r->n_machines; m++) {
+            if (!machine_has_format(r, (int)m, f))
+                continue;
+            fprintf(out, "| %s | %s (%s) |", f, r->machines[m].label, r->machines[m].cpu_model);
+            for (size_t j = 0; j < r->n_models; j++) {
+                cellbuf c;
+                fprintf(out, " %s |", show(&c, g_speedup(r, (int)m, r->models[j].name, f), 1, "x"));
+            }
+            fprintf(out, "\n");
+        }
+    }
+    fprintf(out, "\n");
+}
+
+/* ------------------------------------------------------------------ the document */
+
+static void inputs(const bb_report *r, FILE *out)
+{
+    fprintf(out, "Sweep results:");
+    for (size_t f = 0; f < r->n_files; f++)
+        fprintf(out, "%s `%s` (%zu usable rows)", f ? "," : "", r->files[f], r->file_rows[f]);
+    fprintf(out, ".\n");
+    if (r->bad_lines)
+        fprintf(out, "Skipped: %zu malformed line%s (each named with its file and line on stderr).\n",
+                r->bad_lines, r->bad_lines == 1 ? "" : "s");
+    if (r->other_kinds)
+        fprintf(out, "Ignored: %zu rows of other kinds than `sweep`.\n", r->other_kinds);
+    fprintf(out, "\n");
+}
+
+void bb_report_markdown(const bb_report *r, FILE *out, const char *plots_note)
+{
+    fprintf(out, "# bitbench report: low-bit weights on CPU vs the BitNet b1.58 paper\n\n");
+    inputs(r, out);
+    fprintf(out, "%s\n", LEGEND);
+    summary(r, out);
+    for (size_t m = 0; m < r->n_machines; m++) {
+        const bb_report_machine *M = &r->machines[m];
+        fprintf(out, "## %s: %s on %s (%d thread%s)\n\n", M->label, M->cpu_model, M->hostname, M->threads,
+                M->threads == 1 ? "" : "s");
+        table1(r, (int)m, out);
+        figure2(r, (int)m, out);
+        figure3(r, (int)m, out);
+        table3(r, (int)m, out);
+        batch_table(r, (int)m, out);
+        roofline(r, (int)m, out);
+    }
+    cross_machine(r, out);
+    fprintf(out, "## Figures\n\n%s", plots_note && *plots_note ? plots_note : "None.\n");
+}

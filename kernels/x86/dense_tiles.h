@@ -1,45 +1,76 @@
 /*
- * kernels/x86/dense_tiles.h - the register-blocked driver shared by the dense SIMD kernels
- * (fp16_*, int8_*).  Header-only and free of intrinsics, so that each kernel file compiles
- * it with its own ISA flags.
+ * kernels/x86/dense_tiles.h - the register- and cache-blocked driver shared by the dense
+ * SIMD kernels (fp16_*, int8_*).  Header-only and free of intrinsics, so that each kernel
+ * file compiles it with its own ISA flags.
  *
  * A kernel computes Y in tiles of R rows x T tokens: one pass over K loads each weight
  * vector once and uses it for T tokens, and each activation vector once for R rows, so
  * a decode GEMV (T = 1) shares activation loads across rows and a prefill GEMM (N > 1)
- * reuses every weight load T times instead of running N separate GEMVs.  Rows are the
- * outer loop: the R rows of weights (R x K elements) stay in L1/L2 while all token tiles
- * pass over them, so the weights stream from memory exactly once.
+ * reuses every weight load T times instead of running N separate GEMVs.
  *
- * The file provides, for each T = 1 .. T_max, a tile function with R and T known at
- * compile time (the body is force-inlined, its loops fully unrolled, the accumulators in
- * registers); dense_for_tiles covers [r0, r1) x [0, n) with full-R tiles and then
- * single-row tiles for the rows left over, and the last token tile takes the remainder.
+ * Loop nest, outermost first (GotoBLAS-style cache blocking, without packing):
+ *   K slices of k_slice weights: a T-token activation tile of one slice stays in L1 while
+ *     the row tiles of a macro block pass over it (fp16 activations are 4 bytes each, so
+ *     without slicing the activations of a 4096-wide prefill would stream from L3 once
+ *     per row tile);
+ *   macro blocks of macro_rows rows: their weights of one slice stay in L2 while every
+ *     token tile passes over them, so weights stream from memory once;
+ *   token tiles of T tokens (the last takes the remainder);
+ *   row tiles of R rows, then single rows for what is left of the block.
+ * Decode (n = 1) uses one slice and one token tile: rows stream straight through.
+ *
+ * The tile functions have R and T fixed at compile time (the body is force-inlined, its
+ * loops fully unrolled, the accumulators in registers).  A tile over slice [k0, k1) stores
+ * its results when k0 == 0 and adds them to Y otherwise, so a kernel that cannot add
+ * partial results (integer accumulators) must be driven with k_slice = k_padded.
  */
 #ifndef BITBENCH_X86_DENSE_TILES_H
 #define BITBENCH_X86_DENSE_TILES_H
 
 #include "../kernel.h"
 
-/* Rows [r, r + R) x tokens [t, t + T) of Y, R and T fixed by the function. */
-typedef void (*dense_tile_fn)(const bb_gemm_args *a, size_t r, size_t t);
+/* Rows [r, r + R) x tokens [t, t + T) of Y over weights [k0, k1), R and T fixed by the
+ * function. */
+typedef void (*dense_tile_fn)(const bb_gemm_args *a, size_t r, size_t t, size_t k0, size_t k1);
 
-/* One tile function: name(a, r, t) runs body(a, r, t, R, T) with constant R and T. */
+/* One tile function: name(a, r, t, k0, k1) runs body(..., R, T) with constant R and T. */
 #define DENSE_TILE_FN(name, body, R, T)                                                    \
-    static void name(const bb_gemm_args *a, size_t r, size_t t) { body(a, r, t, R, T); }
+    static void name(const bb_gemm_args *a, size_t r, size_t t, size_t k0, size_t k1)      \
+    {                                                                                      \
+        body(a, r, t, k0, k1, R, T);                                                       \
+    }
 
-/* tiles_r[T] / tiles_1[T]: the R-row and single-row tile for T tokens, T = 1 .. max_t
- * (index 0 unused). */
-static inline void dense_for_tiles(const bb_gemm_args *a, size_t r0, size_t r1, size_t rows,
-                                   size_t max_t, const dense_tile_fn *tiles_r,
-                                   const dense_tile_fn *tiles_1)
+typedef struct dense_blocking {
+    size_t rows;       /* R of the full tiles */
+    size_t max_t;      /* T of the full tiles */
+    size_t macro_rows; /* a multiple of rows */
+    size_t k_slice;    /* a multiple of the kernel's K step; >= k_padded for no slicing */
+    const dense_tile_fn *tiles_r; /* [T] for T = 1 .. max_t: R-row tiles (index 0 unused) */
+    const dense_tile_fn *tiles_1; /* [T]: single-row tiles */
+} dense_blocking;
+
+static inline void dense_macro_block(const bb_gemm_args *a, const dense_blocking *b, size_t r0,
+                                     size_t r1, size_t k0, size_t k1)
 {
-    size_t r = r0;
-    for (; r + rows <= r1; r += rows)
-        for (size_t t = 0; t < a->n; t += max_t)
-            tiles_r[a->n - t < max_t ? a->n - t : max_t](a, r, t);
-    for (; r < r1; r++)
-        for (size_t t = 0; t < a->n; t += max_t)
-            tiles_1[a->n - t < max_t ? a->n - t : max_t](a, r, t);
+    for (size_t t = 0; t < a->n; t += b->max_t) {
+        size_t nt = a->n - t < b->max_t ? a->n - t : b->max_t;
+        size_t r = r0;
+        for (; r + b->rows <= r1; r += b->rows)
+            b->tiles_r[nt](a, r, t, k0, k1);
+        for (; r < r1; r++)
+            b->tiles_1[nt](a, r, t, k0, k1);
+    }
+}
+
+static inline void dense_for_tiles(const bb_gemm_args *a, size_t r0, size_t r1,
+                                   const dense_blocking *b)
+{
+    size_t k_padded = a->w->k_padded;
+    for (size_t k0 = 0; k0 < k_padded; k0 += b->k_slice) {
+        size_t k1 = k_padded - k0 < b->k_slice ? k_padded : k0 + b->k_slice;
+        for (size_t rb = r0; rb < r1; rb += b->macro_rows)
+            dense_macro_block(a, b, rb, r1 - rb < b->macro_rows ? r1 : rb + b->macro_rows, k0, k1);
+    }
 }
 
 #endif

@@ -5,7 +5,8 @@
 #include "../kernel.h"
 
 extern const bb_kernel bb_kernel_int8_avx512_vnni;
+extern const bb_kernel bb_kernel_fp16_avx512_fma;
 
-#define BB_X86_KERNELS_DENSE &bb_kernel_int8_avx512_vnni,
+#define BB_X86_KERNELS_DENSE &bb_kernel_int8_avx512_vnni, &bb_kernel_fp16_avx512_fma,
 
 #endif

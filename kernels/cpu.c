@@ -47,6 +47,7 @@ uint32_t bb_cpu_detect(void)
         if ((b >> 31) & 1) f |= BB_CPU_AVX512VL;
         if ((c >> 1) & 1) f |= BB_CPU_AVX512VBMI;
         if ((c >> 11) & 1) f |= BB_CPU_AVX512VNNI;
+        if ((c >> 14) & 1) f |= BB_CPU_AVX512VPOPCNTDQ;
         if ((d >> 23) & 1) f |= BB_CPU_AVX512FP16;
     }
     __cpuid_count(7, 1, a, b, c, d);
@@ -119,7 +120,7 @@ char *bb_cpu_features_str(uint32_t mask, char *buf, size_t len)
 {
     static const char *const names[] = {"avx2", "fma", "f16c", "avx512f", "avx512bw",
                                         "avx512vl", "avx512dq", "avx512vnni", "avx512vbmi",
-                                        "avx512fp16", "avxvnni", "neon"};
+                                        "avx512fp16", "avxvnni", "neon", "avx512vpopcntdq"};
     size_t used = 0;
     buf[0] = '\0';
     for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)

@@ -41,6 +41,7 @@ enum {
     BB_CPU_AVX512FP16 = 1u << 9,
     BB_CPU_AVXVNNI = 1u << 10,
     BB_CPU_NEON = 1u << 11,
+    BB_CPU_AVX512VPOPCNTDQ = 1u << 12, /* vpopcntd/q: the bit-serial ternary add-only kernels */
 };
 
 /* ISA levels, for capping (--isa, BITBENCH_ISA).  A kernel belongs to one level. */

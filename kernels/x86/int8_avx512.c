@@ -2,21 +2,9 @@
  * kernels/x86/int8_avx512.c - int8 (W8A8) with AVX-512 VNNI: "int8-avx512-vnni".
  *
  * vpdpbusd multiplies unsigned bytes by signed bytes, four per int32 lane, and adds them
- * to the lane.  The weights are made unsigned once, at repack time, by the offset trick:
- *
- *   layout (same size and row layout as the canonical one): byte = (uint8_t)q_w ^ 0x80,
- *   i.e. q_w + 128 in 1 .. 255 (padding: 128).
- *
- *   sum_i (q_w + 128) q_x = sum_i q_w q_x + 128 sum_i q_x,  and sum_i q_x is the token's
- *   bb_act_q8.sum (over the k real values; the padding activations are 0, so the padding
- *   weights 128 add nothing).  So acc = vpdpbusd sums - 128 * sum[t], exactly.
- *
- * Exactness: the true result |sum q_w q_x| <= 127 * 127 * k fits in int32 for k <=
- * 133144 (the reference's own limit, refused beyond it).  The biased sums may exceed
- * int32 for k > 66306, but vpdpbusd (not the saturating vpdpbusds) and vpaddd wrap modulo
- * 2^32, and so does the correction (done in vector lanes), so the final int32 is exact
- * whenever the true result fits.  Then y = bb_rescale_i32(acc, s_r, s_t): the same two
- * float multiplies, in vector form for four rows, bit-identical to the reference.
+ * to the lane.  The weights use the offset layout of int8_offset.h (q_w + 128, repacked
+ * once), and the token's activation sum removes the offset exactly; y = bb_rescale_i32(acc,
+ * s_r, s_t), the same two float multiplies, in vector form for four rows.
  *
  * Register blocking (dense_tiles.h): 4 rows x up to 6 tokens, 24 zmm accumulators, the
  * 6 activation vectors and one weight vector in registers: per 64-byte column step, 4
@@ -25,26 +13,15 @@
  */
 #include "act_q8_simd.h"
 #include "dense_tiles.h"
+#include "int8_offset.h"
 #include "list_dense.h"
 
 #include <immintrin.h>
-#include <stdio.h>
-#include <stdlib.h>
 
-#define INT8_MAX_K ((size_t)(INT32_MAX / (127 * 127)))
 enum { ROWS = 4, TOKENS = 6, CHUNK = 64 };
 /* Decode streams 4 rows at once; a software prefetch 1 KiB ahead in each row gained a
  * few percent over the hardware prefetcher alone (fp16_avx512.c: more there). */
 enum { DECODE_PREFETCH = 1024 };
-
-static size_t vnni_layout_bytes(const bb_weights *w) { return w->m * w->row_bytes; }
-
-static void vnni_repack(const bb_weights *w, void *layout)
-{
-    uint8_t *out = layout;
-    for (size_t i = 0; i < w->m * w->row_bytes; i++)
-        out[i] = w->data[i] ^ 0x80u;
-}
 
 /* Lane j of the result: the sum of the 16 lanes of v[j]. */
 static inline __m128i reduce4_epi32(__m512i v0, __m512i v1, __m512i v2, __m512i v3)
@@ -55,12 +32,6 @@ static inline __m128i reduce4_epi32(__m512i v0, __m512i v1, __m512i v2, __m512i 
     __m512i s = _mm512_add_epi32(_mm512_unpacklo_epi64(s01, s23), _mm512_unpackhi_epi64(s01, s23));
     __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1));
     return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-}
-
-/* 128 * sum modulo 2^32, the bias the unsigned weights add (see the header). */
-static inline int32_t weight_bias(int32_t act_sum)
-{
-    return (int32_t)((uint32_t)act_sum << 7);
 }
 
 /* acc + dot products of the unsigned bytes of u and signed bytes of s, accumulated in
@@ -114,7 +85,7 @@ static inline __attribute__((always_inline)) void vnni_tile(const bb_gemm_args *
 #pragma GCC unroll 8
         for (int j = 0; j < T; j++) {
             __m128i dot = reduce4_epi32(acc[0][j], acc[1][j], acc[2][j], acc[3][j]);
-            dot = _mm_sub_epi32(dot, _mm_set1_epi32(weight_bias(act.sum[t + j])));
+            dot = _mm_sub_epi32(dot, _mm_set1_epi32((int)int8_offset_bias(act.sum[t + j])));
             __m128 y = _mm_mul_ps(_mm_mul_ps(_mm_cvtepi32_ps(dot), row_scales),
                                   _mm_set1_ps(act.scale[t + j]));
             _mm_storeu_ps(a->y + (t + j) * a->y_stride + r, y);
@@ -124,8 +95,8 @@ static inline __attribute__((always_inline)) void vnni_tile(const bb_gemm_args *
         for (int i = 0; i < R; i++)
 #pragma GCC unroll 8
             for (int j = 0; j < T; j++) {
-                int32_t biased = _mm512_reduce_add_epi32(acc[i][j]);
-                int32_t exact = (int32_t)((uint32_t)biased - (uint32_t)weight_bias(act.sum[t + j]));
+                int32_t exact =
+                    int8_offset_unbias(_mm512_reduce_add_epi32(acc[i][j]), act.sum[t + j]);
                 a->y[(t + j) * a->y_stride + r + i] =
                     bb_rescale_i32(exact, w->scales[r + i], act.scale[t + j]);
             }
@@ -151,11 +122,7 @@ static const dense_tile_fn vnni_tiles_1[TOKENS + 1] = {NULL, vnni_1x1, vnni_1x2,
 
 static void int8_avx512_vnni_gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
 {
-    if (a->w->k > INT8_MAX_K) {
-        fprintf(stderr, "int8-avx512-vnni: k = %zu would overflow the int32 accumulator; "
-                        "accepted k <= %zu\n", a->w->k, INT8_MAX_K);
-        abort();
-    }
+    int8_check_k("int8-avx512-vnni", a->w->k);
     /* 1-byte activations: a 6-token tile of a 4096-wide row is 24 KiB, L1-resident
      * without slicing K; macro blocks of 32 rows keep those rows' weights in L2 while
      * the token tiles pass. */
@@ -176,8 +143,8 @@ const bb_kernel bb_kernel_int8_avx512_vnni = {
     .multiply_free = false,
     .hot_symbol = "int8_avx512_vnni_gemm_rows",
     .row_block = ROWS,
-    .layout_bytes = vnni_layout_bytes,
-    .repack = vnni_repack,
+    .layout_bytes = int8_offset_layout_bytes,
+    .repack = int8_offset_repack,
     .act_bytes = bb_act_q8_bytes,
     .prepare_act = bb_act_q8_prepare_avx512,
     .gemm_rows = int8_avx512_vnni_gemm_rows,

@@ -1,0 +1,106 @@
+/*
+ * kernels/x86/int8_avx2.c - int8 (W8A8) with AVX2 vpmaddubsw and the sign trick:
+ * "int8-avx2-maddubs".  Canonical layout (no repack).
+ *
+ * vpmaddubsw multiplies unsigned bytes by signed bytes and adds adjacent pairs into int16.
+ * Both operands here are signed, so the sign moves from the weights to the activations:
+ *   w * x = |w| * (x * sign(w)),   |w| via vpabsb, x * sign(w) via vpsignb (which also
+ * zeroes x where w = 0).  |w| <= 127 and |x| <= 127, so a pair sum is at most
+ * 2 * 127 * 127 = 32258 < 32767: vpmaddubsw never saturates and every product is exact.
+ * vpmaddwd against ones widens the pairs to int32, and the int32 lane sums obey the int8
+ * format's bound (kernels/ref/int8.c: exact for k <= 133144, refused beyond).
+ *
+ * Per (row, token) pair and 32 weights that is vpsignb, vpmaddubsw, vpmaddwd, vpaddd;
+ * vpabsb is shared by the tile's tokens.  Tile: 2 rows x up to 3 tokens (6 accumulators;
+ * with 4 x 2 GCC ran out of the 16 ymm registers and spilled accumulators).
+ * y = bb_rescale_i32(acc, s_r, s_t).
+ */
+#include "act_q8_simd.h"
+#include "dense_avx2.h"
+#include "dense_tiles.h"
+#include "int8_offset.h"
+#include "list_dense.h"
+
+enum { ROWS = 2, TOKENS = 3, CHUNK = 32, DECODE_PREFETCH = 1024 };
+
+/* Always driven over the whole row: int32 partial sums cannot be added into Y exactly. */
+static inline __attribute__((always_inline)) void maddubs_tile(const bb_gemm_args *a, size_t r,
+                                                               size_t t, size_t k0, size_t k1,
+                                                               const int R, const int T)
+{
+    const bb_weights *w = a->w;
+    const bb_act_q8 act = bb_act_q8_view(a->act, w->k, a->n);
+    const int8_t *wr = (const int8_t *)a->layout + r * w->row_bytes;
+    const int8_t *xt = act.q + t * act.k_stride;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i acc[ROWS][TOKENS];
+
+#pragma GCC unroll 8
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 8
+        for (int j = 0; j < T; j++)
+            acc[i][j] = _mm256_setzero_si256();
+    for (size_t c = k0 / CHUNK; c < k1 / CHUNK; c++) {
+        if (T == 1 && c % 2 == 0) /* one prefetch per 64-byte line of each row */
+#pragma GCC unroll 8
+            for (int i = 0; i < R; i++)
+                _mm_prefetch((const char *)(wr + i * w->row_bytes + c * CHUNK + DECODE_PREFETCH),
+                             _MM_HINT_T0);
+        __m256i xv[TOKENS];
+#pragma GCC unroll 8
+        for (int j = 0; j < T; j++)
+            xv[j] = _mm256_loadu_si256((const __m256i *)(xt + j * act.k_stride + c * CHUNK));
+#pragma GCC unroll 8
+        for (int i = 0; i < R; i++) {
+            __m256i wv = _mm256_loadu_si256((const __m256i *)(wr + i * w->row_bytes + c * CHUNK));
+            __m256i wabs = _mm256_abs_epi8(wv);
+#pragma GCC unroll 8
+            for (int j = 0; j < T; j++) {
+                __m256i pairs = _mm256_maddubs_epi16(wabs, _mm256_sign_epi8(xv[j], wv));
+                acc[i][j] = _mm256_add_epi32(acc[i][j], _mm256_madd_epi16(pairs, ones));
+            }
+        }
+    }
+
+#pragma GCC unroll 8
+    for (int j = 0; j < T; j++)
+#pragma GCC unroll 8
+        for (int i = 0; i < R; i++)
+            a->y[(t + j) * a->y_stride + r + i] = bb_rescale_i32(
+                dense_hsum_epi32_256(acc[i][j]), w->scales[r + i], act.scale[t + j]);
+}
+
+DENSE_TILE_FN(maddubs_2x1, maddubs_tile, 2, 1)
+DENSE_TILE_FN(maddubs_2x2, maddubs_tile, 2, 2)
+DENSE_TILE_FN(maddubs_2x3, maddubs_tile, 2, 3)
+DENSE_TILE_FN(maddubs_1x1, maddubs_tile, 1, 1)
+DENSE_TILE_FN(maddubs_1x2, maddubs_tile, 1, 2)
+DENSE_TILE_FN(maddubs_1x3, maddubs_tile, 1, 3)
+static const dense_tile_fn maddubs_tiles_2[TOKENS + 1] = {NULL, maddubs_2x1, maddubs_2x2,
+                                                          maddubs_2x3};
+static const dense_tile_fn maddubs_tiles_1[TOKENS + 1] = {NULL, maddubs_1x1, maddubs_1x2,
+                                                          maddubs_1x3};
+
+static void int8_avx2_maddubs_gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
+{
+    int8_check_k("int8-avx2-maddubs", a->w->k);
+    dense_blocking b = {.rows = ROWS, .max_t = TOKENS, .macro_rows = 32,
+                        .k_slice = a->w->k_padded, .tiles_r = maddubs_tiles_2,
+                        .tiles_1 = maddubs_tiles_1};
+    dense_for_tiles(a, r0, r1, &b);
+}
+
+const bb_kernel bb_kernel_int8_avx2_maddubs = {
+    .name = "int8-avx2-maddubs",
+    .format = BB_FMT_INT8,
+    .method = "maddubs",
+    .isa = BB_ISA_AVX2,
+    .needs = BB_CPU_AVX2 | BB_ACT_Q8_AVX2_NEEDS,
+    .priority = 10,
+    .multiply_free = false,
+    .hot_symbol = "int8_avx2_maddubs_gemm_rows",
+    .row_block = ROWS,
+    .act_bytes = bb_act_q8_bytes,
+    .prepare_act = bb_act_q8_prepare_avx2,
+    .gemm_rows = int8_avx2_maddubs_gemm_rows,
+};

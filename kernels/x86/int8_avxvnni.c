@@ -1,0 +1,111 @@
+/*
+ * kernels/x86/int8_avxvnni.c - int8 (W8A8) with AVX-VNNI (the VEX-encoded 256-bit
+ * vpdpbusd of Alder Lake / Sapphire Rapids and later, no AVX-512 needed):
+ * "int8-avx2-vnni".
+ *
+ * The offset layout and its exact correction are those of int8_offset.h (as in
+ * int8_avx512.c).  Tile: 2 rows x up to 4 tokens, 8 ymm accumulators, 4 activation
+ * vectors and one weight vector in registers: per 32-byte column step, 2 weight loads and
+ * 4 activation loads feed 8 vpdpbusd.  Decode (n = 1) runs 2 x 1 tiles with a software
+ * prefetch 1 KiB ahead in each row.  y = bb_rescale_i32(acc, s_r, s_t).
+ */
+#include "act_q8_simd.h"
+#include "dense_avx2.h"
+#include "dense_tiles.h"
+#include "int8_offset.h"
+#include "list_dense.h"
+
+enum { ROWS = 2, TOKENS = 4, CHUNK = 32, DECODE_PREFETCH = 1024 };
+
+/* acc + dot products of the unsigned bytes of u and the signed bytes of s, in place (the
+ * {vex} form: the EVEX one would need AVX512-VL).  As asm for the reason given in
+ * int8_avx512.c: GCC copies intrinsic accumulators. */
+static inline __m256i dpbusd(__m256i acc, __m256i u, __m256i s)
+{
+    __asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(u), "xm"(s));
+    return acc;
+}
+
+/* Always driven over the whole row: int32 partial sums cannot be added into Y exactly. */
+static inline __attribute__((always_inline)) void vnni_tile(const bb_gemm_args *a, size_t r,
+                                                            size_t t, size_t k0, size_t k1,
+                                                            const int R, const int T)
+{
+    const bb_weights *w = a->w;
+    const bb_act_q8 act = bb_act_q8_view(a->act, w->k, a->n);
+    const uint8_t *wr = (const uint8_t *)a->layout + r * w->row_bytes;
+    const int8_t *xt = act.q + t * act.k_stride;
+    __m256i acc[ROWS][TOKENS];
+
+#pragma GCC unroll 8
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 8
+        for (int j = 0; j < T; j++)
+            acc[i][j] = _mm256_setzero_si256();
+    for (size_t c = k0 / CHUNK; c < k1 / CHUNK; c++) {
+        if (T == 1 && c % 2 == 0) /* one prefetch per 64-byte line of each row */
+#pragma GCC unroll 8
+            for (int i = 0; i < R; i++)
+                _mm_prefetch((const char *)(wr + i * w->row_bytes + c * CHUNK + DECODE_PREFETCH),
+                             _MM_HINT_T0);
+        __m256i xv[TOKENS];
+#pragma GCC unroll 8
+        for (int j = 0; j < T; j++)
+            xv[j] = _mm256_loadu_si256((const __m256i *)(xt + j * act.k_stride + c * CHUNK));
+#pragma GCC unroll 8
+        for (int i = 0; i < R; i++) {
+            __m256i wv = _mm256_loadu_si256((const __m256i *)(wr + i * w->row_bytes + c * CHUNK));
+#pragma GCC unroll 8
+            for (int j = 0; j < T; j++)
+                acc[i][j] = dpbusd(acc[i][j], wv, xv[j]);
+        }
+    }
+
+#pragma GCC unroll 8
+    for (int j = 0; j < T; j++)
+#pragma GCC unroll 8
+        for (int i = 0; i < R; i++) {
+            int32_t exact = int8_offset_unbias(dense_hsum_epi32_256(acc[i][j]), act.sum[t + j]);
+            a->y[(t + j) * a->y_stride + r + i] =
+                bb_rescale_i32(exact, w->scales[r + i], act.scale[t + j]);
+        }
+}
+
+DENSE_TILE_FN(vnni_2x1, vnni_tile, 2, 1)
+DENSE_TILE_FN(vnni_2x2, vnni_tile, 2, 2)
+DENSE_TILE_FN(vnni_2x3, vnni_tile, 2, 3)
+DENSE_TILE_FN(vnni_2x4, vnni_tile, 2, 4)
+DENSE_TILE_FN(vnni_1x1, vnni_tile, 1, 1)
+DENSE_TILE_FN(vnni_1x2, vnni_tile, 1, 2)
+DENSE_TILE_FN(vnni_1x3, vnni_tile, 1, 3)
+DENSE_TILE_FN(vnni_1x4, vnni_tile, 1, 4)
+static const dense_tile_fn vnni_tiles_2[TOKENS + 1] = {NULL, vnni_2x1, vnni_2x2, vnni_2x3,
+                                                       vnni_2x4};
+static const dense_tile_fn vnni_tiles_1[TOKENS + 1] = {NULL, vnni_1x1, vnni_1x2, vnni_1x3,
+                                                       vnni_1x4};
+
+static void int8_avx2_vnni_gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
+{
+    int8_check_k("int8-avx2-vnni", a->w->k);
+    dense_blocking b = {.rows = ROWS, .max_t = TOKENS, .macro_rows = 32,
+                        .k_slice = a->w->k_padded, .tiles_r = vnni_tiles_2,
+                        .tiles_1 = vnni_tiles_1};
+    dense_for_tiles(a, r0, r1, &b);
+}
+
+const bb_kernel bb_kernel_int8_avx2_vnni = {
+    .name = "int8-avx2-vnni",
+    .format = BB_FMT_INT8,
+    .method = "vnni",
+    .isa = BB_ISA_AVX2,
+    .needs = BB_CPU_AVX2 | BB_CPU_AVXVNNI | BB_ACT_Q8_AVX2_NEEDS,
+    .priority = 11,
+    .multiply_free = false,
+    .hot_symbol = "int8_avx2_vnni_gemm_rows",
+    .row_block = ROWS,
+    .layout_bytes = int8_offset_layout_bytes,
+    .repack = int8_offset_repack,
+    .act_bytes = bb_act_q8_bytes,
+    .prepare_act = bb_act_q8_prepare_avx2,
+    .gemm_rows = int8_avx2_vnni_gemm_rows,
+};

@@ -1,8 +1,657 @@
-/* PLACEHOLDER until the sweep command lands: refuses clearly instead of pretending. */
+/*
+ * bench/cmd_sweep.c - `bitbench sweep`: every weight format across the model sizes, one
+ * JSON row per (model, format, threads, batch) appended to --out as it is measured, then
+ * a table per model on stdout.  The plan and the measuring live in harness/sweep.c; the
+ * row schema in harness/SCHEMA.md.
+ */
 #include "cli.h"
+
+#include "../harness/machine.h"
+#include "../harness/models.h"
+#include "../harness/results.h"
+#include "../harness/sweep.h"
+#include "../kernels/kernel.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CMD "sweep"
+enum { MAX_SHAPES = 16 };
+
+typedef struct sweep_cli {
+    const char *models, *formats, *threads, *batches, *out, *resume, *catalogue, *isa;
+    const char *shapes[MAX_SHAPES];
+    size_t n_shapes;
+    int json, quick, plan_only;
+    bb_sweep_opts opts;
+    bb_model catalogue_models[BB_MODELS_MAX];
+    size_t n_catalogue;
+    bb_model selected[BB_MODELS_MAX + MAX_SHAPES];
+    size_t n_selected;
+} sweep_cli;
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+        "usage: bitbench sweep [options]\n"
+        "Decode steps of every model and format: latency per token, tokens/s, memory; one JSON row\n"
+        "per model, format, threads and batch (harness/SCHEMA.md), then a table per model.\n"
+        "  --models LIST      model names from the catalogue, or all (default)\n"
+        "  --model-shape S    add a model name:hidden:ffn:layers:heads:kv:vocab (repeatable; without\n"
+        "                     --models only these run)\n"
+        "  --catalogue FILE   model catalogue (default results/models.csv, or $BITBENCH_MODELS)\n"
+        "  --formats LIST     weight formats, or all (default): %s\n"
+        "  --threads LIST     thread counts, e.g. 1,2 (default: all cores)\n"
+        "  --batch LIST       batches N, and 'budget' for the Table 3 batch (default 1,budget)\n"
+        "  --mem-budget B     Table 3 memory budget, e.g. 160G (default: this machine's RAM)\n"
+        "  --seq-len N        Table 3 sequence length for the KV cache (default 512)\n"
+        "  --min-time S       seconds of kept samples per row (default 1)\n"
+        "  --min-reps N       samples per row at least (default 5); --max-reps N (default 1000)\n"
+        "  --warmup N         discarded samples first (default 1)\n"
+        "  --max-row-time S   skip a row estimated to take longer; cap the samples (default 60)\n"
+        "  --full-max B       run full mode only when every copy of the model fits in B bytes\n"
+        "                     (default: the memory the machine can give); else extrapolate\n"
+        "  --lm-head | --no-lm-head   include the fp16 LM head in each step (default: included)\n"
+        "  --warm             do not rotate weights (they may stay in the cache)\n"
+        "  --llc B            assume this last-level cache size instead of detecting it\n"
+        "  --out FILE         results, appended (default results/<date>-<host>/sweep.jsonl)\n"
+        "  --resume FILE      skip rows already in FILE (and append to it unless --out is given)\n"
+        "  --quick            small plan for smoke tests: 700M, batch 1 and budget, short timing\n"
+        "  --plan             print the planned rows and exit without measuring\n"
+        "  --json             print the rows (JSON Lines) on stdout instead of the tables\n"
+        "  --isa scalar|avx2|avx512   cap the kernels' ISA;  --seed S  data seed (default 1)\n"
+        "Progress goes to stderr.  Ctrl-C keeps every row already written (each is fsync'd).\n"
+        "Exit: 0 done, 1 a kernel failed its check, 2 bad input, 130 interrupted.\n",
+        bb_cli_format_names());
+}
+
+/* ------------------------------------------------------------------ parsing */
+
+/* Splits a comma list into at most cap pointers into buf.  -1 on an empty item. */
+static int split_list(const char *s, char *buf, size_t buflen, char **items, size_t cap, size_t *n)
+{
+    if (!s || !*s || strlen(s) >= buflen)
+        return -1;
+    strcpy(buf, s);
+    *n = 0;
+    char *p = buf;
+    for (;;) {
+        char *comma = strchr(p, ',');
+        if (comma)
+            *comma = 0;
+        if (!*p || *n == cap)
+            return -1;
+        items[(*n)++] = p;
+        if (!comma)
+            return 0;
+        p = comma + 1;
+    }
+}
+
+static int parse_formats(sweep_cli *c)
+{
+    bb_sweep_opts *o = &c->opts;
+    if (!c->formats || !strcmp(c->formats, "all")) {
+        for (int f = 0; f < BB_FMT_COUNT; f++)
+            o->formats[o->n_formats++] = (bb_format_id)f;
+        return 0;
+    }
+    char buf[512], *items[BB_FMT_COUNT * 2];
+    size_t n;
+    if (split_list(c->formats, buf, sizeof buf, items, BB_FMT_COUNT * 2, &n))
+        return bb_cli_error(CMD, "--formats '%s': expected a comma-separated list of: %s, all", c->formats,
+                            bb_cli_format_names());
+    for (size_t i = 0; i < n; i++) {
+        const bb_format *f = bb_format_find(items[i]);
+        if (!f)
+            return bb_cli_error(CMD, "--formats: unknown format '%s'; expected one of: %s, all", items[i],
+                                bb_cli_format_names());
+        for (size_t j = 0; j < o->n_formats; j++)
+            if (o->formats[j] == f->id)
+                return bb_cli_error(CMD, "--formats: '%s' is listed twice", items[i]);
+        o->formats[o->n_formats++] = f->id;
+    }
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* "1,8,64,budget": numbers sorted ascending (the sweep relies on it), 'budget' anywhere. */
+static int parse_batches(sweep_cli *c)
+{
+    bb_sweep_opts *o = &c->opts;
+    if (!c->batches)
+        return 0; /* defaults: 1 and budget */
+    char buf[512], *items[BB_SWEEP_MAX_LIST + 1];
+    size_t n;
+    o->n_batches = 0;
+    o->budget_batch = false;
+    if (split_list(c->batches, buf, sizeof buf, items, BB_SWEEP_MAX_LIST + 1, &n))
+        return bb_cli_error(CMD, "--batch '%s': expected a comma-separated list of whole numbers from 1 to "
+                                 "65536 and/or 'budget' (at most %d)", c->batches, BB_SWEEP_MAX_LIST);
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(items[i], "budget")) {
+            o->budget_batch = true;
+            continue;
+        }
+        uint64_t v;
+        if (bb_cli_parse_u64(CMD, "--batch", items[i], 1, 65536, false, &v))
+            return BB_EXIT_USAGE;
+        for (size_t j = 0; j < o->n_batches; j++)
+            if (o->batches[j] == v)
+                return bb_cli_error(CMD, "--batch: %" PRIu64 " is listed twice", v);
+        if (o->n_batches == BB_SWEEP_MAX_LIST)
+            return bb_cli_error(CMD, "--batch: at most %d batches", BB_SWEEP_MAX_LIST);
+        o->batches[o->n_batches++] = v;
+    }
+    qsort(o->batches, o->n_batches, sizeof o->batches[0], cmp_u64);
+    return 0;
+}
+
+static int parse_threads(sweep_cli *c)
+{
+    bb_sweep_opts *o = &c->opts;
+    if (!c->threads)
+        return 0;
+    uint64_t v[BB_SWEEP_MAX_LIST];
+    size_t n;
+    if (bb_cli_parse_u64_list(CMD, "--threads", c->threads, 1, 256, v, BB_SWEEP_MAX_LIST, &n))
+        return BB_EXIT_USAGE;
+    o->n_threads = n;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < i; j++)
+            if (v[j] == v[i])
+                return bb_cli_error(CMD, "--threads: %" PRIu64 " is listed twice", v[i]);
+        o->threads[i] = (unsigned)v[i];
+    }
+    return 0;
+}
+
+static const char *catalogue_names(const sweep_cli *c)
+{
+    static char buf[1024];
+    buf[0] = 0;
+    for (size_t i = 0; i < c->n_catalogue && strlen(buf) + BB_MODEL_NAME_MAX + 2 < sizeof buf; i++) {
+        if (i)
+            strcat(buf, ", ");
+        strcat(buf, c->catalogue_models[i].name);
+    }
+    return buf;
+}
+
+static int select_models(sweep_cli *c)
+{
+    char path[4200], err[512];
+    const char *file = c->catalogue ? c->catalogue : bb_models_default_path(path, sizeof path);
+    if (!file)
+        return bb_cli_error(CMD, "no model catalogue: %s", path);
+    if (bb_models_load(file, c->catalogue_models, BB_MODELS_MAX, &c->n_catalogue, err, sizeof err))
+        return bb_cli_error(CMD, "catalogue %s", err);
+    if (c->models || !c->n_shapes) {
+        const char *list = c->models ? c->models : "all";
+        if (!strcmp(list, "all")) {
+            for (size_t i = 0; i < c->n_catalogue; i++)
+                c->selected[c->n_selected++] = c->catalogue_models[i];
+        } else {
+            char buf[1024], *items[BB_MODELS_MAX];
+            size_t n;
+            if (split_list(list, buf, sizeof buf, items, BB_MODELS_MAX, &n))
+                return bb_cli_error(CMD, "--models '%s': expected a comma-separated list of: %s, all", list,
+                                    catalogue_names(c));
+            for (size_t i = 0; i < n; i++) {
+                const bb_model *m = bb_models_find(c->catalogue_models, c->n_catalogue, items[i]);
+                if (!m)
+                    return bb_cli_error(CMD, "--models: unknown model '%s'; expected one of: %s, all "
+                                             "(or --model-shape name:hidden:ffn:layers:heads:kv:vocab)",
+                                        items[i], catalogue_names(c));
+                if (bb_models_find(c->selected, c->n_selected, m->name))
+                    return bb_cli_error(CMD, "--models: '%s' is listed twice", m->name);
+                c->selected[c->n_selected++] = *m;
+            }
+        }
+    }
+    for (size_t i = 0; i < c->n_shapes; i++) {
+        bb_model m;
+        if (bb_model_parse_shape(c->shapes[i], &m, err, sizeof err))
+            return bb_cli_error(CMD, "%s", err);
+        if (bb_models_find(c->selected, c->n_selected, m.name))
+            return bb_cli_error(CMD, "--model-shape: a model named '%s' is already in the plan", m.name);
+        c->selected[c->n_selected++] = m;
+    }
+    c->opts.models = c->selected;
+    c->opts.n_models = c->n_selected;
+    return 0;
+}
+
+/* --quick: the smallest model, short timing, for smoke tests (under 2 minutes). */
+static void apply_quick(sweep_cli *c)
+{
+    if (!c->models && !c->n_shapes)
+        c->models = "700M";
+    c->opts.min_time = 0.05;
+    c->opts.min_reps = 3;
+    c->opts.max_row_time = 15;
+}
+
+static int parse(int argc, char **argv, sweep_cli *c)
+{
+    enum { O_MODELS = 256, O_SHAPE, O_CAT, O_FORMATS, O_THREADS, O_BATCH, O_BUDGET, O_SEQ, O_MINTIME,
+           O_MINREPS, O_MAXREPS, O_WARMUP, O_ROWTIME, O_FULLMAX, O_HEAD, O_NOHEAD, O_WARM, O_LLC, O_OUT,
+           O_RESUME, O_QUICK, O_PLAN, O_JSON, O_ISA, O_SEED, O_HELP };
+    static const struct option opts[] = {
+        {"models", required_argument, 0, O_MODELS}, {"model-shape", required_argument, 0, O_SHAPE},
+        {"catalogue", required_argument, 0, O_CAT}, {"formats", required_argument, 0, O_FORMATS},
+        {"threads", required_argument, 0, O_THREADS}, {"batch", required_argument, 0, O_BATCH},
+        {"mem-budget", required_argument, 0, O_BUDGET}, {"seq-len", required_argument, 0, O_SEQ},
+        {"min-time", required_argument, 0, O_MINTIME}, {"min-reps", required_argument, 0, O_MINREPS},
+        {"max-reps", required_argument, 0, O_MAXREPS}, {"warmup", required_argument, 0, O_WARMUP},
+        {"max-row-time", required_argument, 0, O_ROWTIME}, {"full-max", required_argument, 0, O_FULLMAX},
+        {"lm-head", no_argument, 0, O_HEAD}, {"no-lm-head", no_argument, 0, O_NOHEAD},
+        {"warm", no_argument, 0, O_WARM}, {"llc", required_argument, 0, O_LLC},
+        {"out", required_argument, 0, O_OUT}, {"resume", required_argument, 0, O_RESUME},
+        {"quick", no_argument, 0, O_QUICK}, {"plan", no_argument, 0, O_PLAN},
+        {"json", no_argument, 0, O_JSON}, {"isa", required_argument, 0, O_ISA},
+        {"seed", required_argument, 0, O_SEED}, {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0}};
+    bb_sweep_opts *o = &c->opts;
+    uint64_t v;
+    int opt;
+    opterr = 0;
+    optind = 1;
+    /* --quick sets defaults that explicit options override, whatever their order */
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--quick"))
+            c->quick = 1;
+    if (c->quick)
+        apply_quick(c);
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int bad = 0;
+        switch (opt) {
+        case O_MODELS: c->models = optarg; break;
+        case O_SHAPE:
+            if (c->n_shapes == MAX_SHAPES)
+                return bb_cli_error(CMD, "--model-shape: at most %d", MAX_SHAPES);
+            c->shapes[c->n_shapes++] = optarg;
+            break;
+        case O_CAT: c->catalogue = optarg; break;
+        case O_FORMATS: c->formats = optarg; break;
+        case O_THREADS: c->threads = optarg; break;
+        case O_BATCH: c->batches = optarg; break;
+        case O_BUDGET: bad = bb_cli_parse_u64(CMD, "--mem-budget", optarg, 1, UINT64_MAX, true, &o->mem_budget); break;
+        case O_SEQ: bad = bb_cli_parse_u64(CMD, "--seq-len", optarg, 1, 1u << 20, false, &v); o->seq_len = (uint32_t)v; break;
+        case O_MINTIME: bad = bb_cli_parse_double(CMD, "--min-time", optarg, 0, 3600, &o->min_time); break;
+        case O_MINREPS: bad = bb_cli_parse_u64(CMD, "--min-reps", optarg, 1, 100000, false, &v); o->min_reps = (unsigned)v; break;
+        case O_MAXREPS: bad = bb_cli_parse_u64(CMD, "--max-reps", optarg, 1, 1000000, false, &v); o->max_reps = (unsigned)v; break;
+        case O_WARMUP: bad = bb_cli_parse_u64(CMD, "--warmup", optarg, 0, 1000, false, &v); o->warmup = (unsigned)v; break;
+        case O_ROWTIME: bad = bb_cli_parse_double(CMD, "--max-row-time", optarg, 0.001, 1e6, &o->max_row_time); break;
+        case O_FULLMAX: bad = bb_cli_parse_u64(CMD, "--full-max", optarg, 0, UINT64_MAX, true, &o->full_max); break;
+        case O_HEAD: o->lm_head = true; break;
+        case O_NOHEAD: o->lm_head = false; break;
+        case O_WARM: o->warm = true; break;
+        case O_LLC: bad = bb_cli_parse_u64(CMD, "--llc", optarg, 1, UINT64_MAX, true, &o->llc_bytes); break;
+        case O_OUT: c->out = optarg; break;
+        case O_RESUME: c->resume = optarg; break;
+        case O_QUICK: break;
+        case O_PLAN: c->plan_only = 1; break;
+        case O_JSON: c->json = 1; break;
+        case O_ISA: c->isa = optarg; break;
+        case O_SEED: bad = bb_cli_parse_u64(CMD, "--seed", optarg, 0, UINT64_MAX, false, &o->seed); break;
+        case O_HELP: usage(stdout); exit(BB_EXIT_OK);
+        default:
+            return bb_cli_error(CMD, "unknown or incomplete option '%s' (bitbench sweep --help lists them)",
+                                argv[optind - 1]);
+        }
+        if (bad)
+            return BB_EXIT_USAGE;
+    }
+    if (optind < argc)
+        return bb_cli_error(CMD, "unexpected argument '%s'", argv[optind]);
+    if (o->min_reps > o->max_reps)
+        return bb_cli_error(CMD, "--min-reps %u is more than --max-reps %u", o->min_reps, o->max_reps);
+    int rc;
+    if ((rc = bb_cli_apply_isa(CMD, c->isa)) || (rc = parse_formats(c)) || (rc = parse_batches(c)) ||
+        (rc = parse_threads(c)) || (rc = select_models(c)))
+        return rc;
+    if (!o->n_batches && !o->budget_batch)
+        return bb_cli_error(CMD, "--batch: nothing to run");
+    return 0;
+}
+
+/* ------------------------------------------------------------------ progress, signals */
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+    static const char msg[] = "\nbitbench sweep: stopping after the current sample (Ctrl-C again to kill "
+                              "at once); rows already written are kept\n";
+    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)w;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C kills */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static void fmt_duration(double s, char *buf, size_t len)
+{
+    if (!isfinite(s))
+        snprintf(buf, len, "?");
+    else if (s < 60)
+        snprintf(buf, len, "%.0fs", s);
+    else if (s < 3600)
+        snprintf(buf, len, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
+    else
+        snprintf(buf, len, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
+}
+
+static void progress(void *ctx, size_t index, size_t total, const bb_sweep_row *r, const json_t *row,
+                     double elapsed, double eta)
+{
+    (void)ctx;
+    char el[32], left[32], what[160];
+    fmt_duration(elapsed, el, sizeof el);
+    fmt_duration(eta, left, sizeof left);
+    const char *status = json_string_value(json_object_get(row, "status"));
+    if (!strcmp(status, "ok"))
+        snprintf(what, sizeof what, "%.3f ms/token, %.2f tokens/s, %s",
+                 json_real_value(json_object_get(row, "latency_ms_per_token")),
+                 json_real_value(json_object_get(row, "tokens_per_s")),
+                 json_string_value(json_object_get(row, "mode")));
+    else
+        snprintf(what, sizeof what, "%s", status);
+    fprintf(stderr, "[%zu/%zu] %s %s (%s) t%u b%" PRIu64 "%s: %s  (elapsed %s, about %s left)\n", index, total,
+            r->model->name, bb_formats[r->format].name, r->kernel->name, r->threads, r->batch,
+            r->budget ? " (budget)" : "", what, el, left);
+    const char *reason = json_string_value(json_object_get(row, "reason"));
+    if (reason && strcmp(status, "ok"))
+        fprintf(stderr, "        %s\n", reason);
+}
+
+/* ------------------------------------------------------------------ tables */
+
+typedef struct row_list {
+    json_t *rows; /* object: key -> last row with that key */
+} row_list;
+
+static void collect_row(json_t *row, size_t line, void *ctx)
+{
+    (void)line;
+    row_list *l = ctx;
+    const char *key = json_string_value(json_object_get(row, "key"));
+    if (key)
+        json_object_set(l->rows, key, row);
+}
+
+static double num(const json_t *row, const char *k) { return json_number_value(json_object_get(row, k)); }
+static bool has_status(const json_t *row, const char *status)
+{
+    const char *s = row ? json_string_value(json_object_get(row, "status")) : NULL;
+    return s && !strcmp(s, status);
+}
+static bool is_ok(const json_t *row) { return has_status(row, "ok"); }
+
+static const json_t *find(const json_t *rows, const bb_sweep_opts *o, const bb_model *m, bb_format_id f,
+                          unsigned threads, uint64_t batch, bool budget)
+{
+    bb_sweep_row r = {.model = m, .format = f, .kernel = bb_kernel_find_best(bb_formats[f].name),
+                      .threads = threads, .batch = batch, .budget = budget};
+    char key[224];
+    if (!r.kernel)
+        return NULL;
+    bb_sweep_key(o, &r, key, sizeof key);
+    return json_object_get(rows, key);
+}
+
+static void cell_latency(char *buf, size_t len, const json_t *row)
+{
+    if (!row)
+        snprintf(buf, len, "-");
+    else if (is_ok(row))
+        snprintf(buf, len, "%.3f%s", num(row, "latency_ms_per_token"),
+                 strcmp(json_string_value(json_object_get(row, "mode")), "full") ? "*" : "");
+    else
+        snprintf(buf, len, "%s", json_string_value(json_object_get(row, "status")));
+}
+
+static void print_model_table(FILE *to, const json_t *rows, const bb_sweep_opts *o, const bb_model *m,
+                              unsigned threads)
+{
+    uint64_t b0 = o->n_batches ? o->batches[0] : 0;
+    fprintf(to, "\n== %s (hidden %u, ffn %u, %u layers, vocab %u), %u thread%s%s\n", m->name, m->hidden, m->ffn,
+            m->layers, m->vocab, threads, threads == 1 ? "" : "s", o->lm_head ? ", fp16 LM head" : "");
+    fprintf(to, "%-8s %-22s %12s %8s %10s %8s", "format", "impl", b0 ? "ms/token" : "", b0 ? "vs fp16" : "",
+            "weights GB", "vs fp16");
+    for (size_t b = 0; b < o->n_batches; b++) {
+        char h[24];
+        snprintf(h, sizeof h, "tok/s b%" PRIu64, o->batches[b]);
+        fprintf(to, " %11s", h);
+    }
+    if (o->budget_batch)
+        fprintf(to, " %8s %12s", "budget N", "tok/s budget");
+    fprintf(to, " %7s %6s\n", "GB/s", "%ceil");
+    const json_t *fp16 = b0 ? find(rows, o, m, BB_FMT_FP16, threads, b0, false) : NULL;
+    bb_model_bytes fp16_bytes;
+    bb_model_weight_bytes(m, BB_FMT_FP16, &fp16_bytes);
+    for (size_t fi = 0; fi < o->n_formats; fi++) {
+        bb_format_id f = o->formats[fi];
+        const bb_kernel *k = bb_kernel_find_best(bb_formats[f].name);
+        const json_t *r1 = b0 ? find(rows, o, m, f, threads, b0, false) : NULL;
+        char lat[32] = "", speed[16] = "-", red[16], tok[24], gbs[16] = "-", pct[16] = "-";
+        if (b0)
+            cell_latency(lat, sizeof lat, r1);
+        if (is_ok(r1) && is_ok(fp16))
+            snprintf(speed, sizeof speed, "%.2fx", num(fp16, "latency_ms_per_token") / num(r1, "latency_ms_per_token"));
+        bb_model_bytes wb;
+        bb_model_weight_bytes(m, f, &wb);
+        snprintf(red, sizeof red, "%.2fx", (double)fp16_bytes.total / (double)wb.total);
+        fprintf(to, "%-8s %-22s %12s %8s %10.2f %8s", bb_formats[f].name, k ? k->name : "-", lat,
+                b0 ? speed : "", (double)wb.total / 1e9, red);
+        for (size_t b = 0; b < o->n_batches; b++) {
+            const json_t *r = find(rows, o, m, f, threads, o->batches[b], false);
+            if (is_ok(r))
+                snprintf(tok, sizeof tok, "%.2f", num(r, "tokens_per_s"));
+            else
+                snprintf(tok, sizeof tok, "%s", r ? json_string_value(json_object_get(r, "status")) : "-");
+            fprintf(to, " %11s", tok);
+        }
+        if (o->budget_batch) {
+            uint64_t nb = bb_model_max_batch(wb.total, bb_model_kv_bytes_per_seq(m, o->seq_len, 2), o->mem_budget);
+            const json_t *r = find(rows, o, m, f, threads, nb, true);
+            if (is_ok(r))
+                snprintf(tok, sizeof tok, "%.2f", num(r, "tokens_per_s"));
+            else
+                snprintf(tok, sizeof tok, "%s", r ? json_string_value(json_object_get(r, "status")) : "-");
+            fprintf(to, " %8" PRIu64 " %12s", nb, tok);
+        }
+        if (is_ok(r1)) {
+            snprintf(gbs, sizeof gbs, "%.2f", num(r1, "gbps"));
+            if (json_is_number(json_object_get(r1, "pct_of_ceiling")))
+                snprintf(pct, sizeof pct, "%.0f%%", num(r1, "pct_of_ceiling"));
+        }
+        fprintf(to, " %7s %6s\n", gbs, pct);
+    }
+}
+
+static void print_tables(FILE *to, const char *path, const bb_sweep_opts *o)
+{
+    row_list l = {.rows = json_object()};
+    bb_results_read_info info;
+    char err[256];
+    if (bb_results_read(path, collect_row, &l, &info, err, sizeof err) != 0) {
+        fprintf(stderr, "bitbench sweep: %s\n", err);
+        json_decref(l.rows);
+        return;
+    }
+    for (size_t mi = 0; mi < o->n_models; mi++)
+        for (size_t ti = 0; ti < o->n_threads; ti++)
+            print_model_table(to, l.rows, o, &o->models[mi], o->threads[ti]);
+    fprintf(to, "\nms/token: median decode step (measured; * = extrapolated from per-layer samples). "
+                "weights: modeled bytes (format bits/weight + fp16 embedding and head). tok/s = batch / "
+                "step time. budget N: largest batch whose weights + fp16 KV cache at %u tokens fit %.1f GB "
+                "(modeled). GB/s: weight bytes streamed per step / step time, %%ceil: of the measured read "
+                "bandwidth. Rows: %s\n",
+            o->seq_len, (double)o->mem_budget / 1e9, path);
+    json_decref(l.rows);
+}
+
+static void print_rows_json(FILE *to, const char *path, const bb_sweep_row *plan, size_t n)
+{
+    row_list l = {.rows = json_object()};
+    bb_results_read_info info;
+    char err[256];
+    if (bb_results_read(path, collect_row, &l, &info, err, sizeof err) != 0)
+        fprintf(stderr, "bitbench sweep: %s\n", err);
+    for (size_t i = 0; i < n; i++) {
+        json_t *row = json_object_get(l.rows, plan[i].key);
+        char *text = row ? json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) : NULL;
+        if (text)
+            fprintf(to, "%s\n", text);
+        free(text);
+    }
+    json_decref(l.rows);
+}
+
+/* ------------------------------------------------------------------ plan display */
+
+static void print_plan(FILE *to, const bb_sweep_row *rows, size_t n, bb_keyset *skip)
+{
+    for (size_t i = 0; i < n; i++)
+        fprintf(to, "%s%s\n", rows[i].key, skip && bb_keyset_has(skip, rows[i].key) ? "  (done: resumed)" : "");
+}
+
+static void default_out(char *buf, size_t len)
+{
+    char host[64] = "host", stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = 0;
+    for (char *p = host; *p; p++)
+        if (*p == '/' || *p == ' ')
+            *p = '_';
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    snprintf(buf, len, "results/%s-%s/sweep.jsonl", stamp, host);
+}
+
+static bool any_check_failed(const char *path)
+{
+    row_list l = {.rows = json_object()};
+    bb_results_read_info info;
+    char err[256];
+    bool failed = false;
+    if (bb_results_read(path, collect_row, &l, &info, err, sizeof err) == 0) {
+        const char *key;
+        json_t *row;
+        json_object_foreach(l.rows, key, row)
+            failed |= has_status(row, "check_failed");
+    }
+    json_decref(l.rows);
+    return failed;
+}
+
 int bb_cmd_sweep(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return bb_cli_error("sweep", "not available in this build yet");
+    sweep_cli *c = calloc(1, sizeof *c);
+    if (!c)
+        return bb_cli_error(CMD, "out of memory");
+    bb_sweep_opts_default(&c->opts);
+    int rc = parse(argc, argv, c);
+    if (rc) {
+        free(c);
+        return rc;
+    }
+    bb_sweep_opts *o = &c->opts;
+    char err[512], out[4200];
+    bb_sweep_row *rows = NULL;
+    size_t n = 0;
+    bb_keyset skip = {0};
+    bb_results_read_info info;
+    if (bb_sweep_plan(o, &rows, &n, err, sizeof err)) {
+        free(c);
+        return bb_cli_error(CMD, "%s", err);
+    }
+    if (c->resume && bb_keyset_load(&skip, c->resume, &info, err, sizeof err)) {
+        rc = bb_cli_error(CMD, "--resume: %s", err);
+        goto done;
+    }
+    if (c->resume && info.bad_lines)
+        fprintf(stderr, "bitbench sweep: --resume %s: %zu unreadable line%s skipped (line %zu: %s)%s\n",
+                c->resume, info.bad_lines, info.bad_lines == 1 ? "" : "s", info.first_bad_line,
+                info.first_bad_reason, info.truncated_last ? "; the last line was cut short (a killed run)" : "");
+    if (c->plan_only) {
+        print_plan(stdout, rows, n, c->resume ? &skip : NULL);
+        goto done;
+    }
+    if (c->out)
+        snprintf(out, sizeof out, "%s", c->out);
+    else if (c->resume)
+        snprintf(out, sizeof out, "%s", c->resume);
+    else
+        default_out(out, sizeof out);
+    o->out_path = out;
+    bb_results_writer w;
+    if (bb_results_open(&w, out, err, sizeof err)) {
+        rc = bb_cli_error(CMD, "--out: %s", err);
+        goto done;
+    }
+    char run_id[160], stamp[32], host[64] = "host";
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = 0;
+    snprintf(run_id, sizeof run_id, "%s-%s-%ld", stamp, host, (long)getpid());
+    bb_sweep_ctx ctx = {.opts = o, .writer = &w, .skip = c->resume ? &skip : NULL, .progress = progress,
+                        .stop = &stop_flag, .common = bb_sweep_common(run_id)};
+    fprintf(stderr, "bitbench sweep: %zu rows (%zu models x %zu formats), results to %s\n", n, o->n_models,
+            o->n_formats, out);
+    install_signals();
+    int status = bb_sweep_run(&ctx, rows, n, err, sizeof err);
+    bb_results_close(&w);
+    json_decref(ctx.common);
+    if (status == 1) {
+        fprintf(stderr, "bitbench sweep: interrupted: %zu rows written to %s are kept (each was fsync'd); the "
+                        "row in progress (%s) is lost. Continue with: bitbench sweep ... --resume %s\n",
+                ctx.rows_written, out, ctx.interrupted_row, out);
+        rc = 130;
+        goto done;
+    }
+    if (status < 0) {
+        rc = bb_cli_error(CMD, "%s", err);
+        goto done;
+    }
+    fprintf(stderr, "bitbench sweep: done: %zu rows written%s%s to %s\n", ctx.rows_written,
+            ctx.rows_skipped ? ", rows already present skipped: " : "", "", out);
+    if (c->json)
+        print_rows_json(stdout, out, rows, n);
+    else
+        print_tables(stdout, out, o);
+    rc = any_check_failed(out) ? BB_EXIT_FINDING : BB_EXIT_OK;
+done:
+    bb_keyset_free(&skip);
+    free(rows);
+    free(c);
+    return rc;
 }

@@ -1,0 +1,316 @@
+/*
+ * kernels/x86/pot_avx512_shift.c - pot4, pot5, pot6 by variable shifts (AVX-512 BW):
+ * every term is +-(q << (emax - e)) computed with vpsllvw / vpsllvd, the sign applied by a
+ * masked subtraction from zero, and no multiply instruction anywhere in the hot functions
+ * (.multiply_free, checked by `make check-addonly`).  The weights are repacked once into
+ * the lane layouts of pot_simd.h.
+ *
+ * Shift counts come from a table lookup on the code (vpermw / vpermd: a permute that
+ * ignores the index bits above the table, so no mask is needed after the nibble shift).
+ * A zero weight gets a count past the lane width, for which the variable shifts return 0
+ * - so zero weights need no mask either.
+ *
+ * pot4 (word nibbles): 32 weights per vpsllvw.  A term is below 127 * 2^6 < 2^13, so the
+ * four terms of a word lane in one block (groups 0..3) sum to |s| <= 32512 in int16.
+ * The int16 block sum s is then widened without sign extension: s + 0x8000 is in
+ * 0..65535, so the dword lane A += (lo + 2^16 hi) and H += hi (both offset by 2^15)
+ * accumulate every block; at the end lo_sum = A - 2^16 H (mod 2^32, exact while
+ * lo_sum < 2^32) and the dot is lo_sum + H - 2^16 per dword lane and block.
+ * Per 32 weights: nibble shift, vpermw, vptestmw (sign), masked vpsubw, vpsllvw, vpaddw.
+ *
+ * pot5 (dword nibbles + sign plane): 16 weights per vpsllvd; |term| < 127 * 2^14 < 2^21,
+ * eight terms per dword lane and block, so int32 lanes hold SEG5 = 64 blocks
+ * (< 2^30) before they are widened into int64.  The sign mask is loaded from the plane
+ * (kmovw), no compare.  Per 16 weights: shift, vpermd, masked vpsubd, vpsllvd, vpaddd.
+ *
+ * pot6 (dword nibbles + ecode-bit-4 plane + sign plane): a term q << s with s up to 30
+ * does not fit int32, so the exponent range is split in two: ecode bit 4 set means
+ * s = 15 - c (c = the nibble), clear means s = 16 + (15 - c) (zero weight when c = 0).
+ * Both halves shift by 15 - c (< 2^22 per term), the lookup (two vpermd, the second
+ * masked by the bit-4 plane) only differs for c = 0; A sums all terms and B (a masked
+ * add) the low-range ones, and dot = 2^16 (A - B) + B.  SEG6 = 32 blocks per int32
+ * segment (8 terms < 2^22 per lane and block).
+ */
+#include "act_q8_simd.h"
+#include "list_pot.h"
+#include "pot_simd.h"
+
+#include <immintrin.h>
+
+enum {
+    SEG4 = 16384, /* blocks: lo_sum < 2^16 * SEG4 < 2^32, H < 2^16 * SEG4 < 2^31 */
+    SEG5 = 64,
+    SEG6 = 32,
+};
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* ------------------------------------------------------------------ pot4 */
+
+/* Count for a 4-bit code: 7 - ecode, or 16 (shifts everything out) for ecode 0.  32
+ * entries because vpermw reads 5 index bits; entry i serves code i & 15. */
+static const int16_t POT4_COUNT[32] = {
+    16, 6, 5, 4, 3, 2, 1, 0, 16, 6, 5, 4, 3, 2, 1, 0,
+    16, 6, 5, 4, 3, 2, 1, 0, 16, 6, 5, 4, 3, 2, 1, 0,
+};
+
+/* Signed term sum of one word-nibble block for one token: bias + sum of 4 groups. */
+ALWAYS_INLINE __m512i pot4_block_sum(const int16_t *x, const __m512i c[4], const __mmask32 neg[4])
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i s = _mm512_set1_epi16(INT16_MIN); /* the 2^15 offset */
+    for (int g = 0; g < 4; g++) {
+        __m512i xg = _mm512_loadu_si512(x + 32 * g);
+        __m512i signed_x = _mm512_mask_sub_epi16(xg, neg[g], zero, xg);
+        s = _mm512_add_epi16(s, _mm512_sllv_epi16(signed_x, c[g]));
+    }
+    return s;
+}
+
+ALWAYS_INLINE void pot4_shift_tile(const uint8_t *w, size_t blocks, const void *const *xv,
+                                   unsigned ntok, int64_t *dot)
+{
+    const __m512i lut = _mm512_loadu_si512(POT4_COUNT);
+    const int16_t *x[POT_TILE];
+    uint64_t total[POT_TILE];
+    for (unsigned t = 0; t < ntok; t++) {
+        x[t] = xv[t];
+        total[t] = 0;
+    }
+    for (size_t left = blocks; left;) {
+        size_t seg = left < SEG4 ? left : SEG4;
+        left -= seg;
+        __m512i A[POT_TILE], H[POT_TILE];
+        for (unsigned t = 0; t < ntok; t++)
+            A[t] = H[t] = _mm512_setzero_si512();
+        for (size_t b = seg; b; b--, w += 64) {
+            __m512i v = _mm512_loadu_si512(w);
+            __m512i c[4] = {
+                _mm512_permutexvar_epi16(v, lut),
+                _mm512_permutexvar_epi16(_mm512_srli_epi16(v, 4), lut),
+                _mm512_permutexvar_epi16(_mm512_srli_epi16(v, 8), lut),
+                _mm512_permutexvar_epi16(_mm512_srli_epi16(v, 12), lut),
+            };
+            __mmask32 neg[4] = {
+                _mm512_test_epi16_mask(v, _mm512_set1_epi16(0x0008)),
+                _mm512_test_epi16_mask(v, _mm512_set1_epi16(0x0080)),
+                _mm512_test_epi16_mask(v, _mm512_set1_epi16(0x0800)),
+                _mm512_movepi16_mask(v),
+            };
+            for (unsigned t = 0; t < ntok; t++) {
+                __m512i s = pot4_block_sum(x[t], c, neg);
+                A[t] = _mm512_add_epi32(A[t], s);
+                H[t] = _mm512_add_epi32(H[t], _mm512_srli_epi32(s, 16));
+                x[t] += POT_BLOCK;
+            }
+        }
+        for (unsigned t = 0; t < ntok; t++) {
+            /* per dword lane lo_sum = A - 2^16 H (mod 2^32), both unsigned < 2^32 */
+            __m512i lo = _mm512_sub_epi32(A[t], _mm512_slli_epi32(H[t], 16));
+            __m512i both = _mm512_add_epi64(
+                _mm512_add_epi64(_mm512_cvtepu32_epi64(_mm512_castsi512_si256(lo)),
+                                 _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(lo, 1))),
+                _mm512_add_epi64(_mm512_cvtepu32_epi64(_mm512_castsi512_si256(H[t])),
+                                 _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(H[t], 1))));
+            /* minus the offsets: 2^15 in each of 32 words per block */
+            total[t] += (uint64_t)_mm512_reduce_add_epi64(both) - ((uint64_t)seg << 20);
+        }
+    }
+    for (unsigned t = 0; t < ntok; t++)
+        dot[t] = pot_i64(total[t]);
+}
+
+void bb_pot4_avx512_shift_dot(const uint8_t *w, size_t blocks, const void *const *x,
+                              unsigned ntok, int64_t *dot);
+__attribute__((noinline)) void bb_pot4_avx512_shift_dot(const uint8_t *w, size_t blocks,
+                                                        const void *const *x, unsigned ntok,
+                                                        int64_t *dot)
+{
+    switch (ntok) {
+    case 1: pot4_shift_tile(w, blocks, x, 1, dot); break;
+    case 2: pot4_shift_tile(w, blocks, x, 2, dot); break;
+    case 3: pot4_shift_tile(w, blocks, x, 3, dot); break;
+    default: pot4_shift_tile(w, blocks, x, 4, dot); break;
+    }
+}
+
+/* ------------------------------------------------------------------ pot5 */
+
+/* Count for ecode c: 15 - c, or 32 (zero weight) for c = 0.  vpermd reads 4 index bits. */
+static const int32_t POT5_COUNT[16] = {32, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0};
+
+ALWAYS_INLINE void pot5_shift_tile(const uint8_t *w, size_t blocks, const void *const *xv,
+                                   unsigned ntok, int64_t *dot)
+{
+    const __m512i lut = _mm512_loadu_si512(POT5_COUNT), zero = _mm512_setzero_si512();
+    const int32_t *x[POT_TILE];
+    __m512i acc64[POT_TILE];
+    for (unsigned t = 0; t < ntok; t++) {
+        x[t] = xv[t];
+        acc64[t] = zero;
+    }
+    for (size_t left = blocks; left;) {
+        size_t seg = left < SEG5 ? left : SEG5;
+        left -= seg;
+        __m512i acc[POT_TILE][2];
+        for (unsigned t = 0; t < ntok; t++)
+            acc[t][0] = acc[t][1] = zero;
+        for (size_t b = seg; b; b--, w += 80) {
+            __m512i v = _mm512_loadu_si512(w);
+            for (int g = 0; g < 8; g++) {
+                __m512i cnt = _mm512_permutexvar_epi32(_mm512_srli_epi32(v, 4 * g), lut);
+                __mmask16 neg = pot_mask16(w + 64 + 2 * g);
+                for (unsigned t = 0; t < ntok; t++) {
+                    __m512i xg = _mm512_loadu_si512(x[t] + 16 * g);
+                    __m512i term = _mm512_sllv_epi32(_mm512_mask_sub_epi32(xg, neg, zero, xg), cnt);
+                    acc[t][g & 1] = _mm512_add_epi32(acc[t][g & 1], term);
+                }
+            }
+            for (unsigned t = 0; t < ntok; t++)
+                x[t] += POT_BLOCK;
+        }
+        for (unsigned t = 0; t < ntok; t++)
+            acc64[t] = pot_widen_add_epi32(pot_widen_add_epi32(acc64[t], acc[t][0]), acc[t][1]);
+    }
+    for (unsigned t = 0; t < ntok; t++)
+        dot[t] = _mm512_reduce_add_epi64(acc64[t]);
+}
+
+void bb_pot5_avx512_shift_dot(const uint8_t *w, size_t blocks, const void *const *x,
+                              unsigned ntok, int64_t *dot);
+__attribute__((noinline)) void bb_pot5_avx512_shift_dot(const uint8_t *w, size_t blocks,
+                                                        const void *const *x, unsigned ntok,
+                                                        int64_t *dot)
+{
+    switch (ntok) {
+    case 1: pot5_shift_tile(w, blocks, x, 1, dot); break;
+    case 2: pot5_shift_tile(w, blocks, x, 2, dot); break;
+    case 3: pot5_shift_tile(w, blocks, x, 3, dot); break;
+    default: pot5_shift_tile(w, blocks, x, 4, dot); break;
+    }
+}
+
+/* ------------------------------------------------------------------ pot6 */
+
+/* ecode bit 4 clear (high range, s = 31 - c): count s - 16 = 15 - c, c = 0 is zero. */
+static const int32_t POT6_COUNT_HIGH[16] = {32, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0};
+/* ecode bit 4 set (low range, s = 15 - c): count 15 - c. */
+static const int32_t POT6_COUNT_LOW[16] = {15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0};
+
+ALWAYS_INLINE void pot6_shift_tile(const uint8_t *w, size_t blocks, const void *const *xv,
+                                   unsigned ntok, int64_t *dot)
+{
+    const __m512i lut_high = _mm512_loadu_si512(POT6_COUNT_HIGH),
+                  lut_low = _mm512_loadu_si512(POT6_COUNT_LOW), zero = _mm512_setzero_si512();
+    const int32_t *x[POT_TILE];
+    __m512i all64[POT_TILE], low64[POT_TILE];
+    for (unsigned t = 0; t < ntok; t++) {
+        x[t] = xv[t];
+        all64[t] = low64[t] = zero;
+    }
+    for (size_t left = blocks; left;) {
+        size_t seg = left < SEG6 ? left : SEG6;
+        left -= seg;
+        __m512i all[POT_TILE], low[POT_TILE];
+        for (unsigned t = 0; t < ntok; t++)
+            all[t] = low[t] = zero;
+        for (size_t b = seg; b; b--, w += 96) {
+            __m512i v = _mm512_loadu_si512(w);
+            for (int g = 0; g < 8; g++) {
+                __m512i c = _mm512_srli_epi32(v, 4 * g);
+                __mmask16 in_low = pot_mask16(w + 64 + 2 * g);
+                __mmask16 neg = pot_mask16(w + 80 + 2 * g);
+                __m512i cnt = _mm512_permutexvar_epi32(c, lut_high);
+                cnt = _mm512_mask_permutexvar_epi32(cnt, in_low, c, lut_low);
+                for (unsigned t = 0; t < ntok; t++) {
+                    __m512i xg = _mm512_loadu_si512(x[t] + 16 * g);
+                    __m512i term = _mm512_sllv_epi32(_mm512_mask_sub_epi32(xg, neg, zero, xg), cnt);
+                    all[t] = _mm512_add_epi32(all[t], term);
+                    low[t] = _mm512_mask_add_epi32(low[t], in_low, low[t], term);
+                }
+            }
+            for (unsigned t = 0; t < ntok; t++)
+                x[t] += POT_BLOCK;
+        }
+        for (unsigned t = 0; t < ntok; t++) {
+            all64[t] = pot_widen_add_epi32(all64[t], all[t]);
+            low64[t] = pot_widen_add_epi32(low64[t], low[t]);
+        }
+    }
+    for (unsigned t = 0; t < ntok; t++) {
+        /* 2^16 (A - B) + B in wrap-around arithmetic; the true value is < 2^53 */
+        uint64_t a = (uint64_t)_mm512_reduce_add_epi64(all64[t]);
+        uint64_t l = (uint64_t)_mm512_reduce_add_epi64(low64[t]);
+        dot[t] = pot_i64(((a - l) << 16) + l);
+    }
+}
+
+void bb_pot6_avx512_shift_dot(const uint8_t *w, size_t blocks, const void *const *x,
+                              unsigned ntok, int64_t *dot);
+__attribute__((noinline)) void bb_pot6_avx512_shift_dot(const uint8_t *w, size_t blocks,
+                                                        const void *const *x, unsigned ntok,
+                                                        int64_t *dot)
+{
+    switch (ntok) {
+    case 1: pot6_shift_tile(w, blocks, x, 1, dot); break;
+    case 2: pot6_shift_tile(w, blocks, x, 2, dot); break;
+    case 3: pot6_shift_tile(w, blocks, x, 3, dot); break;
+    default: pot6_shift_tile(w, blocks, x, 4, dot); break;
+    }
+}
+
+/* ------------------------------------------------------------------ kernel table */
+
+POT_X_ACT_FUNCS(pot_i16, POT_X_I16, bb_act_q8_prepare_avx512)
+POT_X_ACT_FUNCS(pot_i32, POT_X_I32, bb_act_q8_prepare_avx512)
+
+static void repack_word(const bb_weights *w, void *layout)
+{
+    pot_repack(w, layout, POT_LANES_WORD, POT_HIGH_MASK_PLANES);
+}
+static void repack_dword(const bb_weights *w, void *layout)
+{
+    pot_repack(w, layout, POT_LANES_DWORD, POT_HIGH_MASK_PLANES);
+}
+
+static const pot_simd POT4_SHIFT = {.x = POT_X_I16, .dot = bb_pot4_avx512_shift_dot};
+static const pot_simd POT5_SHIFT = {.x = POT_X_I32, .dot = bb_pot5_avx512_shift_dot};
+static const pot_simd POT6_SHIFT = {.x = POT_X_I32, .dot = bb_pot6_avx512_shift_dot};
+
+static void pot4_rows(const bb_gemm_args *a, size_t r0, size_t r1)
+{
+    pot_simd_gemm_rows(&POT4_SHIFT, a, r0, r1);
+}
+static void pot5_rows(const bb_gemm_args *a, size_t r0, size_t r1)
+{
+    pot_simd_gemm_rows(&POT5_SHIFT, a, r0, r1);
+}
+static void pot6_rows(const bb_gemm_args *a, size_t r0, size_t r1)
+{
+    pot_simd_gemm_rows(&POT6_SHIFT, a, r0, r1);
+}
+
+#define POT_AVX512_SHIFT_NEEDS                                                                 \
+    (BB_ACT_Q8_AVX512_NEEDS | BB_CPU_AVX512F | BB_CPU_AVX512BW | BB_CPU_AVX512DQ)
+
+#define POT_SHIFT_KERNEL(bits, repack_fn, act)                                                  \
+    const bb_kernel bb_kernel_pot##bits##_avx512_shift = {                                      \
+        .name = "pot" #bits "-avx512-shift",                                                    \
+        .format = BB_FMT_POT##bits,                                                             \
+        .method = "shift",                                                                      \
+        .isa = BB_ISA_AVX512,                                                                   \
+        .needs = POT_AVX512_SHIFT_NEEDS,                                                        \
+        .priority = 20,                                                                         \
+        .multiply_free = true,                                                                  \
+        .hot_symbol = "bb_pot" #bits "_avx512_shift_dot",                                       \
+        .row_block = 1,                                                                         \
+        .layout_bytes = pot_layout_bytes,                                                       \
+        .repack = repack_fn,                                                                    \
+        .act_bytes = act##_act_bytes,                                                           \
+        .prepare_act = act##_prepare_act,                                                       \
+        .gemm_rows = pot##bits##_rows,                                                          \
+    };
+
+POT_SHIFT_KERNEL(4, repack_word, pot_i16)
+POT_SHIFT_KERNEL(5, repack_dword, pot_i32)
+POT_SHIFT_KERNEL(6, repack_dword, pot_i32)

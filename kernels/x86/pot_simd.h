@@ -1,0 +1,299 @@
+/*
+ * kernels/x86/pot_simd.h - private to the pot SIMD kernels (kernels/x86/pot_avx2_*.c,
+ * pot_avx512_*.c): the lane layouts they read, the repack into them, the widened
+ * activations they read, and the row/token driver around their hot functions.
+ *
+ * Every function here is static inline and compiled with the flags of the file that
+ * includes it.
+ *
+ * ---------------------------------------------------------------- weight layouts
+ * A layout is a bit permutation of the canonical pot block (kernels/ref/pot.c, 128
+ * weights in 16 * b bytes): every layout keeps the canonical codes and the canonical
+ * size, only where each code bit sits changes.  The permutation is chosen so that one
+ * vector load puts the codes of whole weight groups into the lanes the kernel computes
+ * in.  "Weight i" is the i-th weight (0..127) of the block.
+ *
+ * Nibble plane (bytes 0..63, code bits 0..3) with L lanes of 512 / L bits each: lane l,
+ * bits 4g..4g+3 hold code bits 0..3 of weight i = g L + l (lane l = i % L, group
+ * g = i / L).  The canonical plane is the case L = 64 (byte j: weights j and j + 64).
+ *   POT_LANES_WORD  L = 32 (16-bit lanes): one 64-byte load gives 4 groups of 32 codes,
+ *                   group g = weights 32 g .. 32 g + 31, for word-lane arithmetic.
+ *   POT_LANES_DWORD L = 16 (32-bit lanes): 8 groups of 16, weights 16 g .. 16 g + 15.
+ * Code bits 4 and 5 (pot5: bit 4; pot6: bits 4, 5), stored after the nibble plane as:
+ *   mask planes: 16 bytes per bit, bit i (bit i % 8 of byte i / 8) = that code bit of
+ *                weight i.  Read as little-endian L-bit integers, mask g holds group g's
+ *                bits in lane order, so one kmov puts them in a mask register.  For pot5
+ *                this is the canonical high part unchanged.  pot6: bit 4 plane, then
+ *                bit 5 (sign) plane.
+ *   byte pairs:  pot6 only, the canonical high part unchanged (byte j, bits 2h..2h+1 =
+ *                code bits 4..5 of weight j + 32 h): in 32 word lanes, lane l's byte
+ *                holds groups 0..3 of lane l.
+ * The layouts used (kernel: layout):
+ *   pot4-avx512-shift: word nibbles.
+ *   pot5-avx512-shift: dword nibbles + mask plane.   pot6-avx512-shift: dword nibbles +
+ *                      two mask planes.
+ *   pot5-avx512-mul:   word nibbles + mask plane.    pot6-avx512-mul: word nibbles + byte
+ *                      pairs.
+ *   pot4-avx512-mul and all AVX2 kernels: canonical (no repack).
+ *
+ * ---------------------------------------------------------------- activations
+ * All kernels start from the standard int8 blob (bb_act_q8, quantized by the SIMD
+ * quantizer of their ISA).  Kernels that compute in wider lanes read a widened copy, made
+ * once per token in prepare_act and placed after the blob, every token padded to whole
+ * blocks (POT_BLOCK values, zeros beyond k):
+ *   POT_X_I16 / POT_X_I32  q sign-extended to int16 / int32, in order;
+ *   POT_X_Q8_PAIR          per block, the 128 int8 q then their 128 negations (AVX2
+ *                          kernels pick q or -q per weight with one blend).
+ * The widening is part of the timed activation preparation.
+ */
+#ifndef BITBENCH_X86_POT_SIMD_H
+#define BITBENCH_X86_POT_SIMD_H
+
+#include "../kernel.h"
+
+#include <stdint.h>
+#include <string.h>
+
+enum {
+    POT_BLOCK = 128,    /* weights per block */
+    POT_NIBBLE_BYTES = 64,
+    POT_PLANE_BYTES = 16, /* one bit per weight of a block */
+    POT_LANES_WORD = 32,
+    POT_LANES_DWORD = 16,
+    POT_TILE = 4,       /* tokens one hot-function call handles (prefill) */
+    POT_ROW_GROUP = 64, /* rows a token tile sweeps before the next tile (prefill: these
+                           rows' weights stay in L2 while every tile passes over them) */
+};
+
+static inline unsigned pot_bits_of(bb_format_id f)
+{
+    return f == BB_FMT_POT4 ? 4u : f == BB_FMT_POT5 ? 5u : 6u;
+}
+
+/* ------------------------------------------------------------------ repack */
+
+typedef enum { POT_HIGH_CANONICAL, POT_HIGH_MASK_PLANES } pot_high_kind;
+
+/* Bit position (in the nibble plane) of code bit 0 of weight i, for L lanes. */
+static inline unsigned pot_nibble_bit(unsigned i, unsigned lanes)
+{
+    return (512u / lanes) * (i % lanes) + 4u * (i / lanes);
+}
+
+static inline unsigned pot_get_bit(const uint8_t *p, unsigned bit)
+{
+    return (p[bit >> 3] >> (bit & 7u)) & 1u;
+}
+
+static inline void pot_put_nibble(uint8_t *p, unsigned bit, unsigned nibble)
+{
+    /* bit is a multiple of 4: the nibble sits inside one byte */
+    p[bit >> 3] = (uint8_t)(p[bit >> 3] | (nibble & 15u) << (bit & 7u));
+}
+
+/* One canonical block into the layout (lanes, high): a pure bit permutation. */
+static inline void pot_repack_block(const uint8_t *src, uint8_t *dst, unsigned bits,
+                                    unsigned lanes, pot_high_kind high)
+{
+    memset(dst, 0, 16u * bits);
+    for (unsigned i = 0; i < POT_BLOCK; i++) {
+        unsigned from = pot_nibble_bit(i, 64);
+        unsigned nibble = (unsigned)(src[from >> 3] >> (from & 7u)) & 15u;
+        pot_put_nibble(dst, pot_nibble_bit(i, lanes), nibble);
+    }
+    if (bits == 4)
+        return;
+    if (high == POT_HIGH_CANONICAL || bits == 5) {
+        /* pot5's canonical high part already is the mask plane */
+        memcpy(dst + POT_NIBBLE_BYTES, src + POT_NIBBLE_BYTES, 16u * bits - POT_NIBBLE_BYTES);
+        return;
+    }
+    for (unsigned i = 0; i < POT_BLOCK; i++) /* pot6: byte pairs -> two planes */
+        for (unsigned h = 0; h < 2; h++) {
+            unsigned bit = pot_get_bit(src + POT_NIBBLE_BYTES, 8u * (i % 32) + 2u * (i / 32) + h);
+            uint8_t *plane = dst + POT_NIBBLE_BYTES + POT_PLANE_BYTES * h;
+            plane[i >> 3] = (uint8_t)(plane[i >> 3] | bit << (i & 7u));
+        }
+}
+
+static inline size_t pot_layout_bytes(const bb_weights *w) { return w->m * w->row_bytes; }
+
+static inline void pot_repack(const bb_weights *w, void *layout, unsigned lanes,
+                              pot_high_kind high)
+{
+    unsigned bits = pot_bits_of(w->format), block_bytes = 16u * bits;
+    size_t blocks = w->m * (w->row_bytes / block_bytes);
+    const uint8_t *src = w->data;
+    uint8_t *dst = layout;
+    for (size_t b = 0; b < blocks; b++, src += block_bytes, dst += block_bytes)
+        pot_repack_block(src, dst, bits, lanes, high);
+}
+
+/* ------------------------------------------------------------------ activations */
+
+typedef enum { POT_X_Q8, POT_X_I16, POT_X_I32, POT_X_Q8_PAIR } pot_x_kind;
+
+static inline size_t pot_x_elem_bytes(pot_x_kind kind)
+{
+    return kind == POT_X_I16 ? 2 : kind == POT_X_I32 ? 4 : kind == POT_X_Q8_PAIR ? 2 : 0;
+}
+
+/* Bytes of one token's widened copy (0 for POT_X_Q8). */
+static inline size_t pot_x_token_bytes(pot_x_kind kind, size_t k)
+{
+    return bb_round_up(k, POT_BLOCK) * pot_x_elem_bytes(kind);
+}
+
+static inline size_t pot_x_act_bytes(pot_x_kind kind, size_t k, size_t n)
+{
+    return bb_act_q8_bytes(k, n) + n * pot_x_token_bytes(kind, k);
+}
+
+/* What token t's hot loop reads: the int8 q, or its widened copy. */
+static inline const void *pot_x_token(pot_x_kind kind, void *act, size_t k, size_t n, size_t t)
+{
+    if (kind == POT_X_Q8) {
+        bb_act_q8 q = bb_act_q8_view(act, k, n);
+        return q.q + t * q.k_stride;
+    }
+    return (const uint8_t *)act + bb_act_q8_bytes(k, n) + t * pot_x_token_bytes(kind, k);
+}
+
+/* Widens tokens [t0, t1) of the (already quantized) blob. */
+static inline void pot_x_widen(pot_x_kind kind, void *act, size_t k, size_t n, size_t t0,
+                               size_t t1)
+{
+    bb_act_q8 q = bb_act_q8_view(act, k, n);
+    size_t kp = bb_round_up(k, POT_BLOCK);
+    for (size_t t = t0; t < t1; t++) {
+        const int8_t *src = q.q + t * q.k_stride; /* zero from k up to k_stride >= kp */
+        void *dst = (void *)pot_x_token(kind, act, k, n, t);
+        if (kind == POT_X_I16) {
+            int16_t *d = dst;
+            for (size_t i = 0; i < kp; i++)
+                d[i] = src[i];
+        } else if (kind == POT_X_I32) {
+            int32_t *d = dst;
+            for (size_t i = 0; i < kp; i++)
+                d[i] = src[i];
+        } else if (kind == POT_X_Q8_PAIR) {
+            int8_t *d = dst;
+            for (size_t b = 0; b < kp; b += POT_BLOCK, d += 2 * POT_BLOCK)
+                for (size_t i = 0; i < POT_BLOCK; i++) {
+                    d[i] = src[b + i];
+                    d[POT_BLOCK + i] = (int8_t)-src[b + i]; /* |q| <= 127: no overflow */
+                }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ driver */
+
+/* A hot function: the exact dot products of one row (blocks layout blocks at w) with
+ * ntok (1..POT_TILE) tokens whose data start at x[0..ntok), into dot[0..ntok).  It may
+ * return dot + bias * sum(q) (see pot_simd.sum_bias). */
+typedef void (*pot_dot_fn)(const uint8_t *w, size_t blocks, const void *const *x, unsigned ntok,
+                           int64_t *dot);
+
+typedef struct pot_simd {
+    pot_x_kind x;
+    pot_dot_fn dot;
+    int sum_bias; /* the hot function's results exceed the dot by sum_bias * act.sum[t] */
+} pot_simd;
+
+/* Rows [r0, r1) by token tiles; see POT_ROW_GROUP. */
+static inline void pot_simd_gemm_rows(const pot_simd *ks, const bb_gemm_args *a, size_t r0,
+                                      size_t r1)
+{
+    const bb_weights *w = a->w;
+    bb_act_q8 act = bb_act_q8_view(a->act, w->k, a->n);
+    size_t blocks = w->k_padded / POT_BLOCK;
+    for (size_t g0 = r0; g0 < r1; g0 += POT_ROW_GROUP) {
+        size_t g1 = g0 + POT_ROW_GROUP < r1 ? g0 + POT_ROW_GROUP : r1;
+        for (size_t t0 = 0; t0 < a->n; t0 += POT_TILE) {
+            unsigned ntok = (unsigned)(a->n - t0 < POT_TILE ? a->n - t0 : POT_TILE);
+            const void *x[POT_TILE];
+            for (unsigned i = 0; i < ntok; i++)
+                x[i] = pot_x_token(ks->x, a->act, w->k, a->n, t0 + i);
+            const uint8_t *wrow = (const uint8_t *)a->layout + g0 * w->row_bytes;
+            for (size_t r = g0; r < g1; r++, wrow += w->row_bytes) {
+                int64_t dot[POT_TILE];
+                float row_scale = bb_row_scale(w, r);
+                ks->dot(wrow, blocks, x, ntok, dot);
+                for (unsigned i = 0; i < ntok; i++) {
+                    size_t t = t0 + i;
+                    int64_t d = dot[i] - (int64_t)ks->sum_bias * act.sum[t];
+                    a->y[t * a->y_stride + r] =
+                        w->format == BB_FMT_POT4
+                            ? bb_rescale_i32((int32_t)d, row_scale, act.scale[t])
+                            : bb_rescale_i64(d, row_scale, act.scale[t]);
+                }
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ kernel table helpers */
+
+/* act_bytes / prepare_act of a kernel reading the widened activations `kind` after the q8
+ * blob quantized by `quantize_prepare` (the SIMD quantizer of the kernel's ISA). */
+#define POT_X_ACT_FUNCS(name, kind, quantize_prepare)                                          \
+    static size_t name##_act_bytes(size_t k, size_t n) { return pot_x_act_bytes(kind, k, n); }  \
+    static void name##_prepare_act(const bb_gemm_args *a, size_t t0, size_t t1)                \
+    {                                                                                           \
+        quantize_prepare(a, t0, t1);                                                            \
+        pot_x_widen(kind, a->act, a->w->k, a->n, t0, t1);                                       \
+    }
+
+/* Two's complement bits back to int64 without an implementation-defined conversion. */
+static inline int64_t pot_i64(uint64_t u)
+{
+    return u <= (uint64_t)INT64_MAX ? (int64_t)u : -(int64_t)~u - 1;
+}
+
+#ifdef __AVX512F__
+#include <immintrin.h>
+
+/* acc64 + the 16 int32 lanes of acc32 sign-extended (the periodic widening that keeps the
+ * int32 lanes of a segment from overflowing). */
+static inline __m512i pot_widen_add_epi32(__m512i acc64, __m512i acc32)
+{
+    acc64 = _mm512_add_epi64(acc64, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(acc32)));
+    return _mm512_add_epi64(acc64, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(acc32, 1)));
+}
+
+static inline __mmask16 pot_mask16(const uint8_t *p)
+{
+    uint16_t m;
+    memcpy(&m, p, sizeof m);
+    return _cvtu32_mask16(m);
+}
+#endif
+
+#ifdef __AVX512BW__
+static inline __mmask32 pot_mask32(const uint8_t *p)
+{
+    uint32_t m;
+    memcpy(&m, p, sizeof m);
+    return _cvtu32_mask32(m);
+}
+#endif
+
+#ifdef __AVX2__
+#include <immintrin.h>
+
+static inline __m256i pot_widen_add_epi32_avx2(__m256i acc64, __m256i acc32)
+{
+    acc64 = _mm256_add_epi64(acc64, _mm256_cvtepi32_epi64(_mm256_castsi256_si128(acc32)));
+    return _mm256_add_epi64(acc64, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(acc32, 1)));
+}
+
+static inline int64_t pot_hsum_epi64_avx2(__m256i v)
+{
+    int64_t lane[4];
+    _mm256_storeu_si256((__m256i *)lane, v);
+    return pot_i64((uint64_t)lane[0] + (uint64_t)lane[1] + (uint64_t)lane[2] + (uint64_t)lane[3]);
+}
+#endif
+
+#endif

@@ -7,10 +7,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <float.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "ref/ref.h"
 #include "testutil.h"
@@ -202,6 +206,227 @@ static void test_act_q8_reads_only_k_values(void **state)
     }
 }
 
+/* ------------------------------------------------------------------ dense kernels */
+
+static const char *const dense_kernels[] = {"fp16-avx2-fma", "fp16-avx512-fma", "int8-avx2-maddubs",
+                                            "int8-avx2-vnni", "int8-avx512-vnni"};
+enum { N_DENSE = sizeof dense_kernels / sizeof dense_kernels[0] };
+
+/* The kernel, or NULL (and a note) when this host cannot run it. */
+static const bb_kernel *dense_kernel(size_t j)
+{
+    const bb_kernel *kn = bb_kernel_find_exact(dense_kernels[j]);
+    assert_non_null(kn);
+    if (!bb_kernel_runnable(kn)) {
+        printf("%s: skipped, this CPU lacks its features\n", kn->name);
+        return NULL;
+    }
+    return kn;
+}
+
+/* Runs kn on (w, x) with gemm_rows called once per row range [0, split) and [split, m)
+ * (any split, not only the harness's multiples of 16), into y (n x m, stride m). */
+static void run_split(const bb_kernel *kn, const bb_weights *w, const float *x, size_t x_stride,
+                      size_t n, size_t split, float *y)
+{
+    void *layout = NULL, *act = NULL;
+    if (kn->repack) {
+        layout = bb_alloc(kn->layout_bytes(w));
+        assert_non_null(layout);
+        kn->repack(w, layout);
+    }
+    if (kn->act_bytes) {
+        act = bb_alloc(kn->act_bytes(w->k, n));
+        assert_non_null(act);
+    }
+    bb_gemm_args a = {.w = w, .layout = layout ? layout : w->data, .x = x, .x_stride = x_stride,
+                      .y = y, .y_stride = w->m, .n = n, .act = act};
+    if (kn->prepare_act)
+        kn->prepare_act(&a, 0, n);
+    if (split > 0)
+        kn->gemm_rows(&a, 0, split);
+    if (split < w->m)
+        kn->gemm_rows(&a, split, w->m);
+    bb_free(layout);
+    bb_free(act);
+}
+
+/* y of kernel kn against the reference kernel: bit-exact for int8, and for fp16 within
+ * gamma_K sum|w x| (u = 2^-24) of the double product, plus the double's own rounding. */
+static void expect_like_reference(const bb_kernel *kn, const bb_weights *w, const float *x,
+                                  size_t x_stride, size_t n, const float *y)
+{
+    const bb_kernel *ref = bb_kernel_reference(w->format);
+    float *want = tu_run_kernel(ref, w, x, x_stride, n);
+    size_t m = w->m;
+    if (w->format == BB_FMT_INT8) {
+        for (size_t i = 0; i < m * n; i++)
+            if (memcmp(&y[i], &want[i], sizeof(float)) != 0)
+                fail_msg("%s m=%zu k=%zu n=%zu: y[token %zu][row %zu] = %a, reference %a", kn->name,
+                         m, w->k, n, i / m, i % m, (double)y[i], (double)want[i]);
+    } else {
+        double *exact = malloc(m * n * sizeof(double)), *abs_sum = malloc(m * n * sizeof(double));
+        assert_true(exact && abs_sum);
+        tu_ref_gemm_double(w, x, x_stride, NULL, n, exact, abs_sum);
+        double u = 0x1.0p-24, K = (double)w->k, gamma = K * u / (1.0 - K * u);
+        for (size_t i = 0; i < m * n; i++) {
+            double bound = gamma * abs_sum[i] + K * 0x1.0p-52 * abs_sum[i] + FLT_MIN;
+            if (fabs((double)y[i] - exact[i]) > bound)
+                fail_msg("%s m=%zu k=%zu n=%zu: y[token %zu][row %zu] = %.9g, exact %.9g, bound %.3g",
+                         kn->name, m, w->k, n, i / m, i % m, (double)y[i], exact[i], bound);
+        }
+        free(exact);
+        free(abs_sum);
+    }
+    bb_free(want);
+}
+
+static void quantized(bb_format_id f, const float *w32, size_t m, size_t k, bb_weights *w)
+{
+    assert_int_equal(bb_weights_alloc(w, f, m, k), 0);
+    bb_format_get(f)->quantize(w32, w);
+}
+
+/* Every row tail (m = 1 .. 9 against row tiles of 2 and 4), every token-tile remainder and
+ * several token tiles (n = 1 .. 13 against tiles of 2, 3, 4, 6), ragged k, K slices (fp16
+ * slices K by 1024 when n exceeds one token tile: k = 2500 gives two full slices and a
+ * ragged one), and gemm_rows over row ranges that start anywhere. */
+static void test_dense_kernels_tiles_and_tails(void **state)
+{
+    (void)state;
+    const size_t ks[] = {1, 31, 65, 200, 2500};
+    for (size_t j = 0; j < N_DENSE; j++) {
+        const bb_kernel *kn = dense_kernel(j);
+        if (!kn)
+            continue;
+        for (size_t c = 0; c < sizeof ks / sizeof ks[0]; c++)
+            for (size_t m = 1; m <= 9; m++)
+                for (size_t n = 1; n <= 13; n++) {
+                    size_t k = ks[c], x_stride;
+                    if (k > 200 && (m % 4 != 1 || n % 3 != 1))
+                        continue; /* the large k only for a few shapes: the sanitized reference is slow */
+                    float *w32 = malloc(m * k * sizeof(float));
+                    assert_non_null(w32);
+                    tu_fill_normalish(w32, m * k, 0.05f, 100 * c + 10 * m + n);
+                    float *x = tu_make_x(k, n, 7 * c + m + 3 * n, &x_stride);
+                    bb_weights w;
+                    quantized(kn->format, w32, m, k, &w);
+                    float *y = bb_alloc(m * n * sizeof(float));
+                    run_split(kn, &w, x, x_stride, n, (m * 5) / 9, y);
+                    expect_like_reference(kn, &w, x, x_stride, n, y);
+                    bb_free(y);
+                    bb_weights_free(&w);
+                    bb_free(x);
+                    free(w32);
+                }
+    }
+}
+
+/* The offset layout of the VNNI kernels is the canonical bytes with the top bit flipped
+ * (q + 128), padding included (128): flipping it back gives the canonical matrix. */
+static void test_int8_offset_layout_round_trip(void **state)
+{
+    (void)state;
+    const size_t m = 3, k = 100;
+    float *w32 = malloc(m * k * sizeof(float));
+    assert_non_null(w32);
+    tu_fill_normalish(w32, m * k, 1.0f, 5);
+    w32[7] = 0.0f;
+    bb_weights w;
+    quantized(BB_FMT_INT8, w32, m, k, &w);
+    for (size_t j = 0; j < N_DENSE; j++) {
+        const bb_kernel *kn = bb_kernel_find_exact(dense_kernels[j]);
+        if (!kn->repack)
+            continue;
+        size_t bytes = kn->layout_bytes(&w);
+        assert_int_equal(bytes, m * w.row_bytes);
+        uint8_t *layout = bb_alloc(bytes);
+        kn->repack(&w, layout);
+        for (size_t r = 0; r < m; r++)
+            for (size_t i = 0; i < w.k_padded; i++) {
+                uint8_t b = layout[r * w.row_bytes + i];
+                assert_int_equal((int8_t)(b ^ 0x80u), (int)bb_int8_get_code(&w, r, i) - 127);
+                if (i >= k)
+                    assert_int_equal(b, 128);
+            }
+        bb_free(layout);
+    }
+    bb_weights_free(&w);
+    free(w32);
+}
+
+/* k = 70000 with every |q| = 127: the true dot products (+-127 * 127 * 70000 =
+ * +-1129030000) fit in int32, but the offset kernels' biased sums (255 * 127 * 70000 =
+ * 2266950000) do not: they wrap, and the correction must unwrap them exactly. */
+static void test_int8_extreme_k_wraps_exactly(void **state)
+{
+    (void)state;
+    const size_t m = 3, k = 70000, n = 2;
+    float *w32 = malloc(m * k * sizeof(float));
+    assert_non_null(w32);
+    for (size_t i = 0; i < k; i++) {
+        w32[i] = 1.0f;                          /* row 0: all +127 */
+        w32[k + i] = -1.0f;                     /* row 1: all -127 */
+        w32[2 * k + i] = i % 3 ? 1.0f : -1.0f;  /* row 2: mixed */
+    }
+    size_t x_stride = bb_k_stride(k);
+    float *x = bb_alloc(n * x_stride * sizeof(float));
+    for (size_t i = 0; i < k; i++) {
+        x[i] = 2.0f;              /* token 0: all +127 */
+        x[x_stride + i] = -0.5f;  /* token 1: all -127 */
+    }
+    bb_weights w;
+    quantized(BB_FMT_INT8, w32, m, k, &w);
+    const int32_t full = 127 * 127 * 70000;
+    const float want00 = bb_rescale_i32(full, w.scales[0], 2.0f / 127.0f);
+    const float want11 = bb_rescale_i32(full, w.scales[1], 0.5f / 127.0f);
+    for (size_t j = 0; j < N_DENSE; j++) {
+        const bb_kernel *kn = dense_kernel(j);
+        if (!kn || kn->format != BB_FMT_INT8)
+            continue;
+        float *y = bb_alloc(m * n * sizeof(float));
+        run_split(kn, &w, x, x_stride, n, 1, y);
+        expect_like_reference(kn, &w, x, x_stride, n, y);
+        assert_true(y[0] == want00 && y[1] == -want00 && y[m + 1] == want11);
+        bb_free(y);
+    }
+    bb_weights_free(&w);
+    bb_free(x);
+    free(w32);
+}
+
+/* k one beyond the int32-safe limit (133144): every int8 kernel refuses the shape (exits
+ * with SIGABRT and a message) instead of computing it wrongly.  Run in a child process. */
+static void test_int8_refuses_k_beyond_int32_bound(void **state)
+{
+    (void)state;
+    const size_t k = 133145, n = 1;
+    bb_weights w;
+    assert_int_equal(bb_weights_alloc(&w, BB_FMT_INT8, 1, k), 0);
+    bb_weights_fill_zero(&w);
+    size_t x_stride = bb_k_stride(k);
+    float *x = bb_alloc(x_stride * sizeof(float));
+    for (size_t j = 0; j < N_DENSE; j++) {
+        const bb_kernel *kn = dense_kernel(j);
+        if (!kn || kn->format != BB_FMT_INT8)
+            continue;
+        fflush(NULL);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            float *y = bb_alloc(sizeof(float));
+            run_split(kn, &w, x, x_stride, n, 0, y);
+            _exit(0); /* computed: the test fails below */
+        }
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT)
+            fail_msg("%s computed k = %zu instead of refusing it", kn->name, k);
+    }
+    bb_free(x);
+    bb_weights_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +435,10 @@ int main(void)
         cmocka_unit_test(test_act_q8_outliers),
         cmocka_unit_test(test_act_q8_zero_tokens_and_ranges),
         cmocka_unit_test(test_act_q8_reads_only_k_values),
+        cmocka_unit_test(test_dense_kernels_tiles_and_tails),
+        cmocka_unit_test(test_int8_offset_layout_round_trip),
+        cmocka_unit_test(test_int8_extreme_k_wraps_exactly),
+        cmocka_unit_test(test_int8_refuses_k_beyond_int32_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,6 +34,17 @@ static inline __m128i reduce4_epi32(__m512i v0, __m512i v1, __m512i v2, __m512i 
     return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
 }
 
+/* The lane sum modulo 2^32 (_mm512_reduce_add_epi32 adds as signed int, which is
+ * undefined on the wrap that the offset trick relies on). */
+static inline int32_t hsum_epi32(__m512i v)
+{
+    __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(s);
+}
+
 /* acc + dot products of the unsigned bytes of u and signed bytes of s, accumulated in
  * place: with the intrinsic, GCC 12 copies every accumulator each step (the intrinsic's
  * result is a new value), which bloats the 24-accumulator tile with register moves and
@@ -96,7 +107,7 @@ static inline __attribute__((always_inline)) void vnni_tile(const bb_gemm_args *
 #pragma GCC unroll 8
             for (int j = 0; j < T; j++) {
                 int32_t exact =
-                    int8_offset_unbias(_mm512_reduce_add_epi32(acc[i][j]), act.sum[t + j]);
+                    int8_offset_unbias(hsum_epi32(acc[i][j]), act.sum[t + j]);
                 a->y[(t + j) * a->y_stride + r + i] =
                     bb_rescale_i32(exact, w->scales[r + i], act.scale[t + j]);
             }

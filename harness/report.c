@@ -336,8 +336,10 @@ size_t bb_report_load(bb_report *r, const char *const *files, size_t n, FILE *lo
         add_model(r, &r->rows[i]);
         add_format(r, r->rows[i].format);
     }
-    qsort(r->models, r->n_models, sizeof *r->models, cmp_model);
-    qsort(r->formats, r->n_formats, sizeof *r->formats, cmp_format);
+    if (r->n_rows) { /* qsort wants a non-NULL array even for no elements */
+        qsort(r->models, r->n_models, sizeof *r->models, cmp_model);
+        qsort(r->formats, r->n_formats, sizeof *r->formats, cmp_format);
+    }
     summarize_machines(r);
     return r->n_rows;
 }

@@ -204,7 +204,7 @@ static void table3_rows(const bb_report *r, int m, const char *model, size_t idx
     fprintf(out, "%zu %s", idx, f);
     num(out, tps);
     split(out, tps, w && w->extrapolated);
-    fprintf(out, " \"%s\"\n", label);
+    fprintf(out, " \"%s\" %d\n", label, !isfinite(tps));
 }
 
 /* tokens/s against batch: the list batches and the budget batch, ascending. */
@@ -246,7 +246,7 @@ static void xtics(const bb_report *r, int m, FILE *out)
         lo = fmin(lo, mod->size_b);
         hi = fmax(hi, mod->size_b);
     }
-    fprintf(out, ")'\nsize_min = %.6g\nsize_max = %.6g\n", lo / 1.5, hi * 1.5);
+    fprintf(out, ")'\nsize_min = %.6g\nsize_max = %.6g\n", lo / 1.5, hi * 2.2);
 }
 
 /* "Intel(R) Xeon(R) Processor (ci-vm-2, KVM guest) - 2025-01-31" */
@@ -334,7 +334,7 @@ static int write_machine(const bb_report *r, int m, const char *dir, char *why, 
             break;
     if (opened == F_COUNT) {
         const char *t3 = bb_report_table3_model(r, m), *bm = bb_report_batch_model(r, m);
-        fprintf(d[F_TABLE3].f, "# idx format tokens_per_s measured extrapolated label (%s, budget batch)\n",
+        fprintf(d[F_TABLE3].f, "# idx format tokens_per_s measured extrapolated label unavailable (%s, budget batch)\n",
                 t3 ? t3 : "no budget rows");
         for (size_t i = 0, k = 0; i < r->n_formats; i++) {
             const char *f = r->formats[i];
@@ -478,11 +478,12 @@ static bool find_gnuplot(const char *given, char *buf, size_t len, char *why, si
 }
 
 /* Runs one script for one terminal; its output goes to log_fd.  The exit status, or -1. */
-static int run_gnuplot(const char *gnuplot, const char *plots_dir, const char *data_prefix, const char *script,
-                       const char *term, int log_fd)
+static int run_gnuplot(const char *gnuplot, const char *plots_dir, const char *dir, const char *prefix,
+                       const char *script, const char *term, int log_fd)
 {
     char setup[8192], path[4096];
-    bb_fmt(setup, sizeof setup, "plots='%s/'; data='%s'; term_kind='%s'", plots_dir, data_prefix, term);
+    bb_fmt(setup, sizeof setup, "plots='%s/'; data='%s/%s'; shared='%s/'; term_kind='%s'", plots_dir, dir,
+           prefix, dir, term);
     bb_fmt(path, sizeof path, "%s/%s.gp", plots_dir, script);
     char *argv[] = {(char *)gnuplot, "-e", setup, path, NULL};
     posix_spawn_file_actions_t fa;
@@ -526,12 +527,12 @@ static bool figure(const char *gnuplot, const char *plots_dir, const char *dir, 
     unlink(png);
     unlink(svg);
     dprintf(log_fd, "== %s/%s.gp on %s*\n", plots_dir, script, data);
-    int rc_png = run_gnuplot(gnuplot, plots_dir, data, script, "png", log_fd);
-    int rc_svg = run_gnuplot(gnuplot, plots_dir, data, script, "svg", log_fd);
+    int rc_png = run_gnuplot(gnuplot, plots_dir, dir, prefix, script, "png", log_fd);
+    int rc_svg = run_gnuplot(gnuplot, plots_dir, dir, prefix, script, "svg", log_fd);
     size_t used = strlen(note);
     if (rc_png == 0 && rc_svg == 0 && nonempty_file(png) && nonempty_file(svg)) {
-        bb_fmt(note + used, len - used, "- %s: ![%s](%s%s.png) ([SVG](%s%s.svg))\n", caption, caption, prefix,
-               script, prefix, script);
+        bb_fmt(note + used, len - used, "- %s ([SVG](%s%s.svg))\n\n  ![%s%s](%s%s.png)\n\n", caption, prefix,
+               script, prefix, script, prefix, script);
         return true;
     }
     bb_fmt(note + used, len - used, "- %s: unavailable: gnuplot failed on plots/%s.gp (exit %d; see gnuplot.log)\n",

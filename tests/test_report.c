@@ -1,0 +1,461 @@
+/*
+ * tests/test_report.c - `bitbench report` on the hand-built fixtures of tests/fixtures/report
+ * (two machines; extrapolated, failed and skipped rows; energy unavailable on one, measured on
+ * the other): the markdown against a golden file, compared exactly; cells against the JSONL
+ * read independently; malformed lines named by file and line and skipped; no usable rows is
+ * exit 2; the gnuplot scripts make PNGs of the promised size; without gnuplot the tables and
+ * .dat files are still written and the report says why there are no plots.
+ *
+ * Regenerate the golden file after an intended change of the report:
+ *   BITBENCH_UPDATE_GOLDEN=1 ./build/tests/test_report   (then read the diff before committing)
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "../harness/report.h"
+
+#include <dirent.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define FIX "tests/fixtures/report/"
+#define GOLDEN FIX "REPORT.golden.md"
+#define REFERENCE "results/reference/paper.csv"
+
+static const char *const two_machines[] = {FIX "vm.jsonl", FIX "metal.jsonl"};
+
+/* ------------------------------------------------------------------ helpers */
+
+static char *read_all(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    size_t got = fread(buf, 1, (size_t)n, f);
+    buf[got] = 0;
+    fclose(f);
+    return buf;
+}
+
+static void make_temp_dir(char *dir, size_t len)
+{
+    snprintf(dir, len, "/tmp/bitbench-report-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+}
+
+/* The report folders are flat: remove the files, then the folder. */
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[4096];
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    closedir(d);
+    rmdir(dir);
+}
+
+static bool file_exists(const char *dir, const char *name)
+{
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &st) == 0 && st.st_size > 0;
+}
+
+static char *read_in(const char *dir, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return read_all(path);
+}
+
+/* Runs the report with its messages captured; returns the exit status, log in *log. */
+static int run_report(const char *const *inputs, size_t n, const char *out_dir, bool no_plots, char **log)
+{
+    size_t log_len;
+    FILE *logf = open_memstream(log, &log_len);
+    assert_non_null(logf);
+    bb_report_opts o = {.inputs = inputs, .n_inputs = n, .out_dir = out_dir, .reference_csv = REFERENCE,
+                        .no_plots = no_plots, .log = logf};
+    int rc = bb_report_run(&o);
+    fclose(logf);
+    return rc;
+}
+
+static const char *bin(void)
+{
+    const char *b = getenv("BITBENCH_BIN");
+    return b ? b : "build/bitbench";
+}
+
+/* `env bitbench args` through the shell; exit status, stderr into err. */
+static int run_cli(const char *env, const char *args, char *err, size_t errlen)
+{
+    char cmd[2048], errfile[] = "/tmp/bitbench-report-err-XXXXXX";
+    int fd = mkstemp(errfile);
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(cmd, sizeof cmd, "%s %s %s >/dev/null 2>%s", env, bin(), args, errfile);
+    int status = system(cmd);
+    char *text = read_all(errfile);
+    snprintf(err, errlen, "%s", text ? text : "");
+    free(text);
+    unlink(errfile);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* ------------------------------------------------------------------ the tables */
+
+static void test_markdown_matches_golden(void **state)
+{
+    (void)state;
+    char dir[64], *log = NULL;
+    make_temp_dir(dir, sizeof dir);
+    assert_int_equal(run_report(two_machines, 2, dir, true, &log), 0);
+    char *got = read_in(dir, "REPORT.md");
+    assert_non_null(got);
+    if (getenv("BITBENCH_UPDATE_GOLDEN")) {
+        FILE *f = fopen(GOLDEN, "w");
+        assert_non_null(f);
+        fputs(got, f);
+        fclose(f);
+        print_message("rewrote %s: read its diff before committing\n", GOLDEN);
+    }
+    char *want = read_all(GOLDEN);
+    assert_non_null(want);
+    if (strcmp(got, want)) {
+        size_t i = 0;
+        while (got[i] && got[i] == want[i])
+            i++;
+        size_t from = i > 80 ? i - 80 : 0;
+        print_error("REPORT.md differs from %s at byte %zu:\n--- got:\n%.200s\n--- want:\n%.200s\n", GOLDEN, i,
+                    got + from, want + from);
+    }
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    free(log);
+    remove_dir(dir);
+}
+
+/* The row of vm.jsonl with this model, format, batch 1 and 2 threads, read with jansson
+ * directly (not through the report's reader). */
+static json_t *fixture_row(const char *model, const char *format)
+{
+    FILE *f = fopen(FIX "vm.jsonl", "r");
+    assert_non_null(f);
+    char line[65536];
+    json_t *found = NULL;
+    while (!found && fgets(line, sizeof line, f)) {
+        json_t *row = json_loads(line, 0, NULL);
+        assert_non_null(row);
+        if (!strcmp(json_string_value(json_object_get(row, "format")), format) &&
+            !strcmp(json_string_value(json_object_get(json_object_get(row, "model"), "name")), model) &&
+            json_integer_value(json_object_get(row, "batch")) == 1 &&
+            json_integer_value(json_object_get(row, "threads")) == 2)
+            found = row;
+        else
+            json_decref(row);
+    }
+    fclose(f);
+    assert_non_null(found);
+    return found;
+}
+
+/* Table 1 rows carry the JSONL's numbers: weight GB, latency, speed-up over the fp16 row. */
+static void test_table1_cells_match_the_jsonl(void **state)
+{
+    (void)state;
+    char dir[64], *log = NULL;
+    make_temp_dir(dir, sizeof dir);
+    assert_int_equal(run_report(two_machines, 2, dir, true, &log), 0);
+    char *md = read_in(dir, "REPORT.md");
+    assert_non_null(md);
+    static const char *const cases[][2] = {{"700M", "tern2"}, {"1.3B", "int8"}, {"3B", "tern1.6"}};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *row = fixture_row(cases[i][0], cases[i][1]), *base = fixture_row(cases[i][0], "fp16");
+        double lat = json_real_value(json_object_get(row, "latency_ms_per_token"));
+        double lat16 = json_real_value(json_object_get(base, "latency_ms_per_token"));
+        double gb = (double)json_integer_value(json_object_get(json_object_get(row, "weight_bytes"), "value")) / 1e9;
+        char want[256];
+        /* three significant digits, as the report promises */
+        snprintf(want, sizeof want, "| %s | %s | %.*f | ", cases[i][0], cases[i][1], gb < 1 ? 3 : 2, gb);
+        if (!strstr(md, want))
+            print_error("no Table 1 row starting '%s'\n", want);
+        assert_non_null(strstr(md, want));
+        const char *line = strstr(md, want);
+        char lat_cell[64], speedup_cell[64];
+        snprintf(lat_cell, sizeof lat_cell, "| %.*f |", lat < 100 ? 1 : 0, lat);
+        snprintf(speedup_cell, sizeof speedup_cell, "| %.2fx |", lat16 / lat);
+        const char *eol = strchr(line, '\n');
+        char row_text[1024];
+        snprintf(row_text, sizeof row_text, "%.*s", (int)(eol - line), line);
+        if (!strstr(row_text, lat_cell) || !strstr(row_text, speedup_cell))
+            print_error("row '%s' lacks '%s' or '%s'\n", row_text, lat_cell, speedup_cell);
+        assert_non_null(strstr(row_text, lat_cell));
+        assert_non_null(strstr(row_text, speedup_cell));
+        json_decref(row);
+        json_decref(base);
+    }
+    /* a failed row is "unavailable" with its status, never a 0 */
+    assert_non_null(strstr(md, "| pot4 | 84.0 | 146 | 379 | unavailable: check_failed | 7726 † |"));
+    free(md);
+    free(log);
+    remove_dir(dir);
+}
+
+/* The cell rules: an ok row beats a failed one, the latest beats older ones, and the tables'
+ * thread count is the largest measured one. */
+static void test_pick_rules(void **state)
+{
+    (void)state;
+    bb_report r;
+    memset(&r, 0, sizeof r);
+    FILE *quiet = fopen("/dev/null", "w");
+    assert_int_equal(bb_report_load(&r, two_machines, 2, quiet), 46);
+    assert_int_equal(r.n_machines, 2);
+    assert_int_equal(r.machines[0].threads, 2);
+    assert_int_equal(r.machines[1].threads, 8);
+    const bb_report_row *two = bb_report_pick(&r, 0, "700M", "tern2", 0, 1, false);
+    const bb_report_row *one = bb_report_pick(&r, 0, "700M", "tern2", 1, 1, false);
+    assert_non_null(two);
+    assert_non_null(one);
+    assert_int_equal(two->threads, 2);
+    assert_int_equal(one->threads, 1);
+    assert_null(bb_report_pick(&r, 1, "70B", "tern2", 0, 1, false));
+    const bb_report_row *budget = bb_report_pick(&r, 0, "70B", "tern2", 0, 0, true);
+    assert_non_null(budget);
+    assert_int_equal(budget->batch, budget->max_batch);
+    /* a failed copy of an ok row, written later, does not replace it */
+    bb_report_row failed = *two;
+    snprintf(failed.status, sizeof failed.status, "error");
+    snprintf(failed.time, sizeof failed.time, "2099-01-01T00:00:00Z");
+    assert_true(r.n_rows < r.cap_rows); /* room for one more row without growing */
+    r.rows[r.n_rows++] = failed;
+    assert_ptr_equal(bb_report_pick(&r, 0, "700M", "tern2", 0, 1, false), two);
+    /* a later ok copy does */
+    r.rows[r.n_rows - 1] = *two;
+    snprintf(r.rows[r.n_rows - 1].time, sizeof failed.time, "2099-01-01T00:00:00Z");
+    assert_ptr_equal(bb_report_pick(&r, 0, "700M", "tern2", 0, 1, false), &r.rows[r.n_rows - 1]);
+    fclose(quiet);
+    bb_report_free(&r);
+}
+
+static void test_reference_values_are_data(void **state)
+{
+    (void)state;
+    bb_report r;
+    memset(&r, 0, sizeof r);
+    assert_int_equal(bb_report_load_refs(&r, REFERENCE), 0);
+    const bb_paper_ref *s70 = bb_report_paper(&r, "70B", "ternary", "speedup");
+    assert_non_null(s70);
+    assert_true(fabs(s70->value - 4.1) < 1e-12);
+    assert_string_equal(s70->text, "4.1");
+    assert_non_null(strstr(s70->source, "2402.17764"));
+    const bb_paper_ref *llama = bb_report_paper(&r, "70B", "fp16", "tokens_per_s");
+    assert_non_null(llama);
+    assert_true(llama->value == 333);
+    assert_null(bb_report_paper(&r, "7B", "ternary", "speedup"));
+    bb_report_free(&r);
+    /* a missing file leaves the report without paper values, saying why */
+    memset(&r, 0, sizeof r);
+    assert_int_equal(bb_report_load_refs(&r, "/nonexistent/paper.csv"), -1);
+    assert_non_null(strstr(r.ref_error, "/nonexistent/paper.csv"));
+    bb_report_free(&r);
+}
+
+/* ------------------------------------------------------------------ bad input */
+
+static void test_malformed_lines_named_and_skipped(void **state)
+{
+    (void)state;
+    bb_report r;
+    memset(&r, 0, sizeof r);
+    char *log = NULL;
+    size_t log_len;
+    FILE *logf = open_memstream(&log, &log_len);
+    const char *const files[] = {FIX "bad.jsonl", "/nonexistent/sweep.jsonl"};
+    assert_int_equal(bb_report_load(&r, files, 2, logf), 1);
+    fclose(logf);
+    /* line 2 is not JSON, 4 an array, 5 lacks "format", 6 is cut short; 3 is blank */
+    assert_int_equal(r.bad_lines, 4);
+    assert_int_equal(r.file_rows[0], 1);
+    assert_non_null(strstr(log, FIX "bad.jsonl:2: skipped"));
+    assert_non_null(strstr(log, FIX "bad.jsonl:5: skipped: no string member 'format'"));
+    assert_non_null(strstr(log, "cut short"));
+    assert_non_null(strstr(log, "/nonexistent/sweep.jsonl: skipped: cannot read"));
+    free(log);
+    bb_report_free(&r);
+}
+
+static void test_no_usable_rows_is_exit_2(void **state)
+{
+    (void)state;
+    char dir[64], path[128], *log = NULL;
+    make_temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/garbage.jsonl", dir);
+    FILE *f = fopen(path, "w");
+    fputs("not json\n{\"kind\": \"sweep\"}\n", f);
+    fclose(f);
+    const char *const inputs[] = {path};
+    assert_int_equal(run_report(inputs, 1, dir, true, &log), 2);
+    assert_non_null(strstr(log, "no usable sweep rows"));
+    assert_false(file_exists(dir, "REPORT.md"));
+    free(log);
+    /* the same through the command line, with a one-line error */
+    char err[4096], args[512];
+    snprintf(args, sizeof args, "report %s --out %s --no-plots", path, dir);
+    assert_int_equal(run_cli("", args, err, sizeof err), 2);
+    assert_non_null(strstr(err, "no usable sweep rows"));
+    assert_int_equal(run_cli("", "report", err, sizeof err), 2);
+    assert_non_null(strstr(err, "no results file"));
+    assert_int_equal(run_cli("", "report " FIX "vm.jsonl --bogus", err, sizeof err), 2);
+    assert_non_null(strstr(err, "--bogus"));
+    assert_int_equal(run_cli("", "report " FIX "vm.jsonl --out /proc/nope --no-plots", err, sizeof err), 2);
+    assert_non_null(strstr(err, "/proc/nope"));
+    remove_dir(dir);
+}
+
+/* ------------------------------------------------------------------ plots */
+
+/* Width and height from a PNG's IHDR chunk; false when the file is not a PNG. */
+static bool png_size(const char *path, uint32_t *w, uint32_t *h)
+{
+    unsigned char head[24];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    size_t got = fread(head, 1, sizeof head, f);
+    fclose(f);
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (got != sizeof head || memcmp(head, sig, 8) || memcmp(head + 12, "IHDR", 4))
+        return false;
+    *w = (uint32_t)head[16] << 24 | (uint32_t)head[17] << 16 | (uint32_t)head[18] << 8 | head[19];
+    *h = (uint32_t)head[20] << 24 | (uint32_t)head[21] << 16 | (uint32_t)head[22] << 8 | head[23];
+    return true;
+}
+
+static bool have_gnuplot(void)
+{
+    return system("gnuplot --version >/dev/null 2>&1") == 0;
+}
+
+static void test_plots_are_pngs_of_the_promised_size(void **state)
+{
+    (void)state;
+    if (!have_gnuplot()) {
+        print_message("skipped: gnuplot is not installed (the no-gnuplot path is tested below)\n");
+        skip();
+    }
+    char dir[64], *log = NULL;
+    make_temp_dir(dir, sizeof dir);
+    assert_int_equal(run_report(two_machines, 2, dir, false, &log), 0);
+    static const struct { const char *name; uint32_t w, h; } figs[] = {
+        {"m1-latency", 1200, 950}, {"m1-memory", 1200, 950},   {"m1-energy", 1200, 950},
+        {"m1-throughput", 1400, 650}, {"m1-roofline", 1400, 650}, {"m2-latency", 1200, 950},
+        {"m2-energy", 1200, 950},  {"m2-throughput", 1400, 650}, {"cross_machine", 1400, 950},
+    };
+    char *md = read_in(dir, "REPORT.md");
+    for (size_t i = 0; i < sizeof figs / sizeof *figs; i++) {
+        char path[256], name[64];
+        snprintf(path, sizeof path, "%s/%s.png", dir, figs[i].name);
+        uint32_t w = 0, h = 0;
+        if (!png_size(path, &w, &h) || w != figs[i].w || h != figs[i].h) {
+            char *gl = read_in(dir, "gnuplot.log");
+            print_error("%s: %ux%u, want %ux%u; gnuplot.log:\n%s\n", path, w, h, figs[i].w, figs[i].h, gl ? gl : "");
+            free(gl);
+        }
+        assert_int_equal(w, figs[i].w);
+        assert_int_equal(h, figs[i].h);
+        struct stat st;
+        assert_int_equal(stat(path, &st), 0);
+        assert_true(st.st_size > 10000); /* axes and text: a blank canvas of this size is ~4 KB */
+        snprintf(name, sizeof name, "%s.svg", figs[i].name);
+        assert_true(file_exists(dir, name));
+        snprintf(name, sizeof name, "](%s.png)", figs[i].name);
+        assert_non_null(strstr(md, name)); /* and REPORT.md shows it */
+    }
+    assert_null(strstr(md, "Plots skipped"));
+    assert_null(strstr(md, "gnuplot failed"));
+    free(md);
+    free(log);
+    remove_dir(dir);
+}
+
+static void test_without_gnuplot_tables_and_data_exit_0(void **state)
+{
+    (void)state;
+    char dir[64], args[512], err[4096];
+    make_temp_dir(dir, sizeof dir);
+    snprintf(args, sizeof args, "report " FIX "vm.jsonl --out %s --reference " REFERENCE, dir);
+    /* an empty PATH hides gnuplot (the binary is named by a path, so the shell still finds it) */
+    assert_int_equal(run_cli("BITBENCH_GNUPLOT= PATH=/nonexistent", args, err, sizeof err), 0);
+    assert_non_null(strstr(err, "plots skipped: gnuplot was not found on PATH"));
+    char *md = read_in(dir, "REPORT.md");
+    assert_non_null(md);
+    assert_non_null(strstr(md, "Plots skipped: gnuplot was not found on PATH (/nonexistent)"));
+    assert_non_null(strstr(md, "### Table 1"));
+    static const char *const data[] = {"latency.dat", "memory.dat", "energy.dat", "table3.dat", "batch.dat",
+                                       "roofline.dat", "bandwidth.dat", "plotvars.gp", "paper.dat"};
+    for (size_t i = 0; i < sizeof data / sizeof *data; i++) {
+        if (!file_exists(dir, data[i]))
+            print_error("%s missing\n", data[i]);
+        assert_true(file_exists(dir, data[i]));
+    }
+    assert_false(file_exists(dir, "latency.png"));
+    /* the .dat files carry the JSONL's numbers: measured and extrapolated in their columns */
+    char *lat = read_in(dir, "latency.dat");
+    json_t *row = fixture_row("70B", "tern2");
+    char want[128];
+    snprintf(want, sizeof want, "70B 70 %.6g ? %.6g",
+             json_real_value(json_object_get(row, "latency_ms_per_token")),
+             json_real_value(json_object_get(row, "latency_ms_per_token")));
+    if (!strstr(lat, want))
+        print_error("latency.dat lacks '%s'\n", want);
+    assert_non_null(strstr(lat, want));
+    json_decref(row);
+    free(lat);
+    free(md);
+    remove_dir(dir);
+}
+
+int main(void)
+{
+    /* The fixtures and the reference file are named relative to the source tree. */
+    const char *src = getenv("BITBENCH_SRCDIR");
+    if (src && *src && chdir(src) != 0) {
+        fprintf(stderr, "test_report: cannot enter BITBENCH_SRCDIR %s\n", src);
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_markdown_matches_golden),
+        cmocka_unit_test(test_table1_cells_match_the_jsonl),
+        cmocka_unit_test(test_pick_rules),
+        cmocka_unit_test(test_reference_values_are_data),
+        cmocka_unit_test(test_malformed_lines_named_and_skipped),
+        cmocka_unit_test(test_no_usable_rows_is_exit_2),
+        cmocka_unit_test(test_plots_are_pngs_of_the_promised_size),
+        cmocka_unit_test(test_without_gnuplot_tables_and_data_exit_0),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

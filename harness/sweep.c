@@ -698,7 +698,7 @@ static json_t *weight_bytes_json(const bb_model *m, bb_format_id f)
 {
     bb_model_bytes b;
     bb_model_weight_bytes(m, f, &b);
-    return json_pack("{s:I, s:s, s:I, s:I, s:I, s:s}", "value", (json_int_t)b.total, "source", "modeled",
+    return json_pack("{s:I, s:s, s:I, s:I, s:I, s:s}", "value", (json_int_t)b.total, "status", "modeled",
                      "linear", (json_int_t)b.linear, "embedding_head", (json_int_t)b.embedding_head, "norm",
                      (json_int_t)b.norm, "how",
                      "packed bytes of every layer's 7 matrices in the format (bits per weight incl. "
@@ -725,7 +725,7 @@ static json_t *ceiling_json(const sweep_state *st, unsigned threads)
     snprintf(how, sizeof how, "STREAM-style read of %s with %s, best of %d passes%s",
              fmt_gb((double)b->buffer_bytes, h, sizeof h), b->loads ? b->loads : "?", b->passes,
              b->validated ? ", sums validated" : ", SUM CHECK FAILED");
-    return json_pack("{s:o, s:s, s:s, s:i, s:o}", "gbps", real_or_null(b->best_gbps), "source", "measured",
+    return json_pack("{s:o, s:s, s:s, s:i, s:o}", "gbps", real_or_null(b->best_gbps), "status", "measured",
                      "how", how, "threads", (int)threads, "median_gbps", real_or_null(b->median_gbps));
 }
 
@@ -734,7 +734,7 @@ static json_t *peak_rss_json(const group *g)
     uint64_t hwm = read_vm_hwm();
     if (!hwm)
         return unavailable("no VmHWM in /proc/self/status");
-    return json_pack("{s:I, s:s, s:s, s:s}", "value", (json_int_t)hwm, "source", "measured", "how",
+    return json_pack("{s:I, s:s, s:s, s:s}", "value", (json_int_t)hwm, "status", "measured", "how",
                      "VmHWM of /proc/self/status at the end of the row", "scope",
                      g && g->hwm_reset ? "since this model and format's weights were built (VmHWM reset "
                                          "through /proc/self/clear_refs)"
@@ -1116,7 +1116,9 @@ static void measure_ceiling(sweep_state *st, const bb_sweep_opts *o)
         return;
     }
     int measured = tmax > 32 ? 32 : (int)tmax;
-    if (bb_bandwidth_measure(pool, 0, CEILING_PASSES, st->ceiling) != 0) {
+    /* 4x the LLC (at least 256 MiB) by default; 4x the --llc given, so that a small
+     * assumed cache keeps the measurement small too (tests) */
+    if (bb_bandwidth_measure(pool, 4 * o->llc_bytes, CEILING_PASSES, st->ceiling) != 0) {
         snprintf(st->ceiling_reason, sizeof st->ceiling_reason,
                  "the bandwidth buffer (4x LLC) could not be allocated");
         return;

@@ -88,25 +88,27 @@ static inline int tlut_plain_digit(unsigned i, unsigned g, unsigned t)
     return (int)(i % 3) - 1;
 }
 
-/* Balanced index of 3 codes: *neg = 1 when v < 0; returns |v| in 0..13. */
-static inline unsigned tlut_balanced3(const uint8_t c[3], unsigned *neg)
+/* Balanced index of g codes: *neg = 1 when v < 0; returns |v| in 0 .. (3^g - 1) / 2. */
+static inline unsigned tlut_balanced_index(const uint8_t *c, unsigned g, unsigned *neg)
 {
-    int v = 9 * (c[0] - 1) + 3 * (c[1] - 1) + (c[2] - 1);
+    int v = 0;
+    for (unsigned t = 0; t < g; t++)
+        v = v * 3 + (c[t] - 1);
     *neg = v < 0;
     return (unsigned)(v < 0 ? -v : v);
 }
 
-/* Digit t (0 = most significant) of the balanced-ternary magnitude m (0..13), -1..+1:
- * the weights whose sum table entry m holds. */
-static inline int tlut_balanced3_digit(unsigned m, unsigned t)
+/* Digit t (0 = most significant) of the g-digit balanced-ternary number m >= 0, as a
+ * weight -1, 0, +1: the pattern whose sum table entry m holds. */
+static inline int tlut_balanced_digit(unsigned m, unsigned g, unsigned t)
 {
-    int v = (int)m, d[3];
-    for (int s = 2; s >= 0; s--) {
-        int r = ((v % 3) + 3) % 3; /* 0, 1, 2 -> digits 0, +1, -1 */
-        d[s] = r == 2 ? -1 : r;
-        v = (v - d[s]) / 3;
+    int v = (int)m, d = 0;
+    for (unsigned s = g; s-- > t;) {
+        int r = v % 3; /* v >= 0 stays true: digits -1 borrow from the next one */
+        d = r == 2 ? -1 : r;
+        v = (v - d) / 3;
     }
-    return d[t];
+    return d;
 }
 
 #endif

@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { TLUT_CODE_NEG = 0, TLUT_CODE_ZERO = 1, TLUT_CODE_POS = 2 };
 
@@ -110,5 +111,164 @@ static inline int tlut_balanced_digit(unsigned m, unsigned g, unsigned t)
     }
     return d;
 }
+
+/* ------------------------------------------------------------------ layout and driver */
+
+/* What the generic repack and driver need to know of a kernel.  Every kernel stores rows in
+ * tiles (one SIMD lane per row), tiles in passes of up to pass_tiles, and k in units of
+ * unit_weights; a pass is unit-major (unit u of tile t at pass_base + (u * nt + t) *
+ * unit_tile_bytes, nt the pass's tiles), so each pass is one contiguous stream.  After all
+ * passes: one int32 per padded row, added to the row's sum (the kernels' sign trick leaves
+ * -1 per negative group, see the kernel files). */
+typedef void (*tlut_pass_fn)(const uint8_t *wp, const uint8_t *tab, const uint8_t *tab_end,
+                             int32_t *sums, unsigned nt);
+/* Packs one row's codes (units * unit_weights of them) into its tile: unit u at
+ * tile + u * unit_stride, the row being lane `row` of the tile.  Returns the row's int32
+ * correction. */
+typedef int32_t (*tlut_pack_row_fn)(const uint8_t *codes, size_t units, uint8_t *tile,
+                                    size_t unit_stride, size_t row);
+
+typedef struct tlut_geom {
+    const char *name;          /* the kernel's, for messages */
+    size_t tile_rows, pass_tiles;
+    size_t unit_weights;       /* weights per unit of k */
+    size_t unit_tile_bytes;    /* layout bytes of one unit of one tile */
+    size_t unit_table_bytes;   /* table bytes of one unit of one token */
+    size_t (*lane_row)(size_t lane); /* row within the tile of int32 sum lane `lane` */
+    tlut_pass_fn pass;         /* the hot function: sums of one pass, in lane order */
+    tlut_pack_row_fn pack_row;
+} tlut_geom;
+
+static inline size_t tlut_units(const tlut_geom *g, size_t k) { return (k + g->unit_weights - 1) / g->unit_weights; }
+static inline size_t tlut_tiles(const tlut_geom *g, size_t m) { return (m + g->tile_rows - 1) / g->tile_rows; }
+static inline size_t tlut_pass_rows(const tlut_geom *g) { return g->tile_rows * g->pass_tiles; }
+
+static inline size_t tlut_codes_bytes(const tlut_geom *g, size_t m, size_t k)
+{
+    return tlut_tiles(g, m) * tlut_units(g, k) * g->unit_tile_bytes;
+}
+
+static inline size_t tlut_layout_bytes(const tlut_geom *g, const bb_weights *w)
+{
+    return tlut_codes_bytes(g, w->m, w->k) + tlut_tiles(g, w->m) * g->tile_rows * sizeof(int32_t);
+}
+
+static inline void tlut_repack(const tlut_geom *g, const bb_weights *w, void *layout)
+{
+    size_t units = tlut_units(g, w->k), tiles = tlut_tiles(g, w->m), len = units * g->unit_weights;
+    size_t pass_rows = tlut_pass_rows(g);
+    uint8_t *codes = malloc(len), *out = layout;
+    int32_t *corrections = (int32_t *)(out + tlut_codes_bytes(g, w->m, w->k));
+    if (!codes) {
+        fprintf(stderr, "%s: out of memory repacking %zu x %zu\n", g->name, w->m, w->k);
+        abort();
+    }
+    for (size_t r = 0; r < tiles * g->tile_rows; r++) {
+        size_t pass = r / pass_rows, tile = r % pass_rows / g->tile_rows;
+        size_t left = tiles - pass * g->pass_tiles, nt = left < g->pass_tiles ? left : g->pass_tiles;
+        uint8_t *pass_base = out + pass * g->pass_tiles * units * g->unit_tile_bytes;
+        if (r < w->m)
+            tlut_row_codes(w, r, codes, len);
+        else
+            memset(codes, TLUT_CODE_ZERO, len);
+        corrections[r] = g->pack_row(codes, units, pass_base + tile * g->unit_tile_bytes,
+                                     nt * g->unit_tile_bytes, r % g->tile_rows);
+    }
+    free(codes);
+}
+
+/* Activation blob: the standard q8 blob (bb_act_q8_view), then each token's tables; both
+ * 64-byte aligned when unit_table_bytes is a multiple of 64 (bb_act_q8_bytes is). */
+static inline size_t tlut_table_bytes(const tlut_geom *g, size_t k)
+{
+    return tlut_units(g, k) * g->unit_table_bytes;
+}
+
+static inline size_t tlut_act_bytes(const tlut_geom *g, size_t k, size_t n)
+{
+    return bb_act_q8_bytes(k, n) + n * tlut_table_bytes(g, k);
+}
+
+static inline uint8_t *tlut_token_tables(const tlut_geom *g, const bb_gemm_args *a, size_t t)
+{
+    return (uint8_t *)a->act + bb_act_q8_bytes(a->w->k, a->n) + t * tlut_table_bytes(g, a->w->k);
+}
+
+/* gemm_rows: passes outer, tokens inner (a pass's weights are read from memory once and
+ * from cache for the other tokens); y = bb_rescale_i32(sum + correction) per row. */
+static inline void tlut_gemm_rows(const tlut_geom *g, const bb_gemm_args *a, size_t r0, size_t r1)
+{
+    enum { MAX_PASS_ROWS = 256 };
+    const bb_weights *w = a->w;
+    size_t units = tlut_units(g, w->k), tiles = tlut_tiles(g, w->m), pass_rows = tlut_pass_rows(g);
+    const uint8_t *layout = a->layout;
+    const int32_t *corrections = (const int32_t *)(layout + tlut_codes_bytes(g, w->m, w->k));
+    bb_act_q8 act = bb_act_q8_view(a->act, w->k, a->n);
+    int32_t sums[MAX_PASS_ROWS] __attribute__((aligned(64)));
+    int32_t rows[MAX_PASS_ROWS];
+    tlut_check_k(g->name, w->k);
+    for (size_t p0 = r0 - r0 % pass_rows; p0 < r1; p0 += pass_rows) {
+        size_t pass = p0 / pass_rows, left = tiles - pass * g->pass_tiles;
+        unsigned nt = (unsigned)(left < g->pass_tiles ? left : g->pass_tiles);
+        const uint8_t *wp = layout + pass * g->pass_tiles * units * g->unit_tile_bytes;
+        size_t end = p0 + nt * g->tile_rows, lo = p0 > r0 ? p0 : r0, hi = end < r1 ? end : r1;
+        for (size_t t = 0; t < a->n; t++) {
+            const uint8_t *tab = tlut_token_tables(g, a, t);
+            g->pass(wp, tab, tab + units * g->unit_table_bytes, sums, nt);
+            for (size_t i = 0; i < nt * g->tile_rows; i++)
+                rows[i - i % g->tile_rows + g->lane_row(i % g->tile_rows)] = sums[i];
+            for (size_t r = lo; r < hi; r++)
+                a->y[t * a->y_stride + r] =
+                    bb_rescale_i32(rows[r - p0] + corrections[r], w->scales[0], act.scale[t]);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ AVX-512 lookup step */
+#ifdef __AVX512VBMI__
+#include <immintrin.h>
+
+/* Tiles of 64 rows, one byte lane per row.  One lookup of 64 rows: vpermb reads bits 0-5
+ * of each index byte in the 64-byte low-byte and high-byte planes of the int16 table;
+ * where `neg` is set both bytes are complemented (one masked vpsubb each: 0xff - b), which
+ * turns entry T into ~T = -T - 1 (the -1 per negative group is the row's correction);
+ * vpunpckl/hbw interleave the planes into int16 lanes (rows 16 (j / 8) + j % 8 of lane j
+ * in the low accumulator, 8 more in the high one), added with vpaddw. */
+enum { TLUT512_TILE_ROWS = 64 };
+
+static inline __attribute__((always_inline)) void
+tlut512_lookup(__m512i idx, __mmask64 neg, __m512i low_plane, __m512i high_plane,
+               __m512i *acc_lo, __m512i *acc_hi)
+{
+    const __m512i ones = _mm512_set1_epi8(-1);
+    __m512i lo = _mm512_permutexvar_epi8(idx, low_plane);
+    __m512i hi = _mm512_permutexvar_epi8(idx, high_plane);
+    lo = _mm512_mask_sub_epi8(lo, neg, ones, lo);
+    hi = _mm512_mask_sub_epi8(hi, neg, ones, hi);
+    *acc_lo = _mm512_add_epi16(*acc_lo, _mm512_unpacklo_epi8(lo, hi));
+    *acc_hi = _mm512_add_epi16(*acc_hi, _mm512_unpackhi_epi8(lo, hi));
+}
+
+/* Adds a tile's int16 accumulators into its 64 int32 sums (lane order, see tlut512_lane_row). */
+static inline __attribute__((always_inline)) void tlut512_widen(__m512i lo, __m512i hi,
+                                                                 int32_t *sums)
+{
+    __m512i *s = (__m512i *)sums;
+    s[0] = _mm512_add_epi32(s[0], _mm512_cvtepi16_epi32(_mm512_castsi512_si256(lo)));
+    s[1] = _mm512_add_epi32(s[1], _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(lo, 1)));
+    s[2] = _mm512_add_epi32(s[2], _mm512_cvtepi16_epi32(_mm512_castsi512_si256(hi)));
+    s[3] = _mm512_add_epi32(s[3], _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(hi, 1)));
+}
+
+static inline __attribute__((always_inline)) void tlut512_zero_sums(int32_t *sums, unsigned tiles)
+{
+    for (unsigned i = 0; i < tiles * TLUT512_TILE_ROWS / 16; i++)
+        _mm512_store_si512(sums + 16 * i, _mm512_setzero_si512());
+}
+
+/* Row within the tile of int32 sum lane i: lanes 0-31 are the low accumulator's, 32-63 the
+ * high one's. */
+static inline size_t tlut512_lane_row(size_t i) { return 16 * (i % 32 / 8) + 8 * (i / 32) + i % 8; }
+#endif
 
 #endif

@@ -27,9 +27,9 @@ uint64_t bb_fnv1a64(const void *data, size_t len, uint64_t h)
     return h;
 }
 
-static uint64_t meminfo_bytes(const char *field)
+uint64_t bb_proc_kb_field(const char *path, const char *field)
 {
-    FILE *f = fopen("/proc/meminfo", "r");
+    FILE *f = fopen(path, "r");
     char line[256];
     size_t flen = strlen(field);
     uint64_t kb = 0;
@@ -41,8 +41,10 @@ static uint64_t meminfo_bytes(const char *field)
             break;
         }
     fclose(f);
-    return kb * 1024;
+    return kb;
 }
+
+static uint64_t meminfo_bytes(const char *field) { return bb_proc_kb_field("/proc/meminfo", field) * 1024; }
 
 uint64_t bb_machine_mem_available(void) { return meminfo_bytes("MemAvailable"); }
 uint64_t bb_machine_mem_total(void) { return meminfo_bytes("MemTotal"); }

@@ -48,6 +48,9 @@ const char *bb_git_revision(void);
 uint64_t bb_machine_mem_available(void);
 uint64_t bb_machine_mem_total(void);
 
+/* The number of a "Field:  123 kB" line of a /proc file (kB as written); 0 if absent. */
+uint64_t bb_proc_kb_field(const char *path, const char *field);
+
 /* 64-bit FNV-1a, for short stable identities. */
 uint64_t bb_fnv1a64(const void *data, size_t len, uint64_t h);
 

@@ -635,19 +635,7 @@ static json_t *array_of(const double *v, size_t n)
     return a;
 }
 
-static uint64_t read_vm_hwm(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    uint64_t kb = 0;
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmHWM: %" SCNu64 " kB", &kb) == 1)
-            break;
-    fclose(f);
-    return kb * 1024;
-}
+static uint64_t read_vm_hwm(void) { return bb_proc_kb_field("/proc/self/status", "VmHWM") * 1024; }
 
 json_t *bb_sweep_common(const char *run_id)
 {

@@ -319,6 +319,31 @@ static void expect_measured_row(const json_t *row, const bb_sweep_opts *o)
     expect_slot(row, "bandwidth_ceiling");
 }
 
+/* Each step sample is the measured layers x layers / layers_per_sample + head. */
+static void expect_step_samples(const json_t *row, double factor)
+{
+    const json_t *step = json_object_get(row, "samples_step_ns");
+    for (size_t s = 0; s < json_array_size(step); s++) {
+        double l = json_number_value(json_array_get(json_object_get(row, "samples_layers_ns"), s));
+        double h = json_number_value(json_array_get(json_object_get(row, "samples_head_ns"), s));
+        double want = factor * l + h;
+        assert_true(fabs(json_number_value(json_array_get(step, s)) - want) <= 1e-6 * want);
+    }
+}
+
+/* Plans o, runs every row into path and reads them back (one per planned row). */
+static json_t *sweep_all(const bb_sweep_opts *o, bb_sweep_row **rows, size_t *n)
+{
+    assert_int_equal(bb_sweep_plan(o, rows, n, err, sizeof err), 0);
+    if (run(o, *rows, *n, path, NULL, NULL, NULL) != 0)
+        fail_msg("%s", err);
+    bb_results_read_info info;
+    json_t *got = read_rows(path, &info);
+    assert_int_equal(json_array_size(got), *n);
+    assert_int_equal(info.bad_lines, 0);
+    return got;
+}
+
 static void test_full_sweep_of_a_tiny_model(void **state)
 {
     (void)state;
@@ -327,14 +352,7 @@ static void test_full_sweep_of_a_tiny_model(void **state)
     tiny_opts(&o, m, 1);
     bb_sweep_row *rows;
     size_t n;
-    assert_int_equal(bb_sweep_plan(&o, &rows, &n, err, sizeof err), 0);
-    bb_sweep_ctx c;
-    if (run(&o, rows, n, path, NULL, NULL, &c) != 0)
-        fail_msg("%s", err);
-    assert_int_equal(c.rows_written, n);
-    bb_results_read_info info;
-    json_t *got = read_rows(path, &info);
-    assert_int_equal(json_array_size(got), n);
+    json_t *got = sweep_all(&o, &rows, &n);
     for (size_t i = 0; i < n; i++) {
         const json_t *row = json_array_get(got, i);
         assert_string_equal(str(row, "key"), rows[i].key);
@@ -342,13 +360,7 @@ static void test_full_sweep_of_a_tiny_model(void **state)
         assert_string_equal(str(row, "mode"), "full");
         assert_true(json_is_null(json_object_get(row, "extrapolation")));
         assert_int_equal(num(row, "layers_per_sample"), 3);
-        /* full mode: a step sample is the measured layers + head */
-        const json_t *step = json_object_get(row, "samples_step_ns");
-        for (size_t s = 0; s < json_array_size(step); s++) {
-            double l = json_number_value(json_array_get(json_object_get(row, "samples_layers_ns"), s));
-            double h = json_number_value(json_array_get(json_object_get(row, "samples_head_ns"), s));
-            assert_true(fabs(json_number_value(json_array_get(step, s)) - (l + h)) <= 1e-6 * (l + h));
-        }
+        expect_step_samples(row, 1); /* full mode: the step is the measured layers + head */
     }
     json_decref(got);
     free(rows);
@@ -367,24 +379,14 @@ static void test_extrapolated_sweep(void **state)
     o.n_batches = 1;
     bb_sweep_row *rows;
     size_t n;
-    assert_int_equal(bb_sweep_plan(&o, &rows, &n, err, sizeof err), 0);
-    if (run(&o, rows, n, path, NULL, NULL, NULL) != 0)
-        fail_msg("%s", err);
-    bb_results_read_info info;
-    json_t *got = read_rows(path, &info);
-    assert_int_equal(json_array_size(got), n);
+    json_t *got = sweep_all(&o, &rows, &n);
     for (size_t i = 0; i < n; i++) {
         const json_t *row = json_array_get(got, i);
         expect_measured_row(row, &o);
         assert_string_equal(str(row, "mode"), "extrapolated");
         assert_int_equal(num(row, "layers_per_sample"), 1);
         assert_int_equal(num(json_object_get(row, "extrapolation"), "factor"), 5);
-        const json_t *step = json_object_get(row, "samples_step_ns");
-        for (size_t s = 0; s < json_array_size(step); s++) {
-            double l = json_number_value(json_array_get(json_object_get(row, "samples_layers_ns"), s));
-            double h = json_number_value(json_array_get(json_object_get(row, "samples_head_ns"), s));
-            assert_true(fabs(json_number_value(json_array_get(step, s)) - (5 * l + h)) <= 1e-6 * (5 * l + h));
-        }
+        expect_step_samples(row, 5);
     }
     json_decref(got);
     free(rows);
@@ -477,12 +479,7 @@ static void test_refused_skipped_and_no_fit_rows(void **state)
     o.mem_available = one_mib; /* less than the margin: everything is refused */
     bb_sweep_row *rows;
     size_t n;
-    assert_int_equal(bb_sweep_plan(&o, &rows, &n, err, sizeof err), 0);
-    if (run(&o, rows, n, path, NULL, NULL, NULL) != 0)
-        fail_msg("%s", err);
-    bb_results_read_info info;
-    json_t *got = read_rows(path, &info);
-    assert_int_equal(json_array_size(got), n);
+    json_t *got = sweep_all(&o, &rows, &n);
     for (size_t i = 0; i < n; i++) {
         const json_t *row = json_array_get(got, i);
         assert_string_equal(str(row, "status"), "refused");
@@ -499,10 +496,7 @@ static void test_refused_skipped_and_no_fit_rows(void **state)
     unlink(path);
     o.mem_available = NULL;
     o.max_row_time = 1e-9;
-    assert_int_equal(bb_sweep_plan(&o, &rows, &n, err, sizeof err), 0);
-    if (run(&o, rows, n, path, NULL, NULL, NULL) != 0)
-        fail_msg("%s", err);
-    got = read_rows(path, &info);
+    got = sweep_all(&o, &rows, &n);
     for (size_t i = 0; i < n; i++) {
         const json_t *row = json_array_get(got, i);
         assert_string_equal(str(row, "status"), "skipped");
@@ -524,11 +518,8 @@ static void test_refused_skipped_and_no_fit_rows(void **state)
     uint64_t kv = bb_model_kv_bytes_per_seq(&m[0], 512, 2);
     o.mem_budget = tern.total + kv + 1000; /* one sequence fits tern2; fp16 needs more */
     assert_true(o.mem_budget < fp16.total + kv);
-    assert_int_equal(bb_sweep_plan(&o, &rows, &n, err, sizeof err), 0);
-    if (run(&o, rows, n, path, NULL, NULL, NULL) != 0)
-        fail_msg("%s", err);
-    got = read_rows(path, &info);
-    assert_int_equal(json_array_size(got), 2);
+    got = sweep_all(&o, &rows, &n);
+    assert_int_equal(n, 2);
     assert_string_equal(str(json_array_get(got, 0), "status"), "no_fit");
     assert_non_null(strstr(str(json_array_get(got, 0), "reason"), "--mem-budget"));
     const json_t *ok = json_array_get(got, 1);

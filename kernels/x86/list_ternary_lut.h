@@ -6,7 +6,8 @@
 #include "../kernel.h"
 
 extern const bb_kernel bb_kernel_tern2_avx512_lut;
+extern const bb_kernel bb_kernel_tern1_6_avx512_lut;
 
-#define BB_X86_KERNELS_TERNARY_LUT &bb_kernel_tern2_avx512_lut,
+#define BB_X86_KERNELS_TERNARY_LUT &bb_kernel_tern2_avx512_lut, &bb_kernel_tern1_6_avx512_lut,
 
 #endif

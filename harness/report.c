@@ -513,27 +513,37 @@ const bb_paper_ref *bb_report_paper(const bb_report *r, const char *model, const
 
 /* ------------------------------------------------------------------ the run */
 
+/* The canonical form of an existing path, so that the report names it plainly. */
+static const char *found(const char *path, char *buf, size_t len)
+{
+    char real[4096];
+    if (realpath(path, real))
+        bb_fmt(buf, len, "%s", real);
+    else
+        bb_fmt(buf, len, "%s", path);
+    return buf;
+}
+
 const char *bb_report_find_file(const char *rel, char *buf, size_t len)
 {
+    char path[4096];
     const char *src = getenv("BITBENCH_SRCDIR");
     if (src && *src) {
-        bb_fmt(buf, len, "%s/%s", src, rel);
-        if (access(buf, R_OK) == 0)
-            return buf;
+        bb_fmt(path, sizeof path, "%s/%s", src, rel);
+        if (access(path, R_OK) == 0)
+            return found(path, buf, len);
     }
     char exe[4096];
     ssize_t got = readlink("/proc/self/exe", exe, sizeof exe - 1);
     char *slash = got > 0 ? (exe[got] = 0, strrchr(exe, '/')) : NULL;
     if (slash) {
         *slash = 0;
-        bb_fmt(buf, len, "%s/../%s", exe, rel);
-        if (access(buf, R_OK) == 0)
-            return buf;
+        bb_fmt(path, sizeof path, "%s/../%s", exe, rel);
+        if (access(path, R_OK) == 0)
+            return found(path, buf, len);
     }
-    if (access(rel, R_OK) == 0) {
-        bb_fmt(buf, len, "%s", rel);
-        return buf;
-    }
+    if (access(rel, R_OK) == 0)
+        return found(rel, buf, len);
     bb_fmt(buf, len, "%s (not under $BITBENCH_SRCDIR, beside the executable or in the working directory)",
            rel);
     return NULL;

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define BB_REPORT_TEXT 320 /* reasons and descriptions are cut to this */
+#define BB_REPORT_TEXT 1024 /* reasons and descriptions are cut to this */
 
 typedef struct bb_report_opts {
     const char *const *inputs; /* JSONL files */

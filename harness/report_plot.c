@@ -58,6 +58,16 @@ static void block(datafile *d, const char *what)
     d->blocks++;
 }
 
+/* A block needs a line even when its series has no point: gnuplot reads a block of comments
+ * alone as part of the separator, and every later block would take the previous index. */
+static void no_points(FILE *f, int columns)
+{
+    fprintf(f, "# no measured row\n");
+    for (int i = 0; i < columns; i++)
+        fprintf(f, "%s?", i ? " " : "");
+    fprintf(f, "\n");
+}
+
 /* A number, or "?" (gnuplot's missing value here) when not finite. */
 static void num(FILE *f, double v)
 {
@@ -160,6 +170,7 @@ static void memory_energy_block(const bb_report *r, int m, const char *f, FILE *
 static void roofline_blocks(const bb_report *r, int m, const char *f, FILE *roof, FILE *bw)
 {
     fprintf(roof, "# model batch ops_per_byte gops measured extrapolated\n");
+    bool any = false;
     for (size_t i = 0; i < r->n_rows; i++) {
         const bb_report_row *w = &r->rows[i];
         if (w->machine != m || strcmp(w->format, f) || !ok_row(w) || w->threads != r->machines[m].threads ||
@@ -170,7 +181,10 @@ static void roofline_blocks(const bb_report *r, int m, const char *f, FILE *roof
         num(roof, w->gops);
         split(roof, w->gops, w->extrapolated);
         fprintf(roof, "\n");
+        any = true;
     }
+    if (!any)
+        no_points(roof, 6);
     fprintf(bw, "# model size_b gbps measured extrapolated pct_of_ceiling\n");
     for (size_t j = 0; j < r->n_models; j++) {
         const bb_report_model *mod = &r->models[j];
@@ -212,7 +226,7 @@ static void batch_block(const bb_report *r, int m, const char *model, const char
 {
     fprintf(out, "# batch tokens_per_s measured extrapolated\n");
     long last = 0;
-    for (;;) {
+    for (bool any = false;; any = true) {
         const bb_report_row *next = NULL;
         for (size_t i = 0; i < r->n_rows; i++) {
             const bb_report_row *w = &r->rows[i];
@@ -220,8 +234,11 @@ static void batch_block(const bb_report *r, int m, const char *model, const char
                 w->threads == r->machines[m].threads && w->batch > last && (!next || w->batch < next->batch))
                 next = bb_report_pick(r, m, model, f, 0, w->batch, w->budget_batch);
         }
-        if (!next)
+        if (!next) {
+            if (!any)
+                no_points(out, 4);
             return;
+        }
         fprintf(out, "%ld", next->batch);
         num(out, next->tokens_per_s);
         split(out, next->tokens_per_s, next->extrapolated);
@@ -319,6 +336,36 @@ static void plotvars(const bb_report *r, int m, const char *table3_model, FILE *
     fprintf(out, "\n");
 }
 
+/* The paper's points of one metric, for the models of machine m (m < 0: of any machine),
+ * so that no point sits at a size the figure has no tick for. */
+static void paper_block(const bb_report *r, int m, datafile *d, const char *metric)
+{
+    block(d, metric);
+    fprintf(d->f, "# model size_b value label (the paper's BitNet b1.58 over LLaMA, GPU)\n");
+    for (size_t i = 0; i < r->n_refs; i++) {
+        const bb_paper_ref *p = &r->refs[i];
+        if (strcmp(p->metric, metric) || strcmp(p->family, "ternary"))
+            continue;
+        for (size_t j = 0; j < r->n_models; j++) {
+            const bb_report_model *mod = &r->models[j];
+            if (strcmp(mod->name, p->model) || (m >= 0 && !bb_report_has(r, m, mod->name, NULL)))
+                continue;
+            fprintf(d->f, "%s %.6g %.6g \"%sx\"\n", p->model, mod->size_b, p->value, p->text);
+        }
+    }
+}
+
+static int write_paper(const bb_report *r, int m, const char *dir, const char *prefix, char *why, size_t len)
+{
+    datafile paper;
+    if (!open_data(&paper, dir, prefix, "paper.dat", why, len))
+        return -1;
+    paper_block(r, m, &paper, "speedup");
+    paper_block(r, m, &paper, "memory_reduction");
+    paper_block(r, m, &paper, "end_to_end_energy_ratio");
+    return close_data(&paper, why, len) ? 0 : -1;
+}
+
 enum { F_LATENCY, F_MEMORY, F_ENERGY, F_TABLE3, F_BATCH, F_ROOF, F_BW, F_VARS, F_COUNT };
 static const char *const data_names[F_COUNT] = {"latency.dat", "memory.dat", "energy.dat", "table3.dat",
                                                 "batch.dat", "roofline.dat", "bandwidth.dat", "plotvars.gp"};
@@ -351,7 +398,7 @@ static int write_machine(const bb_report *r, int m, const char *dir, char *why, 
         }
         plotvars(r, m, t3, d[F_VARS].f);
     }
-    int rc = opened == F_COUNT ? 0 : -1;
+    int rc = opened == F_COUNT ? write_paper(r, m, dir, prefix, why, len) : -1;
     for (int i = 0; i < opened; i++)
         if (!close_data(&d[i], why, len))
             rc = -1;
@@ -359,23 +406,6 @@ static int write_machine(const bb_report *r, int m, const char *dir, char *why, 
 }
 
 /* ------------------------------------------------------------------ shared data */
-
-static void paper_block(const bb_report *r, datafile *d, const char *metric)
-{
-    block(d, metric);
-    fprintf(d->f, "# model size_b value label (the paper's BitNet b1.58 over LLaMA, GPU)\n");
-    for (size_t i = 0; i < r->n_refs; i++) {
-        const bb_paper_ref *p = &r->refs[i];
-        if (strcmp(p->metric, metric) || strcmp(p->family, "ternary"))
-            continue;
-        char *end;
-        double size = strtod(p->model, &end);
-        size = *end == 'M' ? size / 1000 : *end == 'B' ? size : NAN;
-        if (!isfinite(size))
-            continue;
-        fprintf(d->f, "%s %.6g %.6g \"%.3gx\"\n", p->model, size, p->value, p->value);
-    }
-}
 
 /* cross.dat: block (format k, machine m) = k x machines + m, speed-up vs fp16 by size. */
 static void cross_data(const bb_report *r, datafile *d, FILE *vars)
@@ -416,18 +446,13 @@ static void cross_data(const bb_report *r, datafile *d, FILE *vars)
     fprintf(vars, "have_paper = %d\n", r->n_refs > 0);
 }
 
+/* With several machines: the cross-machine data, and the paper's points at every model. */
 static int write_shared(const bb_report *r, const char *dir, char *why, size_t len)
 {
-    datafile paper;
-    if (!open_data(&paper, dir, "", "paper.dat", why, len))
-        return -1;
-    paper_block(r, &paper, "speedup");
-    paper_block(r, &paper, "memory_reduction");
-    paper_block(r, &paper, "end_to_end_energy_ratio");
-    if (!close_data(&paper, why, len))
-        return -1;
     if (r->n_machines < 2)
         return 0;
+    if (write_paper(r, -1, dir, "", why, len))
+        return -1;
     datafile cross, vars;
     if (!open_data(&cross, dir, "", "cross.dat", why, len))
         return -1;

@@ -5,7 +5,7 @@ name = "energy"; width = 1200; height = 950
 load plots."common.gp"
 load data."plotvars.gp"
 f = data."energy.dat"
-paper = shared."paper.dat"
+paper = data."paper.dat"
 
 set multiplot layout 2, 1 title "Energy per token: arithmetic modeled (op counts x Horowitz pJ/op), measured (RAPL) where available\n".machine_title font ",13"
 @fixed_margins

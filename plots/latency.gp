@@ -4,7 +4,7 @@ name = "latency"; width = 1200; height = 950
 load plots."common.gp"
 load data."plotvars.gp"
 f = data."latency.dat"
-paper = shared."paper.dat"
+paper = data."paper.dat"
 
 set multiplot layout 2, 1 title "Decode latency per token (matmul only, batch 1)  -  ".machine_title font ",13"
 @fixed_margins

@@ -4,7 +4,7 @@ name = "memory"; width = 1200; height = 950
 load plots."common.gp"
 load data."plotvars.gp"
 f = data."memory.dat"
-paper = shared."paper.dat"
+paper = data."paper.dat"
 
 set multiplot layout 2, 1 title "Weight memory (modeled: bits per weight incl. scales x parameters + fp16 embedding and LM head)\n".machine_title font ",13"
 @fixed_margins

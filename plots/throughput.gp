@@ -15,6 +15,7 @@ set ylabel "tokens/s at that batch (measured)"
 set xlabel "format (bar label: the budget batch, modeled)"
 set xrange [-0.6:series_count - 0.4]
 set yrange [0:*]
+set offsets 0, 0, graph 0.25, 0  # room for the bar labels and the key above the tallest bar
 set xtics nomirror ()
 do for [i=1:series_count] { set xtics add (series[i] i - 1) }
 set boxwidth 0.6
@@ -35,6 +36,7 @@ set lmargin at screen 0.56; set rmargin at screen 0.76
 set title (strlen(batch_model) ? batch_model.": tokens/s vs batch (list batches and the budget batch)" : "tokens/s vs batch: unavailable (one batch size only)")
 set logscale xy
 set autoscale x
+set offsets 0, 0, 0, 0
 set xtics auto
 set yrange [*:*]
 set xlabel "batch (sequences decoded together; log scale)"

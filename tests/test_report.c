@@ -439,6 +439,76 @@ static void test_without_gnuplot_tables_and_data_exit_0(void **state)
     remove_dir(dir);
 }
 
+/* Blocks ("# block N") in a .dat file, and whether each has a data line: gnuplot reads a
+ * block of comments alone as part of the separator, shifting every later series. */
+static int blocks_with_data(const char *text, int *blocks)
+{
+    int with_data = 0;
+    bool in_block = false, has_data = false;
+    *blocks = 0;
+    for (const char *line = text; *line;) {
+        const char *eol = strchr(line, '\n');
+        size_t len = eol ? (size_t)(eol - line) : strlen(line);
+        if (!strncmp(line, "# block ", 8)) {
+            with_data += in_block && has_data;
+            (*blocks)++;
+            in_block = true;
+            has_data = false;
+        } else if (len && line[0] != '#') {
+            has_data = true;
+        }
+        line += len + (eol != NULL);
+    }
+    return with_data + (in_block && has_data);
+}
+
+static void test_every_series_block_has_a_line(void **state)
+{
+    (void)state;
+    char dir[64], path[128], *log = NULL;
+    make_temp_dir(dir, sizeof dir);
+    /* the fixture with every int8 row unmeasured: int8 has no point in any figure */
+    snprintf(path, sizeof path, "%s/int8-skipped.jsonl", dir);
+    FILE *in = fopen(FIX "vm.jsonl", "r"), *out = fopen(path, "w");
+    assert_non_null(in);
+    assert_non_null(out);
+    char line[65536];
+    while (fgets(line, sizeof line, in)) {
+        json_t *row = json_loads(line, 0, NULL);
+        assert_non_null(row);
+        if (!strcmp(json_string_value(json_object_get(row, "format")), "int8")) {
+            json_object_set_new(row, "status", json_string("skipped"));
+            json_object_set_new(row, "reason", json_string("test: not measured"));
+            static const char *const measured[] = {"latency_ms_per_token", "tokens_per_s", "gbps", "gops",
+                                                   "stats_step_ns"};
+            for (size_t i = 0; i < 5; i++)
+                json_object_set_new(row, measured[i], json_null());
+        }
+        char *text = json_dumps(row, JSON_COMPACT);
+        fprintf(out, "%s\n", text);
+        free(text);
+        json_decref(row);
+    }
+    fclose(in);
+    fclose(out);
+    const char *const inputs[] = {path};
+    assert_int_equal(run_report(inputs, 1, dir, true, &log), 0);
+    static const char *const files[] = {"latency.dat", "memory.dat", "energy.dat", "batch.dat", "roofline.dat",
+                                        "bandwidth.dat"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char *text = read_in(dir, files[i]);
+        assert_non_null(text);
+        int blocks, with_data = blocks_with_data(text, &blocks);
+        if (blocks != 5 || with_data != 5)
+            print_error("%s: %d blocks, %d with a data line (want 5 and 5)\n", files[i], blocks, with_data);
+        assert_int_equal(blocks, 5);
+        assert_int_equal(with_data, 5);
+        free(text);
+    }
+    free(log);
+    remove_dir(dir);
+}
+
 int main(void)
 {
     /* The fixtures and the reference file are named relative to the source tree. */
@@ -454,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_reference_values_are_data),
         cmocka_unit_test(test_malformed_lines_named_and_skipped),
         cmocka_unit_test(test_no_usable_rows_is_exit_2),
+        cmocka_unit_test(test_every_series_block_has_a_line),
         cmocka_unit_test(test_plots_are_pngs_of_the_promised_size),
         cmocka_unit_test(test_without_gnuplot_tables_and_data_exit_0),
     };

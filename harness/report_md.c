@@ -655,8 +655,9 @@ static void batch_table(const bb_report *r, int m, FILE *out)
             fprintf(out, " %s |", show(&c, MEASURED(bb_report_pick(r, m, model, f, 0, batches[k], false),
                                                     tokens_per_s), 1, ""));
         const bb_report_row *w = bb_report_pick(r, m, model, f, 0, 0, true);
+        val tps = MEASURED(w, tokens_per_s);
         if (w)
-            fprintf(out, " %s at batch %ld |\n", show(&c, MEASURED(w, tokens_per_s), 1, ""), w->batch);
+            fprintf(out, tps.na ? " %s (batch %ld) |\n" : " %s at batch %ld |\n", show(&c, tps, 1, ""), w->batch);
         else
             fprintf(out, " unavailable: not run |\n");
     }

@@ -1,30 +1,31 @@
 /*
  * kernels/x86/pot_avx512_mul.c - pot4, pot5, pot6 by multiply-accumulate (AVX-512 VNNI):
- * each code is decoded by a table lookup into the integer weight +-2^(emax - e) and
- * multiplied with the activations in vpdpbusd / vpdpwssd, so the same codes as in
- * pot_avx512_shift.c go through the multiplier instead of the shifter.
+ * each code is decoded by a table lookup into its integer weight and multiplied with the
+ * int8 activations by vpdpbusd, 64 weights per instruction, so the same codes as in
+ * pot_avx512_shift.c go through the multiplier instead of the shifter.  All three read
+ * the canonical layout as is (no repack).
  *
- * pot4 (canonical layout, no repack): the weight +-2^(6 - e) (|w| <= 64) plus 64 is an
- * unsigned byte 0..128, looked up with vpermb (64-entry table: it ignores index bits 6..7,
- * so neither nibble needs a mask, only the high one a shift).  vpdpbusd multiplies it with
- * the int8 activations, 64 weights per instruction, and sum (w + 64) q = sum w q + 64 sum q,
- * with sum q from the quantizer: exact.  Per 128 weights: 1 shift, 2 vpermb, 2 vpdpbusd.
- * int32 lanes: 8 products <= 128 * 127 per block, SEG4 = 8192 blocks < 2^31.
+ * vpdpbusd multiplies unsigned bytes by signed bytes, four products summed into each
+ * int32 lane.  A weight +-2^s with s up to emax does not fit a byte from pot5 on, so the
+ * exponent range is cut into byte streams of 8 exponents each: stream k holds
+ * |w| / 2^(8k) = 2^(s - 8k) (1..128) for the weights with 8k <= s < 8k + 8, and 0 for the
+ * others; the sign goes onto the activations (a masked vpsubb per 64 weights, no
+ * overflow since |q| <= 127); and dot = sum_k 2^(8k) S_k over the streams' sums S_k.
+ *   pot4: one stream; |w| <= 64 and the sign fits the table instead: the byte is w + 64
+ *         (0..128), and sum (w + 64) q = dot + 64 sum q, with sum q from the quantizer.
+ *   pot5: two streams (s = 0..7, 8..14); the sign mask is the canonical sign plane itself
+ *         (bit i = weight i), loaded into a mask register per 64 weights (kmovq).
+ *   pot6: four streams (s = 0..7, .., 24..30).  The table index is the whole 6-bit code,
+ *         assembled per 64 weights by one word shift of the code-bit-4/5 byte pairs
+ *         (broadcast to both halves, shifted by a per-half count) and one vpternlogd with
+ *         the nibbles; the sign mask is one vptestmb of the index.
+ * The lookups are vpermb over a 64-entry table, which ignores index bits 6..7, so the
+ * nibbles need no mask (the tables repeat over the bits they do not use).
  *
- * pot5 (word nibbles + sign plane): |w| = 2^(15 - ecode) <= 2^14 is an int16, looked up
- * with vpermw from the ecode nibble, negated under the sign mask (kmovd from the plane,
- * masked vpsubw), and multiplied with int16 activations by vpdpwssd (pairs summed into
- * int32).  Per 32 weights: shift, vpermw, masked vpsubw, vpdpwssd.  int32 lanes gain
- * 2 products < 2^21 per block: SEG5 = 256 blocks.
- *
- * pot6 (word nibbles + canonical byte pairs): w = +-2^(30 - e) needs 31 bits, so it is
- * split into two int16 streams, w = 2^16 hi + lo: e <= 14: hi = +-2^(14 - e); e >= 16:
- * lo = +-2^(30 - e); e = 15: +2^15 = 2^16 - 2^15 is (1, -32768) and -2^15 is (0, -32768).
- * Both halves come from 64-entry tables over the full 6-bit code (vpermt2w), whose index
- * is assembled by one vpternlogd from the nibble and the byte pairs (widened to words
- * once per block).  Per 32 weights: 2 shifts, vpternlogd, 2 vpermt2w, 2 vpdpwssd.
- * dot = 2^16 sum(hi q) + sum(lo q).  int32 lanes of the lo stream gain 2 products
- * <= 2^15 * 127 per block and accumulator: SEG6 = 64 blocks.
+ * Per 128 weights: pot4 1 shift, 2 vpermb, 2 vpdpbusd; pot5 1 shift, 4 vpermb, 2 masked
+ * vpsubb, 4 vpdpbusd; pot6 3 shifts, 2 vpternlogd, 2 vptestmb, 2 masked vpsubb, 8 vpermb,
+ * 8 vpdpbusd.  int32 lanes gain at most 2 x 4 x 128 x 127 < 2^17 per block and stream, so
+ * SEG = 8192 blocks (< 2^30) before they are widened into int64.
  */
 #include "act_q8_simd.h"
 #include "list_pot.h"
@@ -32,249 +33,161 @@
 
 #include <immintrin.h>
 
-enum { SEG4 = 8192, SEG5 = 256, SEG6 = 64 };
+enum { SEG = 8192, MAX_STREAMS = 4 };
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
+/* Small loops over streams and tokens must unroll fully, so that their arrays live in
+ * registers (GCC at -O2 keeps them rolled, with the arrays on the stack). */
+#define UNROLL _Pragma("GCC unroll 8")
 
-/* ------------------------------------------------------------------ pot4 */
+/* ------------------------------------------------------------------ tables */
 
-/* Byte table: entry i = weight of code i & 15, plus 64. */
-static uint8_t pot4_biased[64];
-static void pot4_table_init(void)
+/* tables[b - 4][k][i]: the byte of stream k for table index i (see the top of the file);
+ * filled before main from the code definition (pot_mul_tables_init) and only read after. */
+static uint8_t tables[3][MAX_STREAMS][64];
+
+static unsigned streams_of(unsigned bits) { return bits == 4 ? 1 : bits == 5 ? 2 : 4; }
+
+__attribute__((constructor)) static void pot_mul_tables_init(void)
 {
-    for (int i = 0; i < 64; i++) {
-        int code = i & 15, ecode = code & 7;
-        int w = ecode ? 1 << (7 - ecode) : 0;
-        pot4_biased[i] = (uint8_t)(64 + (code & 8 ? -w : w));
+    for (unsigned bits = 4; bits <= 6; bits++) {
+        unsigned ecode_mask = (1u << (bits - 1)) - 1, emax = (1u << (bits - 1)) - 2;
+        for (unsigned i = 0; i < 64; i++) {
+            unsigned code = i & ((1u << bits) - 1), ecode = code & ecode_mask;
+            unsigned s = emax + 1 - ecode; /* |w| = 2^s when ecode != 0 */
+            for (unsigned k = 0; k < streams_of(bits); k++) {
+                unsigned byte = 0;
+                if (bits == 4) { /* w + 64 */
+                    int w = ecode ? 1 << s : 0;
+                    byte = (unsigned)(64 + (code >> 3 ? -w : w));
+                } else if (ecode != 0 && s >= 8 * k && s < 8 * k + 8) {
+                    byte = 1u << (s - 8 * k);
+                }
+                tables[bits - 4][k][i] = (uint8_t)byte;
+            }
+        }
     }
 }
 
-ALWAYS_INLINE void pot4_mul_tile(const uint8_t *w, size_t blocks, const void *const *xv,
-                                 unsigned ntok, int64_t *dot)
+/* ------------------------------------------------------------------ the hot loop */
+
+/* Table indices of the 64 weights of half h (weights 64 h .. 64 h + 63) of a block whose
+ * nibble plane is v: bits 0..3 = code bits 0..3, and for pot6 bits 4..5 = code bits 4..5
+ * from the byte pairs (broadcast to both 256-bit halves; half h's weights j < 32 and
+ * j >= 32 find their bits at different pair positions, hence a per-half word shift). */
+ALWAYS_INLINE __m512i half_index(unsigned bits, __m512i v, __m512i pairs, int h)
 {
-    const __m512i lut = _mm512_loadu_si512(pot4_biased);
+    __m512i nibbles = h ? _mm512_srli_epi16(v, 4) : v;
+    if (bits != 6)
+        return nibbles; /* the tables repeat over bits 4..5 */
+    /* groups 0, 1 (h = 0): bits 0..1 and 2..3 up to 4..5; groups 2, 3: 4..5 stay, 6..7 down */
+    __m512i up = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+    __m512i down = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    __m512i high = h ? _mm512_srlv_epi16(pairs, down) : _mm512_sllv_epi16(pairs, up);
+    /* vpternlogd "c ? a : b": bits 0..3 from the nibbles, the rest from the pairs */
+    return _mm512_ternarylogic_epi32(nibbles, high, _mm512_set1_epi8(0x0f), 0xe4);
+}
+
+ALWAYS_INLINE void mul_tile(unsigned bits, const uint8_t *w, size_t blocks, const void *const *xv,
+                            unsigned ntok, int64_t *dot)
+{
+    const unsigned streams = streams_of(bits), block_bytes = 16 * bits;
+    /* one accumulator per stream and half while registers allow: independent chains */
+    const unsigned halves = streams * 2 * ntok <= 16 ? 2 : 1;
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i lut[MAX_STREAMS];
+    UNROLL
+    for (unsigned k = 0; k < streams; k++)
+        lut[k] = _mm512_loadu_si512(tables[bits - 4][k]);
     const int8_t *x[POT_TILE];
-    __m512i acc64[POT_TILE];
+    __m512i acc64[POT_TILE][MAX_STREAMS];
+    UNROLL
     for (unsigned t = 0; t < ntok; t++) {
         x[t] = xv[t];
-        acc64[t] = _mm512_setzero_si512();
+        UNROLL
+        for (unsigned k = 0; k < streams; k++)
+            acc64[t][k] = zero;
     }
     for (size_t left = blocks; left;) {
-        size_t seg = left < SEG4 ? left : SEG4;
+        size_t seg = left < SEG ? left : SEG;
         left -= seg;
-        __m512i acc[POT_TILE][2];
+        __m512i acc[POT_TILE][MAX_STREAMS][2];
+        UNROLL
         for (unsigned t = 0; t < ntok; t++)
-            acc[t][0] = acc[t][1] = _mm512_setzero_si512();
-        for (size_t b = seg; b; b--, w += 64) {
-            __m512i v = _mm512_loadu_si512(w);
-            __m512i lo = _mm512_permutexvar_epi8(v, lut);                       /* weights 0..63 */
-            __m512i hi = _mm512_permutexvar_epi8(_mm512_srli_epi16(v, 4), lut); /* 64..127 */
-            for (unsigned t = 0; t < ntok; t++) {
-                acc[t][0] = _mm512_dpbusd_epi32(acc[t][0], lo, _mm512_loadu_si512(x[t]));
-                acc[t][1] = _mm512_dpbusd_epi32(acc[t][1], hi, _mm512_loadu_si512(x[t] + 64));
-                x[t] += POT_BLOCK;
-            }
-        }
-        for (unsigned t = 0; t < ntok; t++)
-            acc64[t] = pot_widen_add_epi32(pot_widen_add_epi32(acc64[t], acc[t][0]), acc[t][1]);
-    }
-    for (unsigned t = 0; t < ntok; t++)
-        dot[t] = _mm512_reduce_add_epi64(acc64[t]);
-}
-
-void bb_pot4_avx512_mul_dot(const uint8_t *w, size_t blocks, const void *const *x,
-                            unsigned ntok, int64_t *dot);
-__attribute__((noinline)) void bb_pot4_avx512_mul_dot(const uint8_t *w, size_t blocks,
-                                                      const void *const *x, unsigned ntok,
-                                                      int64_t *dot)
-{
-    switch (ntok) {
-    case 1: pot4_mul_tile(w, blocks, x, 1, dot); break;
-    case 2: pot4_mul_tile(w, blocks, x, 2, dot); break;
-    case 3: pot4_mul_tile(w, blocks, x, 3, dot); break;
-    default: pot4_mul_tile(w, blocks, x, 4, dot); break;
-    }
-}
-
-/* ------------------------------------------------------------------ pot5 */
-
-/* Word table: entry i = |weight| of ecode i & 15. */
-static int16_t pot5_magnitude[32];
-static void pot5_table_init(void)
-{
-    for (int i = 0; i < 32; i++) {
-        int ecode = i & 15;
-        pot5_magnitude[i] = (int16_t)(ecode ? 1 << (15 - ecode) : 0);
-    }
-}
-
-ALWAYS_INLINE void pot5_mul_tile(const uint8_t *w, size_t blocks, const void *const *xv,
-                                 unsigned ntok, int64_t *dot)
-{
-    const __m512i lut = _mm512_loadu_si512(pot5_magnitude), zero = _mm512_setzero_si512();
-    const int16_t *x[POT_TILE];
-    __m512i acc64[POT_TILE];
-    for (unsigned t = 0; t < ntok; t++) {
-        x[t] = xv[t];
-        acc64[t] = zero;
-    }
-    for (size_t left = blocks; left;) {
-        size_t seg = left < SEG5 ? left : SEG5;
-        left -= seg;
-        __m512i acc[POT_TILE][4]; /* one per group: four independent vpdpwssd chains */
-        for (unsigned t = 0; t < ntok; t++)
-            for (int g = 0; g < 4; g++)
-                acc[t][g] = zero;
-        for (size_t b = seg; b; b--, w += 80) {
-            __m512i v = _mm512_loadu_si512(w);
-            for (int g = 0; g < 4; g++) {
-                __m512i mag = _mm512_permutexvar_epi16(_mm512_srli_epi16(v, 4 * g), lut);
-                __m512i wg = _mm512_mask_sub_epi16(mag, pot_mask32(w + 64 + 4 * g), zero, mag);
-                for (unsigned t = 0; t < ntok; t++)
-                    acc[t][g] = _mm512_dpwssd_epi32(acc[t][g], wg, _mm512_loadu_si512(x[t] + 32 * g));
-            }
-            for (unsigned t = 0; t < ntok; t++)
-                x[t] += POT_BLOCK;
-        }
-        for (unsigned t = 0; t < ntok; t++)
-            for (int g = 0; g < 4; g++)
-                acc64[t] = pot_widen_add_epi32(acc64[t], acc[t][g]);
-    }
-    for (unsigned t = 0; t < ntok; t++)
-        dot[t] = _mm512_reduce_add_epi64(acc64[t]);
-}
-
-void bb_pot5_avx512_mul_dot(const uint8_t *w, size_t blocks, const void *const *x,
-                            unsigned ntok, int64_t *dot);
-__attribute__((noinline)) void bb_pot5_avx512_mul_dot(const uint8_t *w, size_t blocks,
-                                                      const void *const *x, unsigned ntok,
-                                                      int64_t *dot)
-{
-    switch (ntok) {
-    case 1: pot5_mul_tile(w, blocks, x, 1, dot); break;
-    case 2: pot5_mul_tile(w, blocks, x, 2, dot); break;
-    case 3: pot5_mul_tile(w, blocks, x, 3, dot); break;
-    default: pot5_mul_tile(w, blocks, x, 4, dot); break;
-    }
-}
-
-/* ------------------------------------------------------------------ pot6 */
-
-/* Word tables over the 6-bit code (sign << 5 | ecode): the two int16 halves of the weight,
- * w = 2^16 hi + lo (see the top of the file). */
-static int16_t pot6_hi[64], pot6_lo[64];
-static void pot6_table_init(void)
-{
-    for (int code = 0; code < 64; code++) {
-        int ecode = code & 31, negative = code >> 5, hi = 0, lo = 0;
-        if (ecode != 0) {
-            int s = 31 - ecode; /* the weight is +-2^s */
-            if (s == 15) {
-                hi = negative ? 0 : 1;
-                lo = INT16_MIN;
-            } else if (s > 15) {
-                hi = negative ? -(1 << (s - 16)) : 1 << (s - 16);
-            } else {
-                lo = negative ? -(1 << s) : 1 << s;
-            }
-        }
-        pot6_hi[code] = (int16_t)hi;
-        pot6_lo[code] = (int16_t)lo;
-    }
-}
-
-/* vpternlogd truth table of "c ? a : b" (bitwise select) */
-#define SELECT_A_WHERE_C 0xe4
-
-ALWAYS_INLINE __m512i pot6_index(__m512i nibbles, __m512i pairs, int g)
-{
-    __m512i a = _mm512_srli_epi16(nibbles, 4 * g); /* code bits 0..3 in bits 0..3 */
-    __m512i b = g == 0 ? _mm512_slli_epi16(pairs, 4)   /* code bits 4..5 in bits 4..5 */
-              : g == 1 ? _mm512_slli_epi16(pairs, 2)
-              : g == 2 ? pairs
-                       : _mm512_srli_epi16(pairs, 2);
-    /* bits above 5 are garbage; vpermt2w reads only bits 0..5 */
-    return _mm512_ternarylogic_epi32(a, b, _mm512_set1_epi16(0x000f), SELECT_A_WHERE_C);
-}
-
-ALWAYS_INLINE void pot6_mul_tile(const uint8_t *w, size_t blocks, const void *const *xv,
-                                 unsigned ntok, int64_t *dot)
-{
-    const __m512i hi_a = _mm512_loadu_si512(pot6_hi), hi_b = _mm512_loadu_si512(pot6_hi + 32),
-                  lo_a = _mm512_loadu_si512(pot6_lo), lo_b = _mm512_loadu_si512(pot6_lo + 32),
-                  zero = _mm512_setzero_si512();
-    const int16_t *x[POT_TILE];
-    __m512i hi64[POT_TILE], lo64[POT_TILE];
-    for (unsigned t = 0; t < ntok; t++) {
-        x[t] = xv[t];
-        hi64[t] = lo64[t] = zero;
-    }
-    for (size_t left = blocks; left;) {
-        size_t seg = left < SEG6 ? left : SEG6;
-        left -= seg;
-        __m512i hi[POT_TILE][2], lo[POT_TILE][2];
-        for (unsigned t = 0; t < ntok; t++)
-            hi[t][0] = hi[t][1] = lo[t][0] = lo[t][1] = zero;
-        for (size_t b = seg; b; b--, w += 96) {
-            __m512i v = _mm512_loadu_si512(w);
-            __m512i pairs = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(w + 64)));
-            for (int g = 0; g < 4; g++) {
-                __m512i idx = pot6_index(v, pairs, g);
-                __m512i wh = _mm512_permutex2var_epi16(hi_a, idx, hi_b);
-                __m512i wl = _mm512_permutex2var_epi16(lo_a, idx, lo_b);
+            UNROLL
+            for (unsigned k = 0; k < streams; k++)
+                acc[t][k][0] = acc[t][k][1] = zero;
+        for (size_t b = seg; b; b--, w += block_bytes) {
+            __m512i v = _mm512_loadu_si512(w), pairs = zero;
+            if (bits == 6)
+                pairs = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(w + 64)));
+            UNROLL
+            for (int h = 0; h < 2; h++) {
+                __m512i idx = half_index(bits, v, pairs, h), wk[MAX_STREAMS];
+                __mmask64 neg = 0;
+                if (bits == 5)
+                    neg = pot_mask64(w + 64 + 8 * h);
+                else if (bits == 6)
+                    neg = _mm512_test_epi8_mask(idx, _mm512_set1_epi8(0x20));
+                UNROLL
+                for (unsigned k = 0; k < streams; k++)
+                    wk[k] = _mm512_permutexvar_epi8(idx, lut[k]);
+                UNROLL
                 for (unsigned t = 0; t < ntok; t++) {
-                    __m512i xg = _mm512_loadu_si512(x[t] + 32 * g);
-                    hi[t][g & 1] = _mm512_dpwssd_epi32(hi[t][g & 1], wh, xg);
-                    lo[t][g & 1] = _mm512_dpwssd_epi32(lo[t][g & 1], wl, xg);
+                    __m512i xh = _mm512_loadu_si512(x[t] + 64 * h);
+                    if (bits != 4)
+                        xh = _mm512_mask_sub_epi8(xh, neg, zero, xh);
+                    UNROLL
+                    for (unsigned k = 0; k < streams; k++)
+                        acc[t][k][h % halves] = _mm512_dpbusd_epi32(acc[t][k][h % halves], wk[k], xh);
                 }
             }
+            UNROLL
             for (unsigned t = 0; t < ntok; t++)
                 x[t] += POT_BLOCK;
         }
-        for (unsigned t = 0; t < ntok; t++) {
-            hi64[t] = pot_widen_add_epi32(pot_widen_add_epi32(hi64[t], hi[t][0]), hi[t][1]);
-            lo64[t] = pot_widen_add_epi32(pot_widen_add_epi32(lo64[t], lo[t][0]), lo[t][1]);
-        }
+        UNROLL
+        for (unsigned t = 0; t < ntok; t++)
+            UNROLL
+            for (unsigned k = 0; k < streams; k++) {
+                acc64[t][k] = pot_widen_add_epi32(acc64[t][k], acc[t][k][0]);
+                if (halves == 2)
+                    acc64[t][k] = pot_widen_add_epi32(acc64[t][k], acc[t][k][1]);
+            }
     }
-    for (unsigned t = 0; t < ntok; t++)
-        dot[t] = _mm512_reduce_add_epi64(hi64[t]) * 65536 + _mm512_reduce_add_epi64(lo64[t]);
+    UNROLL
+    for (unsigned t = 0; t < ntok; t++) {
+        int64_t d = 0;
+        UNROLL
+        for (unsigned k = 0; k < streams; k++)
+            d += _mm512_reduce_add_epi64(acc64[t][k]) * ((int64_t)1 << (8 * k));
+        dot[t] = d;
+    }
 }
 
-void bb_pot6_avx512_mul_dot(const uint8_t *w, size_t blocks, const void *const *x,
-                            unsigned ntok, int64_t *dot);
-__attribute__((noinline)) void bb_pot6_avx512_mul_dot(const uint8_t *w, size_t blocks,
-                                                      const void *const *x, unsigned ntok,
-                                                      int64_t *dot)
-{
-    switch (ntok) {
-    case 1: pot6_mul_tile(w, blocks, x, 1, dot); break;
-    case 2: pot6_mul_tile(w, blocks, x, 2, dot); break;
-    case 3: pot6_mul_tile(w, blocks, x, 3, dot); break;
-    default: pot6_mul_tile(w, blocks, x, 4, dot); break;
+#define MUL_DOT(bits)                                                                           \
+    void bb_pot##bits##_avx512_mul_dot(const uint8_t *w, size_t blocks, const void *const *x,  \
+                                       unsigned ntok, int64_t *dot);                            \
+    __attribute__((noinline)) void bb_pot##bits##_avx512_mul_dot(                               \
+        const uint8_t *w, size_t blocks, const void *const *x, unsigned ntok, int64_t *dot)     \
+    {                                                                                           \
+        switch (ntok) {                                                                         \
+        case 1: mul_tile(bits, w, blocks, x, 1, dot); break;                                    \
+        case 2: mul_tile(bits, w, blocks, x, 2, dot); break;                                    \
+        case 3: mul_tile(bits, w, blocks, x, 3, dot); break;                                    \
+        default: mul_tile(bits, w, blocks, x, 4, dot); break;                                   \
+        }                                                                                       \
     }
-}
+
+MUL_DOT(4)
+MUL_DOT(5)
+MUL_DOT(6)
 
 /* ------------------------------------------------------------------ kernel table */
 
-/* The tables are filled before main (a constructor), from the code definitions above
- * rather than typed out, and only read afterwards. */
-__attribute__((constructor)) static void pot_mul_tables_init(void)
-{
-    pot4_table_init();
-    pot5_table_init();
-    pot6_table_init();
-}
-
-POT_X_ACT_FUNCS(pot_i16, POT_X_I16, bb_act_q8_prepare_avx512)
-
-static void repack_word(const bb_weights *w, void *layout)
-{
-    pot_repack(w, layout, POT_LANES_WORD, POT_HIGH_CANONICAL);
-}
-
 static const pot_simd POT4_MUL = {.x = POT_X_Q8, .dot = bb_pot4_avx512_mul_dot, .sum_bias = 64};
-static const pot_simd POT5_MUL = {.x = POT_X_I16, .dot = bb_pot5_avx512_mul_dot};
-static const pot_simd POT6_MUL = {.x = POT_X_I16, .dot = bb_pot6_avx512_mul_dot};
+static const pot_simd POT5_MUL = {.x = POT_X_Q8, .dot = bb_pot5_avx512_mul_dot};
+static const pot_simd POT6_MUL = {.x = POT_X_Q8, .dot = bb_pot6_avx512_mul_dot};
 
 static void pot4_rows(const bb_gemm_args *a, size_t r0, size_t r1)
 {
@@ -289,28 +202,23 @@ static void pot6_rows(const bb_gemm_args *a, size_t r0, size_t r1)
     pot_simd_gemm_rows(&POT6_MUL, a, r0, r1);
 }
 
-#define POT_AVX512_MUL_NEEDS                                                                   \
-    (BB_ACT_Q8_AVX512_NEEDS | BB_CPU_AVX512F | BB_CPU_AVX512BW | BB_CPU_AVX512DQ |            \
-     BB_CPU_AVX512VNNI | BB_CPU_AVX512VBMI)
-
-#define POT_MUL_KERNEL(bits, repack_fn, layout_fn, act_bytes_fn, prepare_fn)                    \
+#define POT_MUL_KERNEL(bits)                                                                    \
     const bb_kernel bb_kernel_pot##bits##_avx512_mul = {                                        \
         .name = "pot" #bits "-avx512-mul",                                                      \
         .format = BB_FMT_POT##bits,                                                             \
         .method = "mul",                                                                        \
         .isa = BB_ISA_AVX512,                                                                   \
-        .needs = POT_AVX512_MUL_NEEDS,                                                          \
+        .needs = BB_ACT_Q8_AVX512_NEEDS | BB_CPU_AVX512F | BB_CPU_AVX512BW |                    \
+                 BB_CPU_AVX512VNNI | BB_CPU_AVX512VBMI,                                         \
         .priority = 30,                                                                         \
         .multiply_free = false,                                                                 \
         .hot_symbol = "bb_pot" #bits "_avx512_mul_dot",                                         \
         .row_block = 1,                                                                         \
-        .layout_bytes = layout_fn,                                                              \
-        .repack = repack_fn,                                                                    \
-        .act_bytes = act_bytes_fn,                                                              \
-        .prepare_act = prepare_fn,                                                              \
+        .act_bytes = bb_act_q8_bytes,                                                           \
+        .prepare_act = bb_act_q8_prepare_avx512,                                                \
         .gemm_rows = pot##bits##_rows,                                                          \
     };
 
-POT_MUL_KERNEL(4, NULL, NULL, bb_act_q8_bytes, bb_act_q8_prepare_avx512)
-POT_MUL_KERNEL(5, repack_word, pot_layout_bytes, pot_i16_act_bytes, pot_i16_prepare_act)
-POT_MUL_KERNEL(6, repack_word, pot_layout_bytes, pot_i16_act_bytes, pot_i16_prepare_act)
+POT_MUL_KERNEL(4)
+POT_MUL_KERNEL(5)
+POT_MUL_KERNEL(6)

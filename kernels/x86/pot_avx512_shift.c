@@ -5,7 +5,7 @@
  * (.multiply_free, checked by `make check-addonly`).  The weights are repacked once into
  * the lane layouts of pot_simd.h.
  *
- * Shift counts come from a table lookup on the code (vpermw / vpermd: a permute that
+ * Shift counts come from a table lookup on the code (vpermb / vpermd: a permute that
  * ignores the index bits above the table, so no mask is needed after the nibble shift).
  * A zero weight gets a count past the lane width, for which the variable shifts return 0
  * - so zero weights need no mask either.
@@ -16,7 +16,7 @@
  * 0..65535, so the dword lane A += (lo + 2^16 hi) and H += hi (both offset by 2^15)
  * accumulate every block; at the end lo_sum = A - 2^16 H (mod 2^32, exact while
  * lo_sum < 2^32) and the dot is lo_sum + H - 2^16 per dword lane and block.
- * Per 32 weights: nibble shift, vpermw, vptestmw (sign), masked vpsubw, vpsllvw, vpaddw.
+ * Per 32 weights: nibble shift, vpermb, vptestmw (sign), masked vpsubw, vpsllvw, vpaddw.
  *
  * pot5 (dword nibbles + sign plane): 16 weights per vpsllvd; |term| < 127 * 2^14 < 2^21,
  * eight terms per dword lane and block, so int32 lanes hold SEG5 = 64 blocks
@@ -26,9 +26,9 @@
  * pot6 (dword nibbles + ecode-bit-4 plane + sign plane): a term q << s with s up to 30
  * does not fit int32, so the exponent range is split in two: ecode bit 4 set means
  * s = 15 - c (c = the nibble), clear means s = 16 + (15 - c) (zero weight when c = 0).
- * Both halves shift by 15 - c (< 2^22 per term), the lookup (two vpermd, the second
- * masked by the bit-4 plane) only differs for c = 0; A sums all terms and B (a masked
- * add) the low-range ones, and dot = 2^16 (A - B) + B.  SEG6 = 32 blocks per int32
+ * Both halves shift by 15 - c (< 2^22 per term); the count is looked up for the high
+ * half and overwritten for the low half (masked by the bit-4 plane).  A sums all terms and
+ * B (a masked add) the low-range ones, and dot = 2^16 (A - B) + B.  SEG6 = 32 blocks per int32
  * segment (8 terms < 2^22 per lane and block).
  */
 #include "act_q8_simd.h"
@@ -44,21 +44,26 @@ enum {
 };
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
+/* Small loops over groups and tokens must unroll fully, so that their arrays live in
+ * registers (GCC at -O2 keeps them rolled, with the arrays on the stack). */
+#define UNROLL _Pragma("GCC unroll 8")
 
 /* ------------------------------------------------------------------ pot4 */
 
-/* Count for a 4-bit code: 7 - ecode, or 16 (shifts everything out) for ecode 0.  32
- * entries because vpermw reads 5 index bits; entry i serves code i & 15. */
-static const int16_t POT4_COUNT[32] = {
-    16, 6, 5, 4, 3, 2, 1, 0, 16, 6, 5, 4, 3, 2, 1, 0,
-    16, 6, 5, 4, 3, 2, 1, 0, 16, 6, 5, 4, 3, 2, 1, 0,
-};
+/* Count for a 4-bit code: 7 - ecode, or 16 (shifts everything out) for ecode 0.  A byte
+ * table for vpermb (one uop; vpermw takes two), which reads 6 index bits: entry i serves
+ * code i & 15.  The low byte of each word indexes it and the high byte is zeroed by the
+ * permute's mask, which leaves the count as a word. */
+#define POT4_COUNTS 16, 6, 5, 4, 3, 2, 1, 0, 16, 6, 5, 4, 3, 2, 1, 0
+static const uint8_t POT4_COUNT[64] = {POT4_COUNTS, POT4_COUNTS, POT4_COUNTS, POT4_COUNTS};
+#define LOW_BYTES 0x5555555555555555ull
 
 /* Signed term sum of one word-nibble block for one token: bias + sum of 4 groups. */
 ALWAYS_INLINE __m512i pot4_block_sum(const int16_t *x, const __m512i c[4], const __mmask32 neg[4])
 {
     const __m512i zero = _mm512_setzero_si512();
     __m512i s = _mm512_set1_epi16(INT16_MIN); /* the 2^15 offset */
+    UNROLL
     for (int g = 0; g < 4; g++) {
         __m512i xg = _mm512_loadu_si512(x + 32 * g);
         __m512i signed_x = _mm512_mask_sub_epi16(xg, neg[g], zero, xg);
@@ -73,6 +78,7 @@ ALWAYS_INLINE void pot4_shift_tile(const uint8_t *w, size_t blocks, const void *
     const __m512i lut = _mm512_loadu_si512(POT4_COUNT);
     const int16_t *x[POT_TILE];
     uint64_t total[POT_TILE];
+    UNROLL
     for (unsigned t = 0; t < ntok; t++) {
         x[t] = xv[t];
         total[t] = 0;
@@ -81,15 +87,16 @@ ALWAYS_INLINE void pot4_shift_tile(const uint8_t *w, size_t blocks, const void *
         size_t seg = left < SEG4 ? left : SEG4;
         left -= seg;
         __m512i A[POT_TILE], H[POT_TILE];
+        UNROLL
         for (unsigned t = 0; t < ntok; t++)
             A[t] = H[t] = _mm512_setzero_si512();
         for (size_t b = seg; b; b--, w += 64) {
             __m512i v = _mm512_loadu_si512(w);
             __m512i c[4] = {
-                _mm512_permutexvar_epi16(v, lut),
-                _mm512_permutexvar_epi16(_mm512_srli_epi16(v, 4), lut),
-                _mm512_permutexvar_epi16(_mm512_srli_epi16(v, 8), lut),
-                _mm512_permutexvar_epi16(_mm512_srli_epi16(v, 12), lut),
+                _mm512_maskz_permutexvar_epi8(LOW_BYTES, v, lut),
+                _mm512_maskz_permutexvar_epi8(LOW_BYTES, _mm512_srli_epi16(v, 4), lut),
+                _mm512_maskz_permutexvar_epi8(LOW_BYTES, _mm512_srli_epi16(v, 8), lut),
+                _mm512_maskz_permutexvar_epi8(LOW_BYTES, _mm512_srli_epi16(v, 12), lut),
             };
             __mmask32 neg[4] = {
                 _mm512_test_epi16_mask(v, _mm512_set1_epi16(0x0008)),
@@ -97,6 +104,7 @@ ALWAYS_INLINE void pot4_shift_tile(const uint8_t *w, size_t blocks, const void *
                 _mm512_test_epi16_mask(v, _mm512_set1_epi16(0x0800)),
                 _mm512_movepi16_mask(v),
             };
+            UNROLL
             for (unsigned t = 0; t < ntok; t++) {
                 __m512i s = pot4_block_sum(x[t], c, neg);
                 A[t] = _mm512_add_epi32(A[t], s);
@@ -104,6 +112,7 @@ ALWAYS_INLINE void pot4_shift_tile(const uint8_t *w, size_t blocks, const void *
                 x[t] += POT_BLOCK;
             }
         }
+        UNROLL
         for (unsigned t = 0; t < ntok; t++) {
             /* per dword lane lo_sum = A - 2^16 H (mod 2^32), both unsigned < 2^32 */
             __m512i lo = _mm512_sub_epi32(A[t], _mm512_slli_epi32(H[t], 16));
@@ -116,6 +125,7 @@ ALWAYS_INLINE void pot4_shift_tile(const uint8_t *w, size_t blocks, const void *
             total[t] += (uint64_t)_mm512_reduce_add_epi64(both) - ((uint64_t)seg << 20);
         }
     }
+    UNROLL
     for (unsigned t = 0; t < ntok; t++)
         dot[t] = pot_i64(total[t]);
 }
@@ -145,6 +155,7 @@ ALWAYS_INLINE void pot5_shift_tile(const uint8_t *w, size_t blocks, const void *
     const __m512i lut = _mm512_loadu_si512(POT5_COUNT), zero = _mm512_setzero_si512();
     const int32_t *x[POT_TILE];
     __m512i acc64[POT_TILE];
+    UNROLL
     for (unsigned t = 0; t < ntok; t++) {
         x[t] = xv[t];
         acc64[t] = zero;
@@ -153,25 +164,31 @@ ALWAYS_INLINE void pot5_shift_tile(const uint8_t *w, size_t blocks, const void *
         size_t seg = left < SEG5 ? left : SEG5;
         left -= seg;
         __m512i acc[POT_TILE][2];
+        UNROLL
         for (unsigned t = 0; t < ntok; t++)
             acc[t][0] = acc[t][1] = zero;
         for (size_t b = seg; b; b--, w += 80) {
             __m512i v = _mm512_loadu_si512(w);
+            UNROLL
             for (int g = 0; g < 8; g++) {
                 __m512i cnt = _mm512_permutexvar_epi32(_mm512_srli_epi32(v, 4 * g), lut);
                 __mmask16 neg = pot_mask16(w + 64 + 2 * g);
+                UNROLL
                 for (unsigned t = 0; t < ntok; t++) {
                     __m512i xg = _mm512_loadu_si512(x[t] + 16 * g);
                     __m512i term = _mm512_sllv_epi32(_mm512_mask_sub_epi32(xg, neg, zero, xg), cnt);
                     acc[t][g & 1] = _mm512_add_epi32(acc[t][g & 1], term);
                 }
             }
+            UNROLL
             for (unsigned t = 0; t < ntok; t++)
                 x[t] += POT_BLOCK;
         }
+        UNROLL
         for (unsigned t = 0; t < ntok; t++)
             acc64[t] = pot_widen_add_epi32(pot_widen_add_epi32(acc64[t], acc[t][0]), acc[t][1]);
     }
+    UNROLL
     for (unsigned t = 0; t < ntok; t++)
         dot[t] = _mm512_reduce_add_epi64(acc64[t]);
 }
@@ -192,18 +209,20 @@ __attribute__((noinline)) void bb_pot5_avx512_shift_dot(const uint8_t *w, size_t
 
 /* ------------------------------------------------------------------ pot6 */
 
-/* ecode bit 4 clear (high range, s = 31 - c): count s - 16 = 15 - c, c = 0 is zero. */
+/* ecode bit 4 clear (high range, s = 31 - c): count s - 16 = 15 - c, c = 0 is zero.
+ * Bit 4 set (low range, s = 15 - c): count 15 - c = ~c & 15 for every c, written over
+ * the looked-up count by a masked vpandnd (a port-0/5 uop instead of a second port-5
+ * permute). */
 static const int32_t POT6_COUNT_HIGH[16] = {32, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0};
-/* ecode bit 4 set (low range, s = 15 - c): count 15 - c. */
-static const int32_t POT6_COUNT_LOW[16] = {15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0};
 
 ALWAYS_INLINE void pot6_shift_tile(const uint8_t *w, size_t blocks, const void *const *xv,
                                    unsigned ntok, int64_t *dot)
 {
-    const __m512i lut_high = _mm512_loadu_si512(POT6_COUNT_HIGH),
-                  lut_low = _mm512_loadu_si512(POT6_COUNT_LOW), zero = _mm512_setzero_si512();
+    const __m512i lut_high = _mm512_loadu_si512(POT6_COUNT_HIGH), fifteen = _mm512_set1_epi32(15),
+                  zero = _mm512_setzero_si512();
     const int32_t *x[POT_TILE];
     __m512i all64[POT_TILE], low64[POT_TILE];
+    UNROLL
     for (unsigned t = 0; t < ntok; t++) {
         x[t] = xv[t];
         all64[t] = low64[t] = zero;
@@ -212,16 +231,19 @@ ALWAYS_INLINE void pot6_shift_tile(const uint8_t *w, size_t blocks, const void *
         size_t seg = left < SEG6 ? left : SEG6;
         left -= seg;
         __m512i all[POT_TILE], low[POT_TILE];
+        UNROLL
         for (unsigned t = 0; t < ntok; t++)
             all[t] = low[t] = zero;
         for (size_t b = seg; b; b--, w += 96) {
             __m512i v = _mm512_loadu_si512(w);
+            UNROLL
             for (int g = 0; g < 8; g++) {
                 __m512i c = _mm512_srli_epi32(v, 4 * g);
                 __mmask16 in_low = pot_mask16(w + 64 + 2 * g);
                 __mmask16 neg = pot_mask16(w + 80 + 2 * g);
                 __m512i cnt = _mm512_permutexvar_epi32(c, lut_high);
-                cnt = _mm512_mask_permutexvar_epi32(cnt, in_low, c, lut_low);
+                cnt = _mm512_mask_andnot_epi32(cnt, in_low, c, fifteen);
+                UNROLL
                 for (unsigned t = 0; t < ntok; t++) {
                     __m512i xg = _mm512_loadu_si512(x[t] + 16 * g);
                     __m512i term = _mm512_sllv_epi32(_mm512_mask_sub_epi32(xg, neg, zero, xg), cnt);
@@ -229,14 +251,17 @@ ALWAYS_INLINE void pot6_shift_tile(const uint8_t *w, size_t blocks, const void *
                     low[t] = _mm512_mask_add_epi32(low[t], in_low, low[t], term);
                 }
             }
+            UNROLL
             for (unsigned t = 0; t < ntok; t++)
                 x[t] += POT_BLOCK;
         }
+        UNROLL
         for (unsigned t = 0; t < ntok; t++) {
             all64[t] = pot_widen_add_epi32(all64[t], all[t]);
             low64[t] = pot_widen_add_epi32(low64[t], low[t]);
         }
     }
+    UNROLL
     for (unsigned t = 0; t < ntok; t++) {
         /* 2^16 (A - B) + B in wrap-around arithmetic; the true value is < 2^53 */
         uint64_t a = (uint64_t)_mm512_reduce_add_epi64(all64[t]);
@@ -291,7 +316,8 @@ static void pot6_rows(const bb_gemm_args *a, size_t r0, size_t r1)
 }
 
 #define POT_AVX512_SHIFT_NEEDS                                                                 \
-    (BB_ACT_Q8_AVX512_NEEDS | BB_CPU_AVX512F | BB_CPU_AVX512BW | BB_CPU_AVX512DQ)
+    (BB_ACT_Q8_AVX512_NEEDS | BB_CPU_AVX512F | BB_CPU_AVX512BW | BB_CPU_AVX512DQ |            \
+     BB_CPU_AVX512VBMI)
 
 #define POT_SHIFT_KERNEL(bits, repack_fn, act)                                                  \
     const bb_kernel bb_kernel_pot##bits##_avx512_shift = {                                      \

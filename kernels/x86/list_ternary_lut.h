@@ -7,7 +7,11 @@
 
 extern const bb_kernel bb_kernel_tern2_avx512_lut;
 extern const bb_kernel bb_kernel_tern1_6_avx512_lut;
+extern const bb_kernel bb_kernel_tern2_avx2_lut;
+extern const bb_kernel bb_kernel_tern1_6_avx2_lut;
 
-#define BB_X86_KERNELS_TERNARY_LUT &bb_kernel_tern2_avx512_lut, &bb_kernel_tern1_6_avx512_lut,
+#define BB_X86_KERNELS_TERNARY_LUT                                                         \
+    &bb_kernel_tern2_avx512_lut, &bb_kernel_tern1_6_avx512_lut, &bb_kernel_tern2_avx2_lut,      \
+        &bb_kernel_tern1_6_avx2_lut,
 
 #endif

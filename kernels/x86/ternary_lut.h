@@ -271,4 +271,46 @@ static inline __attribute__((always_inline)) void tlut512_zero_sums(int32_t *sum
 static inline size_t tlut512_lane_row(size_t i) { return 16 * (i % 32 / 8) + 8 * (i / 32) + i % 8; }
 #endif
 
+/* ------------------------------------------------------------------ AVX2 lookup step */
+#ifdef __AVX2__
+#include <immintrin.h>
+
+/* Tiles of 16 rows: vpshufb looks up 16 bytes per 128-bit lane in that lane's 16-entry
+ * table, so a ymm of nibble indices serves two groups (one per lane) for 16 rows.  The
+ * planes hold the two groups' low-byte (high-byte) tables, lane by lane.  `sign` is 0xff
+ * in the bytes whose entry is to be negated (complemented: -T - 1, see the kernels), or
+ * zero.  Unpacking gives int16 lanes: acc_a holds rows 0-7 (lane 0: group of lane 0,
+ * lane 1: group of lane 1), acc_b rows 8-15. */
+enum { TLUT256_TILE_ROWS = 16 };
+
+static inline __attribute__((always_inline)) void
+tlut256_lookup(__m256i idx, __m256i sign, __m256i low_planes, __m256i high_planes,
+               __m256i *acc_a, __m256i *acc_b)
+{
+    __m256i lo = _mm256_xor_si256(_mm256_shuffle_epi8(low_planes, idx), sign);
+    __m256i hi = _mm256_xor_si256(_mm256_shuffle_epi8(high_planes, idx), sign);
+    *acc_a = _mm256_add_epi16(*acc_a, _mm256_unpacklo_epi8(lo, hi));
+    *acc_b = _mm256_add_epi16(*acc_b, _mm256_unpackhi_epi8(lo, hi));
+}
+
+/* Adds a tile's int16 accumulators into its 16 int32 row sums (the two lanes of a row
+ * hold two different groups: they add up). */
+static inline __attribute__((always_inline)) void tlut256_widen(__m256i a, __m256i b, int32_t *sums)
+{
+    __m256i *s = (__m256i *)sums;
+    s[0] = _mm256_add_epi32(s[0], _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(a)),
+                                                   _mm256_cvtepi16_epi32(_mm256_extracti128_si256(a, 1))));
+    s[1] = _mm256_add_epi32(s[1], _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(b)),
+                                                   _mm256_cvtepi16_epi32(_mm256_extracti128_si256(b, 1))));
+}
+
+static inline __attribute__((always_inline)) void tlut256_zero_sums(int32_t *sums, unsigned tiles)
+{
+    for (unsigned i = 0; i < tiles * TLUT256_TILE_ROWS / 8; i++)
+        _mm256_store_si256((__m256i *)(sums + 8 * i), _mm256_setzero_si256());
+}
+
+static inline size_t tlut256_lane_row(size_t i) { return i; }
+#endif
+
 #endif

@@ -1,0 +1,234 @@
+/*
+ * kernels/x86/tern1_6_avx2_lut.c - tern1.6, AVX2, table lookup (bitnet.cpp TL2 style,
+ * vpshufb): multiply-free, bit-exact with tern1.6-scalar-ref.  Method: ternary_lut.h.
+ *
+ * Groups of 3 weights, balanced index: a sign and a magnitude m in 0..13 (a nibble), 5
+ * bits per 3 weights = 1.667 bits per weight (the canonical 5-trit bytes would need
+ * 122-entry tables, far beyond vpshufb's 16).  Entry m is T[m] = sum_t d_t(m) x_t
+ * (|T| <= 381) in a 16-byte low-byte and a 16-byte high-byte plane.  A negative group's
+ * entry is complemented byte-wise (vpxor with 0xff: -T - 1); the driver adds the row's
+ * count of negative groups back.
+ *
+ * Repacked layout (repack, untimed).  Rows in tiles of 16 (m padded to 16), passes of 2
+ * tiles (32 rows).  k in units of 48 weights = 16 groups (k padded with zero weights); per
+ * tile and unit 160 bytes: four 32-byte nibble vectors, vector v holding in byte r of its
+ * low half groups 2v (low nibble) and 2v + 1 (high nibble) of row r, and in its high half
+ * groups 8 + 2v and 9 + 2v; then 32 sign bytes, byte r of the low half with bit j = sign of
+ * group j (0..7) of row r, of the high half bit j = sign of group 8 + j.  Pairing group j
+ * with j + 8 in the two lanes lets both lanes read their signs at the same bit: a vpsllw by
+ * 7 - j and a vpcmpgtb give the 0xff bytes.  A pass is unit-major (unit u of tile t at
+ * pass_base + (u * nt + t) * 160); after all passes one int32 per padded row.
+ * Bytes: ceil(m / 16) * 16 * (ceil(k / 48) * 10 + 4): 1.667 bits per weight + 32 per row.
+ *
+ * Tables per unit: 512 bytes, per pair (j, j + 8), j = 0..7: [low j | low j + 8],
+ * [high j | high j + 8].  Built per group as int16 words with vpsignw (d_t x_t, no
+ * multiply), split into planes by vpshufb + vpermq.
+ *
+ * Accumulation bound: an int16 lane gets 8 entries per unit (<= 8 * 381 = 3048), so it is
+ * widened every 10 units (30480 <= 32767).
+ */
+#include "list_ternary_lut.h"
+
+#include "act_q8_simd.h"
+#include "ternary_lut.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+enum {
+    GROUP = 3,
+    MAGNITUDES = 14,
+    UNIT_GROUPS = 16,
+    UNIT_WEIGHTS = GROUP * UNIT_GROUPS,
+    PASS_TILES = 2,
+    VEC_BYTES = 32,
+    NIBBLE_VECS = 4,
+    UNIT_TILE_BYTES = (NIBBLE_VECS + 1) * VEC_BYTES,
+    PAIR_TABLE_BYTES = 2 * VEC_BYTES,
+    UNIT_TABLE_BYTES = UNIT_GROUPS / 2 * PAIR_TABLE_BYTES,
+    CHUNK_UNITS = 10,
+};
+
+#ifndef TLUT_PREFETCH
+#define TLUT_PREFETCH 1024
+#endif
+enum { PREFETCH_BYTES = TLUT_PREFETCH };
+
+/* ------------------------------------------------------------------ repack */
+
+static int32_t pack_row(const uint8_t *codes, size_t units, uint8_t *tile, size_t stride,
+                        size_t row)
+{
+    int32_t negatives = 0;
+    for (size_t u = 0; u < units; u++, tile += stride) {
+        uint8_t *signs = tile + NIBBLE_VECS * VEC_BYTES;
+        signs[row] = signs[TLUT256_TILE_ROWS + row] = 0;
+        for (unsigned g = 0; g < UNIT_GROUPS; g++, codes += GROUP) {
+            unsigned neg, m = tlut_balanced_index(codes, GROUP, &neg);
+            unsigned lane = g / 8, j = g % 8;
+            uint8_t *byte = tile + j / 2 * VEC_BYTES + lane * TLUT256_TILE_ROWS + row;
+            *byte = (uint8_t)(j % 2 ? (*byte & 0x0f) | m << 4 : m);
+            signs[lane * TLUT256_TILE_ROWS + row] |= (uint8_t)(neg << j);
+            negatives += (int32_t)neg;
+        }
+    }
+    return negatives;
+}
+
+/* ------------------------------------------------------------------ activations */
+
+typedef struct build_consts {
+    __m256i digit[GROUP]; /* d_t(m) per entry word m (0 for m >= 14) */
+    __m256i planes;       /* vpshufb: per lane, low bytes of its 8 words, then high bytes */
+} build_consts;
+
+static build_consts make_build_consts(void)
+{
+    build_consts bc;
+    int16_t digit[16];
+    int8_t planes[32];
+    for (unsigned t = 0; t < GROUP; t++) {
+        for (unsigned m = 0; m < 16; m++)
+            digit[m] = (int16_t)(m < MAGNITUDES ? tlut_balanced_digit(m, GROUP, t) : 0);
+        bc.digit[t] = _mm256_loadu_si256((const __m256i *)digit);
+    }
+    for (unsigned b = 0; b < 32; b++)
+        planes[b] = (int8_t)(2 * (b % 16 % 8) + b % 16 / 8);
+    bc.planes = _mm256_loadu_si256((const __m256i *)planes);
+    return bc;
+}
+
+/* Group table as [low plane | high plane] (16 bytes each) from its 3 activations. */
+static inline __m256i group_table(const build_consts *bc, const int8_t *x)
+{
+    __m256i words = _mm256_add_epi16(
+        _mm256_sign_epi16(_mm256_set1_epi16(x[0]), bc->digit[0]),
+        _mm256_add_epi16(_mm256_sign_epi16(_mm256_set1_epi16(x[1]), bc->digit[1]),
+                         _mm256_sign_epi16(_mm256_set1_epi16(x[2]), bc->digit[2])));
+    /* Lane l: low bytes of words 8l..8l+7, then their high bytes; vpermq gathers the
+     * low bytes of both lanes into lane 0 and the high bytes into lane 1. */
+    return _mm256_permute4x64_epi64(_mm256_shuffle_epi8(words, bc->planes), 0xd8);
+}
+
+static void build_token_tables(const int8_t *q, size_t k, size_t units, const build_consts *bc,
+                               uint8_t *tables)
+{
+    int8_t x[UNIT_WEIGHTS];
+    for (size_t u = 0, i = 0; u < units; u++, i += UNIT_WEIGHTS) {
+        /* The last unit may run past k_stride: its activations come zero padded. */
+        size_t left = i < k ? k - i : 0, n = left < UNIT_WEIGHTS ? left : UNIT_WEIGHTS;
+        memcpy(x, q + i, n);
+        memset(x + n, 0, UNIT_WEIGHTS - n);
+        for (unsigned j = 0; j < UNIT_GROUPS / 2; j++, tables += PAIR_TABLE_BYTES) {
+            __m256i a = group_table(bc, x + GROUP * j), b = group_table(bc, x + GROUP * (j + 8));
+            _mm256_store_si256((__m256i *)tables, _mm256_permute2x128_si256(a, b, 0x20));
+            _mm256_store_si256((__m256i *)(tables + VEC_BYTES), _mm256_permute2x128_si256(a, b, 0x31));
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ hot loop */
+
+/* 0xff in the bytes whose sign bit j is set. */
+static inline __attribute__((always_inline)) __m256i sign_bytes(__m256i signs, const unsigned j)
+{
+    return _mm256_cmpgt_epi8(_mm256_setzero_si256(), _mm256_slli_epi16(signs, 7 - j));
+}
+
+static inline __attribute__((always_inline)) void
+pass_tiles(const uint8_t *wp, const uint8_t *tab, const uint8_t *tab_end, int32_t *sums,
+           const unsigned NT)
+{
+    const __m256i nibble = _mm256_set1_epi8(0x0f);
+    tlut256_zero_sums(sums, NT);
+    while (tab < tab_end) {
+        const uint8_t *chunk_end = tab + CHUNK_UNITS * UNIT_TABLE_BYTES;
+        if (chunk_end > tab_end)
+            chunk_end = tab_end;
+        __m256i acc_a[PASS_TILES], acc_b[PASS_TILES];
+        _Pragma("GCC unroll 2") for (unsigned t = 0; t < NT; t++)
+            acc_a[t] = acc_b[t] = _mm256_setzero_si256();
+        for (; tab < chunk_end; tab += UNIT_TABLE_BYTES, wp += NT * UNIT_TILE_BYTES) {
+            _Pragma("GCC unroll 4") for (unsigned v = 0; v < NIBBLE_VECS; v++) {
+                const uint8_t *pair = tab + 2 * v * PAIR_TABLE_BYTES;
+                __m256i lo0 = _mm256_load_si256((const __m256i *)pair);
+                __m256i hi0 = _mm256_load_si256((const __m256i *)(pair + VEC_BYTES));
+                __m256i lo1 = _mm256_load_si256((const __m256i *)(pair + PAIR_TABLE_BYTES));
+                __m256i hi1 = _mm256_load_si256((const __m256i *)(pair + PAIR_TABLE_BYTES + VEC_BYTES));
+                _Pragma("GCC unroll 2") for (unsigned t = 0; t < NT; t++) {
+                    const uint8_t *tile = wp + t * UNIT_TILE_BYTES;
+                    _mm_prefetch((const char *)(tile + PREFETCH_BYTES + v * VEC_BYTES), _MM_HINT_T0);
+                    __m256i w = _mm256_load_si256((const __m256i *)(tile + v * VEC_BYTES));
+                    __m256i s = _mm256_load_si256((const __m256i *)(tile + NIBBLE_VECS * VEC_BYTES));
+                    tlut256_lookup(_mm256_and_si256(w, nibble), sign_bytes(s, 2 * v), lo0, hi0,
+                                   &acc_a[t], &acc_b[t]);
+                    tlut256_lookup(_mm256_and_si256(_mm256_srli_epi16(w, 4), nibble),
+                                   sign_bytes(s, 2 * v + 1), lo1, hi1, &acc_a[t], &acc_b[t]);
+                }
+            }
+        }
+        _Pragma("GCC unroll 2") for (unsigned t = 0; t < NT; t++)
+            tlut256_widen(acc_a[t], acc_b[t], sums + t * TLUT256_TILE_ROWS);
+    }
+}
+
+/* External and not inlined: `make check-addonly` disassembles it (no multiply inside). */
+void bb_tern1_6_avx2_lut_pass(const uint8_t *wp, const uint8_t *tab, const uint8_t *tab_end,
+                              int32_t *sums, unsigned nt);
+
+__attribute__((noinline)) void bb_tern1_6_avx2_lut_pass(const uint8_t *wp, const uint8_t *tab,
+                                                        const uint8_t *tab_end, int32_t *sums,
+                                                        unsigned nt)
+{
+    if (nt == 1)
+        pass_tiles(wp, tab, tab_end, sums, 1);
+    else
+        pass_tiles(wp, tab, tab_end, sums, 2);
+}
+
+/* ------------------------------------------------------------------ kernel */
+
+static const tlut_geom GEOM = {
+    .name = "tern1.6-avx2-lut",
+    .tile_rows = TLUT256_TILE_ROWS,
+    .pass_tiles = PASS_TILES,
+    .unit_weights = UNIT_WEIGHTS,
+    .unit_tile_bytes = UNIT_TILE_BYTES,
+    .unit_table_bytes = UNIT_TABLE_BYTES,
+    .lane_row = tlut256_lane_row,
+    .pass = bb_tern1_6_avx2_lut_pass,
+    .pack_row = pack_row,
+};
+
+static size_t layout_bytes(const bb_weights *w) { return tlut_layout_bytes(&GEOM, w); }
+static void repack(const bb_weights *w, void *layout) { tlut_repack(&GEOM, w, layout); }
+static size_t act_bytes(size_t k, size_t n) { return tlut_act_bytes(&GEOM, k, n); }
+static void gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1) { tlut_gemm_rows(&GEOM, a, r0, r1); }
+
+static void prepare_act(const bb_gemm_args *a, size_t t0, size_t t1)
+{
+    size_t k = a->w->k;
+    bb_act_q8 view = bb_act_q8_view(a->act, k, a->n);
+    build_consts bc = make_build_consts();
+    bb_act_q8_quantize_avx2(a->x, a->x_stride, &view, t0, t1);
+    for (size_t t = t0; t < t1; t++)
+        build_token_tables(view.q + t * view.k_stride, k, tlut_units(&GEOM, k), &bc,
+                           tlut_token_tables(&GEOM, a, t));
+}
+
+const bb_kernel bb_kernel_tern1_6_avx2_lut = {
+    .name = "tern1.6-avx2-lut",
+    .format = BB_FMT_TERN1_6,
+    .method = "lut",
+    .isa = BB_ISA_AVX2,
+    .needs = BB_CPU_AVX2 | BB_ACT_Q8_AVX2_NEEDS,
+    .priority = 10,
+    .multiply_free = true,
+    .hot_symbol = "bb_tern1_6_avx2_lut_pass",
+    .row_block = TLUT256_TILE_ROWS * PASS_TILES,
+    .layout_bytes = layout_bytes,
+    .repack = repack,
+    .act_bytes = act_bytes,
+    .prepare_act = prepare_act,
+    .gemm_rows = gemm_rows,
+};

@@ -291,11 +291,11 @@ POT_X_ACT_FUNCS(pot_i32, POT_X_I32, bb_act_q8_prepare_avx512)
 
 static void repack_word(const bb_weights *w, void *layout)
 {
-    pot_repack(w, layout, POT_LANES_WORD, POT_HIGH_MASK_PLANES);
+    pot_repack(w, layout, POT_LANES_WORD);
 }
 static void repack_dword(const bb_weights *w, void *layout)
 {
-    pot_repack(w, layout, POT_LANES_DWORD, POT_HIGH_MASK_PLANES);
+    pot_repack(w, layout, POT_LANES_DWORD);
 }
 
 static const pot_simd POT4_SHIFT = {.x = POT_X_I16, .dot = bb_pot4_avx512_shift_dot};

@@ -19,32 +19,22 @@
  *   POT_LANES_WORD  L = 32 (16-bit lanes): one 64-byte load gives 4 groups of 32 codes,
  *                   group g = weights 32 g .. 32 g + 31, for word-lane arithmetic.
  *   POT_LANES_DWORD L = 16 (32-bit lanes): 8 groups of 16, weights 16 g .. 16 g + 15.
- * Code bits 4 and 5 (pot5: bit 4; pot6: bits 4, 5), stored after the nibble plane as:
- *   mask planes: 16 bytes per bit, bit i (bit i % 8 of byte i / 8) = that code bit of
- *                weight i.  Read as little-endian L-bit integers, mask g holds group g's
- *                bits in lane order, so one kmov puts them in a mask register.  For pot5
- *                this is the canonical high part unchanged.  pot6: bit 4 plane, then
- *                bit 5 (sign) plane.
- *   byte pairs:  pot6 only, the canonical high part unchanged (byte j, bits 2h..2h+1 =
- *                code bits 4..5 of weight j + 32 h): in 32 word lanes, lane l's byte
- *                holds groups 0..3 of lane l.
- * The layouts used (kernel: layout):
+ * Code bits 4 and 5 follow the nibble plane as mask planes, 16 bytes per bit: bit i
+ * (bit i % 8 of byte i / 8) = that code bit of weight i.  Read as little-endian L-bit
+ * integers, mask g holds group g's bits in lane order, so one kmov puts them in a mask
+ * register.  pot5: one plane (the sign), which is its canonical high part unchanged;
+ * pot6: the ecode-bit-4 plane, then the sign plane.
+ * The layouts used:
  *   pot4-avx512-shift: word nibbles.
- *   pot5-avx512-shift: dword nibbles + mask plane.   pot6-avx512-shift: dword nibbles +
- *                      two mask planes.
- *   pot5-avx512-mul:   word nibbles + mask plane.    pot6-avx512-mul: word nibbles + byte
- *                      pairs.
- *   pot4-avx512-mul and all AVX2 kernels: canonical (no repack).
+ *   pot5-avx512-shift, pot6-avx512-shift: dword nibbles + mask planes.
+ *   every other pot SIMD kernel: the canonical layout (no repack).
  *
  * ---------------------------------------------------------------- activations
  * All kernels start from the standard int8 blob (bb_act_q8, quantized by the SIMD
- * quantizer of their ISA).  Kernels that compute in wider lanes read a widened copy, made
- * once per token in prepare_act and placed after the blob, every token padded to whole
- * blocks (POT_BLOCK values, zeros beyond k):
- *   POT_X_I16 / POT_X_I32  q sign-extended to int16 / int32, in order;
- *   POT_X_Q8_PAIR          per block, the 128 int8 q then their 128 negations (AVX2
- *                          kernels pick q or -q per weight with one blend).
- * The widening is part of the timed activation preparation.
+ * quantizer of their ISA).  Kernels that compute in wider lanes read a widened copy
+ * (POT_X_I16 / POT_X_I32: q sign-extended, in order), made once per token in prepare_act
+ * and placed after the blob, every token padded to whole blocks (POT_BLOCK values, zeros
+ * beyond k).  The widening is part of the timed activation preparation.
  */
 #ifndef BITBENCH_X86_POT_SIMD_H
 #define BITBENCH_X86_POT_SIMD_H
@@ -72,8 +62,6 @@ static inline unsigned pot_bits_of(bb_format_id f)
 
 /* ------------------------------------------------------------------ repack */
 
-typedef enum { POT_HIGH_CANONICAL, POT_HIGH_MASK_PLANES } pot_high_kind;
-
 /* Bit position (in the nibble plane) of code bit 0 of weight i, for L lanes. */
 static inline unsigned pot_nibble_bit(unsigned i, unsigned lanes)
 {
@@ -85,57 +73,46 @@ static inline unsigned pot_get_bit(const uint8_t *p, unsigned bit)
     return (p[bit >> 3] >> (bit & 7u)) & 1u;
 }
 
-static inline void pot_put_nibble(uint8_t *p, unsigned bit, unsigned nibble)
-{
-    /* bit is a multiple of 4: the nibble sits inside one byte */
-    p[bit >> 3] = (uint8_t)(p[bit >> 3] | (nibble & 15u) << (bit & 7u));
-}
-
-/* One canonical block into the layout (lanes, high): a pure bit permutation. */
+/* One canonical block into the layout with `lanes` lanes: a pure bit permutation. */
 static inline void pot_repack_block(const uint8_t *src, uint8_t *dst, unsigned bits,
-                                    unsigned lanes, pot_high_kind high)
+                                    unsigned lanes)
 {
     memset(dst, 0, 16u * bits);
     for (unsigned i = 0; i < POT_BLOCK; i++) {
-        unsigned from = pot_nibble_bit(i, 64);
+        unsigned from = pot_nibble_bit(i, 64), to = pot_nibble_bit(i, lanes);
         unsigned nibble = (unsigned)(src[from >> 3] >> (from & 7u)) & 15u;
-        pot_put_nibble(dst, pot_nibble_bit(i, lanes), nibble);
+        dst[to >> 3] = (uint8_t)(dst[to >> 3] | nibble << (to & 7u)); /* to % 8 is 0 or 4 */
     }
-    if (bits == 4)
-        return;
-    if (high == POT_HIGH_CANONICAL || bits == 5) {
-        /* pot5's canonical high part already is the mask plane */
-        memcpy(dst + POT_NIBBLE_BYTES, src + POT_NIBBLE_BYTES, 16u * bits - POT_NIBBLE_BYTES);
-        return;
-    }
-    for (unsigned i = 0; i < POT_BLOCK; i++) /* pot6: byte pairs -> two planes */
-        for (unsigned h = 0; h < 2; h++) {
-            unsigned bit = pot_get_bit(src + POT_NIBBLE_BYTES, 8u * (i % 32) + 2u * (i / 32) + h);
-            uint8_t *plane = dst + POT_NIBBLE_BYTES + POT_PLANE_BYTES * h;
-            plane[i >> 3] = (uint8_t)(plane[i >> 3] | bit << (i & 7u));
-        }
+    if (bits == 5) /* the canonical high part already is the sign plane */
+        memcpy(dst + POT_NIBBLE_BYTES, src + POT_NIBBLE_BYTES, POT_PLANE_BYTES);
+    if (bits == 6) /* byte pairs (byte j, bits 2h..2h+1: weight j + 32 h) -> two planes */
+        for (unsigned i = 0; i < POT_BLOCK; i++)
+            for (unsigned b = 0; b < 2; b++) {
+                unsigned bit = pot_get_bit(src + POT_NIBBLE_BYTES, 8u * (i % 32) + 2u * (i / 32) + b);
+                uint8_t *plane = dst + POT_NIBBLE_BYTES + POT_PLANE_BYTES * b;
+                plane[i >> 3] = (uint8_t)(plane[i >> 3] | bit << (i & 7u));
+            }
 }
 
 static inline size_t pot_layout_bytes(const bb_weights *w) { return w->m * w->row_bytes; }
 
-static inline void pot_repack(const bb_weights *w, void *layout, unsigned lanes,
-                              pot_high_kind high)
+static inline void pot_repack(const bb_weights *w, void *layout, unsigned lanes)
 {
     unsigned bits = pot_bits_of(w->format), block_bytes = 16u * bits;
     size_t blocks = w->m * (w->row_bytes / block_bytes);
     const uint8_t *src = w->data;
     uint8_t *dst = layout;
     for (size_t b = 0; b < blocks; b++, src += block_bytes, dst += block_bytes)
-        pot_repack_block(src, dst, bits, lanes, high);
+        pot_repack_block(src, dst, bits, lanes);
 }
 
 /* ------------------------------------------------------------------ activations */
 
-typedef enum { POT_X_Q8, POT_X_I16, POT_X_I32, POT_X_Q8_PAIR } pot_x_kind;
+typedef enum { POT_X_Q8, POT_X_I16, POT_X_I32 } pot_x_kind;
 
 static inline size_t pot_x_elem_bytes(pot_x_kind kind)
 {
-    return kind == POT_X_I16 ? 2 : kind == POT_X_I32 ? 4 : kind == POT_X_Q8_PAIR ? 2 : 0;
+    return kind == POT_X_I16 ? 2 : kind == POT_X_I32 ? 4 : 0;
 }
 
 /* Bytes of one token's widened copy (0 for POT_X_Q8). */
@@ -176,13 +153,6 @@ static inline void pot_x_widen(pot_x_kind kind, void *act, size_t k, size_t n, s
             int32_t *d = dst;
             for (size_t i = 0; i < kp; i++)
                 d[i] = src[i];
-        } else if (kind == POT_X_Q8_PAIR) {
-            int8_t *d = dst;
-            for (size_t b = 0; b < kp; b += POT_BLOCK, d += 2 * POT_BLOCK)
-                for (size_t i = 0; i < POT_BLOCK; i++) {
-                    d[i] = src[b + i];
-                    d[POT_BLOCK + i] = (int8_t)-src[b + i]; /* |q| <= 127: no overflow */
-                }
         }
     }
 }

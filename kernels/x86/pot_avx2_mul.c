@@ -1,0 +1,245 @@
+/*
+ * kernels/x86/pot_avx2_mul.c - pot4, pot5, pot6 by multiply-accumulate (AVX2): each code
+ * is decoded by a 16-entry byte table (vpshufb) into its weight, and vpmaddubsw
+ * multiplies those unsigned bytes with the int8 activations (pairs summed into int16),
+ * vpmaddwd against ones widens the pairs into int32.  Canonical layouts, no repack.
+ * The same byte streams as pot_avx512_mul.c: stream k holds 2^(s - 8k) for the weights
+ * |w| = 2^s with 8k <= s < 8k + 8, and dot = sum_k 2^(8k) S_k.
+ *   pot4: one stream of w + 64 (0..128; the table covers the sign), corrected by
+ *         64 sum q.
+ *   pot5: two streams from the ecode nibble; the sign plane is expanded to a byte mask M
+ *         (vpbroadcastd, vpshufb, vpand, vpcmpeqb per 32 weights) and applied to the
+ *         activations as (q ^ M) - M.
+ *   pot6: four streams.  The nibble holds only 4 of the 5 ecode bits, so bit 4 (from the
+ *         byte pairs, as a byte mask B) routes the activations instead: streams 3 and 2
+ *         (ecode bit 4 clear, s = 16..30) see q & ~B, streams 1 and 0 (s = 0..15) q & B;
+ *         streams 2 and 0 share one table.
+ * vpmaddubsw saturates at +-32767, out of reach: a pair is at most 2 * 128 * 127 = 32512.
+ * Per 32 weights: pot4 5 to 6 instructions, pot5 about 14, pot6 about 24.
+ * int32 lanes gain at most 4 x 2 x 32512 < 2^18 per block and stream: SEG = 4096 blocks.
+ */
+#include "act_q8_simd.h"
+#include "list_pot.h"
+#include "pot_simd.h"
+
+#include <immintrin.h>
+
+enum { SEG = 4096, MAX_STREAMS = 4 };
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#define UNROLL _Pragma("GCC unroll 8")
+
+/* ------------------------------------------------------------------ tables */
+
+/* tables[b - 4][k]: stream k's byte for each nibble (both 128-bit lanes, for vpshufb).
+ * pot6 streams are indexed by the nibble alone; their ecode bit 4 is fixed per stream
+ * (clear for 3 and 2, set for 1 and 0).  Filled before main, only read after. */
+static uint8_t tables[3][MAX_STREAMS][32];
+
+static unsigned streams_of(unsigned bits) { return bits == 4 ? 1 : bits == 5 ? 2 : 4; }
+
+__attribute__((constructor)) static void pot_avx2_mul_tables_init(void)
+{
+    for (unsigned bits = 4; bits <= 6; bits++) {
+        unsigned emax = (1u << (bits - 1)) - 2;
+        for (unsigned k = 0; k < streams_of(bits); k++)
+            for (unsigned n = 0; n < 16; n++) {
+                unsigned byte = 0;
+                if (bits == 4) { /* n is the whole code */
+                    unsigned ecode = n & 7;
+                    int w = ecode ? 1 << (emax + 1 - ecode) : 0;
+                    byte = (unsigned)(64 + (n & 8 ? -w : w));
+                } else {
+                    unsigned ecode = bits == 6 && k < 2 ? 16 + n : n; /* pot5: n is the ecode */
+                    unsigned s = emax + 1 - ecode;
+                    if (ecode != 0 && s >= 8 * k && s < 8 * k + 8)
+                        byte = 1u << (s - 8 * k);
+                }
+                tables[bits - 4][k][n] = tables[bits - 4][k][n + 16] = (uint8_t)byte;
+            }
+    }
+}
+
+/* ------------------------------------------------------------------ the hot loop */
+
+/* Codes (pot4) or ecode bits 0..3 of the 32 weights of group g (weights 32 g ..): the low
+ * nibbles of bytes 0..31 (g = 0) and 32..63 (g = 1), then their high nibbles. */
+ALWAYS_INLINE __m256i group_nibbles(const uint8_t *w, int g)
+{
+    __m256i v = _mm256_loadu_si256((const __m256i *)(w + 32 * (g & 1)));
+    if (g >= 2)
+        v = _mm256_srli_epi16(v, 4);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x0f));
+}
+
+/* 0xff where bit i of the 32-bit little-endian word at p is set, in byte i. */
+ALWAYS_INLINE __m256i bits_to_bytes(const uint8_t *p)
+{
+    uint32_t word;
+    memcpy(&word, p, sizeof word);
+    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, /* */
+                                            2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201ll);
+    __m256i b = _mm256_shuffle_epi8(_mm256_set1_epi32((int)word), spread);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(b, bit), bit);
+}
+
+/* 0xff where bits `mask` of each byte are all set. */
+ALWAYS_INLINE __m256i bytes_with(__m256i v, int mask)
+{
+    __m256i m = _mm256_set1_epi8((char)mask);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(v, m), m);
+}
+
+ALWAYS_INLINE __m256i madd_bytes(__m256i u8, __m256i s8)
+{
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u8, s8), _mm256_set1_epi16(1));
+}
+
+ALWAYS_INLINE void mul_tile(unsigned bits, const uint8_t *w, size_t blocks, const void *const *xv,
+                            unsigned ntok, int64_t *dot)
+{
+    const unsigned streams = streams_of(bits), block_bytes = 16 * bits;
+    __m256i lut[MAX_STREAMS];
+    UNROLL
+    for (unsigned k = 0; k < streams; k++)
+        lut[k] = _mm256_loadu_si256((const __m256i *)tables[bits - 4][k]);
+    const int8_t *x[POT_TILE];
+    __m256i acc64[POT_TILE][MAX_STREAMS];
+    UNROLL
+    for (unsigned t = 0; t < ntok; t++) {
+        x[t] = xv[t];
+        UNROLL
+        for (unsigned k = 0; k < streams; k++)
+            acc64[t][k] = _mm256_setzero_si256();
+    }
+    for (size_t left = blocks; left;) {
+        size_t seg = left < SEG ? left : SEG;
+        left -= seg;
+        __m256i acc[POT_TILE][MAX_STREAMS];
+        UNROLL
+        for (unsigned t = 0; t < ntok; t++)
+            UNROLL
+            for (unsigned k = 0; k < streams; k++)
+                acc[t][k] = _mm256_setzero_si256();
+        for (size_t b = seg; b; b--, w += block_bytes) {
+            __m256i pairs = bits == 6 ? _mm256_loadu_si256((const __m256i *)(w + 64))
+                                      : _mm256_setzero_si256();
+            UNROLL
+            for (int g = 0; g < 4; g++) {
+                __m256i n = group_nibbles(w, g), wk[MAX_STREAMS], neg = _mm256_setzero_si256(),
+                        low = _mm256_setzero_si256();
+                UNROLL
+                for (unsigned k = 0; k < streams; k++)
+                    wk[k] = _mm256_shuffle_epi8(lut[k], n);
+                if (bits == 5)
+                    neg = bits_to_bytes(w + 64 + 4 * g);
+                if (bits == 6) {
+                    low = bytes_with(pairs, 1 << (2 * g));  /* ecode bit 4 set: s < 16 */
+                    neg = bytes_with(pairs, 2 << (2 * g));
+                }
+                UNROLL
+                for (unsigned t = 0; t < ntok; t++) {
+                    __m256i xg = _mm256_loadu_si256((const __m256i *)(x[t] + 32 * g));
+                    if (bits == 4) {
+                        acc[t][0] = _mm256_add_epi32(acc[t][0], madd_bytes(wk[0], xg));
+                        continue;
+                    }
+                    xg = _mm256_sub_epi8(_mm256_xor_si256(xg, neg), neg);
+                    if (bits == 5) {
+                        acc[t][0] = _mm256_add_epi32(acc[t][0], madd_bytes(wk[0], xg));
+                        acc[t][1] = _mm256_add_epi32(acc[t][1], madd_bytes(wk[1], xg));
+                    } else {
+                        __m256i xl = _mm256_and_si256(xg, low), xh = _mm256_andnot_si256(low, xg);
+                        acc[t][0] = _mm256_add_epi32(acc[t][0], madd_bytes(wk[0], xl));
+                        acc[t][1] = _mm256_add_epi32(acc[t][1], madd_bytes(wk[1], xl));
+                        acc[t][2] = _mm256_add_epi32(acc[t][2], madd_bytes(wk[2], xh));
+                        acc[t][3] = _mm256_add_epi32(acc[t][3], madd_bytes(wk[3], xh));
+                    }
+                }
+            }
+            UNROLL
+            for (unsigned t = 0; t < ntok; t++)
+                x[t] += POT_BLOCK;
+        }
+        UNROLL
+        for (unsigned t = 0; t < ntok; t++)
+            UNROLL
+            for (unsigned k = 0; k < streams; k++)
+                acc64[t][k] = pot_widen_add_epi32_avx2(acc64[t][k], acc[t][k]);
+    }
+    UNROLL
+    for (unsigned t = 0; t < ntok; t++) {
+        int64_t d = 0;
+        UNROLL
+        for (unsigned k = 0; k < streams; k++)
+            d += pot_hsum_epi64_avx2(acc64[t][k]) * ((int64_t)1 << (8 * k));
+        dot[t] = d;
+    }
+}
+
+/* AVX2 has 16 vector registers: pot6 takes two tokens per pass, the others four. */
+#define MUL_DOT(bits)                                                                           \
+    void bb_pot##bits##_avx2_mul_dot(const uint8_t *w, size_t blocks, const void *const *x,    \
+                                     unsigned ntok, int64_t *dot);                              \
+    __attribute__((noinline)) void bb_pot##bits##_avx2_mul_dot(                                 \
+        const uint8_t *w, size_t blocks, const void *const *x, unsigned ntok, int64_t *dot)     \
+    {                                                                                           \
+        if (bits == 6) {                                                                        \
+            for (unsigned t = 0; t < ntok; t += 2)                                              \
+                if (ntok - t == 1)                                                              \
+                    mul_tile(bits, w, blocks, x + t, 1, dot + t);                               \
+                else                                                                            \
+                    mul_tile(bits, w, blocks, x + t, 2, dot + t);                               \
+            return;                                                                             \
+        }                                                                                       \
+        switch (ntok) {                                                                         \
+        case 1: mul_tile(bits, w, blocks, x, 1, dot); break;                                    \
+        case 2: mul_tile(bits, w, blocks, x, 2, dot); break;                                    \
+        case 3: mul_tile(bits, w, blocks, x, 3, dot); break;                                    \
+        default: mul_tile(bits, w, blocks, x, 4, dot); break;                                   \
+        }                                                                                       \
+    }
+
+MUL_DOT(4)
+MUL_DOT(5)
+MUL_DOT(6)
+
+/* ------------------------------------------------------------------ kernel table */
+
+static const pot_simd POT4_MUL = {.x = POT_X_Q8, .dot = bb_pot4_avx2_mul_dot, .sum_bias = 64};
+static const pot_simd POT5_MUL = {.x = POT_X_Q8, .dot = bb_pot5_avx2_mul_dot};
+static const pot_simd POT6_MUL = {.x = POT_X_Q8, .dot = bb_pot6_avx2_mul_dot};
+
+static void pot4_rows(const bb_gemm_args *a, size_t r0, size_t r1)
+{
+    pot_simd_gemm_rows(&POT4_MUL, a, r0, r1);
+}
+static void pot5_rows(const bb_gemm_args *a, size_t r0, size_t r1)
+{
+    pot_simd_gemm_rows(&POT5_MUL, a, r0, r1);
+}
+static void pot6_rows(const bb_gemm_args *a, size_t r0, size_t r1)
+{
+    pot_simd_gemm_rows(&POT6_MUL, a, r0, r1);
+}
+
+#define POT_MUL_KERNEL(bits)                                                                    \
+    const bb_kernel bb_kernel_pot##bits##_avx2_mul = {                                          \
+        .name = "pot" #bits "-avx2-mul",                                                        \
+        .format = BB_FMT_POT##bits,                                                             \
+        .method = "mul",                                                                        \
+        .isa = BB_ISA_AVX2,                                                                     \
+        .needs = BB_ACT_Q8_AVX2_NEEDS | BB_CPU_AVX2,                                            \
+        .priority = 15,                                                                         \
+        .multiply_free = false,                                                                 \
+        .hot_symbol = "bb_pot" #bits "_avx2_mul_dot",                                           \
+        .row_block = 1,                                                                         \
+        .act_bytes = bb_act_q8_bytes,                                                           \
+        .prepare_act = bb_act_q8_prepare_avx2,                                                  \
+        .gemm_rows = pot##bits##_rows,                                                          \
+    };
+
+POT_MUL_KERNEL(4)
+POT_MUL_KERNEL(5)
+POT_MUL_KERNEL(6)

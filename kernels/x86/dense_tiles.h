@@ -8,13 +8,14 @@
  * a decode GEMV (T = 1) shares activation loads across rows and a prefill GEMM (N > 1)
  * reuses every weight load T times instead of running N separate GEMVs.
  *
- * Loop nest, outermost first (GotoBLAS-style cache blocking, without packing):
+ * Loop nest, outermost first (GotoBLAS-style cache blocking):
  *   K slices of k_slice weights: a T-token activation tile of one slice stays in L1 while
  *     the row tiles of a macro block pass over it (fp16 activations are 4 bytes each, so
  *     without slicing the activations of a 4096-wide prefill would stream from L3 once
  *     per row tile);
  *   macro blocks of macro_rows rows: their weights of one slice stay in L2 while every
- *     token tile passes over them, so weights stream from memory once;
+ *     token tile passes over them, so weights stream from memory once.  A kernel may
+ *     repack the block first (pack: fp16 converts it to fp32 once for all tokens);
  *   token tiles of T tokens (the last takes the remainder);
  *   row tiles of R rows, then single rows for what is left of the block.
  * Decode (n = 1) uses one slice and one token tile: rows stream straight through.
@@ -22,22 +23,30 @@
  * The tile functions have R and T fixed at compile time (the body is force-inlined, its
  * loops fully unrolled, the accumulators in registers).  A tile over slice [k0, k1) stores
  * its results when k0 == 0 and adds them to Y otherwise, so a kernel that cannot add
- * partial results (integer accumulators) must be driven with k_slice = k_padded.
+ * partial results (integer accumulators) must be driven with k_slice >= k_padded.
  */
 #ifndef BITBENCH_X86_DENSE_TILES_H
 #define BITBENCH_X86_DENSE_TILES_H
 
 #include "../kernel.h"
 
-/* Rows [r, r + R) x tokens [t, t + T) of Y over weights [k0, k1), R and T fixed by the
- * function. */
-typedef void (*dense_tile_fn)(const bb_gemm_args *a, size_t r, size_t t, size_t k0, size_t k1);
+/* What a tile computes on: weights [k0, k1) of its rows, read from the kernel's layout
+ * (panel NULL) or from the macro block that pack made (row r at panel + (r - panel_r0) *
+ * panel_stride bytes, its weight k0 first). */
+typedef struct dense_slice {
+    size_t k0, k1;
+    const void *panel;
+    size_t panel_r0, panel_stride;
+} dense_slice;
 
-/* One tile function: name(a, r, t, k0, k1) runs body(..., R, T) with constant R and T. */
+/* Rows [r, r + R) x tokens [t, t + T) of Y over the slice, R and T fixed by the function. */
+typedef void (*dense_tile_fn)(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t);
+
+/* One tile function: name(a, s, r, t) runs body(a, s, r, t, R, T) with constant R, T. */
 #define DENSE_TILE_FN(name, body, R, T)                                                    \
-    static void name(const bb_gemm_args *a, size_t r, size_t t, size_t k0, size_t k1)      \
+    static void name(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t)      \
     {                                                                                      \
-        body(a, r, t, k0, k1, R, T);                                                       \
+        body(a, s, r, t, R, T);                                                            \
     }
 
 typedef struct dense_blocking {
@@ -47,18 +56,21 @@ typedef struct dense_blocking {
     size_t k_slice;    /* a multiple of the kernel's K step; >= k_padded for no slicing */
     const dense_tile_fn *tiles_r; /* [T] for T = 1 .. max_t: R-row tiles (index 0 unused) */
     const dense_tile_fn *tiles_1; /* [T]: single-row tiles */
+    /* Optional: repack rows [r0, r1) of slice s into scratch and point s->panel at it. */
+    void (*pack)(const bb_gemm_args *a, size_t r0, size_t r1, void *scratch, dense_slice *s);
+    void *scratch;
 } dense_blocking;
 
-static inline void dense_macro_block(const bb_gemm_args *a, const dense_blocking *b, size_t r0,
-                                     size_t r1, size_t k0, size_t k1)
+static inline void dense_macro_block(const bb_gemm_args *a, const dense_blocking *b,
+                                     const dense_slice *s, size_t r0, size_t r1)
 {
     for (size_t t = 0; t < a->n; t += b->max_t) {
         size_t nt = a->n - t < b->max_t ? a->n - t : b->max_t;
         size_t r = r0;
         for (; r + b->rows <= r1; r += b->rows)
-            b->tiles_r[nt](a, r, t, k0, k1);
+            b->tiles_r[nt](a, s, r, t);
         for (; r < r1; r++)
-            b->tiles_1[nt](a, r, t, k0, k1);
+            b->tiles_1[nt](a, s, r, t);
     }
 }
 
@@ -68,8 +80,13 @@ static inline void dense_for_tiles(const bb_gemm_args *a, size_t r0, size_t r1,
     size_t k_padded = a->w->k_padded;
     for (size_t k0 = 0; k0 < k_padded; k0 += b->k_slice) {
         size_t k1 = k_padded - k0 < b->k_slice ? k_padded : k0 + b->k_slice;
-        for (size_t rb = r0; rb < r1; rb += b->macro_rows)
-            dense_macro_block(a, b, rb, r1 - rb < b->macro_rows ? r1 : rb + b->macro_rows, k0, k1);
+        for (size_t rb = r0; rb < r1; rb += b->macro_rows) {
+            size_t re = r1 - rb < b->macro_rows ? r1 : rb + b->macro_rows;
+            dense_slice s = {.k0 = k0, .k1 = k1};
+            if (b->pack)
+                b->pack(a, rb, re, b->scratch, &s);
+            dense_macro_block(a, b, &s, rb, re);
+        }
     }
 }
 

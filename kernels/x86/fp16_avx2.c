@@ -17,9 +17,8 @@
 
 enum { ROWS = 2, TOKENS = 4, LANES = 8, K_SLICE = 1024, DECODE_PREFETCH = 1024 };
 
-static inline __attribute__((always_inline)) void fma_tile(const bb_gemm_args *a, size_t r,
-                                                           size_t t, size_t k0, size_t k1,
-                                                           const int R, const int T)
+static inline __attribute__((always_inline)) void fma_tile(const bb_gemm_args *a,
+    const dense_slice *s, size_t r, size_t t, const int R, const int T)
 {
     const bb_weights *w = a->w;
     const uint8_t *wr = (const uint8_t *)a->layout + r * w->row_bytes;
@@ -31,7 +30,7 @@ static inline __attribute__((always_inline)) void fma_tile(const bb_gemm_args *a
 #pragma GCC unroll 8
         for (int j = 0; j < T; j++)
             acc[i][j] = _mm256_setzero_ps();
-    for (size_t c = k0 / LANES; c < k1 / LANES; c++) {
+    for (size_t c = s->k0 / LANES; c < s->k1 / LANES; c++) {
         if (T == 1 && c % 4 == 0) /* one prefetch per 64-byte line of each row */
 #pragma GCC unroll 8
             for (int i = 0; i < R; i++)
@@ -58,7 +57,7 @@ static inline __attribute__((always_inline)) void fma_tile(const bb_gemm_args *a
         for (int i = 0; i < R; i++) {
             float *y = a->y + (t + j) * a->y_stride + r + i;
             float sum = dense_hsum_ps256(acc[i][j]);
-            *y = k0 == 0 ? sum : *y + sum;
+            *y = s->k0 == 0 ? sum : *y + sum;
         }
 }
 

@@ -4,9 +4,10 @@
  *
  * vcvtph2ps widens 16 halves to 16 floats exactly; vfmadd231ps accumulates in fp32.
  * Register blocking (dense_tiles.h): 4 rows x up to 6 tokens, 24 zmm accumulators; per
- * 16-weight column step, 4 conversions and 6 activation loads feed 24 FMAs, so the
- * conversion cost is shared by all tokens of a tile.  Decode (n = 1) runs 4 x 1 tiles with
- * a software prefetch (below).
+ * 16-weight column step, 4 weight vectors and 6 activation loads feed 24 FMAs.  Decode
+ * (n <= 6) converts the halves as it loads them and prefetches (below); prefill converts
+ * each cache block of weights to fp32 once and shares it by all token tiles
+ * (fp16_prefill).
  *
  * Accuracy: the sum is taken in another order than the reference's (16 lane partial sums,
  * then a tree) and with FMA (one rounding per multiply-add instead of two).  Both stay
@@ -20,7 +21,7 @@
 
 #include <immintrin.h>
 
-enum { ROWS = 4, TOKENS = 6, LANES = 16, K_SLICE = 1024 };
+enum { ROWS = 4, TOKENS = 6, LANES = 16, K_SLICE = 1024, MACRO_ROWS = 64 };
 /* Decode streams R rows at once, R separate streams for the hardware prefetcher, which
  * then falls short of the one-stream read ceiling (measured here: about 78% of it
  * without, 90% with a software prefetch 1 KiB ahead in each row; 512 B and 2-4 KiB were
@@ -40,13 +41,18 @@ static inline __m128 reduce4_ps(__m512 v0, __m512 v1, __m512 v2, __m512 v3)
     return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
 }
 
-static inline __attribute__((always_inline)) void fma_tile(const bb_gemm_args *a, size_t r,
-                                                           size_t t, size_t k0, size_t k1,
-                                                           const int R, const int T)
+/* PANEL = 0: the weights are the canonical halves, converted as they are loaded (decode).
+ * PANEL = 1: they are the fp32 macro block that convert_block made (prefill). */
+static inline __attribute__((always_inline)) void
+fma_tile(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t, const int R,
+         const int T, const int PANEL)
 {
     const bb_weights *w = a->w;
-    const uint8_t *wr = (const uint8_t *)a->layout + r * w->row_bytes;
-    const float *xt = a->x + t * a->x_stride;
+    const uint8_t *wr = PANEL ? (const uint8_t *)s->panel + (r - s->panel_r0) * s->panel_stride
+                              : (const uint8_t *)a->layout + r * w->row_bytes + s->k0 * 2;
+    const size_t w_stride = PANEL ? s->panel_stride : w->row_bytes;
+    const float *xt = a->x + t * a->x_stride + s->k0;
+    const size_t steps = (s->k1 - s->k0) / LANES;
     __m512 acc[ROWS][TOKENS];
 
 #pragma GCC unroll 8
@@ -54,11 +60,11 @@ static inline __attribute__((always_inline)) void fma_tile(const bb_gemm_args *a
 #pragma GCC unroll 8
         for (int j = 0; j < T; j++)
             acc[i][j] = _mm512_setzero_ps();
-    for (size_t c = k0 / LANES; c < k1 / LANES; c++) {
-        if (T == 1 && c % 2 == 0) /* one prefetch per 64-byte line of each row */
+    for (size_t c = 0; c < steps; c++) {
+        if (!PANEL && T == 1 && c % 2 == 0) /* one prefetch per 64-byte line of each row */
 #pragma GCC unroll 8
             for (int i = 0; i < R; i++)
-                _mm_prefetch((const char *)(wr + i * w->row_bytes + c * 32 + DECODE_PREFETCH),
+                _mm_prefetch((const char *)(wr + i * w_stride + c * 32 + DECODE_PREFETCH),
                              _MM_HINT_T0);
         __m512 xv[TOKENS];
 #pragma GCC unroll 8
@@ -66,8 +72,9 @@ static inline __attribute__((always_inline)) void fma_tile(const bb_gemm_args *a
             xv[j] = _mm512_loadu_ps(xt + j * a->x_stride + c * LANES);
 #pragma GCC unroll 8
         for (int i = 0; i < R; i++) {
-            const __m256i *half = (const __m256i *)(wr + i * w->row_bytes) + c;
-            __m512 wv = _mm512_cvtph_ps(_mm256_loadu_si256(half));
+            __m512 wv = PANEL ? _mm512_load_ps((const float *)(wr + i * w_stride) + c * LANES)
+                              : _mm512_cvtph_ps(_mm256_loadu_si256(
+                                    (const __m256i *)(wr + i * w_stride) + c));
 #pragma GCC unroll 8
             for (int j = 0; j < T; j++)
                 acc[i][j] = _mm512_fmadd_ps(wv, xv[j], acc[i][j]);
@@ -80,41 +87,91 @@ static inline __attribute__((always_inline)) void fma_tile(const bb_gemm_args *a
         float *y = a->y + (t + j) * a->y_stride + r;
         if (R == ROWS) {
             __m128 sum = reduce4_ps(acc[0][j], acc[1][j], acc[2][j], acc[3][j]);
-            _mm_storeu_ps(y, k0 == 0 ? sum : _mm_add_ps(_mm_loadu_ps(y), sum));
+            _mm_storeu_ps(y, s->k0 == 0 ? sum : _mm_add_ps(_mm_loadu_ps(y), sum));
         } else {
 #pragma GCC unroll 8
             for (int i = 0; i < R; i++) {
                 float sum = _mm512_reduce_add_ps(acc[i][j]);
-                y[i] = k0 == 0 ? sum : y[i] + sum;
+                y[i] = s->k0 == 0 ? sum : y[i] + sum;
             }
         }
     }
 }
 
-DENSE_TILE_FN(fma_4x1, fma_tile, 4, 1)
-DENSE_TILE_FN(fma_4x2, fma_tile, 4, 2)
-DENSE_TILE_FN(fma_4x3, fma_tile, 4, 3)
-DENSE_TILE_FN(fma_4x4, fma_tile, 4, 4)
-DENSE_TILE_FN(fma_4x5, fma_tile, 4, 5)
-DENSE_TILE_FN(fma_4x6, fma_tile, 4, 6)
-DENSE_TILE_FN(fma_1x1, fma_tile, 1, 1)
-DENSE_TILE_FN(fma_1x2, fma_tile, 1, 2)
-DENSE_TILE_FN(fma_1x3, fma_tile, 1, 3)
-DENSE_TILE_FN(fma_1x4, fma_tile, 1, 4)
-DENSE_TILE_FN(fma_1x5, fma_tile, 1, 5)
-DENSE_TILE_FN(fma_1x6, fma_tile, 1, 6)
-static const dense_tile_fn fma_tiles_4[TOKENS + 1] = {NULL,    fma_4x1, fma_4x2, fma_4x3,
-                                                      fma_4x4, fma_4x5, fma_4x6};
-static const dense_tile_fn fma_tiles_1[TOKENS + 1] = {NULL,    fma_1x1, fma_1x2, fma_1x3,
-                                                      fma_1x4, fma_1x5, fma_1x6};
+#define cvt_tile(a, s, r, t, R, T) fma_tile(a, s, r, t, R, T, 0)
+#define panel_tile(a, s, r, t, R, T) fma_tile(a, s, r, t, R, T, 1)
+DENSE_TILE_FN(cvt_4x1, cvt_tile, 4, 1)
+DENSE_TILE_FN(cvt_4x2, cvt_tile, 4, 2)
+DENSE_TILE_FN(cvt_4x3, cvt_tile, 4, 3)
+DENSE_TILE_FN(cvt_4x4, cvt_tile, 4, 4)
+DENSE_TILE_FN(cvt_4x5, cvt_tile, 4, 5)
+DENSE_TILE_FN(cvt_4x6, cvt_tile, 4, 6)
+DENSE_TILE_FN(cvt_1x1, cvt_tile, 1, 1)
+DENSE_TILE_FN(cvt_1x2, cvt_tile, 1, 2)
+DENSE_TILE_FN(cvt_1x3, cvt_tile, 1, 3)
+DENSE_TILE_FN(cvt_1x4, cvt_tile, 1, 4)
+DENSE_TILE_FN(cvt_1x5, cvt_tile, 1, 5)
+DENSE_TILE_FN(cvt_1x6, cvt_tile, 1, 6)
+DENSE_TILE_FN(panel_4x1, panel_tile, 4, 1)
+DENSE_TILE_FN(panel_4x2, panel_tile, 4, 2)
+DENSE_TILE_FN(panel_4x3, panel_tile, 4, 3)
+DENSE_TILE_FN(panel_4x4, panel_tile, 4, 4)
+DENSE_TILE_FN(panel_4x5, panel_tile, 4, 5)
+DENSE_TILE_FN(panel_4x6, panel_tile, 4, 6)
+DENSE_TILE_FN(panel_1x1, panel_tile, 1, 1)
+DENSE_TILE_FN(panel_1x2, panel_tile, 1, 2)
+DENSE_TILE_FN(panel_1x3, panel_tile, 1, 3)
+DENSE_TILE_FN(panel_1x4, panel_tile, 1, 4)
+DENSE_TILE_FN(panel_1x5, panel_tile, 1, 5)
+DENSE_TILE_FN(panel_1x6, panel_tile, 1, 6)
+static const dense_tile_fn cvt_tiles_4[TOKENS + 1] = {NULL,    cvt_4x1, cvt_4x2, cvt_4x3,
+                                                      cvt_4x4, cvt_4x5, cvt_4x6};
+static const dense_tile_fn cvt_tiles_1[TOKENS + 1] = {NULL,    cvt_1x1, cvt_1x2, cvt_1x3,
+                                                      cvt_1x4, cvt_1x5, cvt_1x6};
+static const dense_tile_fn panel_tiles_4[TOKENS + 1] = {NULL,      panel_4x1, panel_4x2, panel_4x3,
+                                                        panel_4x4, panel_4x5, panel_4x6};
+static const dense_tile_fn panel_tiles_1[TOKENS + 1] = {NULL,      panel_1x1, panel_1x2, panel_1x3,
+                                                        panel_1x4, panel_1x5, panel_1x6};
+
+/* dense_blocking.pack: rows [r0, r1) of the slice widened to fp32 once, for all tokens. */
+static void convert_block(const bb_gemm_args *a, size_t r0, size_t r1, void *scratch,
+                          dense_slice *s)
+{
+    float *panel = scratch;
+    const size_t steps = (s->k1 - s->k0) / LANES;
+    for (size_t r = r0; r < r1; r++) {
+        const __m256i *halves =
+            (const __m256i *)((const uint8_t *)a->layout + r * a->w->row_bytes + s->k0 * 2);
+        float *out = panel + (r - r0) * K_SLICE;
+        for (size_t c = 0; c < steps; c++)
+            _mm512_store_ps(out + c * LANES, _mm512_cvtph_ps(_mm256_loadu_si256(halves + c)));
+    }
+    s->panel = panel;
+    s->panel_r0 = r0;
+    s->panel_stride = K_SLICE * sizeof(float);
+}
+
+/* Prefill: K slices of 1024 keep a 6-token activation tile (24 KiB) in L1; each macro
+ * block of 64 rows x 1024 weights is converted to fp32 once (256 KiB, L2-resident) and
+ * then read by every token tile, so the inner loop is loads and FMAs only (the
+ * conversion, 2 uops on the FMA ports, otherwise costs a quarter of the FMA throughput). */
+static void fp16_prefill(const bb_gemm_args *a, size_t r0, size_t r1)
+{
+    static _Alignas(64) _Thread_local float panel[MACRO_ROWS * K_SLICE];
+    dense_blocking b = {.rows = ROWS, .max_t = TOKENS, .macro_rows = MACRO_ROWS,
+                        .k_slice = K_SLICE, .tiles_r = panel_tiles_4, .tiles_1 = panel_tiles_1,
+                        .pack = convert_block, .scratch = panel};
+    dense_for_tiles(a, r0, r1, &b);
+}
 
 static void fp16_avx512_fma_gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
 {
-    /* With more than one token tile, K slices of 1024 keep a 6-token activation tile
-     * (24 KiB) in L1 and a macro block of weights (64 rows x 2 KiB) in L2. */
-    dense_blocking b = {.rows = ROWS, .max_t = TOKENS, .macro_rows = 64,
-                        .k_slice = a->n > TOKENS ? K_SLICE : a->w->k_padded,
-                        .tiles_r = fma_tiles_4, .tiles_1 = fma_tiles_1};
+    if (a->n > TOKENS) {
+        fp16_prefill(a, r0, r1);
+        return;
+    }
+    dense_blocking b = {.rows = ROWS, .max_t = TOKENS, .macro_rows = MACRO_ROWS,
+                        .k_slice = a->w->k_padded, .tiles_r = cvt_tiles_4, .tiles_1 = cvt_tiles_1};
     dense_for_tiles(a, r0, r1, &b);
 }
 

@@ -24,9 +24,8 @@
 enum { ROWS = 2, TOKENS = 3, CHUNK = 32, DECODE_PREFETCH = 1024 };
 
 /* Always driven over the whole row: int32 partial sums cannot be added into Y exactly. */
-static inline __attribute__((always_inline)) void maddubs_tile(const bb_gemm_args *a, size_t r,
-                                                               size_t t, size_t k0, size_t k1,
-                                                               const int R, const int T)
+static inline __attribute__((always_inline)) void maddubs_tile(const bb_gemm_args *a,
+    const dense_slice *s, size_t r, size_t t, const int R, const int T)
 {
     const bb_weights *w = a->w;
     const bb_act_q8 act = bb_act_q8_view(a->act, w->k, a->n);
@@ -40,7 +39,7 @@ static inline __attribute__((always_inline)) void maddubs_tile(const bb_gemm_arg
 #pragma GCC unroll 8
         for (int j = 0; j < T; j++)
             acc[i][j] = _mm256_setzero_si256();
-    for (size_t c = k0 / CHUNK; c < k1 / CHUNK; c++) {
+    for (size_t c = s->k0 / CHUNK; c < s->k1 / CHUNK; c++) {
         if (T == 1 && c % 2 == 0) /* one prefetch per 64-byte line of each row */
 #pragma GCC unroll 8
             for (int i = 0; i < R; i++)

@@ -57,9 +57,8 @@ static inline __m512i dpbusd(__m512i acc, __m512i u, __m512i s)
 
 /* Always driven over the whole row (k0 = 0, k1 = k_padded): int32 partial sums cannot be
  * added into the float Y exactly. */
-static inline __attribute__((always_inline)) void vnni_tile(const bb_gemm_args *a, size_t r,
-                                                            size_t t, size_t k0, size_t k1,
-                                                            const int R, const int T)
+static inline __attribute__((always_inline)) void vnni_tile(const bb_gemm_args *a,
+    const dense_slice *s, size_t r, size_t t, const int R, const int T)
 {
     const bb_weights *w = a->w;
     const bb_act_q8 act = bb_act_q8_view(a->act, w->k, a->n);
@@ -72,7 +71,7 @@ static inline __attribute__((always_inline)) void vnni_tile(const bb_gemm_args *
 #pragma GCC unroll 8
         for (int j = 0; j < T; j++)
             acc[i][j] = _mm512_setzero_si512();
-    for (size_t c = k0 / CHUNK; c < k1 / CHUNK; c++) {
+    for (size_t c = s->k0 / CHUNK; c < s->k1 / CHUNK; c++) {
         if (T == 1)
 #pragma GCC unroll 8
             for (int i = 0; i < R; i++)

@@ -15,10 +15,14 @@ extern const bb_kernel bb_kernel_pot6_avx512_mul;
 extern const bb_kernel bb_kernel_pot4_avx2_mul;
 extern const bb_kernel bb_kernel_pot5_avx2_mul;
 extern const bb_kernel bb_kernel_pot6_avx2_mul;
+extern const bb_kernel bb_kernel_pot4_avx2_shift;
+extern const bb_kernel bb_kernel_pot5_avx2_shift;
+extern const bb_kernel bb_kernel_pot6_avx2_shift;
 
 #define BB_X86_KERNELS_POT                                                                 \
     &bb_kernel_pot4_avx512_shift, &bb_kernel_pot5_avx512_shift, &bb_kernel_pot6_avx512_shift,      \
         &bb_kernel_pot4_avx512_mul, &bb_kernel_pot5_avx512_mul, &bb_kernel_pot6_avx512_mul,          \
-        &bb_kernel_pot4_avx2_mul, &bb_kernel_pot5_avx2_mul, &bb_kernel_pot6_avx2_mul,
+        &bb_kernel_pot4_avx2_mul, &bb_kernel_pot5_avx2_mul, &bb_kernel_pot6_avx2_mul,                \
+        &bb_kernel_pot4_avx2_shift, &bb_kernel_pot5_avx2_shift, &bb_kernel_pot6_avx2_shift,
 
 #endif

@@ -62,35 +62,6 @@ __attribute__((constructor)) static void pot_avx2_mul_tables_init(void)
 
 /* ------------------------------------------------------------------ the hot loop */
 
-/* Codes (pot4) or ecode bits 0..3 of the 32 weights of group g (weights 32 g ..): the low
- * nibbles of bytes 0..31 (g = 0) and 32..63 (g = 1), then their high nibbles. */
-ALWAYS_INLINE __m256i group_nibbles(const uint8_t *w, int g)
-{
-    __m256i v = _mm256_loadu_si256((const __m256i *)(w + 32 * (g & 1)));
-    if (g >= 2)
-        v = _mm256_srli_epi16(v, 4);
-    return _mm256_and_si256(v, _mm256_set1_epi8(0x0f));
-}
-
-/* 0xff where bit i of the 32-bit little-endian word at p is set, in byte i. */
-ALWAYS_INLINE __m256i bits_to_bytes(const uint8_t *p)
-{
-    uint32_t word;
-    memcpy(&word, p, sizeof word);
-    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, /* */
-                                            2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201ll);
-    __m256i b = _mm256_shuffle_epi8(_mm256_set1_epi32((int)word), spread);
-    return _mm256_cmpeq_epi8(_mm256_and_si256(b, bit), bit);
-}
-
-/* 0xff where bits `mask` of each byte are all set. */
-ALWAYS_INLINE __m256i bytes_with(__m256i v, int mask)
-{
-    __m256i m = _mm256_set1_epi8((char)mask);
-    return _mm256_cmpeq_epi8(_mm256_and_si256(v, m), m);
-}
-
 ALWAYS_INLINE __m256i madd_bytes(__m256i u8, __m256i s8)
 {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u8, s8), _mm256_set1_epi16(1));
@@ -127,16 +98,16 @@ ALWAYS_INLINE void mul_tile(unsigned bits, const uint8_t *w, size_t blocks, cons
                                       : _mm256_setzero_si256();
             UNROLL
             for (int g = 0; g < 4; g++) {
-                __m256i n = group_nibbles(w, g), wk[MAX_STREAMS], neg = _mm256_setzero_si256(),
+                __m256i n = pot_avx2_group_nibbles(w, g), wk[MAX_STREAMS], neg = _mm256_setzero_si256(),
                         low = _mm256_setzero_si256();
                 UNROLL
                 for (unsigned k = 0; k < streams; k++)
                     wk[k] = _mm256_shuffle_epi8(lut[k], n);
                 if (bits == 5)
-                    neg = bits_to_bytes(w + 64 + 4 * g);
+                    neg = pot_avx2_bits_to_bytes(w + 64 + 4 * g);
                 if (bits == 6) {
-                    low = bytes_with(pairs, 1 << (2 * g));  /* ecode bit 4 set: s < 16 */
-                    neg = bytes_with(pairs, 2 << (2 * g));
+                    low = pot_avx2_bytes_with(pairs, 1 << (2 * g));  /* ecode bit 4 set: s < 16 */
+                    neg = pot_avx2_bytes_with(pairs, 2 << (2 * g));
                 }
                 UNROLL
                 for (unsigned t = 0; t < ntok; t++) {

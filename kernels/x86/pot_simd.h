@@ -269,6 +269,36 @@ static inline __m256i pot_widen_add_epi32_avx2(__m256i acc64, __m256i acc32)
     return _mm256_add_epi64(acc64, _mm256_cvtepi32_epi64(_mm256_extracti128_si256(acc32, 1)));
 }
 
+/* Codes (pot4) or ecode bits 0..3 of the 32 weights of group g (weights 32 g ..) of a
+ * canonical block: the low nibbles of bytes 0..31 (g = 0) and 32..63 (g = 1), then their
+ * high nibbles. */
+static inline __m256i pot_avx2_group_nibbles(const uint8_t *w, int g)
+{
+    __m256i v = _mm256_loadu_si256((const __m256i *)(w + 32 * (g & 1)));
+    if (g >= 2)
+        v = _mm256_srli_epi16(v, 4);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x0f));
+}
+
+/* 0xff where bit i of the 32-bit little-endian word at p is set, in byte i. */
+static inline __m256i pot_avx2_bits_to_bytes(const uint8_t *p)
+{
+    uint32_t word;
+    memcpy(&word, p, sizeof word);
+    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, /* */
+                                            2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201ll);
+    __m256i b = _mm256_shuffle_epi8(_mm256_set1_epi32((int)word), spread);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(b, bit), bit);
+}
+
+/* 0xff where bits `mask` of each byte are all set. */
+static inline __m256i pot_avx2_bytes_with(__m256i v, int mask)
+{
+    __m256i m = _mm256_set1_epi8((char)mask);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(v, m), m);
+}
+
 static inline int64_t pot_hsum_epi64_avx2(__m256i v)
 {
     int64_t lane[4];

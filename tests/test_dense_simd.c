@@ -322,6 +322,35 @@ static void test_dense_kernels_tiles_and_tails(void **state)
     }
 }
 
+/* Several cache blocks: 70 rows are two macro blocks (64 + a ragged 6) for kernels that
+ * block rows by 32 or 64 (fp16 prefill converts each block to fp32 first), with n = 8 over
+ * two token tiles, k = 1100 over two K slices, and the row ranges split at row 38, so
+ * blocks start off the 4-row grid. */
+static void test_dense_kernels_macro_blocks(void **state)
+{
+    (void)state;
+    const size_t m = 70, k = 1100, n = 8;
+    size_t x_stride;
+    float *w32 = malloc(m * k * sizeof(float));
+    assert_non_null(w32);
+    tu_fill_normalish(w32, m * k, 0.05f, 4242);
+    float *x = tu_make_x(k, n, 99, &x_stride);
+    for (size_t j = 0; j < N_DENSE; j++) {
+        const bb_kernel *kn = dense_kernel(j);
+        if (!kn)
+            continue;
+        bb_weights w;
+        quantized(kn->format, w32, m, k, &w);
+        float *y = bb_alloc(m * n * sizeof(float));
+        run_split(kn, &w, x, x_stride, n, 38, y);
+        expect_like_reference(kn, &w, x, x_stride, n, y);
+        bb_free(y);
+        bb_weights_free(&w);
+    }
+    bb_free(x);
+    free(w32);
+}
+
 /* The offset layout of the VNNI kernels is the canonical bytes with the top bit flipped
  * (q + 128), padding included (128): flipping it back gives the canonical matrix. */
 static void test_int8_offset_layout_round_trip(void **state)
@@ -436,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_act_q8_zero_tokens_and_ranges),
         cmocka_unit_test(test_act_q8_reads_only_k_values),
         cmocka_unit_test(test_dense_kernels_tiles_and_tails),
+        cmocka_unit_test(test_dense_kernels_macro_blocks),
         cmocka_unit_test(test_int8_offset_layout_round_trip),
         cmocka_unit_test(test_int8_extreme_k_wraps_exactly),
         cmocka_unit_test(test_int8_refuses_k_beyond_int32_bound),

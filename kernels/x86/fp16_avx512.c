@@ -13,8 +13,20 @@
  * then a tree) and with FMA (one rounding per multiply-add instead of two).  Both stay
  * inside the bound the suite holds fp16 to, |y - exact| <= gamma_K sum_i |w_i x_i| with
  * gamma_K = K u / (1 - K u), u = 2^-24 (Higham eq. 3.5 holds for any summation order, and
- * an FMA only removes roundings).  Native fp16 arithmetic (AVX512-FP16) cannot meet it:
- * see fp16_avx512fp16.c.
+ * an FMA only removes roundings).
+ *
+ * Why no AVX512-FP16 kernel (this CPU has it): native fp16 arithmetic cannot keep that
+ * bound, which is a guarantee for every input.  Measured once on a 4 x 6 x 4096 tile
+ * (scratch program, thread CPU time, this machine; the fp32 FMA tile of this file's
+ * prefill: 125 GOP/s on it):
+ *   vfmadd231ph, fp16 accumulators: 204-217 GOP/s, about 1.7x faster, but
+ *     its error reaches 2.5x the bound on all-positive random data and 61x on equal
+ *     positive terms (the fp16 sum stagnates: u = 2^-11, not 2^-24; sums past 65504
+ *     overflow to inf);
+ *   fp16 products widened to fp32 sums: 44 GOP/s (the widening costs more than it
+ *     saves) and still 2x the bound, because the activations themselves must be rounded
+ *     to fp16 first (x = 1 + 0.999 * 2^-11 loses 2^-11 relative, same sign every term).
+ * So fp16 stays "fp16 storage, fp32 arithmetic", as the suite defines the format.
  */
 #include "dense_tiles.h"
 #include "list_dense.h"

@@ -66,63 +66,96 @@ static int32_t pack_row(const uint8_t *codes, size_t groups, uint8_t *tile, size
 
 /* ------------------------------------------------------------------ activations */
 
-/* The table build works on 8 activations (two groups) at a time, as int16 words in the
- * build vector v = [x_0..x_7, -x_0..-x_7, 0...]: entry m of group h is the sum over digits t
- * of v[pick[h][half][t][m % 32]] (half = m / 32), gathered by vpermw; vpermt2b then splits
- * the 64 words into the low-byte and high-byte planes. */
-enum { ZERO_SLOT = 16 };
+/* The table build, without a multiply and with vpermb (one uop) as the word gather.
+ * Entry m = 27 d_0 + 9 d_1 + 3 d_2 + d_3 splits as 9 a + b, a = 3 d_0 + d_1 and
+ * b = 3 d_2 + d_3 in -4..4, so T[m] = P[a] + Q[b] with P[a] = d_0 x_0 + d_1 x_1 and
+ * Q[b] = d_2 x_2 + d_3 x_3.  Per group: P and Q (18 int16 words, from the build vector
+ * v = [x_0..x_7, -x_0..-x_7, 0...] of two groups) by 2 gathers and an add; entries 0-31 and
+ * 32-63 by 2 gathers and an add each; the low-byte and high-byte planes by 2 byte gathers
+ * each: 17 uops per 4 activations (the plain sum of 4 vpermw per 32 entries took 32). */
+enum { ZERO_WORD = 16, PQ_ZERO = 18, Q_BASE = 9 };
 
 typedef struct build_consts {
-    __m512i pick[2][2][GROUP];
-    __m512i low_bytes, high_bytes;
+    __m512i pq[2][2];     /* [group in v][first or second digit of the pair]: v -> P, Q */
+    __m512i entry[2][2];  /* [entries 0-31 or 32-63][P or Q]: PQ words -> entry words */
+    __m512i plane[2][2];  /* [low or high byte][from entries 0-31 or 32-63] */
 } build_consts;
+
+/* vpermb indices that gather int16 word slot[i] into word i. */
+static __m512i word_gather(const uint8_t *slot)
+{
+    uint8_t idx[64];
+    for (unsigned i = 0; i < 32; i++) {
+        idx[2 * i] = (uint8_t)(2 * slot[i]);
+        idx[2 * i + 1] = (uint8_t)(2 * slot[i] + 1);
+    }
+    return _mm512_loadu_si512(idx);
+}
+
+/* The v slot of d * x_j: +x_j, -x_j or a zero word. */
+static uint8_t signed_slot(int d, unsigned j) { return (uint8_t)(d > 0 ? j : d < 0 ? 8 + j : ZERO_WORD); }
 
 static build_consts make_build_consts(void)
 {
     build_consts bc;
-    int16_t pick[32];
-    uint8_t low[64], high[64];
+    uint8_t slot[32], bytes[64];
     for (unsigned h = 0; h < 2; h++)
-        for (unsigned half = 0; half < 2; half++)
-            for (unsigned t = 0; t < GROUP; t++) {
-                for (unsigned e = 0; e < 32; e++) {
-                    unsigned m = half * 32 + e;
-                    int d = m < MAGNITUDES ? tlut_balanced_digit(m, GROUP, t) : 0;
-                    unsigned j = h * GROUP + t;
-                    pick[e] = (int16_t)(d > 0 ? j : d < 0 ? 8 + j : ZERO_SLOT);
-                }
-                bc.pick[h][half][t] = _mm512_loadu_si512(pick);
+        for (unsigned t = 0; t < 2; t++) {
+            for (unsigned i = 0; i < 32; i++) {
+                /* Words 0-8: P[a] (a = i - 4), digits 0, 1; words 9-17: Q[b], digits 2, 3. */
+                unsigned pair = i / Q_BASE, v = i % Q_BASE;
+                int digit = i < PQ_ZERO ? tlut_balanced_digit(v < 4 ? 4 - v : v - 4, 2, t) : 0;
+                if (i < PQ_ZERO && v < 4)
+                    digit = -digit; /* a negative pair value: negated pattern */
+                slot[i] = i < PQ_ZERO ? signed_slot(digit, GROUP * h + 2 * pair + t) : ZERO_WORD;
             }
-    for (unsigned e = 0; e < 64; e++) { /* word e of (lo words, hi words): bytes 2e, 2e+1 */
-        low[e] = (uint8_t)(2 * e);
-        high[e] = (uint8_t)(2 * e + 1);
-    }
-    bc.low_bytes = _mm512_loadu_si512(low);
-    bc.high_bytes = _mm512_loadu_si512(high);
+            bc.pq[h][t] = word_gather(slot);
+        }
+    for (unsigned half = 0; half < 2; half++)
+        for (unsigned part = 0; part < 2; part++) {
+            for (unsigned i = 0; i < 32; i++) {
+                unsigned m = 32 * half + i;
+                int a = 0, b = 0;
+                if (m < MAGNITUDES) {
+                    a = 3 * tlut_balanced_digit(m, GROUP, 0) + tlut_balanced_digit(m, GROUP, 1);
+                    b = 3 * tlut_balanced_digit(m, GROUP, 2) + tlut_balanced_digit(m, GROUP, 3);
+                }
+                slot[i] = (uint8_t)(m >= MAGNITUDES ? PQ_ZERO : part == 0 ? a + 4 : Q_BASE + b + 4);
+            }
+            bc.entry[half][part] = word_gather(slot);
+        }
+    for (unsigned byte = 0; byte < 2; byte++)
+        for (unsigned half = 0; half < 2; half++) {
+            for (unsigned i = 0; i < 64; i++) /* plane byte i <- byte of entry i of its half */
+                bytes[i] = (uint8_t)(2 * (i % 32) + byte);
+            bc.plane[byte][half] = _mm512_loadu_si512(bytes);
+        }
     return bc;
 }
 
-static inline __m512i entry_words(const build_consts *bc, __m512i v, unsigned h, unsigned half)
+static inline __m512i gather_sum(__m512i i0, __m512i i1, __m512i src)
 {
-    const __m512i *p = bc->pick[h][half];
-    return _mm512_add_epi16(_mm512_add_epi16(_mm512_permutexvar_epi16(p[0], v),
-                                             _mm512_permutexvar_epi16(p[1], v)),
-                            _mm512_add_epi16(_mm512_permutexvar_epi16(p[2], v),
-                                             _mm512_permutexvar_epi16(p[3], v)));
+    return _mm512_add_epi16(_mm512_permutexvar_epi8(i0, src), _mm512_permutexvar_epi8(i1, src));
 }
 
 static void build_token_tables(const int8_t *q, size_t groups, const build_consts *bc,
                                uint8_t *tables)
 {
+    const __mmask64 upper = 0xffffffff00000000ull;
     /* q is zero from k up to k_stride (a multiple of 64 >= 8 * ceil(groups / 2)). */
     for (size_t s = 0; s < groups; s += 2, q += 2 * GROUP) {
         __m128i x = _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)q));
         __m128i nx = _mm_sub_epi16(_mm_setzero_si128(), x);
         __m512i v = _mm512_inserti32x4(_mm512_zextsi128_si512(x), nx, 1);
         for (unsigned h = 0; h < 2 && s + h < groups; h++, tables += GROUP_TABLE_BYTES) {
-            __m512i lo = entry_words(bc, v, h, 0), hi = entry_words(bc, v, h, 1);
-            _mm512_store_si512(tables, _mm512_permutex2var_epi8(lo, bc->low_bytes, hi));
-            _mm512_store_si512(tables + VEC_BYTES, _mm512_permutex2var_epi8(lo, bc->high_bytes, hi));
+            __m512i pq = gather_sum(bc->pq[h][0], bc->pq[h][1], v);
+            __m512i e0 = gather_sum(bc->entry[0][0], bc->entry[0][1], pq);
+            __m512i e1 = gather_sum(bc->entry[1][0], bc->entry[1][1], pq);
+            for (unsigned byte = 0; byte < 2; byte++) {
+                __m512i plane = _mm512_permutexvar_epi8(bc->plane[byte][0], e0);
+                plane = _mm512_mask_permutexvar_epi8(plane, upper, bc->plane[byte][1], e1);
+                _mm512_store_si512(tables + byte * VEC_BYTES, plane);
+            }
         }
     }
 }

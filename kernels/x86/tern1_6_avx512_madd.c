@@ -1,0 +1,121 @@
+/*
+ * kernels/x86/tern1_6_avx512_madd.c - tern1.6 by multiply-add: AVX-512 VNNI vpdpbusd on the
+ * canonical layout, with no trit extraction at all.
+ *
+ * A canonical byte gives trit t as c_t = (3 v_t) >> 8 with v_t = byte * 3^t mod 256
+ * (kernels/ref/ternary.c), i.e. 3 v_t = v_{t+1} + 256 c_t.  So 256 c_t = 3 v_t - v_{t+1},
+ * which is linear in the bytes v_t, and over a row
+ *   256 sum_t c_t x_t = 3 A - B,  A = sum_t v_t x_t,  B = sum_t v_{t+1} x_t
+ * (x_t: the activations of trit t).  v_t are unsigned bytes, x signed: two vpdpbusd per 64
+ * trits, and v_{t+1} = v_t + v_t + v_t (two vpaddb, wrapping mod 256 as required).  Per
+ * 64-byte block (320 weights): 10 vpaddb + 10 vpdpbusd, no shift, no mask, no compare.
+ * The identity holds per product, so 3 A - B is a multiple of 256 in every dword lane and
+ * the arithmetic shift by 8 is exact; then sum (c - 1) x = sum c x - sum x as for tern2.
+ *
+ * Overflow: an A lane gains at most 5 * 4 * 255 * 127 per block and 3 A must fit int32, so
+ * K is cut into segments of SEGMENT_BLOCKS = 1024 blocks (3 * 1024 * 647700 < 2^31); the
+ * segments' (3 A - B) >> 8 add with wrap-around into a result that fits int32.
+ */
+#include "act_q8_simd.h"
+#include "list_ternary.h"
+#include "ternary_simd.h"
+
+#include <immintrin.h>
+
+enum { ROWS = 4, SEGMENT_BLOCKS = 1024 };
+
+static inline __m512i times3(__m512i v) { return _mm512_add_epi8(_mm512_add_epi8(v, v), v); }
+
+static inline __attribute__((always_inline)) void
+segment_dots(const uint8_t *const *wrow, const int8_t *x, size_t blocks, int nrows,
+             __m512i dot[ROWS])
+{
+    __m512i a[ROWS], b[ROWS];
+#pragma GCC unroll 8
+    for (int r = 0; r < nrows; r++)
+        a[r] = b[r] = _mm512_setzero_si512();
+    for (size_t k = 0, off = 0; k < blocks; k++, off += TS_BLOCK_BYTES, x += TS_TERN1_6_BLOCK) {
+        __m512i xt[TS_TRITS];
+#pragma GCC unroll 8
+        for (int t = 0; t < TS_TRITS; t++)
+            xt[t] = _mm512_load_si512(x + TS_LANE * t);
+#pragma GCC unroll 8
+        for (int r = 0; r < nrows; r++) {
+            __m512i v = _mm512_load_si512(wrow[r] + off);
+#pragma GCC unroll 8
+            for (int t = 0; t < TS_TRITS; t++) {
+                a[r] = _mm512_dpbusd_epi32(a[r], v, xt[t]);
+                v = times3(v);
+                b[r] = _mm512_dpbusd_epi32(b[r], v, xt[t]);
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < nrows; r++) {
+        __m512i a3 = _mm512_add_epi32(_mm512_add_epi32(a[r], a[r]), a[r]);
+        dot[r] = _mm512_add_epi32(dot[r], _mm512_srai_epi32(_mm512_sub_epi32(a3, b[r]), 8));
+    }
+}
+
+static inline __attribute__((always_inline)) void row_group(const tern_job *j, const uint8_t *w,
+                                                            float *y, int nrows)
+{
+    const uint8_t *wrow[ROWS];
+#pragma GCC unroll 8
+    for (int r = 0; r < nrows; r++, w += j->row_bytes)
+        wrow[r] = w;
+    const int8_t *x = j->q;
+    for (size_t t = 0; t < j->n; t++, x += j->q_stride, y += j->y_stride) {
+        __m512i dot[ROWS];
+#pragma GCC unroll 8
+        for (int r = 0; r < nrows; r++)
+            dot[r] = _mm512_setzero_si512();
+        for (size_t b0 = 0; b0 < j->blocks; b0 += SEGMENT_BLOCKS) {
+            size_t len = j->blocks - b0 < SEGMENT_BLOCKS ? j->blocks - b0 : SEGMENT_BLOCKS;
+            const uint8_t *seg[ROWS];
+#pragma GCC unroll 8
+            for (int r = 0; r < nrows; r++)
+                seg[r] = wrow[r] + b0 * TS_BLOCK_BYTES;
+            segment_dots(seg, x + b0 * TS_TERN1_6_BLOCK, len, nrows, dot);
+        }
+#pragma GCC unroll 8
+        for (int r = 0; r < nrows; r++)
+            ts_put(y + r, ts_minus(_mm512_reduce_add_epi32(dot[r]), j->q_sum[t]));
+    }
+}
+
+void bb_tern1_6_avx512_madd_rows(const tern_job *j);
+
+__attribute__((noinline)) void bb_tern1_6_avx512_madd_rows(const tern_job *j)
+{
+    const uint8_t *w = j->w;
+    float *y = j->y;
+    size_t r = 0;
+    for (; r + ROWS <= j->rows; r += ROWS, w += ROWS * j->row_bytes, y += ROWS)
+        row_group(j, w, y, ROWS);
+    for (; r < j->rows; r++, w += j->row_bytes, y++)
+        row_group(j, w, y, 1);
+}
+
+static void gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
+{
+    ts_refuse_k("tern1.6-avx512-madd", a->w->k, TS_MAX_K);
+    tern_job j = ts_job(a, r0, r1, a->w->row_bytes, a->w->k_padded / TS_TERN1_6_BLOCK);
+    bb_tern1_6_avx512_madd_rows(&j);
+    ts_rescale(a, r0, r1);
+}
+
+const bb_kernel bb_kernel_tern1_6_avx512_madd = {
+    .name = "tern1.6-avx512-madd",
+    .format = BB_FMT_TERN1_6,
+    .method = "madd",
+    .isa = BB_ISA_AVX512,
+    .needs = BB_ACT_Q8_AVX512_NEEDS | BB_CPU_AVX512F | BB_CPU_AVX512BW | BB_CPU_AVX512VNNI,
+    .priority = 30,
+    .multiply_free = false,
+    .hot_symbol = "bb_tern1_6_avx512_madd_rows",
+    .row_block = ROWS,
+    .act_bytes = bb_act_q8_bytes,
+    .prepare_act = bb_act_q8_prepare_avx512,
+    .gemm_rows = gemm_rows,
+};

@@ -1,0 +1,165 @@
+/*
+ * kernels/x86/tern2_avx512_addonly.c - tern2 without multiplies: the bit-serial add-only
+ * kernel (AVX-512 F/BW + VPOPCNTDQ).  See ternary_simd.h for the method: weights and
+ * activations as bit planes, one vpternlogq + vpopcntq + vpaddq per 512 weights and
+ * activation bit.  No multiply instruction anywhere in bb_tern2_avx512_addonly_rows
+ * (`make check-addonly` checks the disassembly).
+ *
+ * Own layout (repack, once, untimed): per row, the tern2 codes as P/Q bit planes in weight
+ * order - k_padded / 512 blocks of 128 bytes [P | Q], then a 64-byte half block when
+ * k_padded is an odd multiple of 256 - the same bytes per row as the canonical layout;
+ * after the m rows, one int32 per row: 128 |P| + 127 |Q| (the offset the unsigned
+ * activations add, see ternary_simd.h), rounded up to 64 bytes.
+ *
+ * Activations: the AVX-512 q8 quantizer, then each token's 8 bit planes of u = q + 128
+ * (u + u shifts every byte left by one, vpmovb2m reads the top bits: 2 instructions and a
+ * mask store per 64 activations and plane, once per token).
+ */
+#pragma GCC target("avx512vpopcntdq")
+
+#include "act_q8_simd.h"
+#include "list_ternary.h"
+#include "ternary_simd.h"
+
+#include <immintrin.h>
+
+enum { ROWS = 1 };
+
+/* ------------------------------------------------------------------ layout */
+
+static size_t plane_rows_bytes(const bb_weights *w) { return w->m * w->row_bytes; }
+
+static size_t layout_bytes(const bb_weights *w)
+{
+    return plane_rows_bytes(w) + bb_round_up(w->m * sizeof(int32_t), BB_ALIGN);
+}
+
+/* Sets bit i of a plane of `bits` bits from codes[0 .. bits) where code == want. */
+static unsigned pack_plane(const uint8_t *codes, size_t bits, unsigned want, uint8_t *plane)
+{
+    unsigned count = 0;
+    memset(plane, 0, bits / 8);
+    for (size_t i = 0; i < bits; i++)
+        if (codes[i] == want) {
+            plane[i / 8] |= (uint8_t)(1u << (i % 8));
+            count++;
+        }
+    return count;
+}
+
+static void repack(const bb_weights *w, void *layout)
+{
+    uint8_t codes[TS_PLANE_BLOCK];
+    int32_t *corr = (int32_t *)((uint8_t *)layout + plane_rows_bytes(w));
+    for (size_t r = 0; r < w->m; r++) {
+        const uint8_t *src = w->data + r * w->row_bytes;
+        uint8_t *dst = (uint8_t *)layout + r * w->row_bytes;
+        unsigned pos = 0, neg = 0;
+        for (size_t i0 = 0; i0 < w->k_padded; i0 += TS_PLANE_BLOCK) {
+            size_t bits = w->k_padded - i0 < TS_PLANE_BLOCK ? TS_TERN2_BLOCK : TS_PLANE_BLOCK;
+            for (size_t h = 0; h < bits; h += TS_TERN2_BLOCK, src += TS_BLOCK_BYTES)
+                ts_tern2_block_codes(src, codes + h);
+            pos += pack_plane(codes, bits, 2, dst);
+            neg += pack_plane(codes, bits, 0, dst + bits / 8);
+            dst += bits / 4;
+        }
+        corr[r] = (int32_t)(128 * pos + 127 * neg);
+    }
+}
+
+/* ------------------------------------------------------------------ activations */
+
+/* The 8 planes of one token: u = q + 128, zero activations (u = 128) past k_stride. */
+static void token_planes(const int8_t *q, size_t k_stride, uint8_t *planes, size_t bytes)
+{
+    const __m512i bias = _mm512_set1_epi8((char)0x80);
+    size_t groups = bytes / (TS_UPLANES * TS_PLANE_BYTES);
+    for (size_t g = 0; g < groups; g++, planes += TS_UPLANES * TS_PLANE_BYTES) {
+        for (size_t c = 0; c < TS_PLANE_BLOCK / 64; c++) {
+            size_t i = g * TS_PLANE_BLOCK + 64 * c;
+            __m512i u = i < k_stride ? _mm512_xor_si512(_mm512_load_si512(q + i), bias) : bias;
+            for (int b = TS_UPLANES - 1; b >= 0; b--) {
+                _store_mask64((__mmask64 *)(planes + b * TS_PLANE_BYTES + 8 * c),
+                              _mm512_movepi8_mask(u));
+                u = _mm512_add_epi8(u, u);
+            }
+        }
+    }
+}
+
+void bb_ternary_bitserial_prepare_avx512(const bb_gemm_args *a, size_t t0, size_t t1)
+{
+    size_t k = a->w->k, bytes = ts_uplane_bytes(k);
+    bb_act_q8_prepare_avx512(a, t0, t1);
+    bb_act_q8 act = bb_act_q8_view(a->act, k, a->n);
+    uint8_t *planes = (uint8_t *)ts_uplanes(a->act, k, a->n);
+    for (size_t t = t0; t < t1; t++)
+        token_planes(act.q + t * act.k_stride, act.k_stride, planes + t * bytes, bytes);
+}
+
+/* ------------------------------------------------------------------ kernel */
+
+static inline __attribute__((always_inline)) void row_group(const tern_job *j, const uint8_t *w,
+                                                            const int32_t *corr, float *y,
+                                                            int nrows)
+{
+    const uint8_t *wrow[ROWS];
+    for (int r = 0; r < nrows; r++, w += j->row_bytes)
+        wrow[r] = w;
+    size_t full = j->blocks >> 1;
+    int half = (int)(j->blocks & 1);
+    const uint8_t *u = j->aux;
+    for (size_t t = 0; t < j->n; t++, u += j->aux_stride, y += j->y_stride) {
+        int64_t s[ROWS];
+        ts_bitserial_rows(wrow, nrows, full, half, u, s);
+        for (int r = 0; r < nrows; r++)
+            ts_put(y + r, (int32_t)(s[r] - corr[r]));
+    }
+}
+
+void bb_tern2_avx512_addonly_rows(const tern_job *j);
+
+/* no-tree-pre: GCC 12's partial redundancy elimination otherwise copies the 8 accumulators
+ * every iteration (a register copy per plane: a third more vector instructions). */
+__attribute__((noinline, optimize("no-tree-pre"))) void bb_tern2_avx512_addonly_rows(const tern_job *j)
+{
+    const uint8_t *w = j->w;
+    const int32_t *corr = j->row_aux;
+    float *y = j->y;
+    size_t r = 0;
+    for (; r + ROWS <= j->rows; r += ROWS, w += ROWS * j->row_bytes, corr += ROWS, y += ROWS)
+        row_group(j, w, corr, y, ROWS);
+    for (; r < j->rows; r++, w += j->row_bytes, corr++, y++)
+        row_group(j, w, corr, y, 1);
+}
+
+static void gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
+{
+    const bb_weights *w = a->w;
+    /* |S| <= 255 K in int64 lanes: no bound beyond the reference's. */
+    ts_refuse_k("tern2-avx512-addonly", w->k, TS_MAX_K);
+    /* blocks = 256-weight halves: full 512-weight blocks are pairs of them */
+    tern_job j = ts_job(a, r0, r1, w->row_bytes, w->k_padded / TS_TERN2_BLOCK);
+    j.aux = ts_uplanes(a->act, w->k, a->n);
+    j.aux_stride = ts_uplane_bytes(w->k);
+    j.row_aux = (const int32_t *)((const uint8_t *)a->layout + plane_rows_bytes(w)) + r0;
+    bb_tern2_avx512_addonly_rows(&j);
+    ts_rescale(a, r0, r1);
+}
+
+const bb_kernel bb_kernel_tern2_avx512_addonly = {
+    .name = "tern2-avx512-addonly",
+    .format = BB_FMT_TERN2,
+    .method = "addonly",
+    .isa = BB_ISA_AVX512,
+    .needs = BB_ACT_Q8_AVX512_NEEDS | BB_CPU_AVX512F | BB_CPU_AVX512BW | BB_CPU_AVX512VPOPCNTDQ,
+    .priority = 20,
+    .multiply_free = true,
+    .hot_symbol = "bb_tern2_avx512_addonly_rows",
+    .row_block = ROWS,
+    .layout_bytes = layout_bytes,
+    .repack = repack,
+    .act_bytes = ts_bitserial_act_bytes,
+    .prepare_act = bb_ternary_bitserial_prepare_avx512,
+    .gemm_rows = gemm_rows,
+};

@@ -1,0 +1,125 @@
+/*
+ * kernels/x86/tern2_avx512_madd.c - tern2 by multiply-add: AVX-512 VNNI vpdpbusd, the method
+ * of llama.cpp's TQ2_0 and bitnet.cpp's I2_S.  Reads the canonical layout as is.
+ *
+ * The codes c = w + 1 in {0, 1, 2} are unsigned bytes, the activations signed int8:
+ * vpdpbusd sums c x four products at a time into int32, and sum (c - 1) x = sum c x - sum x,
+ * with sum x from the activation quantizer (bb_act_q8.sum) - exact.
+ *
+ * Decoding costs one AND per 64 weights: byte j holds lane i (weight j + 64 i) in bits
+ * 2i..2i+1, and w & (3 << 2i) is c_i 4^i, still a byte vpdpbusd can take.  Each lane gets its
+ * own accumulator, scaled back at the end by an exact arithmetic shift (every product in
+ * accumulator i is a multiple of 4^i), so no shift sits in the loop: 4 vpandd + 4 vpdpbusd
+ * per 64-byte block.  Four rows share each activation load.
+ *
+ * Overflow: accumulator 3's dword lanes gain 4 products <= 128 * 127 per block, so K is
+ * cut into segments of SEGMENT_BLOCKS blocks (<= 4 * 16256 * 8192 < 2^31 per lane) whose
+ * rescaled sums are added with wrap-around; the final sum c x - sum x fits int32 for
+ * K <= TS_MAX_K, so the wrapped arithmetic gives it exactly.
+ */
+#include "act_q8_simd.h"
+#include "list_ternary.h"
+#include "ternary_simd.h"
+
+#include <immintrin.h>
+
+enum { ROWS = 4, SEGMENT_BLOCKS = 8192 };
+
+/* Sum over one segment of `nrows` rows (1..ROWS) against one token; dot[r] += result. */
+static inline __attribute__((always_inline)) void
+segment_dots(const uint8_t *const *wrow, const int8_t *x, size_t blocks, int nrows,
+             __m512i dot[ROWS])
+{
+    const __m512i m0 = _mm512_set1_epi8(0x03), m1 = _mm512_set1_epi8(0x0c),
+                  m2 = _mm512_set1_epi8(0x30), m3 = _mm512_set1_epi8((char)0xc0);
+    __m512i acc[ROWS][4];
+#pragma GCC unroll 8
+    for (int r = 0; r < nrows; r++) {
+#pragma GCC unroll 8
+        for (int i = 0; i < 4; i++)
+            acc[r][i] = _mm512_setzero_si512();
+    }
+    for (size_t b = 0, off = 0; b < blocks; b++, off += TS_BLOCK_BYTES, x += TS_TERN2_BLOCK) {
+        __m512i x0 = _mm512_load_si512(x), x1 = _mm512_load_si512(x + 64),
+                x2 = _mm512_load_si512(x + 128), x3 = _mm512_load_si512(x + 192);
+#pragma GCC unroll 8
+        for (int r = 0; r < nrows; r++) {
+            __m512i w = _mm512_load_si512(wrow[r] + off);
+            acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], _mm512_and_si512(w, m0), x0);
+            acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], _mm512_and_si512(w, m1), x1);
+            acc[r][2] = _mm512_dpbusd_epi32(acc[r][2], _mm512_and_si512(w, m2), x2);
+            acc[r][3] = _mm512_dpbusd_epi32(acc[r][3], _mm512_and_si512(w, m3), x3);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < nrows; r++) {
+        __m512i s = _mm512_add_epi32(acc[r][0], _mm512_srai_epi32(acc[r][1], 2));
+        s = _mm512_add_epi32(s, _mm512_srai_epi32(acc[r][2], 4));
+        s = _mm512_add_epi32(s, _mm512_srai_epi32(acc[r][3], 6));
+        dot[r] = _mm512_add_epi32(dot[r], s);
+    }
+}
+
+/* `nrows` rows starting at w, every token. */
+static inline __attribute__((always_inline)) void row_group(const tern_job *j, const uint8_t *w,
+                                                            float *y, int nrows)
+{
+    const uint8_t *wrow[ROWS];
+#pragma GCC unroll 8
+    for (int r = 0; r < nrows; r++, w += j->row_bytes)
+        wrow[r] = w;
+    const int8_t *x = j->q;
+    for (size_t t = 0; t < j->n; t++, x += j->q_stride, y += j->y_stride) {
+        __m512i dot[ROWS];
+#pragma GCC unroll 8
+        for (int r = 0; r < nrows; r++)
+            dot[r] = _mm512_setzero_si512();
+        for (size_t b0 = 0; b0 < j->blocks; b0 += SEGMENT_BLOCKS) {
+            size_t len = j->blocks - b0 < SEGMENT_BLOCKS ? j->blocks - b0 : SEGMENT_BLOCKS;
+            const uint8_t *seg[ROWS];
+#pragma GCC unroll 8
+            for (int r = 0; r < nrows; r++)
+                seg[r] = wrow[r] + b0 * TS_BLOCK_BYTES;
+            segment_dots(seg, x + b0 * TS_TERN2_BLOCK, len, nrows, dot);
+        }
+#pragma GCC unroll 8
+        for (int r = 0; r < nrows; r++)
+            ts_put(y + r, ts_minus(_mm512_reduce_add_epi32(dot[r]), j->q_sum[t]));
+    }
+}
+
+void bb_tern2_avx512_madd_rows(const tern_job *j);
+
+__attribute__((noinline)) void bb_tern2_avx512_madd_rows(const tern_job *j)
+{
+    const uint8_t *w = j->w;
+    float *y = j->y;
+    size_t r = 0;
+    for (; r + ROWS <= j->rows; r += ROWS, w += ROWS * j->row_bytes, y += ROWS)
+        row_group(j, w, y, ROWS);
+    for (; r < j->rows; r++, w += j->row_bytes, y++)
+        row_group(j, w, y, 1);
+}
+
+static void gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
+{
+    ts_refuse_k("tern2-avx512-madd", a->w->k, TS_MAX_K);
+    tern_job j = ts_job(a, r0, r1, a->w->row_bytes, a->w->k_padded / TS_TERN2_BLOCK);
+    bb_tern2_avx512_madd_rows(&j);
+    ts_rescale(a, r0, r1);
+}
+
+const bb_kernel bb_kernel_tern2_avx512_madd = {
+    .name = "tern2-avx512-madd",
+    .format = BB_FMT_TERN2,
+    .method = "madd",
+    .isa = BB_ISA_AVX512,
+    .needs = BB_ACT_Q8_AVX512_NEEDS | BB_CPU_AVX512F | BB_CPU_AVX512BW | BB_CPU_AVX512VNNI,
+    .priority = 30,
+    .multiply_free = false,
+    .hot_symbol = "bb_tern2_avx512_madd_rows",
+    .row_block = ROWS,
+    .act_bytes = bb_act_q8_bytes,
+    .prepare_act = bb_act_q8_prepare_avx512,
+    .gemm_rows = gemm_rows,
+};

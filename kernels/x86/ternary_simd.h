@@ -1,0 +1,238 @@
+/*
+ * kernels/x86/ternary_simd.h - private to the ternary add-only and multiply-add SIMD kernels
+ * (kernels/x86/tern2_*.c, tern1_6_*.c): the canonical block geometry, the job one kernel's
+ * hot function works on, and the driver around it.
+ *
+ * Driver shape, shared by all eight kernels: gemm_rows turns the arguments into a
+ * tern_job (every multiplication of an index by a stride happens here, outside the hot
+ * function), calls the kernel's hot function, which writes the exact int32 dot product of
+ * row r and token t into the float slot y[t][r] (as raw int32 bits), then rescales every
+ * slot in place with bb_rescale_i32.  So the hot function holds the whole loop nest over
+ * rows, tokens and K, and no float multiply (the rescale) ever sits inside it - which is
+ * what `make check-addonly` asks of the multiply-free kernels.
+ *
+ * Every header function is static inline and compiled with the flags of the file that
+ * includes it; the AVX-512-only pieces are declared only under __AVX512F__.
+ */
+#ifndef BITBENCH_X86_TERNARY_SIMD_H
+#define BITBENCH_X86_TERNARY_SIMD_H
+
+#include "../kernel.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    TS_BLOCK_BYTES = 64,  /* both canonical layouts: byte j holds weights j + 64 t */
+    TS_TERN2_BLOCK = 256, /* 4 two-bit codes per byte */
+    TS_TERN1_6_BLOCK = 320, /* 5 trits per byte */
+    TS_TRITS = 5,
+    TS_LANE = 64,         /* weights one 64-byte vector of activations covers */
+};
+
+/* The reference's K bound: |acc| <= 127 K must fit int32. */
+#define TS_MAX_K ((size_t)(INT32_MAX / 127))
+
+/* What a hot function needs for rows [r0, r1) and every token; pointers walk, so the hot
+ * function adds strides but never multiplies an index. */
+typedef struct tern_job {
+    const uint8_t *w;     /* row r0 of the kernel's layout */
+    size_t row_bytes;     /* bytes from one row to the next in that layout */
+    size_t rows;          /* r1 - r0 */
+    size_t blocks;        /* layout blocks per row (the kernel says what a block is) */
+    const int8_t *q;      /* token 0's int8 activations */
+    size_t q_stride;      /* bytes from one token's activations to the next */
+    const int32_t *q_sum; /* per token: the sum of its int8 activations */
+    const uint8_t *aux;   /* kernel-specific per-token data (bit planes), token 0 */
+    size_t aux_stride;    /* bytes from one token's aux to the next */
+    const int32_t *row_aux; /* kernel-specific per-row int32 (corrections), row r0 */
+    size_t n;             /* tokens */
+    float *y;             /* y + r0: int32 results land here first */
+    size_t y_stride;
+    size_t k;             /* real weights per row */
+} tern_job;
+
+static inline void ts_refuse_k(const char *name, size_t k, size_t max_k)
+{
+    if (k > max_k) {
+        fprintf(stderr, "%s: k = %zu would overflow its int32 accumulators; accepted k <= %zu\n",
+                name, k, max_k);
+        abort();
+    }
+}
+
+/* The job for rows [r0, r1): everything but the kernel-specific fields. */
+static inline tern_job ts_job(const bb_gemm_args *a, size_t r0, size_t r1, size_t row_bytes,
+                              size_t blocks)
+{
+    bb_act_q8 act = bb_act_q8_view(a->act, a->w->k, a->n);
+    tern_job j = {
+        .w = (const uint8_t *)a->layout + r0 * row_bytes,
+        .row_bytes = row_bytes,
+        .rows = r1 - r0,
+        .blocks = blocks,
+        .q = act.q,
+        .q_stride = act.k_stride,
+        .q_sum = act.sum,
+        .n = a->n,
+        .y = a->y + r0,
+        .y_stride = a->y_stride,
+        .k = a->w->k,
+    };
+    return j;
+}
+
+/* acc - sum without signed overflow: the true value fits int32 (|acc| <= 127 K), the
+ * intermediate "codes 0/1/2" dot product of the multiply-add kernels may not. */
+static inline int32_t ts_minus(int64_t dot, int32_t sum)
+{
+    return (int32_t)(uint32_t)((uint64_t)dot - (uint64_t)(int64_t)sum);
+}
+
+static inline void ts_put(float *slot, int32_t acc) { memcpy(slot, &acc, sizeof acc); }
+
+/* Turns the int32 results the hot function left in y into floats, in place. */
+static inline void ts_rescale(const bb_gemm_args *a, size_t r0, size_t r1)
+{
+    bb_act_q8 act = bb_act_q8_view(a->act, a->w->k, a->n);
+    float gamma = a->w->scales[0];
+    for (size_t t = 0; t < a->n; t++) {
+        float *y = a->y + t * a->y_stride;
+        for (size_t r = r0; r < r1; r++) {
+            int32_t acc;
+            memcpy(&acc, y + r, sizeof acc);
+            y[r] = bb_rescale_i32(acc, gamma, act.scale[t]);
+        }
+    }
+}
+
+/* Canonical code -> weight: 0 -> -1, 1 -> 0, 2 -> +1, as kernels/ref/ternary.c. */
+static inline int ts_code_weight(unsigned code) { return code == 2 ? 1 : code == 0 ? -1 : 0; }
+
+/* The codes of one canonical block, in weight order (block entries). */
+static inline void ts_tern2_block_codes(const uint8_t *blk, uint8_t codes[TS_TERN2_BLOCK])
+{
+    for (int j = 0; j < TS_BLOCK_BYTES; j++)
+        for (int i = 0; i < 4; i++)
+            codes[j + TS_LANE * i] = (uint8_t)((blk[j] >> (2 * i)) & 3u);
+}
+
+static inline void ts_tern1_6_block_codes(const uint8_t *blk, uint8_t codes[TS_TERN1_6_BLOCK])
+{
+    for (int j = 0; j < TS_BLOCK_BYTES; j++) {
+        unsigned v = blk[j];
+        for (int t = 0; t < TS_TRITS; t++) {
+            unsigned v3 = (v << 1) + v; /* the reference's decode: trit = (3 v) >> 8 */
+            codes[j + TS_LANE * t] = (uint8_t)(v3 >> 8);
+            v = v3 & 0xffu;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ bit-serial add-only core
+ *
+ * The AVX-512 add-only kernels compute a dot product without a multiply and without the
+ * two masked adds per 32 weights of a plain bit-plane kernel (which on this CPU is bound by
+ * mask-register traffic: one k-mask load or compare per cycle).  Instead both operands
+ * are bit planes, and one instruction handles 512 weights:
+ *   weights: P (bit i set where weight i is +1) and Q (where it is -1), 512 bits each;
+ *   activations: u = q + 128 in 0..255 (unsigned), as 8 planes U_b = bit b of every u.
+ * For each plane, T_b = (P & U_b) | (Q & ~U_b) (one vpternlogq) has bit i = bit b of u_i
+ * where w_i = +1, of 255 - u_i where w_i = -1, and 0 where w_i = 0, so
+ *   S = sum_b 2^b popcount(T_b) = sum_{w=+1} u + sum_{w=-1} (255 - u)
+ *     = sum w q + 128 |P| + 127 |Q|,
+ * and the exact dot product is S - (128 |P| + 127 |Q|), a per-row constant the repack
+ * stores.  Popcount is a sum of bits: per 512 weights and row, 8 x (vpternlogq, vpopcntq,
+ * vpaddq) = 24 additions-and-logic instructions, against 8 vpandd + 8 vpdpbusd for VNNI.
+ * The 8 per-plane counts stay in separate qword accumulators (no shift in the loop) and are
+ * weighted by 2^b once per row.  S <= 255 K fits int64 lanes trivially.
+ *
+ * Layout of a row of weight planes: K / 512 full blocks of 128 bytes (P then Q), then, when
+ * the row has 256 weights more, a half block of 64 bytes (P 32 bytes, Q 32 bytes).  Token
+ * planes: one 512-byte group per 512 weights: U_0 .. U_7, 64 bytes each. */
+enum { TS_PLANE_BLOCK = 512, TS_PLANE_BYTES = 64, TS_UPLANES = 8 };
+
+/* Bytes of one token's activation planes for K (covers bb_k_stride(k)). */
+static inline size_t ts_uplane_bytes(size_t k)
+{
+    return bb_round_up(bb_k_stride(k), TS_PLANE_BLOCK) / TS_PLANE_BLOCK * TS_UPLANES *
+           TS_PLANE_BYTES;
+}
+/* act_bytes of the bit-serial kernels: the standard q8 blob, then n tokens' planes. */
+static inline size_t ts_bitserial_act_bytes(size_t k, size_t n)
+{
+    return bb_act_q8_bytes(k, n) + n * ts_uplane_bytes(k);
+}
+/* The planes of token 0 inside such a blob. */
+static inline const uint8_t *ts_uplanes(const void *act, size_t k, size_t n)
+{
+    return (const uint8_t *)act + bb_act_q8_bytes(k, n);
+}
+/* prepare_act of the AVX-512 bit-serial kernels (in tern2_avx512_addonly.c): the q8
+ * activations, then their planes.  Needs BB_TS_BITSERIAL_NEEDS. */
+void bb_ternary_bitserial_prepare_avx512(const bb_gemm_args *a, size_t t0, size_t t1);
+
+#ifdef __AVX512VPOPCNTDQ__
+#include <immintrin.h>
+
+/* (P & U) | (Q & ~U) as a vpternlogq truth table over (U, P, Q): U first, so that the
+ * freshly loaded plane is the instruction's destination and no register copy is needed. */
+#define TS_SELECT_PQ 0xca
+
+static inline __attribute__((always_inline)) void
+ts_bitserial_block(__m512i acc[TS_UPLANES], __m512i p, __m512i q, const uint8_t *u)
+{
+#pragma GCC unroll 8
+    for (int b = 0; b < TS_UPLANES; b++) {
+        __m512i t = _mm512_ternarylogic_epi64(_mm512_load_si512(u + b * TS_PLANE_BYTES), p, q,
+                                              TS_SELECT_PQ);
+        acc[b] = _mm512_add_epi64(acc[b], _mm512_popcnt_epi64(t));
+    }
+}
+
+/* S (see above) of `nrows` rows (wrow[r], same layout) against one token's planes u. */
+static inline __attribute__((always_inline)) void
+ts_bitserial_rows(const uint8_t *const *wrow, int nrows, size_t full, int half,
+                  const uint8_t *u, int64_t *s_out)
+{
+    enum { MAXR = 2 };
+    __m512i acc[MAXR][TS_UPLANES];
+#pragma GCC unroll 8
+    for (int r = 0; r < nrows; r++) {
+#pragma GCC unroll 8
+        for (int b = 0; b < TS_UPLANES; b++)
+            acc[r][b] = _mm512_setzero_si512();
+    }
+    /* The half block first (its planes follow the full blocks'): GCC keeps the accumulators
+     * in the same registers through a loop that comes last, but copies them every
+     * iteration when code after the loop reads them. */
+    size_t tail = full * 2 * TS_PLANE_BYTES;
+    if (half) { /* 256 weights: the upper halves of P and Q are zero, so T is too */
+#pragma GCC unroll 8
+        for (int r = 0; r < nrows; r++)
+            ts_bitserial_block(
+                acc[r], _mm512_zextsi256_si512(_mm256_load_si256((const __m256i *)(wrow[r] + tail))),
+                _mm512_zextsi256_si512(_mm256_load_si256((const __m256i *)(wrow[r] + tail + 32))),
+                u + full * TS_UPLANES * TS_PLANE_BYTES);
+    }
+    size_t off = 0;
+    for (size_t g = 0; g < full; g++, off += 2 * TS_PLANE_BYTES, u += TS_UPLANES * TS_PLANE_BYTES) {
+#pragma GCC unroll 8
+        for (int r = 0; r < nrows; r++)
+            ts_bitserial_block(acc[r], _mm512_load_si512(wrow[r] + off),
+                               _mm512_load_si512(wrow[r] + off + TS_PLANE_BYTES), u);
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < nrows; r++) {
+        __m512i s = acc[r][TS_UPLANES - 1];
+#pragma GCC unroll 8
+        for (int b = TS_UPLANES - 2; b >= 0; b--)
+            s = _mm512_add_epi64(_mm512_add_epi64(s, s), acc[r][b]);
+        s_out[r] = _mm512_reduce_add_epi64(s);
+    }
+}
+#endif
+
+#endif

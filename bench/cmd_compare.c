@@ -8,6 +8,7 @@
 #include "cli.h"
 
 #include "../harness/compare.h"
+#include "../harness/machine.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -22,6 +23,7 @@ typedef enum { OUT_MARKDOWN, OUT_JSON, OUT_BENCHER, OUT_GAB } out_format;
 
 typedef struct compare_args {
     const char *base, *new_, *confirm, *out;
+    int machine_query; /* 1: --machine-id, 2: --machine-json */
     out_format format;
     bb_compare_opts opts;
 } compare_args;
@@ -31,10 +33,12 @@ static void usage(FILE *to)
     fprintf(to,
         "usage: bitbench compare BASE.jsonl NEW.jsonl [options]\n"
         "  Pairs rows (sweep rows or gemm --json lines) by key and gives each a verdict:\n"
-        "  regression when the median got slower by >= --threshold AND the Mann-Whitney U test\n"
-        "  gives p < --alpha (and the bootstrap CI of the change excludes 0).\n"
+        "  regression when the floor (a low quantile: calls nothing interrupted) got slower by\n"
+        "  >= --threshold, the median's bootstrap CI reaches that too, and the Mann-Whitney U\n"
+        "  test gives p < --alpha.  Medians and their CIs are reported.\n"
         "  --alpha A          significance level (default 0.01; the CI level is 1 - A)\n"
         "  --threshold PCT    minimum change of the median, in percent (default 5)\n"
+        "  --floor-quantile Q the floor's quantile (default 0.05; 0: the median alone decides)\n"
         "  --normalize IMPL   compare ratios to implementation IMPL (or the row of format IMPL)\n"
         "                     measured in the same run, so a slower machine is not a regression\n"
         "  --confirm FILE     a rerun of NEW: a regression counts only if FILE shows it too\n"
@@ -42,6 +46,9 @@ static void usage(FILE *to)
         "  --format F         markdown (default) | json | bencher | github-action-benchmark\n"
         "  --out FILE         write the output there instead of stdout\n"
         "  --resamples N      bootstrap resamples (default 2000);  --seed S (default 1)\n"
+        "usage: bitbench compare --machine-id | --machine-json\n"
+        "  this machine's id as sweep rows record it (CPU, ISA cap, cores), or a JSON line\n"
+        "  {\"kind\": \"machine\", ...} that gives the rows after it in a file that identity\n"
         "exit status: 0 no regression, 1 at least one regression, 2 bad input\n");
 }
 
@@ -74,10 +81,12 @@ static int parse(int argc, char **argv, compare_args *a)
 {
     static const struct option opts[] = {
         {"alpha", required_argument, 0, 'a'},     {"threshold", required_argument, 0, 't'},
+        {"floor-quantile", required_argument, 0, 'q'},
         {"normalize", required_argument, 0, 'n'}, {"confirm", required_argument, 0, 'c'},
         {"allow-different-machines", no_argument, 0, 'M'},
         {"format", required_argument, 0, 'f'},    {"out", required_argument, 0, 'o'},
         {"resamples", required_argument, 0, 'r'}, {"seed", required_argument, 0, 's'},
+        {"machine-id", no_argument, 0, 'I'},      {"machine-json", no_argument, 0, 'J'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     memset(a, 0, sizeof *a);
     bb_compare_opts_default(&a->opts);
@@ -90,6 +99,7 @@ static int parse(int argc, char **argv, compare_args *a)
         switch (c) {
         case 'a': bad = bb_cli_parse_double(CMD, "--alpha", optarg, 1e-12, 0.5, &a->opts.alpha); break;
         case 't': bad = parse_threshold(optarg, &a->opts.threshold); break;
+        case 'q': bad = bb_cli_parse_double(CMD, "--floor-quantile", optarg, 0, 0.49, &a->opts.floor_quantile); break;
         case 'n': a->opts.normalize = optarg; break;
         case 'c': a->confirm = optarg; break;
         case 'M': a->opts.allow_different_machines = true; break;
@@ -100,6 +110,8 @@ static int parse(int argc, char **argv, compare_args *a)
             a->opts.resamples = (size_t)u;
             break;
         case 's': bad = bb_cli_parse_u64(CMD, "--seed", optarg, 0, UINT64_MAX, false, &a->opts.seed); break;
+        case 'I': a->machine_query = 1; break;
+        case 'J': a->machine_query = 2; break;
         case 'h': usage(stdout); exit(BB_EXIT_OK);
         default:
             return bb_cli_error(CMD, "unknown or incomplete option '%s' (bitbench compare --help lists them)",
@@ -108,6 +120,8 @@ static int parse(int argc, char **argv, compare_args *a)
         if (bad)
             return BB_EXIT_USAGE;
     }
+    if (a->machine_query && argc - optind == 0)
+        return 0;
     if (argc - optind != 2)
         return bb_cli_error(CMD, "expected two result files, BASE and NEW; got %d argument(s)", argc - optind);
     a->base = argv[optind];
@@ -172,6 +186,10 @@ static void md_key(FILE *to, const char *key)
 static void md_change(FILE *to, const bb_sample_compare *s)
 {
     fprintf(to, " %+.1f%% | [%+.1f%%, %+.1f%%] |", 100 * s->change, 100 * s->ci_low, 100 * s->ci_high);
+    if (isnan(s->floor_change))
+        fputs(" off |", to);
+    else
+        fprintf(to, " %+.1f%% |", 100 * s->floor_change);
 }
 
 static void md_row(FILE *to, const bb_key_result *k, bool with_confirm)
@@ -207,19 +225,24 @@ static void write_markdown(FILE *to, const compare_args *a, const bb_comparison 
         fprintf(to, ", %zu not confirmed by the rerun", c->unconfirmed);
     fprintf(to, "\n\nBASE `%s` vs NEW `%s`%s%s%s. %s.\n\n", a->base, a->new_, a->confirm ? ", confirmation rerun `" : "",
             a->confirm ? a->confirm : "", a->confirm ? "`" : "", c->machine_note);
-    fprintf(to, "Verdict: **regression** when the median is slower by >= %.1f%% and the change is significant "
-                "(Mann-Whitney U two-sided p < %g, and the %g%% bootstrap CI of the median change, %zu resamples "
-                "of the raw samples, excludes 0)%s.",
-            100 * a->opts.threshold, a->opts.alpha, 100 * (1 - a->opts.alpha), a->opts.resamples,
-            a->confirm ? "; with a rerun, only when the rerun shows it too" : "");
+    if (a->opts.floor_quantile > 0)
+        fprintf(to, "Verdict: **regression** when the floor (the %g-quantile: the calls nothing interrupted; a busy "
+                    "neighbour moves the median, not the floor) is slower by >= %.1f%%, the median's CI reaches "
+                    "+%.1f%% too", a->opts.floor_quantile, 100 * a->opts.threshold, 100 * a->opts.threshold);
+    else
+        fprintf(to, "Verdict: **regression** when the median is slower by >= %.1f%%", 100 * a->opts.threshold);
+    fprintf(to, ", and the difference is significant (Mann-Whitney U, two-sided p < %g)%s. The CI of the median "
+                "change is a %g%% percentile bootstrap over the raw samples (%zu resamples).",
+            a->opts.alpha, a->confirm ? "; with a rerun, only when the rerun shows it too" : "",
+            100 * (1 - a->opts.alpha), a->opts.resamples);
     if (a->opts.normalize)
         fprintf(to, " Values are ratios to `%s` measured in the same run (per round when interleaved); its "
                     "own row is in ns.", a->opts.normalize);
     fputs(" Medians measured (monotonic clock); instructions retired per token measured by counters where "
           "available.\n\n", to);
-    fprintf(to, "| key | BASE median | NEW median | change | %g%% CI | p |%s instructions | verdict |\n",
+    fprintf(to, "| key | BASE median | NEW median | change | %g%% CI | floor change | p |%s instructions | verdict |\n",
             100 * (1 - a->opts.alpha), a->confirm ? " rerun change |" : "");
-    fprintf(to, "|---|---:|---:|---:|---|---:|%s---:|---|\n", a->confirm ? "---:|" : "");
+    fprintf(to, "|---|---:|---:|---:|---|---:|---:|%s---:|---|\n", a->confirm ? "---:|" : "");
     for (size_t i = 0; i < c->n_results; i++)
         md_row(to, &c->results[i], a->confirm != NULL);
     if (c->n_missing) {
@@ -236,10 +259,11 @@ static void write_markdown(FILE *to, const compare_args *a, const bb_comparison 
 
 static json_t *samples_json(const bb_sample_compare *s, const char *unit)
 {
-    return json_pack("{s:{s:I, s:f}, s:{s:I, s:f, s:f, s:f}, s:s, s:f, s:[f, f], s:{s:s, s:f, s:f, s:f, s:s}, s:s}",
+    return json_pack("{s:{s:I, s:f}, s:{s:I, s:f, s:f, s:f}, s:s, s:f, s:[f, f], s:o, s:{s:s, s:f, s:f, s:f, s:s}, s:s}",
         "base", "n", (json_int_t)s->n_base, "median", s->base_median,
         "new", "n", (json_int_t)s->n_new, "median", s->new_median, "p10", s->new_p10, "p90", s->new_p90,
         "unit", unit, "change", s->change, "ci", s->ci_low, s->ci_high,
+        "floor_change", isnan(s->floor_change) ? json_null() : json_real(s->floor_change),
         "test", "name", "mann-whitney-u, two-sided", "u_new", s->test.u_new, "z", s->test.z, "p", s->test.p,
         "method", s->test.exact ? "exact" : "normal approximation, tie and continuity corrected",
         "verdict", bb_verdict_name(s->verdict));
@@ -267,11 +291,11 @@ static json_t *comparison_json(const compare_args *a, const bb_comparison *c, in
         json_array_append_new(results, result_json(&c->results[i]));
     for (size_t i = 0; i < c->n_missing; i++)
         json_array_append_new(missing, json_pack("{s:s, s:s}", "key", c->missing[i].key, "why", c->missing[i].why));
-    return json_pack("{s:s, s:s, s:s, s:o, s:f, s:f, s:f, s:I, s:I, s:o, s:s, s:b, "
+    return json_pack("{s:s, s:s, s:s, s:o, s:f, s:f, s:f, s:f, s:I, s:I, s:o, s:s, s:b, "
                      "s:{s:I, s:I, s:I, s:I}, s:o, s:o, s:i}",
         "schema", "bitbench.compare/1", "base", a->base, "new", a->new_,
         "confirm", a->confirm ? json_string(a->confirm) : json_null(), "alpha", a->opts.alpha,
-        "threshold", a->opts.threshold, "ci_level", 1 - a->opts.alpha, "resamples", (json_int_t)a->opts.resamples,
+        "threshold", a->opts.threshold, "floor_quantile", a->opts.floor_quantile, "ci_level", 1 - a->opts.alpha, "resamples", (json_int_t)a->opts.resamples,
         "seed", (json_int_t)a->opts.seed,
         "normalize", a->opts.normalize ? json_string(a->opts.normalize) : json_null(),
         "machine", c->machine_note, "machines_differ", c->machines_differ,
@@ -353,12 +377,29 @@ static int write_output(const compare_args *a, const bb_comparison *c, int statu
     return 0;
 }
 
+static int print_machine(int what)
+{
+    bb_machine m;
+    bb_machine_describe(&m);
+    if (what == 1) {
+        printf("%s\n", m.id);
+        return 0;
+    }
+    json_t *line = json_pack("{s:s, s:i, s:o}", "kind", "machine", "schema_version", 1, "machine", bb_machine_json(&m));
+    json_dumpf(line, stdout, JSON_COMPACT);
+    putchar('\n');
+    json_decref(line);
+    return 0;
+}
+
 int bb_cmd_compare(int argc, char **argv)
 {
     compare_args a;
     int rc = parse(argc, argv, &a);
     if (rc)
         return rc;
+    if (a.machine_query)
+        return print_machine(a.machine_query);
     bb_rowset base = {0}, new_ = {0}, confirm = {0};
     bb_comparison c = {0};
     char err[1024];

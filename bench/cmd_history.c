@@ -1,8 +1,442 @@
-/* PLACEHOLDER until the history command lands: refuses clearly instead of pretending. */
+/*
+ * bench/cmd_history.c - `bitbench history DIR|FILE...`: each key's median over successive
+ * result files, with step changes detected (harness/history.h), as a markdown (or JSON)
+ * report, gnuplot data, and a plot drawn by plots/history.gp when gnuplot is installed.
+ * Files of a directory are taken in path order (result directories are named by time).
+ */
 #include "cli.h"
+
+#include "../harness/compare.h"
+#include "../harness/history.h"
+
+#include <dirent.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CMD "history"
+enum { MAX_STEPS = 64 };
+
+typedef struct history_args {
+    char **files;
+    size_t n_files;
+    const char *out_dir, *key_filter, *normalize;
+    bool plot, json, allow_machines;
+    bb_history_opts h;
+} history_args;
+
+/* One key over all files. */
+typedef struct key_series {
+    const char *key, *unit;
+    bb_series_point *pts; /* one per file */
+    double **owned;       /* pooled samples per file */
+    bb_step steps[MAX_STEPS];
+    size_t n_steps;
+} key_series;
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+        "usage: bitbench history [options] DIR|FILE...\n"
+        "  The median of every key over successive result files (sweep rows or gemm --json\n"
+        "  lines; a DIR is searched for *.jsonl, taken in path order), with step changes.\n"
+        "  --threshold PCT    smallest step, percent of the level (default 5)\n"
+        "  --alpha A          significance of a step (Mann-Whitney U, default 0.01)\n"
+        "  --window W         files each side that set a level (default 3)\n"
+        "  --normalize IMPL   ratios to IMPL (or the row of format IMPL) of the same run\n"
+        "  --key TEXT         only keys containing TEXT\n"
+        "  --out DIR          history.dat, history-steps.dat, history.png (default results/history)\n"
+        "  --no-plot          write the data, do not run gnuplot\n"
+        "  --json             the report as JSON instead of markdown\n"
+        "  --allow-different-machines   follow keys across machines (refused by default)\n");
+}
+
+/* ------------------------------------------------------------------ files */
+
+static int add_file(history_args *a, const char *path)
+{
+    a->files = realloc(a->files, (a->n_files + 1) * sizeof *a->files);
+    a->files[a->n_files++] = strdup(path);
+    return 0;
+}
+
+static int cmp_str(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* Every *.jsonl under dir (recursively), appended in path order. */
+static void add_dir(history_args *a, const char *dir)
+{
+    size_t first = a->n_files;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(path, &st) != 0)
+            continue;
+        size_t len = strlen(e->d_name);
+        if (S_ISDIR(st.st_mode))
+            add_dir(a, path);
+        else if (len > 6 && !strcmp(e->d_name + len - 6, ".jsonl"))
+            add_file(a, path);
+    }
+    if (d)
+        closedir(d);
+    qsort(a->files + first, a->n_files - first, sizeof *a->files, cmp_str);
+}
+
+static int parse(int argc, char **argv, history_args *a)
+{
+    static const struct option opts[] = {
+        {"threshold", required_argument, 0, 't'}, {"alpha", required_argument, 0, 'a'},
+        {"window", required_argument, 0, 'w'},    {"normalize", required_argument, 0, 'n'},
+        {"key", required_argument, 0, 'k'},       {"out", required_argument, 0, 'o'},
+        {"no-plot", no_argument, 0, 'P'},         {"json", no_argument, 0, 'j'},
+        {"allow-different-machines", no_argument, 0, 'M'},
+        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+    memset(a, 0, sizeof *a);
+    a->h = (bb_history_opts){.threshold = 0.05, .alpha = 0.01, .window = 3};
+    a->plot = true;
+    a->out_dir = "results/history";
+    opterr = 0;
+    optind = 1;
+    int c;
+    uint64_t w;
+    double pct;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case 't':
+            bad = bb_cli_parse_double(CMD, "--threshold", optarg, 0, 1000, &pct);
+            a->h.threshold = pct / 100;
+            break;
+        case 'a': bad = bb_cli_parse_double(CMD, "--alpha", optarg, 1e-12, 0.5, &a->h.alpha); break;
+        case 'w':
+            bad = bb_cli_parse_u64(CMD, "--window", optarg, 1, 32, false, &w);
+            a->h.window = (size_t)w;
+            break;
+        case 'n': a->normalize = optarg; break;
+        case 'k': a->key_filter = optarg; break;
+        case 'o': a->out_dir = optarg; break;
+        case 'P': a->plot = false; break;
+        case 'j': a->json = true; break;
+        case 'M': a->allow_machines = true; break;
+        case 'h': usage(stdout); exit(BB_EXIT_OK);
+        default:
+            return bb_cli_error(CMD, "unknown or incomplete option '%s' (bitbench history --help lists them)",
+                                argv[optind - 1]);
+        }
+        if (bad)
+            return BB_EXIT_USAGE;
+    }
+    if (optind == argc)
+        return bb_cli_error(CMD, "no result files: give a directory of *.jsonl files or the files, oldest first");
+    for (int i = optind; i < argc; i++) {
+        struct stat st;
+        if (stat(argv[i], &st) != 0)
+            return bb_cli_error(CMD, "'%s': no such file or directory", argv[i]);
+        if (S_ISDIR(st.st_mode))
+            add_dir(a, argv[i]);
+        else
+            add_file(a, argv[i]);
+    }
+    if (a->n_files < 2)
+        return bb_cli_error(CMD, "%zu result file(s) found; a history needs at least 2", a->n_files);
+    return 0;
+}
+
+static int load_all(const history_args *a, bb_rowset *sets)
+{
+    char err[512];
+    const char *machine = NULL, *machine_file = NULL;
+    for (size_t f = 0; f < a->n_files; f++) {
+        if (bb_rowset_load(a->files[f], &sets[f], err, sizeof err) != 0)
+            return bb_cli_error(CMD, "%s", err);
+        if (a->normalize && bb_rowset_normalize(&sets[f], a->normalize) == 0)
+            return bb_cli_error(CMD, "--normalize '%s': nothing in '%s' could be normalized to it", a->normalize,
+                                a->files[f]);
+        for (size_t i = 0; i < sets[f].n; i++) {
+            const char *id = sets[f].rows[i].machine_id;
+            if (!id)
+                continue;
+            if (!machine) {
+                machine = id;
+                machine_file = a->files[f];
+            } else if (strcmp(id, machine) != 0 && !a->allow_machines) {
+                return bb_cli_error(CMD, "'%s' (machine %s) and '%s' (machine %s) come from different machines; "
+                                    "pass --allow-different-machines to follow keys across them",
+                                    machine_file, machine, a->files[f], id);
+            }
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ series */
+
+static bool key_listed(key_series *ks, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(ks[i].key, key))
+            return true;
+    return false;
+}
+
+static key_series *build_series(const history_args *a, const bb_rowset *sets, size_t *n_keys)
+{
+    size_t cap = 0, n = 0;
+    for (size_t f = 0; f < a->n_files; f++)
+        cap += sets[f].n;
+    key_series *ks = calloc(cap, sizeof *ks);
+    for (size_t f = 0; f < a->n_files; f++)
+        for (size_t i = 0; i < sets[f].n; i++) {
+            const bb_row *r = &sets[f].rows[i];
+            if ((a->key_filter && !strstr(r->key, a->key_filter)) || key_listed(ks, n, r->key))
+                continue;
+            ks[n].key = r->key;
+            ks[n].unit = r->normalized ? "ratio" : "ns";
+            n++;
+        }
+    for (size_t k = 0; k < n; k++) {
+        ks[k].pts = calloc(a->n_files, sizeof *ks[k].pts);
+        ks[k].owned = calloc(a->n_files, sizeof *ks[k].owned);
+        for (size_t f = 0; f < a->n_files; f++) {
+            size_t cnt;
+            double *v = bb_rowset_pool(&sets[f], ks[k].key, &cnt);
+            if (!v)
+                continue;
+            ks[k].owned[f] = v;
+            ks[k].pts[f] = (bb_series_point){.present = true, .median = bb_median_copy(v, cnt), .samples = v,
+                                             .n = cnt};
+        }
+        ks[k].n_steps = bb_detect_steps(ks[k].pts, a->n_files, &a->h, ks[k].steps, MAX_STEPS);
+    }
+    *n_keys = n;
+    return ks;
+}
+
+static void free_series(key_series *ks, size_t n, size_t n_files)
+{
+    for (size_t k = 0; k < n; k++) {
+        for (size_t f = 0; f < n_files; f++)
+            free(ks[k].owned[f]);
+        free(ks[k].owned);
+        free(ks[k].pts);
+    }
+    free(ks);
+}
+
+/* "dir/file.jsonl" of a path: enough to tell results/<time>/sweep.jsonl files apart. */
+static const char *short_label(const char *path, char *buf, size_t len)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return path;
+    const char *prev = slash;
+    while (prev > path && prev[-1] != '/')
+        prev--;
+    snprintf(buf, len, "%s", prev);
+    return buf;
+}
+
+/* ------------------------------------------------------------------ reports */
+
+static size_t first_present(const key_series *s, size_t n_files, bool last)
+{
+    for (size_t i = 0; i < n_files; i++) {
+        size_t f = last ? n_files - 1 - i : i;
+        if (s->pts[f].present)
+            return f;
+    }
+    return n_files;
+}
+
+static void markdown_report(const history_args *a, const key_series *ks, size_t n)
+{
+    char lb[PATH_MAX];
+    size_t steps = 0;
+    for (size_t k = 0; k < n; k++)
+        steps += ks[k].n_steps;
+    printf("### bitbench history: %zu key(s) over %zu file(s), %zu step change(s)\n\n", n, a->n_files, steps);
+    printf("Files, oldest first: %s ... %s. Per file, the median of the key's samples (measured). A step: the "
+           "median of up to %zu files' medians each side differs by >= %.1f%%, and Mann-Whitney U over their "
+           "samples gives p < %g.%s\n\n", short_label(a->files[0], lb, sizeof lb),
+           a->files[a->n_files - 1], a->h.window, 100 * a->h.threshold, a->h.alpha,
+           a->normalize ? " Values are ratios to the reference measured in the same run." : "");
+    printf("| key | files | first | last | steps (file: change) |\n|---|---:|---:|---:|---|\n");
+    for (size_t k = 0; k < n; k++) {
+        const key_series *s = &ks[k];
+        size_t present = 0, f0 = first_present(s, a->n_files, false), f1 = first_present(s, a->n_files, true);
+        for (size_t f = 0; f < a->n_files; f++)
+            present += s->pts[f].present;
+        printf("| `%s` | %zu | %.4g | %.4g |", s->key, present, present ? s->pts[f0].median : 0.0 / 0.0,
+               present ? s->pts[f1].median : 0.0 / 0.0);
+        for (size_t i = 0; i < s->n_steps; i++)
+            printf("%s %s: %+.1f%%%s", i ? "," : "", short_label(a->files[s->steps[i].at], lb, sizeof lb),
+                   100 * s->steps[i].change, s->steps[i].tentative ? " (tentative: last file)" : "");
+        printf("%s |\n", s->n_steps ? "" : " none");
+    }
+}
+
+static void json_report(const history_args *a, const key_series *ks, size_t n)
+{
+    json_t *files = json_array(), *keys = json_array();
+    for (size_t f = 0; f < a->n_files; f++)
+        json_array_append_new(files, json_string(a->files[f]));
+    for (size_t k = 0; k < n; k++) {
+        json_t *pts = json_array(), *steps = json_array();
+        for (size_t f = 0; f < a->n_files; f++)
+            json_array_append_new(pts, ks[k].pts[f].present
+                ? json_pack("{s:f, s:I}", "median", ks[k].pts[f].median, "n", (json_int_t)ks[k].pts[f].n)
+                : json_null());
+        for (size_t i = 0; i < ks[k].n_steps; i++) {
+            const bb_step *s = &ks[k].steps[i];
+            json_array_append_new(steps, json_pack("{s:I, s:s, s:f, s:f, s:f, s:f, s:b}", "file_index",
+                (json_int_t)s->at, "file", a->files[s->at], "before", s->before, "after", s->after, "change",
+                s->change, "p", s->p, "tentative", s->tentative));
+        }
+        json_array_append_new(keys, json_pack("{s:s, s:s, s:o, s:o}", "key", ks[k].key, "unit", ks[k].unit,
+                                               "medians", pts, "steps", steps));
+    }
+    json_t *o = json_pack("{s:s, s:o, s:f, s:f, s:I, s:o, s:o}", "schema", "bitbench.history/1", "files", files,
+        "threshold", a->h.threshold, "alpha", a->h.alpha, "window", (json_int_t)a->h.window,
+        "normalize", a->normalize ? json_string(a->normalize) : json_null(), "keys", keys);
+    json_dumpf(o, stdout, JSON_INDENT(1));
+    putchar('\n');
+    json_decref(o);
+}
+
+/* ------------------------------------------------------------------ gnuplot */
+
+static int write_data(const history_args *a, const key_series *ks, size_t n, char *dat, char *steps_path,
+                      size_t len)
+{
+    char lb[PATH_MAX];
+    snprintf(dat, len, "%s/history.dat", a->out_dir);
+    snprintf(steps_path, len, "%s/history-steps.dat", a->out_dir);
+    FILE *d = fopen(dat, "w"), *st = fopen(steps_path, "w");
+    if (!d || !st) {
+        if (d) fclose(d);
+        if (st) fclose(st);
+        return bb_cli_error(CMD, "--out '%s': cannot write history.dat there", a->out_dir);
+    }
+    fprintf(d, "# bitbench history: one block per key; file index, median (%s), median / first median, file\n",
+            a->normalize ? "ratio to the reference" : "ns, measured");
+    fprintf(st, "# file index, level after the step / first median, change, key number\n");
+    size_t written = 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t f0 = first_present(&ks[k], a->n_files, false);
+        double first = ks[k].pts[f0].median;
+        fprintf(d, "%s\"%s\"\n", k ? "\n\n" : "", ks[k].key);
+        for (size_t f = 0; f < a->n_files; f++) {
+            const char *label = short_label(a->files[f], lb, sizeof lb);
+            if (ks[k].pts[f].present)
+                fprintf(d, "%zu %.6g %.6g \"%s\"\n", f, ks[k].pts[f].median, ks[k].pts[f].median / first, label);
+            else
+                fprintf(d, "%zu NaN NaN \"%s\"\n", f, label);
+        }
+        for (size_t i = 0; i < ks[k].n_steps; i++, written++)
+            fprintf(st, "%zu %.6g %.6g %zu\n", ks[k].steps[i].at, ks[k].steps[i].after / first,
+                    ks[k].steps[i].change, k);
+    }
+    if (!written)
+        fprintf(st, "NaN NaN NaN NaN\n");
+    fclose(d);
+    fclose(st);
+    return 0;
+}
+
+/* plots/history.gp: $BITBENCH_PLOTS, else next to the binary's parent (build/..), else ./plots. */
+static void find_script(char *buf, size_t len)
+{
+    const char *env = getenv("BITBENCH_PLOTS");
+    char exe[PATH_MAX];
+    ssize_t n;
+    if (env) {
+        snprintf(buf, len, "%s/history.gp", env);
+        return;
+    }
+    if ((n = readlink("/proc/self/exe", exe, sizeof exe - 1)) > 0) {
+        exe[n] = '\0';
+        snprintf(buf, len, "%s/../plots/history.gp", dirname(exe));
+        if (access(buf, R_OK) == 0)
+            return;
+    }
+    snprintf(buf, len, "plots/history.gp");
+}
+
+static void plot(const history_args *a, const char *dat, const char *steps_path, size_t n_keys)
+{
+    char script[PATH_MAX], png[PATH_MAX], cmd[4 * PATH_MAX + 256];
+    if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "history: plot skipped: gnuplot not found (install gnuplot-nox); data in %s\n", dat);
+        return;
+    }
+    find_script(script, sizeof script);
+    if (access(script, R_OK) != 0) {
+        fprintf(stderr, "history: plot skipped: %s not found (set BITBENCH_PLOTS to the plots/ directory)\n", script);
+        return;
+    }
+    snprintf(png, sizeof png, "%s/history.png", a->out_dir);
+    snprintf(cmd, sizeof cmd, "gnuplot -e \"datafile='%s'; stepsfile='%s'; outfile='%s'; nkeys=%zu\" '%s'", dat,
+             steps_path, png, n_keys, script);
+    if (system(cmd) == 0)
+        fprintf(stderr, "history: plot written to %s\n", png);
+    else
+        fprintf(stderr, "history: gnuplot failed on %s (command: %s)\n", script, cmd);
+}
+
 int bb_cmd_history(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return bb_cli_error("history", "not available in this build yet");
+    history_args a;
+    int rc = parse(argc, argv, &a);
+    bb_rowset *sets = NULL;
+    key_series *ks = NULL;
+    size_t n_keys = 0;
+    if (rc)
+        goto done;
+    sets = calloc(a.n_files, sizeof *sets);
+    if ((rc = load_all(&a, sets)))
+        goto done;
+    ks = build_series(&a, sets, &n_keys);
+    if (n_keys == 0) {
+        rc = bb_cli_error(CMD, "no key%s%s%s in the %zu file(s)", a.key_filter ? " containing '" : "",
+                          a.key_filter ? a.key_filter : "", a.key_filter ? "'" : "", a.n_files);
+        goto done;
+    }
+    if (a.json)
+        json_report(&a, ks, n_keys);
+    else
+        markdown_report(&a, ks, n_keys);
+    char dat[PATH_MAX], steps_path[PATH_MAX], mk[PATH_MAX + 16];
+    snprintf(mk, sizeof mk, "mkdir -p '%s'", a.out_dir);
+    if (system(mk) != 0 || (rc = write_data(&a, ks, n_keys, dat, steps_path, sizeof dat))) {
+        rc = rc ? rc : bb_cli_error(CMD, "--out '%s': cannot create the directory", a.out_dir);
+        goto done;
+    }
+    if (a.plot)
+        plot(&a, dat, steps_path, n_keys);
+    else
+        fprintf(stderr, "history: plot not drawn (--no-plot); data in %s\n", dat);
+done:
+    if (ks)
+        free_series(ks, n_keys, a.n_files);
+    for (size_t f = 0; sets && f < a.n_files; f++)
+        bb_rowset_free(&sets[f]);
+    free(sets);
+    for (size_t f = 0; f < a.n_files; f++)
+        free(a.files[f]);
+    free(a.files);
+    return rc;
 }

@@ -1,6 +1,7 @@
 /* harness/compare.c - the statistics of a verdict, and pairing two result files by key. */
 #include "compare.h"
 
+#include "machine.h"
 #include "rng.h"
 #include "stats.h"
 
@@ -191,7 +192,7 @@ const char *bb_verdict_name(bb_verdict v)
 
 void bb_compare_opts_default(bb_compare_opts *o)
 {
-    *o = (bb_compare_opts){.alpha = 0.01, .threshold = 0.05, .resamples = 2000, .seed = 1};
+    *o = (bb_compare_opts){.alpha = 0.01, .threshold = 0.05, .floor_quantile = 0.05, .resamples = 2000, .seed = 1};
 }
 
 double bb_median_copy(const double *v, size_t n)
@@ -201,6 +202,16 @@ double bb_median_copy(const double *v, size_t n)
     double m = bb_median_inplace(t, n);
     free(t);
     return m;
+}
+
+static double quantile_of(const double *v, size_t n, double q)
+{
+    double *t = malloc(n * sizeof *t);
+    memcpy(t, v, n * sizeof *t);
+    qsort(t, n, sizeof *t, bb_cmp_double);
+    double x = bb_quantile_sorted(t, n, q);
+    free(t);
+    return x;
 }
 
 void bb_compare_samples(const double *a, size_t na, const double *b, size_t nb,
@@ -219,21 +230,25 @@ void bb_compare_samples(const double *a, size_t na, const double *b, size_t nb,
     bb_bootstrap_median_change(a, na, b, nb, o->resamples, 1.0 - o->alpha, seed, &out->ci_low,
                                &out->ci_high);
     bb_mann_whitney(a, na, b, nb, &out->test);
-    bool significant = out->test.p < o->alpha && (out->ci_low > 0 || out->ci_high < 0);
-    if (significant && out->change >= o->threshold)
+    bool significant = out->test.p < o->alpha, slower, faster;
+    out->floor_change = NAN;
+    if (o->floor_quantile > 0) {
+        /* The floor decides the size; the median may veto it only when it is precise:
+         * when a run's median sits at the edge of its interrupted calls' cluster, it jumps
+         * between clusters (its CI is then wide) and can even move against a 2x slowdown. */
+        out->floor_change = quantile_of(b, nb, o->floor_quantile) / quantile_of(a, na, o->floor_quantile) - 1;
+        slower = out->floor_change >= o->threshold && out->ci_high >= o->threshold;
+        faster = out->floor_change <= -o->threshold && out->ci_low <= -o->threshold;
+    } else {
+        slower = out->change >= o->threshold;
+        faster = out->change <= -o->threshold;
+    }
+    if (significant && slower)
         out->verdict = BB_REGRESSION;
-    else if (significant && out->change <= -o->threshold)
+    else if (significant && faster)
         out->verdict = BB_IMPROVEMENT;
     else
         out->verdict = BB_NO_CHANGE;
-}
-
-uint64_t bb_hash_str(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-    return h;
 }
 
 /* ------------------------------------------------------------------ pairing two files */
@@ -322,7 +337,7 @@ static void compare_key(const bb_rowset *base, const bb_rowset *new_, const bb_r
     size_t na, nb, nc = 0;
     double *va = bb_rowset_pool(base, key, &na), *vb = bb_rowset_pool(new_, key, &nb);
     double *vc = confirm ? bb_rowset_pool(confirm, key, &nc) : NULL;
-    uint64_t seed = o->seed ^ bb_hash_str(key);
+    uint64_t seed = o->seed ^ bb_fnv1a64(key, strlen(key), 0);
     memset(k, 0, sizeof *k);
     k->key = key;
     k->format = a->format;

@@ -8,16 +8,26 @@
  *                resampled), seeded so that a verdict is reproducible;
  *   - test     = Mann-Whitney U, two-sided (exact when small and tie-free, else the
  *                normal approximation with tie and continuity corrections);
- *   - verdict  = regression when p < alpha, the CI excludes 0, and change >= threshold;
- *                improvement likewise with change <= -threshold; else no change.  Both
- *                significance and effect size are needed: with hundreds of samples a 1%
- *                drift is "significant", and a 20% jump in 5 samples may be chance.
+ *   - floor    = the same change of a low quantile (p5 by default): the time of calls
+ *                that nothing interrupted.  Interference only adds time, and on a shared
+ *                core a co-runner's time slices can hit half the calls of a run or more:
+ *                the median then jumps between the clean and the interrupted cluster
+ *                (2-3x on this project's 2-core VM, even against a real slowdown) while
+ *                the floor stays put; a kernel that does more work moves the floor;
+ *   - verdict  = regression when p < alpha, the floor is slower by >= threshold, and the
+ *                median's CI reaches +threshold (a precise median that did not move vetoes;
+ *                an unstable one does not); improvement likewise; else no change.  With
+ *                the floor off (quantile 0): p < alpha and median change >= threshold.
+ *                Both significance and effect size are needed: with hundreds of samples a
+ *                1% drift is "significant", and a 20% jump in 5 samples may be chance.
  * Machine drift between runs is the larger danger; bb_rowset_normalize divides each row
  * by a reference implementation measured in the same run, and bb_compare_rowsets takes
  * an optional confirmation run: a regression counts only when the rerun shows it too.
  *
  * Result files: JSON Lines of `bitbench sweep` rows (harness/SCHEMA.md, kind "sweep") or
- * of `bitbench gemm --json` (schema "bitbench.gemm/1"); other lines are counted, skipped.
+ * of `bitbench gemm --json` (schema "bitbench.gemm/1"); other lines are counted, skipped,
+ * except {"kind": "machine", "machine": {...}} (`bitbench compare --machine-json`): its
+ * machine is given to the following rows that carry none (gemm rows do not).
  */
 #ifndef BITBENCH_COMPARE_H
 #define BITBENCH_COMPARE_H
@@ -59,18 +69,20 @@ const char *bb_verdict_name(bb_verdict v);
 typedef struct bb_compare_opts {
     double alpha;     /* significance level of the U test; the CI level is 1 - alpha */
     double threshold; /* minimum |change| for a verdict, e.g. 0.05 */
+    double floor_quantile; /* quantile whose change must pass the threshold too; 0: off */
     size_t resamples; /* bootstrap resamples */
     uint64_t seed;
     const char *normalize;     /* reference implementation, or NULL */
     bool allow_different_machines;
 } bb_compare_opts;
-void bb_compare_opts_default(bb_compare_opts *o); /* 0.01, 5%, 2000, seed 1 */
+void bb_compare_opts_default(bb_compare_opts *o); /* 0.01, 5%, floor p5, 2000, seed 1 */
 
 typedef struct bb_sample_compare {
     size_t n_base, n_new;
     double base_median, new_median;
     double new_p10, new_p90; /* spread of NEW, for trackers that want bounds */
     double change, ci_low, ci_high; /* relative change of the median and its CI */
+    double floor_change; /* relative change of the floor quantile (NAN when off) */
     bb_mwu test;
     bb_verdict verdict;
 } bb_sample_compare;
@@ -161,8 +173,5 @@ void bb_comparison_free(bb_comparison *c);
 /* Samples of every row with this key pooled into a fresh array (*n of them; NULL when
  * none are measured).  Shared by compare and history. */
 double *bb_rowset_pool(const bb_rowset *s, const char *key, size_t *n);
-
-/* 64-bit FNV-1a of a string: seeds per key, short machine ids. */
-uint64_t bb_hash_str(const char *s);
 
 #endif

@@ -62,7 +62,7 @@ static void machine_from(bb_row *r, const json_t *m)
                                 (long long)json_integer_value(json_object_get(m, "cores")));
 }
 
-/* Instructions retired per token from a sweep row's counters object (harness/counters.h). */
+/* Instructions retired per token from a row's counters object (harness/counters.h). */
 static void instructions_from(bb_row *r, const json_t *counters)
 {
     const json_t *ipt = json_object_get(json_object_get(counters, "derived"), "instructions_per_token");
@@ -131,7 +131,7 @@ static int gemm_row(bb_row *r, const json_t *o, char *err, size_t errlen)
     r->impl = strdup(impl);
     r->interleaved = true; /* cmd_gemm times the kernels of one invocation in turn */
     machine_from(r, json_object_get(o, "machine"));
-    r->instructions_reason = strdup("gemm rows carry no counters");
+    instructions_from(r, json_object_get(o, "counters"));
     const json_t *lat = json_object_get(o, "latency_ns");
     if (json_is_object(lat)) {
         r->status = strdup("ok");
@@ -146,6 +146,12 @@ static int gemm_row(bb_row *r, const json_t *o, char *err, size_t errlen)
     }
     return 0;
 }
+
+/* State carried from line to line of one file. */
+typedef struct load_ctx {
+    size_t gemm_runs;
+    json_t *machine; /* of the last {"kind": "machine"} line: for rows that carry none */
+} load_ctx;
 
 /* gemm rows carry no run id: one invocation is a block of consecutive rows of one group
  * in which no implementation repeats. */
@@ -172,8 +178,7 @@ static void row_free(bb_row *r)
 }
 
 /* One line: appended to s, counted as another kind, or -1 with the reason. */
-static int parse_line(bb_rowset *s, const char *line, size_t lineno, size_t *gemm_runs, char *err,
-                      size_t errlen)
+static int parse_line(bb_rowset *s, const char *line, size_t lineno, load_ctx *ctx, char *err, size_t errlen)
 {
     json_error_t je;
     json_t *o = json_loads(line, 0, &je);
@@ -191,6 +196,12 @@ static int parse_line(bb_rowset *s, const char *line, size_t lineno, size_t *gem
         json_decref(o);
         return -1;
     }
+    if (kind && !strcmp(kind, "machine") && json_is_object(json_object_get(o, "machine"))) {
+        json_decref(ctx->machine);
+        ctx->machine = json_incref(json_object_get(o, "machine"));
+        json_decref(o);
+        return 0;
+    }
     if (!sweep && !gemm) {
         s->other_lines++;
         json_decref(o);
@@ -206,7 +217,9 @@ static int parse_line(bb_rowset *s, const char *line, size_t lineno, size_t *gem
     char why[256];
     int rc = sweep ? sweep_row(r, o, why, sizeof why) : gemm_row(r, o, why, sizeof why);
     if (rc == 0 && gemm)
-        assign_gemm_run(s, r, gemm_runs);
+        assign_gemm_run(s, r, &ctx->gemm_runs);
+    if (rc == 0 && !r->machine_id && ctx->machine)
+        machine_from(r, ctx->machine);
     json_decref(o);
     if (rc != 0) {
         snprintf(err, errlen, "%s line %zu: %s", s->path, lineno, why);
@@ -227,7 +240,8 @@ int bb_rowset_load(const char *path, bb_rowset *s, char *err, size_t errlen)
         return -1;
     }
     char *line = NULL;
-    size_t cap = 0, lineno = 0, gemm_runs = 0;
+    size_t cap = 0, lineno = 0;
+    load_ctx ctx = {0};
     ssize_t len;
     int rc = 0;
     while (rc == 0 && (len = getline(&line, &cap, f)) > 0) {
@@ -238,9 +252,10 @@ int bb_rowset_load(const char *path, bb_rowset *s, char *err, size_t errlen)
         }
         if (strspn(line, " \t\r\n") == (size_t)len)
             continue;
-        rc = parse_line(s, line, lineno, &gemm_runs, err, errlen);
+        rc = parse_line(s, line, lineno, &ctx, err, errlen);
     }
     free(line);
+    json_decref(ctx.machine);
     fclose(f);
     if (rc == 0 && s->n == 0) {
         snprintf(err, errlen, "'%s': no sweep or gemm rows (%zu line(s) of other kinds)", path, s->other_lines);

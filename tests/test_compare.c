@@ -107,6 +107,50 @@ static void test_two_percent_shift_is_under_the_threshold(void **state)
     assert_true(flagged > 0);
 }
 
+/* A co-runner time-slicing the core: in NEW most calls take 3x longer than they need,
+ * so the median triples, but the calls that ran alone (the floor) did not change.  The
+ * floor guard keeps that from being a regression; without it (quantile 0), it is one. */
+static void contended(double *v, size_t n, double level, double share, uint64_t seed)
+{
+    uint64_t s = seed;
+    noisy_samples(v, n, level, seed);
+    for (size_t i = 0; i < n; i++)
+        if ((double)(bb_rng_u64(&s) >> 11) * 0x1.0p-53 < share)
+            v[i] *= 3.0;
+}
+
+static void test_contention_moves_the_median_not_the_floor(void **state)
+{
+    (void)state;
+    bb_compare_opts o;
+    bb_compare_opts_default(&o);
+    double a[N_SAMPLES], b[N_SAMPLES];
+    for (uint64_t t = 0; t < TRIALS; t++) {
+        contended(a, N_SAMPLES, 1000, 0.1, 2 * t + 1);
+        contended(b, N_SAMPLES, 1000, 0.7, 2 * t + 2);
+        bb_sample_compare r;
+        o.floor_quantile = 0.05;
+        bb_compare_samples(a, N_SAMPLES, b, N_SAMPLES, &o, t, &r);
+        assert_true(r.change > 0.5);
+        assert_true(fabs(r.floor_change) < 0.05);
+        assert_int_equal(r.verdict, BB_NO_CHANGE);
+        o.floor_quantile = 0;
+        bb_compare_samples(a, N_SAMPLES, b, N_SAMPLES, &o, t, &r);
+        assert_int_equal(r.verdict, BB_REGRESSION);
+        assert_true(isnan(r.floor_change));
+    }
+    /* a kernel doing twice the work under the same contention moves both: caught */
+    for (uint64_t t = 0; t < TRIALS; t++) {
+        contended(a, N_SAMPLES, 1000, 0.3, 2 * t + 1);
+        contended(b, N_SAMPLES, 2000, 0.3, 2 * t + 2);
+        bb_sample_compare r;
+        o.floor_quantile = 0.05;
+        bb_compare_samples(a, N_SAMPLES, b, N_SAMPLES, &o, t, &r);
+        assert_int_equal(r.verdict, BB_REGRESSION);
+        assert_float_equal(r.floor_change, 1.0, 0.1);
+    }
+}
+
 /* The 99% interval should miss the true shift about once in 100; allow 2 misses in 20. */
 static void test_bootstrap_ci_covers_the_true_shift(void **state)
 {
@@ -695,6 +739,7 @@ int main(void)
         cmocka_unit_test(test_identical_distributions_give_no_regression),
         cmocka_unit_test(test_ten_percent_shift_is_detected),
         cmocka_unit_test(test_two_percent_shift_is_under_the_threshold),
+        cmocka_unit_test(test_contention_moves_the_median_not_the_floor),
         cmocka_unit_test(test_bootstrap_ci_covers_the_true_shift),
         cmocka_unit_test(test_bootstrap_is_reproducible),
         cmocka_unit_test(test_keys_pair_and_one_sided_keys_are_listed),

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-enum { HUGE_ALIGN = 2u << 20, MAX_THREADS = 256, CEILING_PASSES = 5 };
+enum { HUGE_ALIGN = 2u << 20, MAX_THREADS = 256, CEILING_PASSES = 10 };
 #define ASSUMED_LLC (256ull << 20) /* when the LLC size is unknown */
 
 void bb_sweep_opts_default(bb_sweep_opts *o)
@@ -927,44 +927,52 @@ static json_t *check_group(bb_pool *pool, const group *g, size_t n_check, bool *
                      real_or_null(worst), "detail", *passed ? "every shape passed" : detail, "shapes", shapes);
 }
 
-/* A lower bound of the seconds one layer + head take at N tokens: the largest
- * projection's check weights (cache-warm) timed until 5 ms have passed, the fastest call
- * scaled by operations.  Repeating amortizes the pool's wake-up, which would otherwise
- * dominate a call of a few microseconds. */
-static double warm_estimate_s(bb_pool *pool, group *g, size_t n)
+/* A lower bound of the seconds one layer + head take at N tokens with `threads` threads:
+ * the largest projection's check weights (cache-warm) run on this thread alone, the
+ * fastest of the calls made in 5 ms, scaled by operations and divided by the threads
+ * (perfect scaling).  Single-threaded on purpose: on a loaded machine a pool call waits
+ * for a descheduled worker, and a few-microsecond call would then read as milliseconds. */
+static double warm_estimate_s(group *g, size_t n, unsigned threads)
 {
     int p = BB_PROJ_GATE;
     for (int q = 0; q < BB_PROJ_COUNT; q++)
         if (g->proj[q].m * g->proj[q].k > g->proj[p].m * g->proj[p].k)
             p = q;
     const bb_kernel_weights *cw = &g->check[g->shape_of[p]];
-    mat w = {.w = cw->w, .layout = cw->layout};
     bool from_ffn = g->proj[p].k == g->model->ffn, to_ffn = g->proj[p].m == g->model->ffn;
+    bb_gemm_args a = {.w = &cw->w, .layout = cw->layout ? cw->layout : cw->w.data,
+                      .x = from_ffn ? g->gate : g->o, .x_stride = from_ffn ? g->fs : g->hs,
+                      .y = to_ffn ? g->up : g->q, .y_stride = to_ffn ? g->fs : g->hs, .n = n, .act = g->act};
     double best = INFINITY;
     uint64_t t_end = bb_now_ns() + 5000000;
     for (int rep = 0; rep < 200 && (rep < 3 || bb_now_ns() < t_end); rep++) {
         uint64_t t0 = bb_now_ns();
-        gemm(pool, g->kn, &w, from_ffn ? g->gate : g->o, from_ffn ? g->fs : g->hs, to_ffn ? g->up : g->q,
-             to_ffn ? g->fs : g->hs, n, g->act);
+        bb_kernel_gemm(g->kn, &a);
         double dt = (double)(bb_now_ns() - t0);
         if (dt < best)
             best = dt;
     }
     double macs = (double)cw->w.m * (double)cw->w.k * (double)n;
-    return best / macs * (double)n * (double)(g->layer_macs + g->head_macs) / 1e9;
+    return best / macs * (double)n * (double)(g->layer_macs + g->head_macs) / 1e9 / threads;
 }
 
 /* One real layer (the first copy) and head at N tokens, timed: what an extrapolated
  * sample costs, and from it a full step (layers x layer + head). */
 static void layer_estimate_s(bb_pool *pool, group *g, size_t n, double *layer_s, double *head_s)
 {
-    double lns, hns;
     unsigned lps = g->rot.layers_per_sample;
-    g->rot.layers_per_sample = 1; /* sample() walks one layer of copy 0 */
-    sample(pool, g, 0, n, &lns, &hns);
+    g->rot.layers_per_sample = 1; /* sample() walks one layer of the copy it is given */
+    *layer_s = *head_s = INFINITY;
+    /* twice (two copies when there are), the faster: one preemption must not skip a row */
+    for (uint64_t i = 0; i < 2; i++) {
+        double lns, hns;
+        sample(pool, g, i, n, &lns, &hns);
+        if (lns + hns < (*layer_s + *head_s) * 1e9) {
+            *layer_s = lns / 1e9;
+            *head_s = hns / 1e9;
+        }
+    }
     g->rot.layers_per_sample = lps;
-    *layer_s = lns / 1e9;
-    *head_s = hns / 1e9;
 }
 
 static void add_warning(row_result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -1026,7 +1034,7 @@ static int sample_loop(bb_sweep_ctx *c, const sweep_state *st, bb_pool *pool, gr
 }
 
 static void row_warnings(const bb_sweep_opts *o, const sweep_state *st, const group *g, size_t n,
-                         row_result *res)
+                         unsigned threads, row_result *res)
 {
     if (res->stats.cv > o->cv_warn)
         add_warning(res, "CV %.1f%% > %.0f%%: noisy samples (a shared or virtual machine?); compare medians "
@@ -1046,6 +1054,12 @@ static void row_warnings(const bb_sweep_opts *o, const sweep_state *st, const gr
                          "differ from real data");
     if (o->warm)
         add_warning(res, "--warm: weights were not rotated and may have been served from the cache");
+    int t = (int)threads;
+    if (t <= st->ceiling_threads && res->stats.median > 0 &&
+        (double)(g->layer_stream * g->model->layers + g->head_stream) / res->stats.median >
+            st->ceiling[t - 1].best_gbps)
+        add_warning(res, "weight bytes streamed faster than the measured read ceiling: the ceiling was "
+                         "measured under other load, or some weights came from a cache");
     else if (!st->llc)
         add_warning(res, "LLC size unknown (%s): the rotation assumed 256 MiB", st->llc_source);
 }
@@ -1074,7 +1088,7 @@ static int time_row(bb_sweep_ctx *c, const sweep_state *st, bb_pool *pool, group
         return rc;
     res->timed_s = timed_ns / 1e9;
     bb_summarize(res->step_ns, res->n_samples, &res->stats);
-    row_warnings(o, st, g, r->batch, res);
+    row_warnings(o, st, g, r->batch, r->threads, res);
     return 0;
 }
 
@@ -1181,7 +1195,7 @@ static int run_row(bb_sweep_ctx *c, sweep_state *st, group *g, const bb_sweep_ro
     }
     fill_inputs(g, r->batch, o->seed);
     unsigned samples = o->warmup + o->min_reps;
-    double lower = warm_estimate_s(pool, g, r->batch);
+    double lower = warm_estimate_s(g, r->batch, r->threads);
     if (lower * samples > o->max_row_time) {
         res->est_sample_s = lower;
         res->status = "skipped";

@@ -15,40 +15,26 @@
 #include "dense_tiles.h"
 #include "list_dense.h"
 
-enum { ROWS = 2, TOKENS = 4, LANES = 8, K_SLICE = 1024, DECODE_PREFETCH = 1024 };
+enum { ROWS = 2, TOKENS = 4, LANES = 8, K_SLICE = 1024 };
 
-static inline __attribute__((always_inline)) void fma_tile(const bb_gemm_args *a,
-    const dense_slice *s, size_t r, size_t t, const int R, const int T)
+static inline __m256 fmadd(__m256 acc, __m256 w, __m256 x) { return _mm256_fmadd_ps(w, x, acc); }
+
+static inline __attribute__((always_inline)) void
+fma_tile(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t, const int R, const int T)
 {
     const bb_weights *w = a->w;
     const uint8_t *wr = (const uint8_t *)a->layout + r * w->row_bytes;
     const float *xt = a->x + t * a->x_stride;
     __m256 acc[ROWS][TOKENS];
-
-#pragma GCC unroll 8
-    for (int i = 0; i < R; i++)
-#pragma GCC unroll 8
-        for (int j = 0; j < T; j++)
-            acc[i][j] = _mm256_setzero_ps();
-    for (size_t c = s->k0 / LANES; c < s->k1 / LANES; c++) {
-        if (T == 1 && c % 4 == 0) /* one prefetch per 64-byte line of each row */
-#pragma GCC unroll 8
-            for (int i = 0; i < R; i++)
-                _mm_prefetch((const char *)(wr + i * w->row_bytes + c * 16 + DECODE_PREFETCH),
-                             _MM_HINT_T0);
-        __m256 xv[TOKENS];
-#pragma GCC unroll 8
-        for (int j = 0; j < T; j++)
-            xv[j] = _mm256_loadu_ps(xt + j * a->x_stride + c * LANES);
-#pragma GCC unroll 8
-        for (int i = 0; i < R; i++) {
-            const __m128i *eight = (const __m128i *)(wr + i * w->row_bytes) + c;
-            __m256 wv = _mm256_cvtph_ps(_mm_loadu_si128(eight));
-#pragma GCC unroll 8
-            for (int j = 0; j < T; j++)
-                acc[i][j] = _mm256_fmadd_ps(wv, xv[j], acc[i][j]);
-        }
-    }
+#define PREFETCH(c) dense_prefetch_rows(wr, w->row_bytes, R, (c) * 16)
+#define LOAD_X(j, c) _mm256_loadu_ps(xt + (j) * a->x_stride + (c) * LANES)
+#define LOAD_W(i, c) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(wr + (i) * w->row_bytes) + (c)))
+    DENSE_TILE_ZERO(acc, R, T, _mm256_setzero_ps())
+    DENSE_TILE_LOOP(__m256, acc, R, T, s->k0 / LANES, s->k1 / LANES, PREFETCH, LOAD_X, LOAD_W,
+                    fmadd)
+#undef PREFETCH
+#undef LOAD_X
+#undef LOAD_W
 
     /* The first K slice stores, the others add (dense_tiles.h). */
 #pragma GCC unroll 8
@@ -61,16 +47,8 @@ static inline __attribute__((always_inline)) void fma_tile(const bb_gemm_args *a
         }
 }
 
-DENSE_TILE_FN(fma_2x1, fma_tile, 2, 1)
-DENSE_TILE_FN(fma_2x2, fma_tile, 2, 2)
-DENSE_TILE_FN(fma_2x3, fma_tile, 2, 3)
-DENSE_TILE_FN(fma_2x4, fma_tile, 2, 4)
-DENSE_TILE_FN(fma_1x1, fma_tile, 1, 1)
-DENSE_TILE_FN(fma_1x2, fma_tile, 1, 2)
-DENSE_TILE_FN(fma_1x3, fma_tile, 1, 3)
-DENSE_TILE_FN(fma_1x4, fma_tile, 1, 4)
-static const dense_tile_fn fma_tiles_2[TOKENS + 1] = {NULL, fma_2x1, fma_2x2, fma_2x3, fma_2x4};
-static const dense_tile_fn fma_tiles_1[TOKENS + 1] = {NULL, fma_1x1, fma_1x2, fma_1x3, fma_1x4};
+DENSE_TILE_TABLE_4(fma_tiles_2, fma_tile, 2)
+DENSE_TILE_TABLE_4(fma_tiles_1, fma_tile, 1)
 
 static void fp16_avx2_fma_gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
 {

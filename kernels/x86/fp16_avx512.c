@@ -34,11 +34,9 @@
 #include <immintrin.h>
 
 enum { ROWS = 4, TOKENS = 6, LANES = 16, K_SLICE = 1024, MACRO_ROWS = 64 };
-/* Decode streams R rows at once, R separate streams for the hardware prefetcher, which
- * then falls short of the one-stream read ceiling (measured here: about 78% of it
- * without, 90% with a software prefetch 1 KiB ahead in each row; 512 B and 2-4 KiB were
- * no better). */
-enum { DECODE_PREFETCH = 1024 };
+/* Decode prefetches (dense_tiles.h): measured here, 4-row decode reached about 78% of
+ * the one-stream read ceiling without, 90% with a software prefetch 1 KiB ahead in each
+ * row; 512 B and 2-4 KiB were no better. */
 
 /* Lane j of the result: the sum of the 16 lanes of v[j]. */
 static inline __m128 reduce4_ps(__m512 v0, __m512 v1, __m512 v2, __m512 v3)
@@ -53,6 +51,8 @@ static inline __m128 reduce4_ps(__m512 v0, __m512 v1, __m512 v2, __m512 v3)
     return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
 }
 
+static inline __m512 fmadd(__m512 acc, __m512 w, __m512 x) { return _mm512_fmadd_ps(w, x, acc); }
+
 /* PANEL = 0: the weights are the canonical halves, converted as they are loaded (decode).
  * PANEL = 1: they are the fp32 macro block that convert_block made (prefill). */
 static inline __attribute__((always_inline)) void
@@ -64,34 +64,17 @@ fma_tile(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t, const 
                               : (const uint8_t *)a->layout + r * w->row_bytes + s->k0 * 2;
     const size_t w_stride = PANEL ? s->panel_stride : w->row_bytes;
     const float *xt = a->x + t * a->x_stride + s->k0;
-    const size_t steps = (s->k1 - s->k0) / LANES;
     __m512 acc[ROWS][TOKENS];
-
-#pragma GCC unroll 8
-    for (int i = 0; i < R; i++)
-#pragma GCC unroll 8
-        for (int j = 0; j < T; j++)
-            acc[i][j] = _mm512_setzero_ps();
-    for (size_t c = 0; c < steps; c++) {
-        if (!PANEL && T == 1 && c % 2 == 0) /* one prefetch per 64-byte line of each row */
-#pragma GCC unroll 8
-            for (int i = 0; i < R; i++)
-                _mm_prefetch((const char *)(wr + i * w_stride + c * 32 + DECODE_PREFETCH),
-                             _MM_HINT_T0);
-        __m512 xv[TOKENS];
-#pragma GCC unroll 8
-        for (int j = 0; j < T; j++)
-            xv[j] = _mm512_loadu_ps(xt + j * a->x_stride + c * LANES);
-#pragma GCC unroll 8
-        for (int i = 0; i < R; i++) {
-            __m512 wv = PANEL ? _mm512_load_ps((const float *)(wr + i * w_stride) + c * LANES)
-                              : _mm512_cvtph_ps(_mm256_loadu_si256(
-                                    (const __m256i *)(wr + i * w_stride) + c));
-#pragma GCC unroll 8
-            for (int j = 0; j < T; j++)
-                acc[i][j] = _mm512_fmadd_ps(wv, xv[j], acc[i][j]);
-        }
-    }
+#define PREFETCH(c) (PANEL ? (void)0 : dense_prefetch_rows(wr, w_stride, R, (c) * 32))
+#define LOAD_X(j, c) _mm512_loadu_ps(xt + (j) * a->x_stride + (c) * LANES)
+#define LOAD_W(i, c)                                                                       \
+    (PANEL ? _mm512_load_ps((const float *)(wr + (i) * w_stride) + (c) * LANES)           \
+           : _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wr + (i) * w_stride) + (c))))
+    DENSE_TILE_ZERO(acc, R, T, _mm512_setzero_ps())
+    DENSE_TILE_LOOP(__m512, acc, R, T, 0, (s->k1 - s->k0) / LANES, PREFETCH, LOAD_X, LOAD_W, fmadd)
+#undef PREFETCH
+#undef LOAD_X
+#undef LOAD_W
 
     /* The first K slice stores, the others add (dense_tiles.h). */
 #pragma GCC unroll 8
@@ -112,38 +95,10 @@ fma_tile(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t, const 
 
 #define cvt_tile(a, s, r, t, R, T) fma_tile(a, s, r, t, R, T, 0)
 #define panel_tile(a, s, r, t, R, T) fma_tile(a, s, r, t, R, T, 1)
-DENSE_TILE_FN(cvt_4x1, cvt_tile, 4, 1)
-DENSE_TILE_FN(cvt_4x2, cvt_tile, 4, 2)
-DENSE_TILE_FN(cvt_4x3, cvt_tile, 4, 3)
-DENSE_TILE_FN(cvt_4x4, cvt_tile, 4, 4)
-DENSE_TILE_FN(cvt_4x5, cvt_tile, 4, 5)
-DENSE_TILE_FN(cvt_4x6, cvt_tile, 4, 6)
-DENSE_TILE_FN(cvt_1x1, cvt_tile, 1, 1)
-DENSE_TILE_FN(cvt_1x2, cvt_tile, 1, 2)
-DENSE_TILE_FN(cvt_1x3, cvt_tile, 1, 3)
-DENSE_TILE_FN(cvt_1x4, cvt_tile, 1, 4)
-DENSE_TILE_FN(cvt_1x5, cvt_tile, 1, 5)
-DENSE_TILE_FN(cvt_1x6, cvt_tile, 1, 6)
-DENSE_TILE_FN(panel_4x1, panel_tile, 4, 1)
-DENSE_TILE_FN(panel_4x2, panel_tile, 4, 2)
-DENSE_TILE_FN(panel_4x3, panel_tile, 4, 3)
-DENSE_TILE_FN(panel_4x4, panel_tile, 4, 4)
-DENSE_TILE_FN(panel_4x5, panel_tile, 4, 5)
-DENSE_TILE_FN(panel_4x6, panel_tile, 4, 6)
-DENSE_TILE_FN(panel_1x1, panel_tile, 1, 1)
-DENSE_TILE_FN(panel_1x2, panel_tile, 1, 2)
-DENSE_TILE_FN(panel_1x3, panel_tile, 1, 3)
-DENSE_TILE_FN(panel_1x4, panel_tile, 1, 4)
-DENSE_TILE_FN(panel_1x5, panel_tile, 1, 5)
-DENSE_TILE_FN(panel_1x6, panel_tile, 1, 6)
-static const dense_tile_fn cvt_tiles_4[TOKENS + 1] = {NULL,    cvt_4x1, cvt_4x2, cvt_4x3,
-                                                      cvt_4x4, cvt_4x5, cvt_4x6};
-static const dense_tile_fn cvt_tiles_1[TOKENS + 1] = {NULL,    cvt_1x1, cvt_1x2, cvt_1x3,
-                                                      cvt_1x4, cvt_1x5, cvt_1x6};
-static const dense_tile_fn panel_tiles_4[TOKENS + 1] = {NULL,      panel_4x1, panel_4x2, panel_4x3,
-                                                        panel_4x4, panel_4x5, panel_4x6};
-static const dense_tile_fn panel_tiles_1[TOKENS + 1] = {NULL,      panel_1x1, panel_1x2, panel_1x3,
-                                                        panel_1x4, panel_1x5, panel_1x6};
+DENSE_TILE_TABLE_6(cvt_tiles_4, cvt_tile, 4)
+DENSE_TILE_TABLE_6(cvt_tiles_1, cvt_tile, 1)
+DENSE_TILE_TABLE_6(panel_tiles_4, panel_tile, 4)
+DENSE_TILE_TABLE_6(panel_tiles_1, panel_tile, 1)
 
 /* dense_blocking.pack: rows [r0, r1) of the slice widened to fp32 once, for all tokens. */
 static void convert_block(const bb_gemm_args *a, size_t r0, size_t r1, void *scratch,

@@ -21,45 +21,35 @@
 #include "int8_offset.h"
 #include "list_dense.h"
 
-enum { ROWS = 2, TOKENS = 3, CHUNK = 32, DECODE_PREFETCH = 1024 };
+enum { ROWS = 2, TOKENS = 3, CHUNK = 32 };
+
+/* acc + w x for the signed bytes of w and x (see the header; the compiler shares one
+ * vpabsb of w between the tile's tokens). */
+static inline __m256i maddubs(__m256i acc, __m256i w, __m256i x)
+{
+    __m256i pairs = _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(x, w));
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+}
 
 /* Always driven over the whole row: int32 partial sums cannot be added into Y exactly. */
-static inline __attribute__((always_inline)) void maddubs_tile(const bb_gemm_args *a,
-    const dense_slice *s, size_t r, size_t t, const int R, const int T)
+static inline __attribute__((always_inline)) void
+maddubs_tile(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t, const int R,
+             const int T)
 {
     const bb_weights *w = a->w;
     const bb_act_q8 act = bb_act_q8_view(a->act, w->k, a->n);
     const int8_t *wr = (const int8_t *)a->layout + r * w->row_bytes;
     const int8_t *xt = act.q + t * act.k_stride;
-    const __m256i ones = _mm256_set1_epi16(1);
     __m256i acc[ROWS][TOKENS];
-
-#pragma GCC unroll 8
-    for (int i = 0; i < R; i++)
-#pragma GCC unroll 8
-        for (int j = 0; j < T; j++)
-            acc[i][j] = _mm256_setzero_si256();
-    for (size_t c = s->k0 / CHUNK; c < s->k1 / CHUNK; c++) {
-        if (T == 1 && c % 2 == 0) /* one prefetch per 64-byte line of each row */
-#pragma GCC unroll 8
-            for (int i = 0; i < R; i++)
-                _mm_prefetch((const char *)(wr + i * w->row_bytes + c * CHUNK + DECODE_PREFETCH),
-                             _MM_HINT_T0);
-        __m256i xv[TOKENS];
-#pragma GCC unroll 8
-        for (int j = 0; j < T; j++)
-            xv[j] = _mm256_loadu_si256((const __m256i *)(xt + j * act.k_stride + c * CHUNK));
-#pragma GCC unroll 8
-        for (int i = 0; i < R; i++) {
-            __m256i wv = _mm256_loadu_si256((const __m256i *)(wr + i * w->row_bytes + c * CHUNK));
-            __m256i wabs = _mm256_abs_epi8(wv);
-#pragma GCC unroll 8
-            for (int j = 0; j < T; j++) {
-                __m256i pairs = _mm256_maddubs_epi16(wabs, _mm256_sign_epi8(xv[j], wv));
-                acc[i][j] = _mm256_add_epi32(acc[i][j], _mm256_madd_epi16(pairs, ones));
-            }
-        }
-    }
+#define PREFETCH(c) dense_prefetch_rows(wr, w->row_bytes, R, (c) * CHUNK)
+#define LOAD_X(j, c) _mm256_loadu_si256((const __m256i *)(xt + (j) * act.k_stride + (c) * CHUNK))
+#define LOAD_W(i, c) _mm256_loadu_si256((const __m256i *)(wr + (i) * w->row_bytes + (c) * CHUNK))
+    DENSE_TILE_ZERO(acc, R, T, _mm256_setzero_si256())
+    DENSE_TILE_LOOP(__m256i, acc, R, T, s->k0 / CHUNK, s->k1 / CHUNK, PREFETCH, LOAD_X, LOAD_W,
+                    maddubs)
+#undef PREFETCH
+#undef LOAD_X
+#undef LOAD_W
 
 #pragma GCC unroll 8
     for (int j = 0; j < T; j++)
@@ -69,16 +59,8 @@ static inline __attribute__((always_inline)) void maddubs_tile(const bb_gemm_arg
                 dense_hsum_epi32_256(acc[i][j]), w->scales[r + i], act.scale[t + j]);
 }
 
-DENSE_TILE_FN(maddubs_2x1, maddubs_tile, 2, 1)
-DENSE_TILE_FN(maddubs_2x2, maddubs_tile, 2, 2)
-DENSE_TILE_FN(maddubs_2x3, maddubs_tile, 2, 3)
-DENSE_TILE_FN(maddubs_1x1, maddubs_tile, 1, 1)
-DENSE_TILE_FN(maddubs_1x2, maddubs_tile, 1, 2)
-DENSE_TILE_FN(maddubs_1x3, maddubs_tile, 1, 3)
-static const dense_tile_fn maddubs_tiles_2[TOKENS + 1] = {NULL, maddubs_2x1, maddubs_2x2,
-                                                          maddubs_2x3};
-static const dense_tile_fn maddubs_tiles_1[TOKENS + 1] = {NULL, maddubs_1x1, maddubs_1x2,
-                                                          maddubs_1x3};
+DENSE_TILE_TABLE_3(maddubs_tiles_2, maddubs_tile, 2)
+DENSE_TILE_TABLE_3(maddubs_tiles_1, maddubs_tile, 1)
 
 static void int8_avx2_maddubs_gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
 {

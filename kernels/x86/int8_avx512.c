@@ -12,6 +12,7 @@
  * one activation load per 4 weight lines, and a software prefetch.
  */
 #include "act_q8_simd.h"
+#include "dense_avx2.h"
 #include "dense_tiles.h"
 #include "int8_offset.h"
 #include "list_dense.h"
@@ -19,9 +20,6 @@
 #include <immintrin.h>
 
 enum { ROWS = 4, TOKENS = 6, CHUNK = 64 };
-/* Decode streams 4 rows at once; a software prefetch 1 KiB ahead in each row gained a
- * few percent over the hardware prefetcher alone (fp16_avx512.c: more there). */
-enum { DECODE_PREFETCH = 1024 };
 
 /* Lane j of the result: the sum of the 16 lanes of v[j]. */
 static inline __m128i reduce4_epi32(__m512i v0, __m512i v1, __m512i v2, __m512i v3)
@@ -38,11 +36,8 @@ static inline __m128i reduce4_epi32(__m512i v0, __m512i v1, __m512i v2, __m512i 
  * undefined on the wrap that the offset trick relies on). */
 static inline int32_t hsum_epi32(__m512i v)
 {
-    __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-    return _mm_cvtsi128_si32(s);
+    return dense_hsum_epi32_256(
+        _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1)));
 }
 
 /* acc + dot products of the unsigned bytes of u and signed bytes of s, accumulated in
@@ -57,38 +52,23 @@ static inline __m512i dpbusd(__m512i acc, __m512i u, __m512i s)
 
 /* Always driven over the whole row (k0 = 0, k1 = k_padded): int32 partial sums cannot be
  * added into the float Y exactly. */
-static inline __attribute__((always_inline)) void vnni_tile(const bb_gemm_args *a,
-    const dense_slice *s, size_t r, size_t t, const int R, const int T)
+static inline __attribute__((always_inline)) void
+vnni_tile(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t, const int R, const int T)
 {
     const bb_weights *w = a->w;
     const bb_act_q8 act = bb_act_q8_view(a->act, w->k, a->n);
     const uint8_t *wr = (const uint8_t *)a->layout + r * w->row_bytes;
     const int8_t *xt = act.q + t * act.k_stride;
     __m512i acc[ROWS][TOKENS];
-
-#pragma GCC unroll 8
-    for (int i = 0; i < R; i++)
-#pragma GCC unroll 8
-        for (int j = 0; j < T; j++)
-            acc[i][j] = _mm512_setzero_si512();
-    for (size_t c = s->k0 / CHUNK; c < s->k1 / CHUNK; c++) {
-        if (T == 1)
-#pragma GCC unroll 8
-            for (int i = 0; i < R; i++)
-                _mm_prefetch((const char *)(wr + i * w->row_bytes + c * CHUNK + DECODE_PREFETCH),
-                             _MM_HINT_T0);
-        __m512i xv[TOKENS];
-#pragma GCC unroll 8
-        for (int j = 0; j < T; j++)
-            xv[j] = _mm512_loadu_si512(xt + j * act.k_stride + c * CHUNK);
-#pragma GCC unroll 8
-        for (int i = 0; i < R; i++) {
-            __m512i wv = _mm512_loadu_si512(wr + i * w->row_bytes + c * CHUNK);
-#pragma GCC unroll 8
-            for (int j = 0; j < T; j++)
-                acc[i][j] = dpbusd(acc[i][j], wv, xv[j]);
-        }
-    }
+#define PREFETCH(c) dense_prefetch_rows(wr, w->row_bytes, R, (c) * CHUNK)
+#define LOAD_X(j, c) _mm512_loadu_si512(xt + (j) * act.k_stride + (c) * CHUNK)
+#define LOAD_W(i, c) _mm512_loadu_si512(wr + (i) * w->row_bytes + (c) * CHUNK)
+    DENSE_TILE_ZERO(acc, R, T, _mm512_setzero_si512())
+    DENSE_TILE_LOOP(__m512i, acc, R, T, s->k0 / CHUNK, s->k1 / CHUNK, PREFETCH, LOAD_X, LOAD_W,
+                    dpbusd)
+#undef PREFETCH
+#undef LOAD_X
+#undef LOAD_W
 
     if (R == ROWS) {
         const __m128 row_scales = _mm_loadu_ps(w->scales + r);
@@ -105,30 +85,15 @@ static inline __attribute__((always_inline)) void vnni_tile(const bb_gemm_args *
         for (int i = 0; i < R; i++)
 #pragma GCC unroll 8
             for (int j = 0; j < T; j++) {
-                int32_t exact =
-                    int8_offset_unbias(hsum_epi32(acc[i][j]), act.sum[t + j]);
+                int32_t exact = int8_offset_unbias(hsum_epi32(acc[i][j]), act.sum[t + j]);
                 a->y[(t + j) * a->y_stride + r + i] =
                     bb_rescale_i32(exact, w->scales[r + i], act.scale[t + j]);
             }
     }
 }
 
-DENSE_TILE_FN(vnni_4x1, vnni_tile, 4, 1)
-DENSE_TILE_FN(vnni_4x2, vnni_tile, 4, 2)
-DENSE_TILE_FN(vnni_4x3, vnni_tile, 4, 3)
-DENSE_TILE_FN(vnni_4x4, vnni_tile, 4, 4)
-DENSE_TILE_FN(vnni_4x5, vnni_tile, 4, 5)
-DENSE_TILE_FN(vnni_4x6, vnni_tile, 4, 6)
-DENSE_TILE_FN(vnni_1x1, vnni_tile, 1, 1)
-DENSE_TILE_FN(vnni_1x2, vnni_tile, 1, 2)
-DENSE_TILE_FN(vnni_1x3, vnni_tile, 1, 3)
-DENSE_TILE_FN(vnni_1x4, vnni_tile, 1, 4)
-DENSE_TILE_FN(vnni_1x5, vnni_tile, 1, 5)
-DENSE_TILE_FN(vnni_1x6, vnni_tile, 1, 6)
-static const dense_tile_fn vnni_tiles_4[TOKENS + 1] = {NULL, vnni_4x1, vnni_4x2, vnni_4x3,
-                                                       vnni_4x4, vnni_4x5, vnni_4x6};
-static const dense_tile_fn vnni_tiles_1[TOKENS + 1] = {NULL, vnni_1x1, vnni_1x2, vnni_1x3,
-                                                       vnni_1x4, vnni_1x5, vnni_1x6};
+DENSE_TILE_TABLE_6(vnni_tiles_4, vnni_tile, 4)
+DENSE_TILE_TABLE_6(vnni_tiles_1, vnni_tile, 1)
 
 static void int8_avx512_vnni_gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
 {

@@ -15,7 +15,7 @@
 #include "int8_offset.h"
 #include "list_dense.h"
 
-enum { ROWS = 2, TOKENS = 4, CHUNK = 32, DECODE_PREFETCH = 1024 };
+enum { ROWS = 2, TOKENS = 4, CHUNK = 32 };
 
 /* acc + dot products of the unsigned bytes of u and the signed bytes of s, in place (the
  * {vex} form: the EVEX one would need AVX512-VL).  As asm for the reason given in
@@ -27,38 +27,23 @@ static inline __m256i dpbusd(__m256i acc, __m256i u, __m256i s)
 }
 
 /* Always driven over the whole row: int32 partial sums cannot be added into Y exactly. */
-static inline __attribute__((always_inline)) void vnni_tile(const bb_gemm_args *a,
-    const dense_slice *s, size_t r, size_t t, const int R, const int T)
+static inline __attribute__((always_inline)) void
+vnni_tile(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t, const int R, const int T)
 {
     const bb_weights *w = a->w;
     const bb_act_q8 act = bb_act_q8_view(a->act, w->k, a->n);
     const uint8_t *wr = (const uint8_t *)a->layout + r * w->row_bytes;
     const int8_t *xt = act.q + t * act.k_stride;
     __m256i acc[ROWS][TOKENS];
-
-#pragma GCC unroll 8
-    for (int i = 0; i < R; i++)
-#pragma GCC unroll 8
-        for (int j = 0; j < T; j++)
-            acc[i][j] = _mm256_setzero_si256();
-    for (size_t c = s->k0 / CHUNK; c < s->k1 / CHUNK; c++) {
-        if (T == 1 && c % 2 == 0) /* one prefetch per 64-byte line of each row */
-#pragma GCC unroll 8
-            for (int i = 0; i < R; i++)
-                _mm_prefetch((const char *)(wr + i * w->row_bytes + c * CHUNK + DECODE_PREFETCH),
-                             _MM_HINT_T0);
-        __m256i xv[TOKENS];
-#pragma GCC unroll 8
-        for (int j = 0; j < T; j++)
-            xv[j] = _mm256_loadu_si256((const __m256i *)(xt + j * act.k_stride + c * CHUNK));
-#pragma GCC unroll 8
-        for (int i = 0; i < R; i++) {
-            __m256i wv = _mm256_loadu_si256((const __m256i *)(wr + i * w->row_bytes + c * CHUNK));
-#pragma GCC unroll 8
-            for (int j = 0; j < T; j++)
-                acc[i][j] = dpbusd(acc[i][j], wv, xv[j]);
-        }
-    }
+#define PREFETCH(c) dense_prefetch_rows(wr, w->row_bytes, R, (c) * CHUNK)
+#define LOAD_X(j, c) _mm256_loadu_si256((const __m256i *)(xt + (j) * act.k_stride + (c) * CHUNK))
+#define LOAD_W(i, c) _mm256_loadu_si256((const __m256i *)(wr + (i) * w->row_bytes + (c) * CHUNK))
+    DENSE_TILE_ZERO(acc, R, T, _mm256_setzero_si256())
+    DENSE_TILE_LOOP(__m256i, acc, R, T, s->k0 / CHUNK, s->k1 / CHUNK, PREFETCH, LOAD_X, LOAD_W,
+                    dpbusd)
+#undef PREFETCH
+#undef LOAD_X
+#undef LOAD_W
 
 #pragma GCC unroll 8
     for (int j = 0; j < T; j++)
@@ -70,18 +55,8 @@ static inline __attribute__((always_inline)) void vnni_tile(const bb_gemm_args *
         }
 }
 
-DENSE_TILE_FN(vnni_2x1, vnni_tile, 2, 1)
-DENSE_TILE_FN(vnni_2x2, vnni_tile, 2, 2)
-DENSE_TILE_FN(vnni_2x3, vnni_tile, 2, 3)
-DENSE_TILE_FN(vnni_2x4, vnni_tile, 2, 4)
-DENSE_TILE_FN(vnni_1x1, vnni_tile, 1, 1)
-DENSE_TILE_FN(vnni_1x2, vnni_tile, 1, 2)
-DENSE_TILE_FN(vnni_1x3, vnni_tile, 1, 3)
-DENSE_TILE_FN(vnni_1x4, vnni_tile, 1, 4)
-static const dense_tile_fn vnni_tiles_2[TOKENS + 1] = {NULL, vnni_2x1, vnni_2x2, vnni_2x3,
-                                                       vnni_2x4};
-static const dense_tile_fn vnni_tiles_1[TOKENS + 1] = {NULL, vnni_1x1, vnni_1x2, vnni_1x3,
-                                                       vnni_1x4};
+DENSE_TILE_TABLE_4(vnni_tiles_2, vnni_tile, 2)
+DENSE_TILE_TABLE_4(vnni_tiles_1, vnni_tile, 1)
 
 static void int8_avx2_vnni_gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
 {

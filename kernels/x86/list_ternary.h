@@ -9,9 +9,15 @@ extern const bb_kernel bb_kernel_tern2_avx512_madd;
 extern const bb_kernel bb_kernel_tern2_avx512_addonly;
 extern const bb_kernel bb_kernel_tern1_6_avx512_madd;
 extern const bb_kernel bb_kernel_tern1_6_avx512_addonly;
+extern const bb_kernel bb_kernel_tern2_avx2_madd;
+extern const bb_kernel bb_kernel_tern2_avx2_addonly;
+extern const bb_kernel bb_kernel_tern1_6_avx2_madd;
+extern const bb_kernel bb_kernel_tern1_6_avx2_addonly;
 
 #define BB_X86_KERNELS_TERNARY                                                             \
     &bb_kernel_tern2_avx512_madd, &bb_kernel_tern2_avx512_addonly,                         \
-        &bb_kernel_tern1_6_avx512_madd, &bb_kernel_tern1_6_avx512_addonly,
+        &bb_kernel_tern1_6_avx512_madd, &bb_kernel_tern1_6_avx512_addonly,                 \
+        &bb_kernel_tern2_avx2_madd, &bb_kernel_tern2_avx2_addonly,                         \
+        &bb_kernel_tern1_6_avx2_madd, &bb_kernel_tern1_6_avx2_addonly,
 
 #endif

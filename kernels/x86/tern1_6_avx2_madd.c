@@ -1,0 +1,125 @@
+/*
+ * kernels/x86/tern1_6_avx2_madd.c - tern1.6 by multiply-add on AVX2: each trit decoded to a
+ * code byte c in {0, 1, 2}, then vpmaddubsw against the int8 activations, minus sum x.
+ * Canonical layout.
+ *
+ * (The AVX-512 kernel's linear identity 256 c_t = 3 v_t - v_{t+1} needs products of full
+ * bytes v_t, which vpmaddubsw would saturate: 2 * 255 * 127 > 32767.)  Decode per 32 bytes
+ * and trit: in the offset domain v' = v ^ 0x80 (which advances as v does: 3 v' = 3 v + 384
+ * = 3 v + 128 mod 256) two signed compares give -[c >= 1] (v' > -43, i.e. v >= 86) and
+ * -[c = 2] (v' > 42, v >= 171); c = 0 - a - b; v' <- 3 v' by two adds.  vpmaddubsw pairs are
+ * at most 2 * 2 * 127 = 508, so int16 accumulators take WIDEN_BLOCKS blocks (10 products
+ * of <= 508 per block: 6 blocks <= 30480) before vpmaddwd with ones widens them.
+ */
+#include "act_q8_simd.h"
+#include "list_ternary.h"
+#include "ternary_simd.h"
+
+#include <immintrin.h>
+
+enum { ROWS = 2, WIDEN_BLOCKS = 6 };
+
+/* One 32-byte half of a block of one row (5 trits) into the int16 accumulator. */
+static inline __attribute__((always_inline)) __m256i half_block(__m256i acc, __m256i v,
+                                                                const int8_t *x)
+{
+    const __m256i lo = _mm256_set1_epi8(-43), hi = _mm256_set1_epi8(42);
+    v = _mm256_xor_si256(v, _mm256_set1_epi8((char)0x80));
+#pragma GCC unroll 5
+    for (int t = 0; t < TS_TRITS; t++, x += TS_LANE) {
+        __m256i a = _mm256_cmpgt_epi8(v, lo), b = _mm256_cmpgt_epi8(v, hi);
+        __m256i c = _mm256_sub_epi8(_mm256_sub_epi8(_mm256_setzero_si256(), a), b);
+        acc = _mm256_add_epi16(acc, _mm256_maddubs_epi16(c, _mm256_load_si256((const __m256i *)x)));
+        v = _mm256_add_epi8(_mm256_add_epi8(v, v), v);
+    }
+    return acc;
+}
+
+static inline __attribute__((always_inline)) void
+row_dots(const uint8_t *const *wrow, const int8_t *x, size_t blocks, int nrows, int32_t *out)
+{
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i dot[ROWS];
+#pragma GCC unroll 8
+    for (int r = 0; r < nrows; r++)
+        dot[r] = _mm256_setzero_si256();
+    size_t off = 0;
+    for (size_t b0 = 0; b0 < blocks; b0 += WIDEN_BLOCKS) {
+        size_t end = blocks - b0 < WIDEN_BLOCKS ? blocks : b0 + WIDEN_BLOCKS;
+        __m256i a[ROWS];
+#pragma GCC unroll 8
+        for (int r = 0; r < nrows; r++)
+            a[r] = _mm256_setzero_si256();
+        for (size_t b = b0; b < end; b++, off += TS_BLOCK_BYTES, x += TS_TERN1_6_BLOCK) {
+#pragma GCC unroll 8
+            for (int r = 0; r < nrows; r++) {
+                a[r] = half_block(a[r], _mm256_load_si256((const __m256i *)(wrow[r] + off)), x);
+                a[r] = half_block(a[r], _mm256_load_si256((const __m256i *)(wrow[r] + off + 32)),
+                                  x + 32);
+            }
+        }
+#pragma GCC unroll 8
+        for (int r = 0; r < nrows; r++)
+            dot[r] = _mm256_add_epi32(dot[r], _mm256_madd_epi16(a[r], ones));
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < nrows; r++) {
+        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(dot[r]), _mm256_extracti128_si256(dot[r], 1));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+        out[r] = _mm_cvtsi128_si32(s);
+    }
+}
+
+static inline __attribute__((always_inline)) void row_group(const tern_job *j, const uint8_t *w,
+                                                            float *y, int nrows)
+{
+    const uint8_t *wrow[ROWS];
+#pragma GCC unroll 8
+    for (int r = 0; r < nrows; r++, w += j->row_bytes)
+        wrow[r] = w;
+    const int8_t *x = j->q;
+    for (size_t t = 0; t < j->n; t++, x += j->q_stride, y += j->y_stride) {
+        int32_t dot[ROWS];
+        row_dots(wrow, x, j->blocks, nrows, dot);
+#pragma GCC unroll 8
+        for (int r = 0; r < nrows; r++)
+            ts_put(y + r, ts_minus(dot[r], j->q_sum[t]));
+    }
+}
+
+void bb_tern1_6_avx2_madd_rows(const tern_job *j);
+
+__attribute__((noinline)) void bb_tern1_6_avx2_madd_rows(const tern_job *j)
+{
+    const uint8_t *w = j->w;
+    float *y = j->y;
+    size_t r = 0;
+    for (; r + ROWS <= j->rows; r += ROWS, w += ROWS * j->row_bytes, y += ROWS)
+        row_group(j, w, y, ROWS);
+    for (; r < j->rows; r++, w += j->row_bytes, y++)
+        row_group(j, w, y, 1);
+}
+
+static void gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
+{
+    ts_refuse_k("tern1.6-avx2-madd", a->w->k, TS_MAX_K);
+    tern_job j = ts_job(a, r0, r1, a->w->row_bytes, a->w->k_padded / TS_TERN1_6_BLOCK);
+    bb_tern1_6_avx2_madd_rows(&j);
+    ts_rescale(a, r0, r1);
+}
+
+const bb_kernel bb_kernel_tern1_6_avx2_madd = {
+    .name = "tern1.6-avx2-madd",
+    .format = BB_FMT_TERN1_6,
+    .method = "madd",
+    .isa = BB_ISA_AVX2,
+    .needs = BB_ACT_Q8_AVX2_NEEDS | BB_CPU_AVX2,
+    .priority = 15,
+    .multiply_free = false,
+    .hot_symbol = "bb_tern1_6_avx2_madd_rows",
+    .row_block = ROWS,
+    .act_bytes = bb_act_q8_bytes,
+    .prepare_act = bb_act_q8_prepare_avx2,
+    .gemm_rows = gemm_rows,
+};

@@ -1,0 +1,131 @@
+/*
+ * kernels/x86/tern2_avx2_madd.c - tern2 by multiply-add on AVX2: vpmaddubsw with the codes
+ * c = w + 1 in {0, 1, 2} as the unsigned bytes against int8 activations (the method of
+ * llama.cpp's TQ2_0 on AVX2), minus sum x at the end.  Canonical layout.
+ *
+ * Per 32 bytes (128 weights, lane i = bits 2i..2i+1): c0 = w & 3 and 4 c1 = w & 12 in place,
+ * and after one 16-bit shift by 4, c2 and 4 c3 the same way - 1 shift + 4 ANDs.  vpmaddubsw
+ * sums pairs into int16 without saturating: |c x + c x| <= 2 * 8 * 127 = 2032 for the x4
+ * lanes.  Two int16 accumulators (lanes 0/2 and the x4 lanes 1/3) take WIDEN_BLOCKS blocks
+ * (the x4 one gains 4 * 2032 per 64-byte block: 4 blocks <= 32512) before vpmaddwd with
+ * ones widens them to int32, where the x4 one is shifted back exactly (every term is a
+ * multiple of 4).
+ */
+#include "act_q8_simd.h"
+#include "list_ternary.h"
+#include "ternary_simd.h"
+
+#include <immintrin.h>
+
+enum { ROWS = 2, WIDEN_BLOCKS = 4 };
+
+typedef struct {
+    __m256i lo, hi; /* int16: lanes 0 and 2; lanes 1 and 3 times 4 */
+} acc16;
+
+/* One 32-byte half of a block (h = 0, 1) of one row into a. */
+static inline __attribute__((always_inline)) void half_block(acc16 *a, __m256i w, const int8_t *x)
+{
+    const __m256i m3 = _mm256_set1_epi8(0x03), m12 = _mm256_set1_epi8(0x0c);
+    __m256i w4 = _mm256_srli_epi16(w, 4);
+    __m256i x0 = _mm256_load_si256((const __m256i *)x);
+    __m256i x1 = _mm256_load_si256((const __m256i *)(x + 64));
+    __m256i x2 = _mm256_load_si256((const __m256i *)(x + 128));
+    __m256i x3 = _mm256_load_si256((const __m256i *)(x + 192));
+    a->lo = _mm256_add_epi16(a->lo, _mm256_maddubs_epi16(_mm256_and_si256(w, m3), x0));
+    a->hi = _mm256_add_epi16(a->hi, _mm256_maddubs_epi16(_mm256_and_si256(w, m12), x1));
+    a->lo = _mm256_add_epi16(a->lo, _mm256_maddubs_epi16(_mm256_and_si256(w4, m3), x2));
+    a->hi = _mm256_add_epi16(a->hi, _mm256_maddubs_epi16(_mm256_and_si256(w4, m12), x3));
+}
+
+static inline __attribute__((always_inline)) void
+row_dots(const uint8_t *const *wrow, const int8_t *x, size_t blocks, int nrows, int32_t *out)
+{
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i dot[ROWS];
+#pragma GCC unroll 8
+    for (int r = 0; r < nrows; r++)
+        dot[r] = _mm256_setzero_si256();
+    size_t off = 0;
+    for (size_t b0 = 0; b0 < blocks; b0 += WIDEN_BLOCKS) {
+        size_t end = blocks - b0 < WIDEN_BLOCKS ? blocks : b0 + WIDEN_BLOCKS;
+        acc16 a[ROWS];
+#pragma GCC unroll 8
+        for (int r = 0; r < nrows; r++)
+            a[r].lo = a[r].hi = _mm256_setzero_si256();
+        for (size_t b = b0; b < end; b++, off += TS_BLOCK_BYTES, x += TS_TERN2_BLOCK) {
+#pragma GCC unroll 8
+            for (int r = 0; r < nrows; r++) {
+                half_block(&a[r], _mm256_load_si256((const __m256i *)(wrow[r] + off)), x);
+                half_block(&a[r], _mm256_load_si256((const __m256i *)(wrow[r] + off + 32)), x + 32);
+            }
+        }
+#pragma GCC unroll 8
+        for (int r = 0; r < nrows; r++) {
+            __m256i lo = _mm256_madd_epi16(a[r].lo, ones), hi = _mm256_madd_epi16(a[r].hi, ones);
+            dot[r] = _mm256_add_epi32(dot[r], _mm256_add_epi32(lo, _mm256_srai_epi32(hi, 2)));
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < nrows; r++) {
+        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(dot[r]), _mm256_extracti128_si256(dot[r], 1));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+        out[r] = _mm_cvtsi128_si32(s);
+    }
+}
+
+static inline __attribute__((always_inline)) void row_group(const tern_job *j, const uint8_t *w,
+                                                            float *y, int nrows)
+{
+    const uint8_t *wrow[ROWS];
+#pragma GCC unroll 8
+    for (int r = 0; r < nrows; r++, w += j->row_bytes)
+        wrow[r] = w;
+    const int8_t *x = j->q;
+    for (size_t t = 0; t < j->n; t++, x += j->q_stride, y += j->y_stride) {
+        int32_t dot[ROWS];
+        row_dots(wrow, x, j->blocks, nrows, dot);
+#pragma GCC unroll 8
+        for (int r = 0; r < nrows; r++)
+            ts_put(y + r, ts_minus(dot[r], j->q_sum[t]));
+    }
+}
+
+void bb_tern2_avx2_madd_rows(const tern_job *j);
+
+__attribute__((noinline)) void bb_tern2_avx2_madd_rows(const tern_job *j)
+{
+    const uint8_t *w = j->w;
+    float *y = j->y;
+    size_t r = 0;
+    for (; r + ROWS <= j->rows; r += ROWS, w += ROWS * j->row_bytes, y += ROWS)
+        row_group(j, w, y, ROWS);
+    for (; r < j->rows; r++, w += j->row_bytes, y++)
+        row_group(j, w, y, 1);
+}
+
+static void gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
+{
+    /* int32 lanes: sum c x over a lane's share of K, <= 254 K / 8: fine for any K the
+     * reference takes. */
+    ts_refuse_k("tern2-avx2-madd", a->w->k, TS_MAX_K);
+    tern_job j = ts_job(a, r0, r1, a->w->row_bytes, a->w->k_padded / TS_TERN2_BLOCK);
+    bb_tern2_avx2_madd_rows(&j);
+    ts_rescale(a, r0, r1);
+}
+
+const bb_kernel bb_kernel_tern2_avx2_madd = {
+    .name = "tern2-avx2-madd",
+    .format = BB_FMT_TERN2,
+    .method = "madd",
+    .isa = BB_ISA_AVX2,
+    .needs = BB_ACT_Q8_AVX2_NEEDS | BB_CPU_AVX2,
+    .priority = 15,
+    .multiply_free = false,
+    .hot_symbol = "bb_tern2_avx2_madd_rows",
+    .row_block = ROWS,
+    .act_bytes = bb_act_q8_bytes,
+    .prepare_act = bb_act_q8_prepare_avx2,
+    .gemm_rows = gemm_rows,
+};

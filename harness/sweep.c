@@ -306,6 +306,7 @@ typedef struct group {
     int shape_of[BB_PROJ_COUNT]; /* first projection with the same M x K */
     bb_rotation rot;
     unsigned n_slots;            /* layer weight sets */
+    uint64_t next_copy;          /* rotation position */
     mat *layers;                 /* n_slots x BB_PROJ_COUNT */
     mat *heads;                  /* rot.copies when lm_head */
     bb_kernel_weights check[BB_PROJ_COUNT + 1]; /* per distinct shape; [COUNT]: the head */
@@ -443,6 +444,8 @@ static int build_shape(group *g, int p, uint64_t seed)
         if (rc == 0) {
             g->check[p].w = chk.w;
             g->check[p].layout = chk.layout;
+        } else {
+            mat_free(&master);
         }
     }
     bb_weights_free(&tile);
@@ -566,13 +569,15 @@ static void layer_step(bb_pool *pool, group *g, const mat *L, size_t n)
     g->xn = t;
 }
 
-/* Sample i: copy i mod copies of the unit, its layers then its head. */
-static void sample(bb_pool *pool, group *g, uint64_t i, size_t n, double *layers_ns, double *head_ns)
+/* The next copy of the unit in the rotation (every call, estimates and warm-up included,
+ * moves on, so a copy comes back only after all the others): its first `layers` layers,
+ * then its head. */
+static void sample(bb_pool *pool, group *g, unsigned layers, size_t n, double *layers_ns, double *head_ns)
 {
-    unsigned c = (unsigned)(i % g->rot.copies);
+    unsigned c = (unsigned)(g->next_copy++ % g->rot.copies);
     const mat *base = &g->layers[(size_t)c * g->rot.layers_per_sample * BB_PROJ_COUNT];
     uint64_t t0 = bb_now_ns();
-    for (unsigned l = 0; l < g->rot.layers_per_sample; l++)
+    for (unsigned l = 0; l < layers; l++)
         layer_step(pool, g, base + (size_t)l * BB_PROJ_COUNT, n);
     uint64_t t1 = bb_now_ns();
     if (g->lm_head)
@@ -960,19 +965,16 @@ static double warm_estimate_s(group *g, size_t n, unsigned threads)
  * sample costs, and from it a full step (layers x layer + head). */
 static void layer_estimate_s(bb_pool *pool, group *g, size_t n, double *layer_s, double *head_s)
 {
-    unsigned lps = g->rot.layers_per_sample;
-    g->rot.layers_per_sample = 1; /* sample() walks one layer of the copy it is given */
     *layer_s = *head_s = INFINITY;
     /* twice (two copies when there are), the faster: one preemption must not skip a row */
-    for (uint64_t i = 0; i < 2; i++) {
+    for (int i = 0; i < 2; i++) {
         double lns, hns;
-        sample(pool, g, i, n, &lns, &hns);
+        sample(pool, g, 1, n, &lns, &hns);
         if (lns + hns < (*layer_s + *head_s) * 1e9) {
             *layer_s = lns / 1e9;
             *head_s = hns / 1e9;
         }
     }
-    g->rot.layers_per_sample = lps;
 }
 
 static void add_warning(row_result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -1002,13 +1004,13 @@ static int sample_loop(bb_sweep_ctx *c, const sweep_state *st, bb_pool *pool, gr
     bb_probe_idle(st->probe, expected < o->max_row_time ? expected : o->max_row_time);
     bb_probe_begin(st->probe, region);
     int rc = 0;
-    for (uint64_t i = res->warmup_done;; i++) {
+    for (;;) {
         if (c->stop && *c->stop) {
             rc = 1;
             break;
         }
         size_t s = res->n_samples++;
-        sample(pool, g, i, r->batch, &res->layers_ns[s], &res->head_ns[s]);
+        sample(pool, g, g->rot.layers_per_sample, r->batch, &res->layers_ns[s], &res->head_ns[s]);
         res->step_ns[s] = bb_sweep_extrapolate(res->layers_ns[s], res->head_ns[s], g->model->layers,
                                                g->rot.layers_per_sample);
         *timed_ns += res->layers_ns[s] + res->head_ns[s];
@@ -1079,7 +1081,7 @@ static int time_row(bb_sweep_ctx *c, const sweep_state *st, bb_pool *pool, group
         if (c->stop && *c->stop)
             return 1;
         double lns, hns;
-        sample(pool, g, i, r->batch, &lns, &hns);
+        sample(pool, g, g->rot.layers_per_sample, r->batch, &lns, &hns);
         res->warmup_done++;
     }
     double timed_ns = 0;
@@ -1244,9 +1246,15 @@ static void group_note(const group *g, const bb_sweep_opts *o, FILE *to)
 static void group_open(group *g, const bb_sweep_opts *o, const sweep_state *st, const bb_sweep_row *r,
                        uint64_t n_max, bool force_extrapolated)
 {
-    group_plan(g, o, r->model, r->format, n_max, st->llc, usable_memory(o), force_extrapolated);
-    group_note(g, o, stderr);
     uint64_t usable = usable_memory(o);
+    group_plan(g, o, r->model, r->format, n_max, st->llc, usable, force_extrapolated);
+    if (g->rot.full && g->memory_estimate > usable) {
+        /* the weights fit but not with everything else: extrapolate rather than refuse */
+        group_plan(g, o, r->model, r->format, n_max, st->llc, usable, true);
+        snprintf(g->mode_reason, sizeof g->mode_reason,
+                 "the full model fits --full-max but not with its activations in the usable memory");
+    }
+    group_note(g, o, stderr);
     if (g->memory_estimate > usable) {
         char a[32], b[32];
         snprintf(g->refuse, sizeof g->refuse,

@@ -81,10 +81,7 @@ static void quantize_token(const float *x, size_t k, size_t k_stride, int8_t *q,
                            int32_t *sum)
 {
     float eta = token_absmax(x, k);
-    /* The reference's operations exactly: 127/eta, or 0/1 for an all-zero token. */
-    float numerator = eta > 0.0f ? 127.0f : 0.0f;
-    float divisor = eta > 0.0f ? eta : 1.0f;
-    __m256 inv = _mm256_set1_ps(numerator / divisor);
+    __m256 inv = _mm256_set1_ps(bb_act_q8_inv(eta));
 
     __m256i s = _mm256_setzero_si256();
     size_t i = 0;
@@ -102,15 +99,4 @@ static void quantize_token(const float *x, size_t k, size_t k_stride, int8_t *q,
     *sum = hsum8(s);
 }
 
-void bb_act_q8_quantize_avx2(const float *x, size_t x_stride, bb_act_q8 *a, size_t t0, size_t t1)
-{
-    for (size_t t = t0; t < t1; t++)
-        quantize_token(x + t * x_stride, a->k, a->k_stride, a->q + t * a->k_stride, &a->scale[t],
-                       &a->sum[t]);
-}
-
-void bb_act_q8_prepare_avx2(const bb_gemm_args *a, size_t t0, size_t t1)
-{
-    bb_act_q8 view = bb_act_q8_view(a->act, a->w->k, a->n);
-    bb_act_q8_quantize_avx2(a->x, a->x_stride, &view, t0, t1);
-}
+BB_ACT_Q8_ENTRY_POINTS(avx2, quantize_token)

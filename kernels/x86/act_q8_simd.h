@@ -37,4 +37,29 @@ void bb_act_q8_prepare_avx512(const bb_gemm_args *a, size_t t0, size_t t1);
 #define BB_ACT_Q8_AVX2_NEEDS (BB_CPU_AVX2)
 #define BB_ACT_Q8_AVX512_NEEDS (BB_CPU_AVX512F | BB_CPU_AVX512BW)
 
+/* For the quantizer files: the reference's inv exactly, 127 / eta, or 0 / 1 for an
+ * all-zero token (so every q is 0 and the scale eta / 127 is 0). */
+static inline float bb_act_q8_inv(float eta)
+{
+    float numerator = eta > 0.0f ? 127.0f : 0.0f;
+    float divisor = eta > 0.0f ? eta : 1.0f;
+    return numerator / divisor;
+}
+
+/* For the quantizer files: bb_act_q8_quantize_<isa> and bb_act_q8_prepare_<isa> from the
+ * file's quantize_token(x, k, k_stride, q, scale, sum). */
+#define BB_ACT_Q8_ENTRY_POINTS(isa, quantize_token)                                        \
+    void bb_act_q8_quantize_##isa(const float *x, size_t x_stride, bb_act_q8 *a, size_t t0, \
+                                  size_t t1)                                               \
+    {                                                                                      \
+        for (size_t t = t0; t < t1; t++)                                                   \
+            quantize_token(x + t * x_stride, a->k, a->k_stride, a->q + t * a->k_stride,    \
+                           &a->scale[t], &a->sum[t]);                                      \
+    }                                                                                      \
+    void bb_act_q8_prepare_##isa(const bb_gemm_args *a, size_t t0, size_t t1)             \
+    {                                                                                      \
+        bb_act_q8 view = bb_act_q8_view(a->act, a->w->k, a->n);                            \
+        bb_act_q8_quantize_##isa(a->x, a->x_stride, &view, t0, t1);                        \
+    }
+
 #endif

@@ -84,11 +84,8 @@ vnni_tile(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t, const
 #pragma GCC unroll 8
         for (int i = 0; i < R; i++)
 #pragma GCC unroll 8
-            for (int j = 0; j < T; j++) {
-                int32_t exact = int8_offset_unbias(hsum_epi32(acc[i][j]), act.sum[t + j]);
-                a->y[(t + j) * a->y_stride + r + i] =
-                    bb_rescale_i32(exact, w->scales[r + i], act.scale[t + j]);
-            }
+            for (int j = 0; j < T; j++)
+                int8_offset_store(a, &act, r + i, t + j, hsum_epi32(acc[i][j]));
     }
 }
 

@@ -48,11 +48,8 @@ vnni_tile(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t, const
 #pragma GCC unroll 8
     for (int j = 0; j < T; j++)
 #pragma GCC unroll 8
-        for (int i = 0; i < R; i++) {
-            int32_t exact = int8_offset_unbias(dense_hsum_epi32_256(acc[i][j]), act.sum[t + j]);
-            a->y[(t + j) * a->y_stride + r + i] =
-                bb_rescale_i32(exact, w->scales[r + i], act.scale[t + j]);
-        }
+        for (int i = 0; i < R; i++)
+            int8_offset_store(a, &act, r + i, t + j, dense_hsum_epi32_256(acc[i][j]));
 }
 
 DENSE_TILE_TABLE_4(vnni_tiles_2, vnni_tile, 2)

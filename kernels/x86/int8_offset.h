@@ -46,6 +46,15 @@ static inline int32_t int8_offset_unbias(int32_t biased, int32_t act_sum)
     return (int32_t)((uint32_t)biased - int8_offset_bias(act_sum));
 }
 
+/* Y of (row, token) from the biased lane sum: unbias, then bb_rescale_i32. */
+static inline void int8_offset_store(const bb_gemm_args *a, const bb_act_q8 *act, size_t row,
+                                     size_t token, int32_t biased)
+{
+    int32_t exact = int8_offset_unbias(biased, act->sum[token]);
+    a->y[token * a->y_stride + row] =
+        bb_rescale_i32(exact, a->w->scales[row], act->scale[token]);
+}
+
 /* Kernels refuse k beyond the reference's int32 limit, as the reference does. */
 static inline void int8_check_k(const char *kernel, size_t k)
 {

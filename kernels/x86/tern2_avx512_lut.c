@@ -190,21 +190,7 @@ pass_tiles(const uint8_t *wp, const uint8_t *tab, const uint8_t *tab_end, int32_
     }
 }
 
-/* External and not inlined: `make check-addonly` disassembles it (no multiply inside). */
-void bb_tern2_avx512_lut_pass(const uint8_t *wp, const uint8_t *tab, const uint8_t *tab_end,
-                              int32_t *sums, unsigned nt);
-
-__attribute__((noinline)) void bb_tern2_avx512_lut_pass(const uint8_t *wp, const uint8_t *tab,
-                                                        const uint8_t *tab_end, int32_t *sums,
-                                                        unsigned nt)
-{
-    switch (nt) {
-    case 1: pass_tiles(wp, tab, tab_end, sums, 1); break;
-    case 2: pass_tiles(wp, tab, tab_end, sums, 2); break;
-    case 3: pass_tiles(wp, tab, tab_end, sums, 3); break;
-    default: pass_tiles(wp, tab, tab_end, sums, 4); break;
-    }
-}
+TLUT_DEFINE_PASS(bb_tern2_avx512_lut_pass, pass_tiles, PASS_TILES)
 
 /* ------------------------------------------------------------------ kernel */
 
@@ -220,10 +206,7 @@ static const tlut_geom GEOM = {
     .pack_row = pack_row,
 };
 
-static size_t layout_bytes(const bb_weights *w) { return tlut_layout_bytes(&GEOM, w); }
-static void repack(const bb_weights *w, void *layout) { tlut_repack(&GEOM, w, layout); }
-static size_t act_bytes(size_t k, size_t n) { return tlut_act_bytes(&GEOM, k, n); }
-static void gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1) { tlut_gemm_rows(&GEOM, a, r0, r1); }
+TLUT_DEFINE_KERNEL_FUNCS(GEOM)
 
 static void prepare_act(const bb_gemm_args *a, size_t t0, size_t t1)
 {

@@ -234,6 +234,35 @@ static inline void tlut_gemm_rows(const tlut_geom *g, const bb_gemm_args *a, siz
     }
 }
 
+/* The hot symbol: external (no .isra/.constprop clone renames it) and not inlined, so that
+ * `make check-addonly` finds and disassembles it; it dispatches the pass's tile count
+ * (1..max_nt) to the kernel's always-inline pass_tiles(wp, tab, tab_end, sums, NT). */
+#define TLUT_DEFINE_PASS(symbol, pass_tiles, max_nt)                                            \
+    void symbol(const uint8_t *wp, const uint8_t *tab, const uint8_t *tab_end, int32_t *sums,  \
+                unsigned nt);                                                                  \
+    __attribute__((noinline)) void symbol(const uint8_t *wp, const uint8_t *tab,                \
+                                          const uint8_t *tab_end, int32_t *sums, unsigned nt)  \
+    {                                                                                          \
+        if (nt <= 1)                                                                           \
+            pass_tiles(wp, tab, tab_end, sums, 1);                                             \
+        else if (nt == 2 || (max_nt) == 2)                                                     \
+            pass_tiles(wp, tab, tab_end, sums, 2);                                             \
+        else if (nt == 3 || (max_nt) == 3)                                                     \
+            pass_tiles(wp, tab, tab_end, sums, (max_nt) > 3 ? 3 : (max_nt));                   \
+        else                                                                                   \
+            pass_tiles(wp, tab, tab_end, sums, (max_nt));                                      \
+    }
+
+/* The kernel-table functions that only forward to the generic ones above. */
+#define TLUT_DEFINE_KERNEL_FUNCS(geom)                                                          \
+    static size_t layout_bytes(const bb_weights *w) { return tlut_layout_bytes(&(geom), w); }  \
+    static void repack(const bb_weights *w, void *layout) { tlut_repack(&(geom), w, layout); } \
+    static size_t act_bytes(size_t k, size_t n) { return tlut_act_bytes(&(geom), k, n); }      \
+    static void gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)                         \
+    {                                                                                          \
+        tlut_gemm_rows(&(geom), a, r0, r1);                                                    \
+    }
+
 /* ------------------------------------------------------------------ AVX-512 lookup step */
 #ifdef __AVX512VBMI__
 #include <immintrin.h>

@@ -146,13 +146,17 @@ int bb_sweep_plan(const bb_sweep_opts *o, bb_sweep_row **rows_out, size_t *n_out
             }
         }
     if (o->budget_batch && !any_fits && n) {
-        char b[32];
-        snprintf(b, sizeof b, "%.2f GB", (double)o->mem_budget / 1e9);
+        uint64_t smallest = UINT64_MAX;
+        for (size_t mi = 0; mi < o->n_models; mi++)
+            for (size_t fi = 0; fi < o->n_formats; fi++) {
+                uint64_t need = model_weight_total(&o->models[mi], o->formats[fi]) +
+                                bb_model_kv_bytes_per_seq(&o->models[mi], o->seq_len, 2);
+                smallest = need < smallest ? need : smallest;
+            }
         snprintf(err, errlen,
-                 "--mem-budget %s is too small: no model and format fits its weights plus the KV cache of "
-                 "one sequence of %u tokens (smallest needs %.2f GB)",
-                 b, o->seq_len, (double)(model_weight_total(&o->models[0], o->formats[0]) +
-                                         bb_model_kv_bytes_per_seq(&o->models[0], o->seq_len, 2)) / 1e9);
+                 "--mem-budget %" PRIu64 " bytes (%.2f GB) is too small: no model and format fits its weights "
+                 "plus the KV cache of one sequence of %u tokens (the smallest needs %.2f GB)",
+                 o->mem_budget, (double)o->mem_budget / 1e9, o->seq_len, (double)smallest / 1e9);
         free(rows);
         return -1;
     }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../harness/rng.h"
@@ -531,6 +532,82 @@ static void test_refused_skipped_and_no_fit_rows(void **state)
     free(rows);
 }
 
+/* ------------------------------------------------------------------ the command line */
+
+/* `bitbench sweep <args>` (BITBENCH_BIN, else build/bitbench): exit status and stderr. */
+static int sweep_cli(const char *args, char *errbuf, size_t errlen)
+{
+    const char *bin = getenv("BITBENCH_BIN") ? getenv("BITBENCH_BIN") : "build/bitbench";
+    char cmd[1024], errfile[] = "/tmp/bb_sweep_cli_XXXXXX";
+    int fd = mkstemp(errfile);
+    assert_true(fd >= 0);
+    snprintf(cmd, sizeof cmd, "%s sweep %s >/dev/null 2>%s", bin, args, errfile);
+    int status = system(cmd);
+    FILE *e = fdopen(fd, "r");
+    size_t got = fread(errbuf, 1, errlen - 1, e);
+    errbuf[got] = 0;
+    fclose(e);
+    unlink(errfile);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Bad input: exit 2, one line naming the bad value (and the valid ones), nothing measured. */
+static void test_cli_bad_input(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *args, *must_say[2];
+    } cases[] = {
+        {"--models 5B", {"unknown model '5B'", "700M, 1.3B, 3B, 7B, 13B, 70B"}},
+        {"--formats fp8", {"unknown format 'fp8'", "tern1.6"}},
+        {"--formats int8,int8", {"listed twice", NULL}},
+        {"--model-shape x:64:96:2", {"--model-shape 'x:64:96:2'", "expected 7"}},
+        {"--model-shape x:65:96:2:4:2:100", {"not a multiple of heads", NULL}},
+        {"--batch 1,,8", {"--batch '1,,8'", NULL}},
+        {"--batch 0", {"--batch '0'", NULL}},
+        {"--threads 1,x", {"--threads 'x'", NULL}},
+        {"--mem-budget lots", {"--mem-budget 'lots'", NULL}},
+        {"--mem-budget 1K --models 700M", {"--mem-budget 1024 bytes", "too small"}},
+        {"--min-reps 9 --max-reps 3", {"--min-reps 9", NULL}},
+        {"--quick --out /dev/null/x/sweep.jsonl", {"--out", "/dev/null"}},
+        {"--catalogue /nonexistent.csv", {"/nonexistent.csv", NULL}},
+        {"--isa sse9", {"sse9", "avx512"}},
+        {"--frobnicate", {"--frobnicate", NULL}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char e[2048];
+        int rc = sweep_cli(cases[i].args, e, sizeof e);
+        if (rc != 2)
+            fail_msg("'%s': exit %d, expected 2 (stderr: %s)", cases[i].args, rc, e);
+        const char *nl = strchr(e, '\n');
+        if (!nl || nl[1] != 0)
+            fail_msg("'%s': expected one line on stderr, got: %s", cases[i].args, e);
+        for (int j = 0; j < 2; j++)
+            if (cases[i].must_say[j] && !strstr(e, cases[i].must_say[j]))
+                fail_msg("'%s': stderr '%s' does not say '%s'", cases[i].args, e, cases[i].must_say[j]);
+    }
+}
+
+/* --plan lists the rows (and which a resume skips) without measuring. */
+static void test_cli_plan(void **state)
+{
+    (void)state;
+    const char *bin = getenv("BITBENCH_BIN") ? getenv("BITBENCH_BIN") : "build/bitbench";
+    char cmd[512], line[256];
+    snprintf(cmd, sizeof cmd, "%s sweep --plan --models 700M,70B --formats fp16,tern2 --threads 1,2 --batch 1,8,budget",
+             bin);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    int lines = 0, budget = 0;
+    while (fgets(line, sizeof line, p)) {
+        lines++;
+        budget += strstr(line, "|budget|") != NULL;
+    }
+    assert_int_equal(pclose(p), 0);
+    assert_int_equal(lines, 2 * 2 * 2 * 3);
+    assert_int_equal(budget, 2 * 2 * 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -545,6 +622,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resume_after_kill, make_path, remove_path),
         cmocka_unit_test_setup_teardown(test_stop_flag_keeps_nothing_half_done, make_path, remove_path),
         cmocka_unit_test_setup_teardown(test_refused_skipped_and_no_fit_rows, make_path, remove_path),
+        cmocka_unit_test(test_cli_bad_input),
+        cmocka_unit_test(test_cli_plan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

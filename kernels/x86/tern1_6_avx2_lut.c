@@ -33,6 +33,7 @@
 #include "ternary_lut.h"
 
 #include <immintrin.h>
+#include <pthread.h>
 #include <string.h>
 
 enum {
@@ -82,7 +83,11 @@ typedef struct build_consts {
     __m256i planes;       /* vpshufb: per lane, low bytes of its 8 words, then high bytes */
 } build_consts;
 
-static build_consts make_build_consts(void)
+/* The constants, made once per process (prepare_act may run on several threads). */
+static build_consts BUILD_CONSTS;
+static pthread_once_t build_consts_once = PTHREAD_ONCE_INIT;
+
+static void make_build_consts(void)
 {
     build_consts bc;
     int16_t digit[16];
@@ -95,7 +100,7 @@ static build_consts make_build_consts(void)
     for (unsigned b = 0; b < 32; b++)
         planes[b] = (int8_t)(2 * (b % 16 % 8) + b % 16 / 8);
     bc.planes = _mm256_loadu_si256((const __m256i *)planes);
-    return bc;
+    BUILD_CONSTS = bc;
 }
 
 /* Group table as [low plane | high plane] (16 bytes each) from its 3 activations. */
@@ -194,10 +199,10 @@ static void prepare_act(const bb_gemm_args *a, size_t t0, size_t t1)
 {
     size_t k = a->w->k;
     bb_act_q8 view = bb_act_q8_view(a->act, k, a->n);
-    build_consts bc = make_build_consts();
+    pthread_once(&build_consts_once, make_build_consts);
     bb_act_q8_quantize_avx2(a->x, a->x_stride, &view, t0, t1);
     for (size_t t = t0; t < t1; t++)
-        build_token_tables(view.q + t * view.k_stride, k, tlut_units(&GEOM, k), &bc,
+        build_token_tables(view.q + t * view.k_stride, k, tlut_units(&GEOM, k), &BUILD_CONSTS,
                            tlut_token_tables(&GEOM, a, t));
 }
 

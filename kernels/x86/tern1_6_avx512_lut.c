@@ -36,6 +36,7 @@
 #include "ternary_lut.h"
 
 #include <immintrin.h>
+#include <pthread.h>
 
 enum {
     GROUP = 3,
@@ -89,7 +90,11 @@ typedef struct build_consts {
     __m512i planes;
 } build_consts;
 
-static build_consts make_build_consts(void)
+/* The constants, made once per process (prepare_act may run on several threads). */
+static build_consts BUILD_CONSTS;
+static pthread_once_t build_consts_once = PTHREAD_ONCE_INIT;
+
+static void make_build_consts(void)
 {
     build_consts bc;
     int16_t pick[32];
@@ -106,7 +111,7 @@ static build_consts make_build_consts(void)
     for (unsigned i = 0; i < 64; i++)
         planes[i] = (uint8_t)(2 * (16 * (i / 32) + i % 16) + i % 32 / 16);
     bc.planes = _mm512_loadu_si512(planes);
-    return bc;
+    BUILD_CONSTS = bc;
 }
 
 /* groups: whole blocks, an even number (groups past k get zero activations, so zero tables). */
@@ -195,11 +200,11 @@ static void prepare_act(const bb_gemm_args *a, size_t t0, size_t t1)
 {
     size_t k = a->w->k;
     bb_act_q8 view = bb_act_q8_view(a->act, k, a->n);
-    build_consts bc = make_build_consts();
+    pthread_once(&build_consts_once, make_build_consts);
     bb_act_q8_quantize_avx512(a->x, a->x_stride, &view, t0, t1);
     for (size_t t = t0; t < t1; t++)
-        build_token_tables(view.q + t * view.k_stride, k, tlut_units(&GEOM, k) * BLOCK_GROUPS, &bc,
-                           tlut_token_tables(&GEOM, a, t));
+        build_token_tables(view.q + t * view.k_stride, k, tlut_units(&GEOM, k) * BLOCK_GROUPS,
+                           &BUILD_CONSTS, tlut_token_tables(&GEOM, a, t));
 }
 
 const bb_kernel bb_kernel_tern1_6_avx512_lut = {

@@ -32,6 +32,7 @@
 #include "ternary_lut.h"
 
 #include <immintrin.h>
+#include <pthread.h>
 
 enum {
     GROUP = 2,
@@ -70,7 +71,11 @@ typedef struct build_consts {
     __m256i digit[GROUP];   /* d_t(i) per entry byte i (0 for unused entries) */
 } build_consts;
 
-static build_consts make_build_consts(void)
+/* The constants, made once per process (prepare_act may run on several threads). */
+static build_consts BUILD_CONSTS;
+static pthread_once_t build_consts_once = PTHREAD_ONCE_INIT;
+
+static void make_build_consts(void)
 {
     build_consts bc;
     int8_t pick[32], digit[32];
@@ -85,7 +90,7 @@ static build_consts make_build_consts(void)
             digit[b] = (int8_t)(b % 16 < 9 ? tlut_plain_digit(b % 16, GROUP, t) : 0);
         bc.digit[t] = _mm256_loadu_si256((const __m256i *)digit);
     }
-    return bc;
+    BUILD_CONSTS = bc;
 }
 
 static void build_token_tables(const int8_t *q, size_t units, const build_consts *bc,
@@ -158,10 +163,10 @@ TLUT_DEFINE_KERNEL_FUNCS(GEOM)
 static void prepare_act(const bb_gemm_args *a, size_t t0, size_t t1)
 {
     bb_act_q8 view = bb_act_q8_view(a->act, a->w->k, a->n);
-    build_consts bc = make_build_consts();
+    pthread_once(&build_consts_once, make_build_consts);
     bb_act_q8_quantize_avx2(a->x, a->x_stride, &view, t0, t1);
     for (size_t t = t0; t < t1; t++)
-        build_token_tables(view.q + t * view.k_stride, tlut_units(&GEOM, a->w->k), &bc,
+        build_token_tables(view.q + t * view.k_stride, tlut_units(&GEOM, a->w->k), &BUILD_CONSTS,
                            tlut_token_tables(&GEOM, a, t));
 }
 

@@ -34,6 +34,7 @@
 #include "ternary_lut.h"
 
 #include <immintrin.h>
+#include <pthread.h>
 
 enum {
     GROUP = 4,             /* weights per lookup */
@@ -66,96 +67,81 @@ static int32_t pack_row(const uint8_t *codes, size_t groups, uint8_t *tile, size
 
 /* ------------------------------------------------------------------ activations */
 
-/* The table build, without a multiply and with vpermb (one uop) as the word gather.
+/* The table build, without a multiply, with vpermb (one uop) as the gather.
  * Entry m = 27 d_0 + 9 d_1 + 3 d_2 + d_3 splits as 9 a + b, a = 3 d_0 + d_1 and
  * b = 3 d_2 + d_3 in -4..4, so T[m] = P[a] + Q[b] with P[a] = d_0 x_0 + d_1 x_1 and
- * Q[b] = d_2 x_2 + d_3 x_3.  Per group: P and Q (18 int16 words, from the build vector
- * v = [x_0..x_7, -x_0..-x_7, 0...] of two groups) by 2 gathers and an add; entries 0-31 and
- * 32-63 by 2 gathers and an add each; the low-byte and high-byte planes by 2 byte gathers
- * each: 17 uops per 4 activations (the plain sum of 4 vpermw per 32 entries took 32). */
+ * Q[b] = d_2 x_2 + d_3 x_3.  Per group: P and Q as 18 int16 words (2 gathers from the build
+ * vector v = [x_0..x_7, -x_0..-x_7, 0...] of two groups, 1 add); then the planes directly:
+ * gathers put the low and the high bytes of P[a(m)] and Q[b(m)] at byte m (4), the low
+ * plane is the wrapping byte sum and the high plane the sum of the high bytes plus the
+ * carry out of the low one (lo < low byte of P, unsigned).  13 uops per 4 activations; a
+ * plain sum of 4 vpermw per 32 entries and a byte split took 32. */
 enum { ZERO_WORD = 16, PQ_ZERO = 18, Q_BASE = 9 };
 
 typedef struct build_consts {
     __m512i pq[2][2];     /* [group in v][first or second digit of the pair]: v -> P, Q */
-    __m512i entry[2][2];  /* [entries 0-31 or 32-63][P or Q]: PQ words -> entry words */
-    __m512i plane[2][2];  /* [low or high byte][from entries 0-31 or 32-63] */
+    __m512i bytes[2][2];  /* [P or Q][low or high byte]: PQ words -> plane bytes */
 } build_consts;
-
-/* vpermb indices that gather int16 word slot[i] into word i. */
-static __m512i word_gather(const uint8_t *slot)
-{
-    uint8_t idx[64];
-    for (unsigned i = 0; i < 32; i++) {
-        idx[2 * i] = (uint8_t)(2 * slot[i]);
-        idx[2 * i + 1] = (uint8_t)(2 * slot[i] + 1);
-    }
-    return _mm512_loadu_si512(idx);
-}
 
 /* The v slot of d * x_j: +x_j, -x_j or a zero word. */
 static uint8_t signed_slot(int d, unsigned j) { return (uint8_t)(d > 0 ? j : d < 0 ? 8 + j : ZERO_WORD); }
 
-static build_consts make_build_consts(void)
+/* The constants, made once per process (prepare_act may run on several threads). */
+static build_consts BUILD_CONSTS;
+static pthread_once_t build_consts_once = PTHREAD_ONCE_INIT;
+
+static void make_build_consts(void)
 {
     build_consts bc;
-    uint8_t slot[32], bytes[64];
+    uint8_t idx[64];
     for (unsigned h = 0; h < 2; h++)
         for (unsigned t = 0; t < 2; t++) {
             for (unsigned i = 0; i < 32; i++) {
                 /* Words 0-8: P[a] (a = i - 4), digits 0, 1; words 9-17: Q[b], digits 2, 3. */
                 unsigned pair = i / Q_BASE, v = i % Q_BASE;
                 int digit = i < PQ_ZERO ? tlut_balanced_digit(v < 4 ? 4 - v : v - 4, 2, t) : 0;
-                if (i < PQ_ZERO && v < 4)
-                    digit = -digit; /* a negative pair value: negated pattern */
-                slot[i] = i < PQ_ZERO ? signed_slot(digit, GROUP * h + 2 * pair + t) : ZERO_WORD;
+                uint8_t slot = i < PQ_ZERO ? signed_slot(v < 4 ? -digit : digit, GROUP * h + 2 * pair + t)
+                                           : ZERO_WORD;
+                idx[2 * i] = (uint8_t)(2 * slot);
+                idx[2 * i + 1] = (uint8_t)(2 * slot + 1);
             }
-            bc.pq[h][t] = word_gather(slot);
+            bc.pq[h][t] = _mm512_loadu_si512(idx);
         }
-    for (unsigned half = 0; half < 2; half++)
-        for (unsigned part = 0; part < 2; part++) {
-            for (unsigned i = 0; i < 32; i++) {
-                unsigned m = 32 * half + i;
-                int a = 0, b = 0;
+    for (unsigned part = 0; part < 2; part++)
+        for (unsigned byte = 0; byte < 2; byte++) {
+            for (unsigned m = 0; m < 64; m++) {
+                unsigned slot = PQ_ZERO;
                 if (m < MAGNITUDES) {
-                    a = 3 * tlut_balanced_digit(m, GROUP, 0) + tlut_balanced_digit(m, GROUP, 1);
-                    b = 3 * tlut_balanced_digit(m, GROUP, 2) + tlut_balanced_digit(m, GROUP, 3);
+                    int a = 3 * tlut_balanced_digit(m, GROUP, 0) + tlut_balanced_digit(m, GROUP, 1);
+                    int b = 3 * tlut_balanced_digit(m, GROUP, 2) + tlut_balanced_digit(m, GROUP, 3);
+                    slot = part == 0 ? (unsigned)(a + 4) : Q_BASE + (unsigned)(b + 4);
                 }
-                slot[i] = (uint8_t)(m >= MAGNITUDES ? PQ_ZERO : part == 0 ? a + 4 : Q_BASE + b + 4);
+                idx[m] = (uint8_t)(2 * slot + byte);
             }
-            bc.entry[half][part] = word_gather(slot);
+            bc.bytes[part][byte] = _mm512_loadu_si512(idx);
         }
-    for (unsigned byte = 0; byte < 2; byte++)
-        for (unsigned half = 0; half < 2; half++) {
-            for (unsigned i = 0; i < 64; i++) /* plane byte i <- byte of entry i of its half */
-                bytes[i] = (uint8_t)(2 * (i % 32) + byte);
-            bc.plane[byte][half] = _mm512_loadu_si512(bytes);
-        }
-    return bc;
-}
-
-static inline __m512i gather_sum(__m512i i0, __m512i i1, __m512i src)
-{
-    return _mm512_add_epi16(_mm512_permutexvar_epi8(i0, src), _mm512_permutexvar_epi8(i1, src));
+    BUILD_CONSTS = bc;
 }
 
 static void build_token_tables(const int8_t *q, size_t groups, const build_consts *bc,
                                uint8_t *tables)
 {
-    const __mmask64 upper = 0xffffffff00000000ull;
+    const __m512i minus_one = _mm512_set1_epi8(-1);
     /* q is zero from k up to k_stride (a multiple of 64 >= 8 * ceil(groups / 2)). */
     for (size_t s = 0; s < groups; s += 2, q += 2 * GROUP) {
         __m128i x = _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)q));
         __m128i nx = _mm_sub_epi16(_mm_setzero_si128(), x);
         __m512i v = _mm512_inserti32x4(_mm512_zextsi128_si512(x), nx, 1);
         for (unsigned h = 0; h < 2 && s + h < groups; h++, tables += GROUP_TABLE_BYTES) {
-            __m512i pq = gather_sum(bc->pq[h][0], bc->pq[h][1], v);
-            __m512i e0 = gather_sum(bc->entry[0][0], bc->entry[0][1], pq);
-            __m512i e1 = gather_sum(bc->entry[1][0], bc->entry[1][1], pq);
-            for (unsigned byte = 0; byte < 2; byte++) {
-                __m512i plane = _mm512_permutexvar_epi8(bc->plane[byte][0], e0);
-                plane = _mm512_mask_permutexvar_epi8(plane, upper, bc->plane[byte][1], e1);
-                _mm512_store_si512(tables + byte * VEC_BYTES, plane);
-            }
+            __m512i pq = _mm512_add_epi16(_mm512_permutexvar_epi8(bc->pq[h][0], v),
+                                          _mm512_permutexvar_epi8(bc->pq[h][1], v));
+            __m512i p_lo = _mm512_permutexvar_epi8(bc->bytes[0][0], pq);
+            __m512i low = _mm512_add_epi8(p_lo, _mm512_permutexvar_epi8(bc->bytes[1][0], pq));
+            __m512i high = _mm512_add_epi8(_mm512_permutexvar_epi8(bc->bytes[0][1], pq),
+                                           _mm512_permutexvar_epi8(bc->bytes[1][1], pq));
+            high = _mm512_mask_sub_epi8(high, _mm512_cmplt_epu8_mask(low, p_lo), high, minus_one);
+            _mm512_store_si512(tables, low);
+            _mm512_store_si512(tables + VEC_BYTES, high);
         }
     }
 }
@@ -211,10 +197,10 @@ TLUT_DEFINE_KERNEL_FUNCS(GEOM)
 static void prepare_act(const bb_gemm_args *a, size_t t0, size_t t1)
 {
     bb_act_q8 view = bb_act_q8_view(a->act, a->w->k, a->n);
-    build_consts bc = make_build_consts();
+    pthread_once(&build_consts_once, make_build_consts);
     bb_act_q8_quantize_avx512(a->x, a->x_stride, &view, t0, t1);
     for (size_t t = t0; t < t1; t++)
-        build_token_tables(view.q + t * view.k_stride, tlut_units(&GEOM, a->w->k), &bc,
+        build_token_tables(view.q + t * view.k_stride, tlut_units(&GEOM, a->w->k), &BUILD_CONSTS,
                            tlut_token_tables(&GEOM, a, t));
 }
 

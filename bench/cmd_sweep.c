@@ -56,6 +56,8 @@ static void usage(FILE *to)
         "  --min-reps N       samples per row at least (default 5); --max-reps N (default 1000)\n"
         "  --warmup N         discarded samples first (default 1)\n"
         "  --max-row-time S   skip a row estimated to take longer; cap the samples (default 60)\n"
+        "  --time-budget S    the whole sweep's seconds: each row may take at most twice its share of\n"
+        "                     what is left; rows after it is spent are written as skipped (default: none)\n"
         "  --full-max B       run full mode only when every copy of the model fits in B bytes\n"
         "                     (default: the memory the machine can give); else extrapolate\n"
         "  --lm-head | --no-lm-head   include the fp16 LM head in each step (default: included)\n"
@@ -247,7 +249,7 @@ static void apply_quick(sweep_cli *c)
 static int parse(int argc, char **argv, sweep_cli *c)
 {
     enum { O_MODELS = 256, O_SHAPE, O_CAT, O_FORMATS, O_THREADS, O_BATCH, O_BUDGET, O_SEQ, O_MINTIME,
-           O_MINREPS, O_MAXREPS, O_WARMUP, O_ROWTIME, O_FULLMAX, O_HEAD, O_NOHEAD, O_WARM, O_LLC, O_OUT,
+           O_MINREPS, O_MAXREPS, O_WARMUP, O_ROWTIME, O_BUDGETTIME, O_FULLMAX, O_HEAD, O_NOHEAD, O_WARM, O_LLC, O_OUT,
            O_RESUME, O_QUICK, O_PLAN, O_JSON, O_ISA, O_SEED, O_HELP };
     static const struct option opts[] = {
         {"models", required_argument, 0, O_MODELS}, {"model-shape", required_argument, 0, O_SHAPE},
@@ -257,6 +259,7 @@ static int parse(int argc, char **argv, sweep_cli *c)
         {"min-time", required_argument, 0, O_MINTIME}, {"min-reps", required_argument, 0, O_MINREPS},
         {"max-reps", required_argument, 0, O_MAXREPS}, {"warmup", required_argument, 0, O_WARMUP},
         {"max-row-time", required_argument, 0, O_ROWTIME}, {"full-max", required_argument, 0, O_FULLMAX},
+        {"time-budget", required_argument, 0, O_BUDGETTIME},
         {"lm-head", no_argument, 0, O_HEAD}, {"no-lm-head", no_argument, 0, O_NOHEAD},
         {"warm", no_argument, 0, O_WARM}, {"llc", required_argument, 0, O_LLC},
         {"out", required_argument, 0, O_OUT}, {"resume", required_argument, 0, O_RESUME},
@@ -294,6 +297,7 @@ static int parse(int argc, char **argv, sweep_cli *c)
         case O_MAXREPS: bad = bb_cli_parse_u64(CMD, "--max-reps", optarg, 1, 1000000, false, &v); o->max_reps = (unsigned)v; break;
         case O_WARMUP: bad = bb_cli_parse_u64(CMD, "--warmup", optarg, 0, 1000, false, &v); o->warmup = (unsigned)v; break;
         case O_ROWTIME: bad = bb_cli_parse_double(CMD, "--max-row-time", optarg, 0.001, 1e6, &o->max_row_time); break;
+        case O_BUDGETTIME: bad = bb_cli_parse_double(CMD, "--time-budget", optarg, 0, 1e7, &o->time_budget); break;
         case O_FULLMAX: bad = bb_cli_parse_u64(CMD, "--full-max", optarg, 0, UINT64_MAX, true, &o->full_max); break;
         case O_HEAD: o->lm_head = true; break;
         case O_NOHEAD: o->lm_head = false; break;

@@ -678,6 +678,8 @@ typedef struct sweep_state {
     const char *llc_source;
     double granularity_ns;
     bb_probe *probe;         /* energy + counters around each row's kept samples */
+    double row_cap;          /* seconds this row may take: --max-row-time, or less under --time-budget */
+    char cap_note[96];       /* where row_cap comes from, for reasons */
 } sweep_state;
 
 static json_t *model_json(const bb_model *m)
@@ -832,6 +834,7 @@ static json_t *row_json(const bb_sweep_ctx *c, const sweep_state *st, const bb_s
                                    st->granularity_ns, "row_wall_s", real_or_null(res->row_s), "build_s",
                                    real_or_null(res->build_s), "estimated_sample_s",
                                    real_or_null(res->est_sample_s)));
+    json_object_set_new(json_object_get(j, "timing"), "row_time_cap_s", real_or_null(st->row_cap));
     set_new(j, "samples_step_ns", array_of(res->step_ns, res->n_samples));
     set_new(j, "samples_layers_ns", array_of(res->layers_ns, res->n_samples));
     set_new(j, "samples_head_ns", o->lm_head ? array_of(res->head_ns, res->n_samples) : json_null());
@@ -1005,7 +1008,7 @@ static int sample_loop(bb_sweep_ctx *c, const sweep_state *st, bb_pool *pool, gr
     snprintf(region, sizeof region, "%s/%s/t%u/b%" PRIu64, g->model->name, bb_formats[g->format].name,
              r->threads, r->batch);
     double expected = res->est_sample_s * o->min_reps > min_time ? res->est_sample_s * o->min_reps : min_time;
-    bb_probe_idle(st->probe, expected < o->max_row_time ? expected : o->max_row_time);
+    bb_probe_idle(st->probe, expected < st->row_cap ? expected : st->row_cap);
     bb_probe_begin(st->probe, region);
     int rc = 0;
     for (;;) {
@@ -1022,10 +1025,10 @@ static int sample_loop(bb_sweep_ctx *c, const sweep_state *st, bb_pool *pool, gr
             break;
         if (res->n_samples >= o->min_reps && *timed_ns >= min_time * 1e9)
             break;
-        if ((double)(bb_now_ns() - row_t0) / 1e9 >= o->max_row_time) {
+        if ((double)(bb_now_ns() - row_t0) / 1e9 >= st->row_cap) {
             if (res->n_samples < o->min_reps)
-                add_warning(res, "only %zu samples (fewer than %u): the row reached --max-row-time %.0f s",
-                            res->n_samples, o->min_reps, o->max_row_time);
+                add_warning(res, "only %zu samples (fewer than %u): the row reached its time cap, %s",
+                            res->n_samples, o->min_reps, st->cap_note);
             break;
         }
     }
@@ -1202,29 +1205,29 @@ static int run_row(bb_sweep_ctx *c, sweep_state *st, group *g, const bb_sweep_ro
     fill_inputs(g, r->batch, o->seed);
     unsigned samples = o->warmup + o->min_reps;
     double lower = warm_estimate_s(g, r->batch, r->threads);
-    if (lower * samples > o->max_row_time) {
+    if (lower * samples > st->row_cap) {
         res->est_sample_s = lower;
         res->status = "skipped";
         snprintf(res->reason, sizeof res->reason,
                  "even one layer + head per sample would take at least %.2f s (a cache-warm probe of the "
                  "largest projection at N=%" PRIu64 ", scaled by operations): %u warm-up + %u samples exceed "
-                 "--max-row-time %.0f s",
-                 lower, r->batch, o->warmup, o->min_reps, o->max_row_time);
+                 "the row's time cap, %s",
+                 lower, r->batch, o->warmup, o->min_reps, st->cap_note);
         return 0;
     }
     double layer_s, head_s;
     layer_estimate_s(pool, g, r->batch, &layer_s, &head_s);
     res->est_sample_s = (double)g->rot.layers_per_sample * layer_s + head_s;
-    if (res->est_sample_s * samples > o->max_row_time) {
+    if (res->est_sample_s * samples > st->row_cap) {
         /* A full step at this batch is too slow: one layer + head per sample will do. */
-        if (g->rot.full && (layer_s + head_s) * samples <= o->max_row_time)
+        if (g->rot.full && (layer_s + head_s) * samples <= st->row_cap)
             return 2;
         res->status = "skipped";
         snprintf(res->reason, sizeof res->reason,
                  "one sample (%u layer%s + head) takes about %.2f s (one layer timed: %.3f s, head %.3f s): "
-                 "%u warm-up + %u samples exceed --max-row-time %.0f s",
+                 "%u warm-up + %u samples exceed the row's time cap, %s",
                  g->rot.layers_per_sample, g->rot.layers_per_sample == 1 ? "" : "s", res->est_sample_s, layer_s,
-                 head_s, o->warmup, o->min_reps, o->max_row_time);
+                 head_s, o->warmup, o->min_reps, st->cap_note);
         return 0;
     }
     int rc = time_row(c, st, pool, g, r, res, t0);
@@ -1243,6 +1246,27 @@ static void group_note(const group *g, const bb_sweep_opts *o, FILE *to)
             g->rot.full ? "the model" : (o->lm_head ? "one layer + head" : "one layer"),
             fmt_gb((double)g->rot.rotation_bytes, a, sizeof a),
             fmt_gb((double)g->memory_estimate, b, sizeof b));
+}
+
+/* The time the next row may take: --max-row-time, or under --time-budget at most twice
+ * its fair share of what is left (at least a second).  False when the budget is spent. */
+static bool set_row_cap(sweep_state *st, const bb_sweep_opts *o, double elapsed_s, size_t rows_left)
+{
+    st->row_cap = o->max_row_time;
+    snprintf(st->cap_note, sizeof st->cap_note, "--max-row-time %.0f s", o->max_row_time);
+    if (o->time_budget <= 0)
+        return true;
+    double left = o->time_budget - elapsed_s;
+    if (left <= 0)
+        return false;
+    double share = 2 * left / (double)(rows_left ? rows_left : 1);
+    if (share < 1)
+        share = 1;
+    if (share < st->row_cap) {
+        st->row_cap = share;
+        snprintf(st->cap_note, sizeof st->cap_note, "%.1f s (twice its share of the --time-budget left)", share);
+    }
+    return true;
 }
 
 /* Plans and builds the group of row r (extrapolated when forced); refuses it when the
@@ -1302,13 +1326,13 @@ int bb_sweep_run(bb_sweep_ctx *c, const bb_sweep_row *rows, size_t n, char *erro
     size_t todo = 0;
     for (size_t i = 0; i < n; i++)
         todo += !(c->skip && bb_keyset_has(c->skip, rows[i].key));
+    uint64_t t_start = bb_now_ns();
     if (todo) {
         st->probe = bb_probe_open(NULL); /* before any worker thread: counters inherit */
         measure_ceiling(st, o);
     }
 
     int status = 0;
-    uint64_t t_start = bb_now_ns();
     size_t processed = 0;
     for (size_t i = 0; i < n && status == 0;) {
         uint64_t n_max;
@@ -1325,6 +1349,17 @@ int bb_sweep_run(bb_sweep_ctx *c, const bb_sweep_row *rows, size_t n, char *erro
             bool no_fit = r->budget && r->batch == 0;
             uint64_t t0 = bb_now_ns();
             double build_s = 0;
+            if (!set_row_cap(st, o, (double)(t0 - t_start) / 1e9, todo - processed) && !no_fit) {
+                /* the time budget is spent: say so for every row left, build nothing */
+                row_result res = {.warnings = json_array(), .status = "skipped"};
+                snprintf(res.reason, sizeof res.reason, "the sweep's --time-budget of %.0f s was used up "
+                                                        "before this row", o->time_budget);
+                processed++;
+                if (emit_row(c, st, r, NULL, &res, j + 1, n, processed, todo, t_start, errout, errlen) != 0)
+                    status = -1;
+                finish_row(&res);
+                continue;
+            }
             if (!built && !no_fit) {
                 group_open(&g, o, st, r, n_max, false);
                 built = true;
@@ -1336,10 +1371,10 @@ int bb_sweep_run(bb_sweep_ctx *c, const bb_sweep_row *rows, size_t n, char *erro
                 /* too slow in full mode: rebuild as extrapolated, for this row and the rest */
                 char why[320];
                 snprintf(why, sizeof why,
-                         "a full decode step at N=%" PRIu64 " is estimated at %.1f s per sample, over "
-                         "--max-row-time %.0f s for %u samples: from this batch on, one layer + head per "
-                         "sample, extrapolated",
-                         r->batch, res.est_sample_s, o->max_row_time, o->warmup + o->min_reps);
+                         "a full decode step at N=%" PRIu64 " is estimated at %.1f s per sample: %u samples "
+                         "exceed the row's time cap, %s: from this batch on, one layer + head per sample, "
+                         "extrapolated",
+                         r->batch, res.est_sample_s, o->warmup + o->min_reps, st->cap_note);
                 finish_row(&res);
                 res = (row_result){.warnings = json_array()};
                 group_free(&g);

@@ -50,6 +50,7 @@ typedef struct bb_sweep_opts {
     unsigned max_reps;
     unsigned warmup;      /* samples discarded first */
     double max_row_time;  /* seconds: a row estimated to take longer is skipped */
+    double time_budget;   /* seconds for the whole sweep (0: none): rows share what is left */
     uint64_t full_max;    /* bytes: full mode only when every copy of the model fits */
     bool lm_head;
     bool warm;            /* no rotation: weights may stay in the cache */

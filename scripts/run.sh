@@ -11,13 +11,16 @@
 #   scripts/run.sh ARGS...    extra `bitbench sweep` options, e.g. --mem-budget 160G
 #                             (two A100 80GB, as in the paper) or --threads 1,2
 #
-# The default plan keeps to the time by two settings, both recorded in every row:
+# The default plan keeps to the time by three settings, all recorded in every row:
 #   --full-max 2G        a model whose weights (in rotation copies) exceed 2 GB is timed one
 #                        layer + head per sample and extrapolated to all layers (mode
 #                        "extrapolated"); the smaller ones run every layer (mode "full");
 #   --max-row-time 20    a row whose samples would take longer is skipped with the estimate
 #                        as its reason (scalar kernels at the large Table 3 batches), and a
-#                        full step too slow for it is timed per layer instead.
+#                        full step too slow for it is timed per layer instead;
+#   --time-budget 780    13 minutes for the whole sweep: on a machine shared with other work
+#                        each row gets at most twice its share of the time left, and rows
+#                        after it is spent are written as skipped, saying so.
 # Environment: BITBENCH_BIN (default build/bitbench), RESULTS_DIR (default
 # results/<UTC date-time>-<host>).
 set -euo pipefail
@@ -46,7 +49,7 @@ status=0
 if [ "$quick" = 1 ]; then
     "$bin" sweep --out "$out" "$@" | tee "$RESULTS_DIR/tables.txt" || status=$?
 else
-    "$bin" sweep --full-max 2G --max-row-time 20 --out "$out" "$@" | tee "$RESULTS_DIR/tables.txt" || status=$?
+    "$bin" sweep --full-max 2G --max-row-time 20 --time-budget 780 --out "$out" "$@" | tee "$RESULTS_DIR/tables.txt" || status=$?
 fi
 end=$(date +%s)
 echo "run.sh: sweep finished in $((end - start)) s; rows in $out, tables in $RESULTS_DIR/tables.txt" >&2

@@ -507,6 +507,22 @@ static void test_refused_skipped_and_no_fit_rows(void **state)
     json_decref(got);
     free(rows);
 
+    /* the whole sweep's time budget spent at once: every row says so, none is built */
+    unlink(path);
+    o.max_row_time = 60;
+    o.time_budget = 1e-9;
+    got = sweep_all(&o, &rows, &n);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *row = json_array_get(got, i);
+        assert_string_equal(str(row, "status"), "skipped");
+        assert_non_null(strstr(str(row, "reason"), "--time-budget"));
+        assert_true(json_is_null(json_object_get(row, "mode")));
+        assert_true(json_is_null(json_object_get(row, "check")));
+    }
+    json_decref(got);
+    free(rows);
+    o.time_budget = 0;
+
     /* Table 3 with a budget only the small formats fit: fp16 gets a no_fit row */
     unlink(path);
     o.max_row_time = 60;

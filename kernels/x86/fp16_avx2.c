@@ -3,35 +3,44 @@
  * FMA: "fp16-avx2-fma".  Canonical layout (no repack).
  *
  * vcvtph2ps widens 8 halves to 8 floats exactly; vfmadd231ps accumulates in fp32.  With
- * 16 ymm registers the tile is 2 rows x up to 4 tokens: 8 accumulators, 4 activation
- * vectors, one converted weight vector; per 8-weight column step 2 conversions and 4
- * activation loads feed 8 FMAs.  Decode (n = 1) runs 2 x 1 tiles with a software
- * prefetch 1 KiB ahead in each row (as fp16_avx512.c, which measures why).
+ * 16 ymm registers the tile is 2 rows x up to 6 tokens: 12 accumulators, 6 activation
+ * vectors, one weight vector; per 8-weight column step 2 weight vectors and 6 activation
+ * loads feed 12 FMAs (12 accumulators hide the 4-cycle FMA latency; 8 did not: 63 vs
+ * 70 GOP/s at 512 x 4096 x 128).  Decode (n <= 6) converts the halves as it loads them and
+ * prefetches 1 KiB ahead in each row (as fp16_avx512.c, which measures why); prefill
+ * converts each cache block to fp32 once for all token tiles (fp16_panel.h).
  *
  * Accuracy: another summation order than the reference's, and FMA; both inside the
  * suite's fp16 bound gamma_K sum |w x| (see fp16_avx512.c).
  */
 #include "dense_avx2.h"
 #include "dense_tiles.h"
+#include "fp16_panel.h"
 #include "list_dense.h"
 
-enum { ROWS = 2, TOKENS = 4, LANES = 8, K_SLICE = 1024 };
+enum { ROWS = 2, TOKENS = 6, LANES = 8 };
 
 static inline __m256 fmadd(__m256 acc, __m256 w, __m256 x) { return _mm256_fmadd_ps(w, x, acc); }
 
+/* PANEL = 0: the weights are the canonical halves, converted as they are loaded (decode).
+ * PANEL = 1: they are the fp32 panel of fp16_panel.h (prefill). */
 static inline __attribute__((always_inline)) void
-fma_tile(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t, const int R, const int T)
+fma_tile(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t, const int R,
+         const int T, const int PANEL)
 {
     const bb_weights *w = a->w;
-    const uint8_t *wr = (const uint8_t *)a->layout + r * w->row_bytes;
-    const float *xt = a->x + t * a->x_stride;
+    const uint8_t *wr = PANEL ? (const uint8_t *)s->panel + (r - s->panel_r0) * s->panel_stride
+                              : (const uint8_t *)a->layout + r * w->row_bytes + s->k0 * 2;
+    const size_t w_stride = PANEL ? s->panel_stride : w->row_bytes;
+    const float *xt = a->x + t * a->x_stride + s->k0;
     __m256 acc[ROWS][TOKENS];
-#define PREFETCH(c) dense_prefetch_rows(wr, w->row_bytes, R, (c) * 16)
+#define PREFETCH(c) (PANEL ? (void)0 : dense_prefetch_rows(wr, w_stride, R, (c) * 16))
 #define LOAD_X(j, c) _mm256_loadu_ps(xt + (j) * a->x_stride + (c) * LANES)
-#define LOAD_W(i, c) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(wr + (i) * w->row_bytes) + (c)))
+#define LOAD_W(i, c)                                                                       \
+    (PANEL ? _mm256_load_ps((const float *)(wr + (i) * w_stride) + (c) * LANES)           \
+           : _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(wr + (i) * w_stride) + (c))))
     DENSE_TILE_ZERO(acc, R, T, _mm256_setzero_ps())
-    DENSE_TILE_LOOP(__m256, acc, R, T, s->k0 / LANES, s->k1 / LANES, PREFETCH, LOAD_X, LOAD_W,
-                    fmadd)
+    DENSE_TILE_LOOP(__m256, acc, R, T, 0, (s->k1 - s->k0) / LANES, PREFETCH, LOAD_X, LOAD_W, fmadd)
 #undef PREFETCH
 #undef LOAD_X
 #undef LOAD_W
@@ -47,16 +56,21 @@ fma_tile(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t, const 
         }
 }
 
-DENSE_TILE_TABLE_4(fma_tiles_2, fma_tile, 2)
-DENSE_TILE_TABLE_4(fma_tiles_1, fma_tile, 1)
+#define cvt_tile(a, s, r, t, R, T) fma_tile(a, s, r, t, R, T, 0)
+#define panel_tile(a, s, r, t, R, T) fma_tile(a, s, r, t, R, T, 1)
+DENSE_TILE_TABLE_6(cvt_tiles_2, cvt_tile, 2)
+DENSE_TILE_TABLE_6(cvt_tiles_1, cvt_tile, 1)
+DENSE_TILE_TABLE_6(panel_tiles_2, panel_tile, 2)
+DENSE_TILE_TABLE_6(panel_tiles_1, panel_tile, 1)
 
 static void fp16_avx2_fma_gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
 {
-    /* With more than one token tile, K slices of 1024 keep a 4-token activation tile
-     * (16 KiB) in L1 and a macro block of weights (64 rows x 2 KiB) in L2. */
-    dense_blocking b = {.rows = ROWS, .max_t = TOKENS, .macro_rows = 64,
-                        .k_slice = a->n > TOKENS ? K_SLICE : a->w->k_padded,
-                        .tiles_r = fma_tiles_2, .tiles_1 = fma_tiles_1};
+    if (a->n > TOKENS) {
+        fp16_panel_gemm(a, r0, r1, ROWS, TOKENS, panel_tiles_2, panel_tiles_1);
+        return;
+    }
+    dense_blocking b = {.rows = ROWS, .max_t = TOKENS, .macro_rows = FP16_PANEL_ROWS,
+                        .k_slice = a->w->k_padded, .tiles_r = cvt_tiles_2, .tiles_1 = cvt_tiles_1};
     dense_for_tiles(a, r0, r1, &b);
 }
 

@@ -7,7 +7,7 @@
  * 16-weight column step, 4 weight vectors and 6 activation loads feed 24 FMAs.  Decode
  * (n <= 6) converts the halves as it loads them and prefetches (below); prefill converts
  * each cache block of weights to fp32 once and shares it by all token tiles
- * (fp16_prefill).
+ * (fp16_panel.h), K sliced by 1024 so that a 6-token activation tile (24 KiB) stays in L1.
  *
  * Accuracy: the sum is taken in another order than the reference's (16 lane partial sums,
  * then a tree) and with FMA (one rounding per multiply-add instead of two).  Both stay
@@ -29,11 +29,12 @@
  * So fp16 stays "fp16 storage, fp32 arithmetic", as the suite defines the format.
  */
 #include "dense_tiles.h"
+#include "fp16_panel.h"
 #include "list_dense.h"
 
 #include <immintrin.h>
 
-enum { ROWS = 4, TOKENS = 6, LANES = 16, K_SLICE = 1024, MACRO_ROWS = 64 };
+enum { ROWS = 4, TOKENS = 6, LANES = 16 };
 /* Decode prefetches (dense_tiles.h): measured here, 4-row decode reached about 78% of
  * the one-stream read ceiling without, 90% with a software prefetch 1 KiB ahead in each
  * row; 512 B and 2-4 KiB were no better. */
@@ -54,7 +55,7 @@ static inline __m128 reduce4_ps(__m512 v0, __m512 v1, __m512 v2, __m512 v3)
 static inline __m512 fmadd(__m512 acc, __m512 w, __m512 x) { return _mm512_fmadd_ps(w, x, acc); }
 
 /* PANEL = 0: the weights are the canonical halves, converted as they are loaded (decode).
- * PANEL = 1: they are the fp32 macro block that convert_block made (prefill). */
+ * PANEL = 1: they are the fp32 panel of fp16_panel.h (prefill). */
 static inline __attribute__((always_inline)) void
 fma_tile(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t, const int R,
          const int T, const int PANEL)
@@ -100,44 +101,13 @@ DENSE_TILE_TABLE_6(cvt_tiles_1, cvt_tile, 1)
 DENSE_TILE_TABLE_6(panel_tiles_4, panel_tile, 4)
 DENSE_TILE_TABLE_6(panel_tiles_1, panel_tile, 1)
 
-/* dense_blocking.pack: rows [r0, r1) of the slice widened to fp32 once, for all tokens. */
-static void convert_block(const bb_gemm_args *a, size_t r0, size_t r1, void *scratch,
-                          dense_slice *s)
-{
-    float *panel = scratch;
-    const size_t steps = (s->k1 - s->k0) / LANES;
-    for (size_t r = r0; r < r1; r++) {
-        const __m256i *halves =
-            (const __m256i *)((const uint8_t *)a->layout + r * a->w->row_bytes + s->k0 * 2);
-        float *out = panel + (r - r0) * K_SLICE;
-        for (size_t c = 0; c < steps; c++)
-            _mm512_store_ps(out + c * LANES, _mm512_cvtph_ps(_mm256_loadu_si256(halves + c)));
-    }
-    s->panel = panel;
-    s->panel_r0 = r0;
-    s->panel_stride = K_SLICE * sizeof(float);
-}
-
-/* Prefill: K slices of 1024 keep a 6-token activation tile (24 KiB) in L1; each macro
- * block of 64 rows x 1024 weights is converted to fp32 once (256 KiB, L2-resident) and
- * then read by every token tile, so the inner loop is loads and FMAs only (the
- * conversion, 2 uops on the FMA ports, otherwise costs a quarter of the FMA throughput). */
-static void fp16_prefill(const bb_gemm_args *a, size_t r0, size_t r1)
-{
-    static _Alignas(64) _Thread_local float panel[MACRO_ROWS * K_SLICE];
-    dense_blocking b = {.rows = ROWS, .max_t = TOKENS, .macro_rows = MACRO_ROWS,
-                        .k_slice = K_SLICE, .tiles_r = panel_tiles_4, .tiles_1 = panel_tiles_1,
-                        .pack = convert_block, .scratch = panel};
-    dense_for_tiles(a, r0, r1, &b);
-}
-
 static void fp16_avx512_fma_gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
 {
     if (a->n > TOKENS) {
-        fp16_prefill(a, r0, r1);
+        fp16_panel_gemm(a, r0, r1, ROWS, TOKENS, panel_tiles_4, panel_tiles_1);
         return;
     }
-    dense_blocking b = {.rows = ROWS, .max_t = TOKENS, .macro_rows = MACRO_ROWS,
+    dense_blocking b = {.rows = ROWS, .max_t = TOKENS, .macro_rows = FP16_PANEL_ROWS,
                         .k_slice = a->w->k_padded, .tiles_r = cvt_tiles_4, .tiles_1 = cvt_tiles_1};
     dense_for_tiles(a, r0, r1, &b);
 }

@@ -57,6 +57,8 @@ $(info bitbench: likwid not found (likwid-marker.h): likwid marker regions disab
 endif
 
 CFLAGS_BASE := $(CSTD) $(WARN) $(OPT) $(DEP_CFLAGS) $(EXTRA_CFLAGS)
+# harness/machine.c records the flags in every result row (build.cflags)
+BUILD_INFO  := -DBB_CFLAGS='"$(CFLAGS_BASE)"'
 
 isa_flags = $(strip \
   $(if $(findstring _avx512fp16,$(1)),$(AVX512FP16_FLAGS), \
@@ -83,6 +85,8 @@ TEST_BIN      := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 .PHONY: all check run clean bench-kernels check-addonly
 all: $(BUILD)/bitbench
+
+$(BUILD)/obj/harness/machine.o $(BUILD)/asan/harness/machine.o: CFLAGS_BASE += $(BUILD_INFO)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -94,6 +94,7 @@ ALWAYS_INLINE void mul_tile(unsigned bits, const uint8_t *w, size_t blocks, cons
             for (unsigned k = 0; k < streams; k++)
                 acc[t][k] = _mm256_setzero_si256();
         for (size_t b = seg; b; b--, w += block_bytes) {
+            pot_prefetch_block(w, block_bytes);
             __m256i pairs = bits == 6 ? _mm256_loadu_si256((const __m256i *)(w + 64))
                                       : _mm256_setzero_si256();
             UNROLL

@@ -98,6 +98,7 @@ ALWAYS_INLINE void shift_tile(unsigned bits, const uint8_t *w, size_t blocks, co
         for (unsigned t = 0; t < ntok; t++)
             all[t] = lows[t] = _mm256_setzero_si256();
         for (size_t b = seg; b; b--, w += block_bytes) {
+            pot_prefetch_block(w, block_bytes);
             decode_block(bits, w, s, low);
             UNROLL
             for (int c = 0; c < POT_BLOCK / 8; c++) {

@@ -118,6 +118,7 @@ ALWAYS_INLINE void mul_tile(unsigned bits, const uint8_t *w, size_t blocks, cons
             for (unsigned k = 0; k < streams; k++)
                 acc[t][k][0] = acc[t][k][1] = zero;
         for (size_t b = seg; b; b--, w += block_bytes) {
+            pot_prefetch_block(w, block_bytes);
             __m512i v = _mm512_loadu_si512(w), pairs = zero;
             if (bits == 6)
                 pairs = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(w + 64)));

@@ -91,6 +91,7 @@ ALWAYS_INLINE void pot4_shift_tile(const uint8_t *w, size_t blocks, const void *
         for (unsigned t = 0; t < ntok; t++)
             A[t] = H[t] = _mm512_setzero_si512();
         for (size_t b = seg; b; b--, w += 64) {
+            pot_prefetch_block(w, 64);
             __m512i v = _mm512_loadu_si512(w);
             __m512i c[4] = {
                 _mm512_maskz_permutexvar_epi8(LOW_BYTES, v, lut),
@@ -168,6 +169,7 @@ ALWAYS_INLINE void pot5_shift_tile(const uint8_t *w, size_t blocks, const void *
         for (unsigned t = 0; t < ntok; t++)
             acc[t][0] = acc[t][1] = zero;
         for (size_t b = seg; b; b--, w += 80) {
+            pot_prefetch_block(w, 80);
             __m512i v = _mm512_loadu_si512(w);
             UNROLL
             for (int g = 0; g < 8; g++) {
@@ -235,6 +237,7 @@ ALWAYS_INLINE void pot6_shift_tile(const uint8_t *w, size_t blocks, const void *
         for (unsigned t = 0; t < ntok; t++)
             all[t] = low[t] = zero;
         for (size_t b = seg; b; b--, w += 96) {
+            pot_prefetch_block(w, 96);
             __m512i v = _mm512_loadu_si512(w);
             UNROLL
             for (int g = 0; g < 8; g++) {

@@ -50,11 +50,6 @@ enum {
     CHUNK_UNITS = 10,
 };
 
-#ifndef TLUT_PREFETCH
-#define TLUT_PREFETCH 1024
-#endif
-enum { PREFETCH_BYTES = TLUT_PREFETCH };
-
 /* ------------------------------------------------------------------ repack */
 
 static int32_t pack_row(const uint8_t *codes, size_t units, uint8_t *tile, size_t stride,
@@ -162,7 +157,7 @@ pass_tiles(const uint8_t *wp, const uint8_t *tab, const uint8_t *tab_end, int32_
                 __m256i hi1 = _mm256_load_si256((const __m256i *)(pair + PAIR_TABLE_BYTES + VEC_BYTES));
                 _Pragma("GCC unroll 2") for (unsigned t = 0; t < NT; t++) {
                     const uint8_t *tile = wp + t * UNIT_TILE_BYTES;
-                    _mm_prefetch((const char *)(tile + PREFETCH_BYTES + v * VEC_BYTES), _MM_HINT_T0);
+                    _mm_prefetch((const char *)(tile + TLUT_PREFETCH_BYTES + v * VEC_BYTES), _MM_HINT_T0);
                     __m256i w = _mm256_load_si256((const __m256i *)(tile + v * VEC_BYTES));
                     __m256i s = _mm256_load_si256((const __m256i *)(tile + NIBBLE_VECS * VEC_BYTES));
                     tlut256_lookup(_mm256_and_si256(w, nibble), sign_bytes(s, 2 * v), lo0, hi0,

@@ -53,11 +53,6 @@ enum {
     CHUNK_BLOCKS = 10,      /* int16 accumulation bound, see above */
 };
 
-#ifndef TLUT_PREFETCH
-#define TLUT_PREFETCH 2048
-#endif
-enum { PREFETCH_BYTES = TLUT_PREFETCH };
-
 /* ------------------------------------------------------------------ repack */
 
 static int32_t pack_row(const uint8_t *codes, size_t blocks, uint8_t *tile, size_t stride,
@@ -154,7 +149,7 @@ pass_tiles(const uint8_t *wp, const uint8_t *tab, const uint8_t *tab_end, int32_
             acc_lo[t] = acc_hi[t] = _mm512_setzero_si512();
         for (; tab < chunk_end; tab += BLOCK_TABLE_BYTES, wp += NT * BLOCK_TILE_BYTES) {
             _Pragma("GCC unroll 4") for (unsigned t = 0; t < NT; t++)
-                _mm_prefetch((const char *)(wp + PREFETCH_BYTES + t * BLOCK_TILE_BYTES +
+                _mm_prefetch((const char *)(wp + TLUT_PREFETCH_BYTES + t * BLOCK_TILE_BYTES +
                                             NIBBLE_VECS * VEC_BYTES), _MM_HINT_T0);
             _Pragma("GCC unroll 4") for (unsigned j = 0; j < NIBBLE_VECS; j++) {
                 const uint8_t *tj = tab + 2 * j * GROUP_TABLE_BYTES;
@@ -164,7 +159,7 @@ pass_tiles(const uint8_t *wp, const uint8_t *tab, const uint8_t *tab_end, int32_
                 _Pragma("GCC unroll 4") for (unsigned t = 0; t < NT; t++) {
                     const uint8_t *tile = wp + t * BLOCK_TILE_BYTES;
                     const uint8_t *signs = tile + NIBBLE_VECS * VEC_BYTES + 2 * j * 8;
-                    _mm_prefetch((const char *)(tile + PREFETCH_BYTES + j * VEC_BYTES), _MM_HINT_T0);
+                    _mm_prefetch((const char *)(tile + TLUT_PREFETCH_BYTES + j * VEC_BYTES), _MM_HINT_T0);
                     __m512i idx = _mm512_load_si512(tile + j * VEC_BYTES);
                     tlut512_lookup(idx, _load_mask64((__mmask64 *)signs), lo0, hi0, &acc_lo[t],
                                    &acc_hi[t]);

@@ -44,11 +44,6 @@ enum {
     CHUNK_UNITS = 64,
 };
 
-#ifndef TLUT_PREFETCH
-#define TLUT_PREFETCH 1024
-#endif
-enum { PREFETCH_BYTES = TLUT_PREFETCH };
-
 /* ------------------------------------------------------------------ repack */
 
 static int32_t pack_row(const uint8_t *codes, size_t units, uint8_t *tile, size_t stride,
@@ -130,7 +125,7 @@ pass_tiles(const uint8_t *wp, const uint8_t *tab, const uint8_t *tab_end, int32_
             __m256i lo23 = _mm256_load_si256((const __m256i *)(tab + 2 * VEC_BYTES));
             __m256i hi23 = _mm256_load_si256((const __m256i *)(tab + 3 * VEC_BYTES));
             _Pragma("GCC unroll 2") for (unsigned t = 0; t < NT; t++) {
-                _mm_prefetch((const char *)(wp + PREFETCH_BYTES + t * VEC_BYTES), _MM_HINT_T0);
+                _mm_prefetch((const char *)(wp + TLUT_PREFETCH_BYTES + t * VEC_BYTES), _MM_HINT_T0);
                 __m256i w = _mm256_load_si256((const __m256i *)(wp + t * VEC_BYTES));
                 tlut256_lookup(_mm256_and_si256(w, nibble), no_sign, lo01, hi01, &acc_a[t], &acc_b[t]);
                 tlut256_lookup(_mm256_and_si256(_mm256_srli_epi16(w, 4), nibble), no_sign, lo23, hi23,

@@ -46,11 +46,6 @@ enum {
     CHUNK_GROUPS = 64,     /* int16 accumulation bound, see above */
 };
 
-#ifndef TLUT_PREFETCH
-#define TLUT_PREFETCH 2048
-#endif
-enum { PREFETCH_BYTES = TLUT_PREFETCH }; /* ahead in the pass stream, measured 1-4 KiB best */
-
 /* ------------------------------------------------------------------ repack */
 
 static int32_t pack_row(const uint8_t *codes, size_t groups, uint8_t *tile, size_t stride,
@@ -165,7 +160,7 @@ pass_tiles(const uint8_t *wp, const uint8_t *tab, const uint8_t *tab_end, int32_
             __m512i low_plane = _mm512_load_si512(tab);
             __m512i high_plane = _mm512_load_si512(tab + VEC_BYTES);
             _Pragma("GCC unroll 4") for (unsigned t = 0; t < NT; t++) {
-                _mm_prefetch((const char *)(wp + PREFETCH_BYTES + t * VEC_BYTES), _MM_HINT_T0);
+                _mm_prefetch((const char *)(wp + TLUT_PREFETCH_BYTES + t * VEC_BYTES), _MM_HINT_T0);
                 __m512i idx = _mm512_load_si512(wp + t * VEC_BYTES);
                 tlut512_lookup(idx, _mm512_movepi8_mask(idx), low_plane, high_plane, &acc_lo[t],
                                &acc_hi[t]);

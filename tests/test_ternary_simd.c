@@ -149,64 +149,96 @@ static void test_tern2_signed_code_layout(void **state)
     free(w32);
 }
 
-/* tern1.6-avx512-addonly: the canonical rows unchanged, then the per-row offsets. */
-static void test_tern1_6_addonly_layout(void **state)
+/* tern1.6-avx512-addonly: each row's canonical bytes in groups of 512 (the last group
+ * shorter), bit-transposed - plane i of a group of `bytes` bytes is bytes / 8 bytes long and
+ * holds bit i of byte j at bit j; then the per-row offsets. */
+static void test_tern1_6_bitsliced_layout(void **state)
 {
     (void)state;
+    static const size_t ks[] = {1, 320, 2560, 2561, 4096, 6000};
     const bb_kernel *kn = kernel_named("tern1.6-avx512-addonly");
-    size_t m = 3, k = 1000;
-    float *w32 = malloc(m * k * sizeof(float));
-    tu_fill_normalish(w32, m * k, 1.0f, 9);
-    bb_weights w = quantized(BB_FMT_TERN1_6, w32, m, k);
-    uint8_t *layout = repacked(kn, &w);
-    assert_memory_equal(layout, w.data, m * w.row_bytes);
-    const int32_t *corr = (const int32_t *)(layout + m * w.row_bytes);
-    for (size_t r = 0; r < m; r++) {
-        int32_t want = 0;
-        for (size_t i = 0; i < w.k_padded; i++) {
-            uint32_t c = bb_tern1_6_get_code(&w, r, i);
-            want += c == CODE_POS ? 128 : c == CODE_NEG ? 127 : 0;
+    for (size_t c = 0; c < sizeof ks / sizeof ks[0]; c++) {
+        size_t m = 3, k = ks[c];
+        float *w32 = malloc(m * k * sizeof(float));
+        tu_fill_normalish(w32, m * k, 1.0f, 9 + c);
+        bb_weights w = quantized(BB_FMT_TERN1_6, w32, m, k);
+        assert_int_equal(kn->layout_bytes(&w), m * w.row_bytes + bb_round_up(4 * m, 64));
+        uint8_t *layout = repacked(kn, &w);
+        for (size_t r = 0; r < m; r++) {
+            const uint8_t *row = layout + r * w.row_bytes, *canon = w.data + r * w.row_bytes;
+            for (size_t g0 = 0; g0 < w.row_bytes; g0 += 512) {
+                size_t bytes = w.row_bytes - g0 < 512 ? w.row_bytes - g0 : 512;
+                for (size_t j = 0; j < bytes; j++) {
+                    unsigned byte = 0;
+                    for (int i = 0; i < 8; i++)
+                        byte |= (unsigned)bit(row + g0 + i * bytes / 8, j) << i;
+                    if (byte != canon[g0 + j])
+                        fail_msg("k=%zu row %zu byte %zu: planes give %u, canonical %u", k, r,
+                                 g0 + j, byte, canon[g0 + j]);
+                }
+            }
         }
-        assert_int_equal(corr[r], want);
+        const int32_t *corr = (const int32_t *)(layout + m * w.row_bytes);
+        for (size_t r = 0; r < m; r++) {
+            int32_t want = 0;
+            for (size_t i = 0; i < w.k_padded; i++) {
+                uint32_t code = bb_tern1_6_get_code(&w, r, i);
+                want += code == CODE_POS ? 128 : code == CODE_NEG ? 127 : 0;
+            }
+            assert_int_equal(corr[r], want);
+        }
+        bb_free(layout);
+        bb_weights_free(&w);
+        free(w32);
     }
-    bb_free(layout);
-    bb_weights_free(&w);
-    free(w32);
 }
 
-/* The bit-serial kernels' activations: the q8 blob, then per token 8 planes per 512
- * weights, bit b of plane b = bit b of q + 128; q = 0 (u = 128) past k_stride. */
+/* The bit-serial kernels' activations: the q8 blob, then per token planes of u = q + 128,
+ * 8 per block of 512 lanes, bit b of plane b = bit b of u; q = 0 (u = 128) past k_stride.
+ * Lane order: tern2, weight order; tern1.6, per group of 2560 and trit t, lane chunk i
+ * (64 lanes) = activations 2560 g + 320 i + 64 t + 0..63. */
+static size_t lane_activation(bb_format_id f, size_t lane)
+{
+    if (f == BB_FMT_TERN2)
+        return lane;
+    size_t g = lane / 2560, t = lane % 2560 / 512, i = lane % 512 / 64;
+    return 2560 * g + 320 * i + 64 * t + lane % 64;
+}
+
 static void test_activation_planes(void **state)
 {
     (void)state;
-    const bb_kernel *kn = kernel_named("tern2-avx512-addonly");
-    if (!runnable_or_note(kn))
-        return;
-    size_t m = 1, k = 1300, n = 3, x_stride;
-    float *x = tu_make_x(k, n, 21, &x_stride);
-    bb_weights w;
-    assert_int_equal(bb_weights_alloc(&w, BB_FMT_TERN2, m, k), 0);
-    void *act = bb_alloc(kn->act_bytes(k, n));
-    bb_gemm_args a = {.w = &w, .x = x, .x_stride = x_stride, .n = n, .act = act};
-    kn->prepare_act(&a, 0, n);
-    bb_act_q8 q = bb_act_q8_view(act, k, n);
-    const uint8_t *planes = ts_uplanes(act, k, n);
-    size_t per_token = ts_uplane_bytes(k);
-    size_t lanes = per_token / (TS_UPLANES * TS_PLANE_BYTES) * TS_PLANE_BLOCK;
-    assert_true(lanes >= q.k_stride);
-    for (size_t t = 0; t < n; t++)
-        for (size_t i = 0; i < lanes; i++) {
-            unsigned u = (uint8_t)((i < q.k_stride ? q.q[t * q.k_stride + i] : 0) + 128);
-            for (int b = 0; b < TS_UPLANES; b++) {
-                const uint8_t *plane = planes + t * per_token + i / 512 * 512 + 64 * b;
-                if (bit(plane, i % 512) != (int)((u >> b) & 1))
-                    fail_msg("token %zu lane %zu plane %d: bit %d, u = %u", t, i, b,
-                             bit(plane, i % 512), u);
+    static const char *const names[] = {"tern2-avx512-addonly", "tern1.6-avx512-addonly"};
+    for (int c = 0; c < 2; c++) {
+        const bb_kernel *kn = kernel_named(names[c]);
+        if (!runnable_or_note(kn))
+            continue;
+        size_t m = 1, k = 2700, n = 3, x_stride;
+        float *x = tu_make_x(k, n, 21, &x_stride);
+        bb_weights w;
+        assert_int_equal(bb_weights_alloc(&w, kn->format, m, k), 0);
+        void *act = bb_alloc(kn->act_bytes(k, n));
+        bb_gemm_args a = {.w = &w, .x = x, .x_stride = x_stride, .n = n, .act = act};
+        kn->prepare_act(&a, 0, n);
+        bb_act_q8 q = bb_act_q8_view(act, k, n);
+        const uint8_t *planes = ts_uplanes(act, k, n);
+        size_t lanes = ts_uplane_bytes(k, kn->format == BB_FMT_TERN2 ? 512 : 2560);
+        assert_true(lanes >= q.k_stride);
+        for (size_t t = 0; t < n; t++)
+            for (size_t lane = 0; lane < lanes; lane++) {
+                size_t i = lane_activation(kn->format, lane);
+                unsigned u = (uint8_t)((i < q.k_stride ? q.q[t * q.k_stride + i] : 0) + 128);
+                for (int b = 0; b < TS_UPLANES; b++) {
+                    const uint8_t *plane = planes + t * lanes + lane / 512 * 512 + 64 * b;
+                    if (bit(plane, lane % 512) != (int)((u >> b) & 1))
+                        fail_msg("%s token %zu lane %zu plane %d: bit %d, u = %u", kn->name, t,
+                                 lane, b, bit(plane, lane % 512), u);
+                }
             }
-        }
-    bb_free(act);
-    bb_free(x);
-    bb_weights_free(&w);
+        bb_free(act);
+        bb_free(x);
+        bb_weights_free(&w);
+    }
 }
 
 /* ------------------------------------------------------------------ against the reference */
@@ -396,7 +428,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tern2_bitplane_layout),
         cmocka_unit_test(test_tern2_signed_code_layout),
-        cmocka_unit_test(test_tern1_6_addonly_layout),
+        cmocka_unit_test(test_tern1_6_bitsliced_layout),
         cmocka_unit_test(test_activation_planes),
         cmocka_unit_test(test_ragged_shapes_match_reference),
         cmocka_unit_test(test_row_groups_and_tokens),

@@ -1,19 +1,28 @@
 /*
  * kernels/x86/tern1_6_avx512_addonly.c - tern1.6 without multiplies (AVX-512 F/BW +
- * VPOPCNTDQ): decode each row's base-3 bytes into P/Q bit planes in a small stack buffer,
- * then the bit-serial add-only dot product of ternary_simd.h against every token.
+ * VPOPCNTDQ): the base-3 bytes decoded bit-sliced, 512 bytes (2560 weights) per
+ * instruction, into the two weight planes of the bit-serial add-only dot product of
+ * ternary_simd.h.
  *
- * Decode, per 64 canonical bytes and trit t (64 weights): with v_t = byte * 3^t mod 256,
- * c_t = (3 v_t) >> 8 is 2 exactly when v_t >= 171 and 0 exactly when v_t < 86 (3 * 86 =
- * 258 >= 256, 3 * 171 = 513 >= 512), so two unsigned byte compares give the P and Q masks
- * of those 64 weights directly, stored as they are; v_{t+1} = v_t + v_t + v_t (two vpaddb
- * wrapping mod 256).  No trit value is ever formed, and nothing multiplies.  A row is decoded
- * once and reused for all tokens, so prefill pays the decode once per row.
+ * Decode.  Trit t of a canonical byte is c_t = (3 v_t) >> 8 with v_t = byte * 3^t mod 256
+ * (kernels/ref/ternary.c), and v_{t+1} = 3 v_t mod 256.  With the 8 bits of v_t held as 8
+ * planes (bit i of 512 bytes in one register), 3 v = v + 2 v is a ripple-carry adder of
+ * vpternlogq: sum bit s_i = v_i ^ v_{i-1} ^ k_i and carry k_{i+1} = maj(v_i, v_{i-1}, k_i),
+ * 14 instructions for 512 bytes.  Its top bits say the trit: 3 v >= 512 (c = 2, weight +1)
+ * exactly when v_7 and k_8 are both 1, 3 v < 256 (c = 0, weight -1) exactly when both are 0,
+ * and c = 1 (weight 0) when they differ.  So (v_7, k_8) are the weight planes, read with
+ * TS_SEL_EQ: T = [U = v_7 = k_8] - one vpternlogq per activation plane as for tern2.  Per
+ * 2560 weights: 4 * 14 + 7 decode instructions, then 5 * 24 for the dot product; a row is
+ * decoded once into a small stack buffer and reused for every token.
  *
- * Layout: the canonical rows unchanged (the same bytes stream from memory), then one int32
- * per row, 128 |P| + 127 |Q|, the offset of the unsigned activations (ternary_simd.h),
- * rounded up to 64 bytes.  Rows longer than SEGMENT weights are decoded and dotted a segment
- * at a time, the partial sums added in the int32 output slot.
+ * Own layout (repack, once, untimed): each row's canonical bytes in groups of 8 blocks
+ * (512 bytes), bit-transposed: plane i of a group holds bit i of its bytes (byte j at bit
+ * j); a last group of nb < 8 blocks has 8 planes of 64 nb bits.  Same bytes per row as the
+ * canonical layout.  After the m rows, one int32 per row: 128 |P| + 127 |Q|, the offset the
+ * unsigned activations add (ternary_simd.h), rounded up to 64 bytes.
+ *
+ * Activations: per group g and trit t, a block of planes whose 64-lane chunk i holds the
+ * activations of block i of the group, trit t: 2560 g + 320 i + 64 t + (0..63).
  */
 #pragma GCC target("avx512vpopcntdq")
 
@@ -24,13 +33,12 @@
 #include <immintrin.h>
 
 enum {
-    /* 8 canonical blocks = 2560 weights = 5 plane blocks: the unit where both grids meet */
-    SUPER_BLOCKS = 8,
-    SUPER_PLANES = 5,
-    SEGMENT_SUPERS = 16,
-    SEGMENT = SEGMENT_SUPERS * SUPER_BLOCKS * TS_TERN1_6_BLOCK, /* 40960 weights */
-    PLANE_PAIR = 2 * TS_PLANE_BYTES,                           /* P then Q: 128 bytes */
-    SCRATCH = SEGMENT / TS_PLANE_BLOCK * PLANE_PAIR,           /* 10 KiB */
+    GROUP_BLOCKS = 8,                              /* canonical blocks per group */
+    GROUP_BYTES = GROUP_BLOCKS * TS_BLOCK_BYTES,   /* 512: one bit per plane lane */
+    GROUP = GROUP_BLOCKS * TS_TERN1_6_BLOCK,       /* 2560 weights */
+    PAIR = 2 * TS_PLANE_BYTES,                     /* one block of weight planes: 128 bytes */
+    SEGMENT_GROUPS = 16,                           /* decoded at a time: 40960 weights */
+    SCRATCH = SEGMENT_GROUPS * TS_TRITS * PAIR,    /* 10 KiB */
 };
 
 /* ------------------------------------------------------------------ layout */
@@ -45,10 +53,18 @@ static size_t layout_bytes(const bb_weights *w)
 static void repack(const bb_weights *w, void *layout)
 {
     uint8_t codes[TS_TERN1_6_BLOCK];
-    memcpy(layout, w->data, rows_bytes(w));
     int32_t *corr = (int32_t *)((uint8_t *)layout + rows_bytes(w));
     for (size_t r = 0; r < w->m; r++) {
         const uint8_t *src = w->data + r * w->row_bytes;
+        uint8_t *dst = (uint8_t *)layout + r * w->row_bytes;
+        memset(dst, 0, w->row_bytes);
+        for (size_t g0 = 0; g0 < w->row_bytes; g0 += GROUP_BYTES) {
+            size_t bytes = w->row_bytes - g0 < GROUP_BYTES ? w->row_bytes - g0 : GROUP_BYTES;
+            for (size_t j = 0; j < bytes; j++)
+                for (int i = 0; i < 8; i++)
+                    if ((src[g0 + j] >> i) & 1)
+                        dst[g0 + i * bytes / 8 + j / 8] |= (uint8_t)(1u << (j % 8));
+        }
         int32_t c = 0;
         for (size_t b = 0; b < w->row_bytes / TS_BLOCK_BYTES; b++, src += TS_BLOCK_BYTES) {
             ts_tern1_6_block_codes(src, codes);
@@ -59,51 +75,86 @@ static void repack(const bb_weights *w, void *layout)
     }
 }
 
+/* ------------------------------------------------------------------ activations */
+
+static size_t act_bytes(size_t k, size_t n)
+{
+    return bb_act_q8_bytes(k, n) + n * ts_uplane_bytes(k, GROUP);
+}
+
+static void prepare_act(const bb_gemm_args *a, size_t t0, size_t t1)
+{
+    size_t k = a->w->k, bytes = ts_uplane_bytes(k, GROUP);
+    bb_act_q8_prepare_avx512(a, t0, t1);
+    bb_act_q8 act = bb_act_q8_view(a->act, k, a->n);
+    uint8_t *planes = (uint8_t *)ts_uplanes(a->act, k, a->n) + t0 * bytes;
+    for (size_t t = t0; t < t1; t++) {
+        const int8_t *q = act.q + t * act.k_stride;
+        /* as many lanes as plane bytes */
+        for (size_t g0 = 0; g0 < bytes; g0 += GROUP)
+            for (size_t trit = 0; trit < TS_TRITS; trit++, planes += TS_UPLANES * TS_PLANE_BYTES)
+                for (unsigned i = 0; i < GROUP_BLOCKS; i++) {
+                    size_t at = g0 + TS_TERN1_6_BLOCK * i + TS_LANE * trit;
+                    ts_chunk_planes(at < act.k_stride ? q + at : NULL, planes, i);
+                }
+    }
+}
+
 /* ------------------------------------------------------------------ decode */
 
-/* The P and Q masks of the 64 weights of trit t of a block, and v for the next trit. */
-static inline __attribute__((always_inline)) __m512i decode_trit(__m512i v, uint8_t *p, uint8_t *q)
-{
-    _store_mask64((__mmask64 *)p, _mm512_cmpge_epu8_mask(v, _mm512_set1_epi8((char)171)));
-    _store_mask64((__mmask64 *)q, _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(86)));
-    return _mm512_add_epi8(_mm512_add_epi8(v, v), v);
-}
+#define XOR3 0x96 /* a ^ b ^ c */
+#define MAJ 0xe8  /* at least two of a, b, c */
 
-/* 8 canonical blocks into 5 plane blocks: chunk c = 5 block + trit lands in plane block
- * c / 8, qword c % 8 - constants once the loops unroll. */
-static inline __attribute__((always_inline)) void decode_super(const uint8_t *src, uint8_t *dst)
+/* One group: the 8 planes of v_0 in v[], `valid` qwords of them real (8 for a full group).
+ * Writes the (v_7, k_8) weight planes of trits 0..4 to dst, 5 blocks of PAIR bytes; lanes
+ * past `valid` get v_7 = 0, k_8 = 1: weight 0. */
+static inline __attribute__((always_inline)) void decode_group(__m512i v[8], __mmask8 valid,
+                                                               int partial, uint8_t *dst)
 {
-#pragma GCC unroll 8
-    for (int b = 0; b < SUPER_BLOCKS; b++) {
-        __m512i v = _mm512_load_si512(src + b * TS_BLOCK_BYTES);
+    const __m512i ones = _mm512_set1_epi64(-1);
 #pragma GCC unroll 5
-        for (int t = 0; t < TS_TRITS; t++) {
-            int c = TS_TRITS * b + t;
-            uint8_t *p = dst + c / 8 * PLANE_PAIR + c % 8 * 8;
-            v = decode_trit(v, p, p + TS_PLANE_BYTES);
+    for (int t = 0; t < TS_TRITS; t++, dst += PAIR) {
+        __m512i s[8], k = _mm512_and_si512(v[1], v[0]);
+        s[0] = v[0];
+        s[1] = _mm512_xor_si512(v[1], v[0]);
+#pragma GCC unroll 8
+        for (int i = 2; i < 8; i++) {
+            if (t < TS_TRITS - 1)
+                s[i] = _mm512_ternarylogic_epi64(v[i], v[i - 1], k, XOR3);
+            k = _mm512_ternarylogic_epi64(v[i], v[i - 1], k, MAJ);
+        }
+        __m512i a = v[7], b = k;
+        if (partial) {
+            a = _mm512_maskz_mov_epi64(valid, a);
+            b = _mm512_mask_mov_epi64(ones, valid, b);
+        }
+        _mm512_store_si512(dst, a);
+        _mm512_store_si512(dst + TS_PLANE_BYTES, b);
+        if (t < TS_TRITS - 1) {
+#pragma GCC unroll 8
+            for (int i = 0; i < 8; i++)
+                v[i] = s[i];
         }
     }
 }
 
-/* `blocks` (< 8) canonical blocks; zero-fills the last plane block.  Returns plane blocks. */
-static inline size_t decode_tail(const uint8_t *src, size_t blocks, uint8_t *dst)
+/* Decodes `groups` groups of a row (the last one `tail_blocks` long when nonzero) into dst. */
+static inline void decode_row(const uint8_t *src, size_t groups, size_t tail_blocks, uint8_t *dst)
 {
-    unsigned qword = 0;
-    for (size_t b = 0; b < blocks; b++, src += TS_BLOCK_BYTES) {
-        __m512i v = _mm512_load_si512(src);
-        for (int t = 0; t < TS_TRITS; t++) {
-            v = decode_trit(v, dst + qword * 8, dst + TS_PLANE_BYTES + qword * 8);
-            if (++qword == 8) {
-                qword = 0;
-                dst += PLANE_PAIR;
-            }
-        }
+    __m512i v[8];
+    size_t full = tail_blocks ? groups - 1 : groups;
+    for (size_t g = 0; g < full; g++, src += GROUP_BYTES, dst += TS_TRITS * PAIR) {
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++)
+            v[i] = _mm512_load_si512(src + i * TS_PLANE_BYTES);
+        decode_group(v, 0xff, 0, dst);
     }
-    if (qword == 0)
-        return (blocks * TS_TRITS) >> 3;
-    memset(dst + qword * 8, 0, TS_PLANE_BYTES - qword * 8);
-    memset(dst + TS_PLANE_BYTES + qword * 8, 0, TS_PLANE_BYTES - qword * 8);
-    return ((blocks * TS_TRITS) >> 3) + 1;
+    if (tail_blocks) { /* planes of 64 tail_blocks bits, tail_blocks qwords each */
+        __mmask8 valid = (__mmask8)((1u << tail_blocks) - 1);
+        for (int i = 0; i < 8; i++, src += tail_blocks << 3)
+            v[i] = _mm512_maskz_loadu_epi64(valid, src);
+        decode_group(v, valid, 1, dst);
+    }
 }
 
 /* ------------------------------------------------------------------ kernel */
@@ -118,40 +169,29 @@ bb_tern1_6_avx512_addonly_rows(const tern_job *j)
     const uint8_t *w = j->w;
     const int32_t *corr = j->row_aux;
     float *y = j->y;
+    size_t groups_in_row = (j->blocks + GROUP_BLOCKS - 1) >> 3;
+    size_t tail_blocks = j->blocks & (GROUP_BLOCKS - 1);
     for (size_t r = 0; r < j->rows; r++, w += j->row_bytes, corr++, y++) {
         const uint8_t *src = w, *u_seg = j->aux;
-        for (size_t left = j->blocks; left > 0;) {
-            /* decode up to SEGMENT weights of the row */
-            size_t supers = 0, blocks, groups = 0;
-            uint8_t *dst = planes;
-            for (; supers < SEGMENT_SUPERS && left >= SUPER_BLOCKS; supers++, left -= SUPER_BLOCKS,
-                                                                   src += SUPER_BLOCKS * TS_BLOCK_BYTES,
-                                                                   dst += SUPER_PLANES * PLANE_PAIR)
-                decode_super(src, dst);
-            groups = supers * SUPER_PLANES;
-            blocks = supers < SEGMENT_SUPERS && left > 0 ? left : 0;
-            if (blocks) {
-                groups += decode_tail(src, blocks, dst);
-                src += blocks * TS_BLOCK_BYTES;
-                left = 0;
-            }
-            /* ... and dot it with every token */
-            int first = u_seg == j->aux;
-            const uint8_t *u = u_seg;
+        for (size_t g0 = 0; g0 < groups_in_row; g0 += SEGMENT_GROUPS) {
+            size_t groups = groups_in_row - g0 < SEGMENT_GROUPS ? groups_in_row - g0 : SEGMENT_GROUPS;
+            int last = g0 + groups == groups_in_row;
+            decode_row(src, groups, last ? tail_blocks : 0, planes);
+            src += groups * GROUP_BYTES;
+            const uint8_t *u = u_seg, *scratch = planes;
             float *yt = y;
             for (size_t t = 0; t < j->n; t++, u += j->aux_stride, yt += j->y_stride) {
-                const uint8_t *row = planes;
                 int64_t s;
-                ts_bitserial_rows(&row, 1, groups, 0, u, &s);
-                int32_t acc = (int32_t)(s - (first ? *corr : 0));
-                if (!first) {
+                ts_bitserial_rows(&scratch, 1, ((groups << 2) + groups), 0, u, TS_SEL_EQ, &s);
+                int32_t acc = (int32_t)(s - (g0 == 0 ? *corr : 0));
+                if (g0 > 0) {
                     int32_t prev;
                     memcpy(&prev, yt, sizeof prev);
                     acc = (int32_t)((uint32_t)acc + (uint32_t)prev);
                 }
                 ts_put(yt, acc);
             }
-            u_seg += groups * TS_UPLANES * TS_PLANE_BYTES;
+            u_seg += ((groups << 2) + groups) << 9; /* groups * GROUP bytes of planes */
         }
     }
 }
@@ -162,7 +202,7 @@ static void gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
     ts_refuse_k("tern1.6-avx512-addonly", w->k, TS_MAX_K);
     tern_job j = ts_job(a, r0, r1, w->row_bytes, w->k_padded / TS_TERN1_6_BLOCK);
     j.aux = ts_uplanes(a->act, w->k, a->n);
-    j.aux_stride = ts_uplane_bytes(w->k);
+    j.aux_stride = ts_uplane_bytes(w->k, GROUP);
     j.row_aux = (const int32_t *)((const uint8_t *)a->layout + rows_bytes(w)) + r0;
     bb_tern1_6_avx512_addonly_rows(&j);
     ts_rescale(a, r0, r1);
@@ -180,7 +220,7 @@ const bb_kernel bb_kernel_tern1_6_avx512_addonly = {
     .row_block = 1,
     .layout_bytes = layout_bytes,
     .repack = repack,
-    .act_bytes = ts_bitserial_act_bytes,
-    .prepare_act = bb_ternary_bitserial_prepare_avx512,
+    .act_bytes = act_bytes,
+    .prepare_act = prepare_act,
     .gemm_rows = gemm_rows,
 };

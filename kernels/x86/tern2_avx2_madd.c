@@ -94,7 +94,8 @@ static inline __attribute__((always_inline)) void row_group(const tern_job *j, c
 
 void bb_tern2_avx2_madd_rows(const tern_job *j);
 
-__attribute__((noinline)) void bb_tern2_avx2_madd_rows(const tern_job *j)
+/* no-tree-pre: see tern2_avx512_addonly.c. */
+__attribute__((noinline, optimize("no-tree-pre"))) void bb_tern2_avx2_madd_rows(const tern_job *j)
 {
     const uint8_t *w = j->w;
     float *y = j->y;

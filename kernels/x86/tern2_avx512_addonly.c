@@ -11,9 +11,9 @@
  * after the m rows, one int32 per row: 128 |P| + 127 |Q| (the offset the unsigned
  * activations add, see ternary_simd.h), rounded up to 64 bytes.
  *
- * Activations: the AVX-512 q8 quantizer, then each token's 8 bit planes of u = q + 128
- * (u + u shifts every byte left by one, vpmovb2m reads the top bits: 2 instructions and a
- * mask store per 64 activations and plane, once per token).
+ * Activations: the AVX-512 q8 quantizer, then each token's 8 bit planes of u = q + 128 in
+ * weight order (ts_chunk_planes: 2 instructions and a mask store per 64 activations and
+ * plane, once per token).
  */
 #pragma GCC target("avx512vpopcntdq")
 
@@ -69,32 +69,25 @@ static void repack(const bb_weights *w, void *layout)
 
 /* ------------------------------------------------------------------ activations */
 
-/* The 8 planes of one token: u = q + 128, zero activations (u = 128) past k_stride. */
-static void token_planes(const int8_t *q, size_t k_stride, uint8_t *planes, size_t bytes)
+/* Token planes in weight order: block g holds activations 512 g .. 512 g + 511. */
+static size_t act_bytes(size_t k, size_t n)
 {
-    const __m512i bias = _mm512_set1_epi8((char)0x80);
-    size_t groups = bytes / (TS_UPLANES * TS_PLANE_BYTES);
-    for (size_t g = 0; g < groups; g++, planes += TS_UPLANES * TS_PLANE_BYTES) {
-        for (size_t c = 0; c < TS_PLANE_BLOCK / 64; c++) {
-            size_t i = g * TS_PLANE_BLOCK + 64 * c;
-            __m512i u = i < k_stride ? _mm512_xor_si512(_mm512_load_si512(q + i), bias) : bias;
-            for (int b = TS_UPLANES - 1; b >= 0; b--) {
-                _store_mask64((__mmask64 *)(planes + b * TS_PLANE_BYTES + 8 * c),
-                              _mm512_movepi8_mask(u));
-                u = _mm512_add_epi8(u, u);
-            }
-        }
-    }
+    return bb_act_q8_bytes(k, n) + n * ts_uplane_bytes(k, TS_PLANE_BLOCK);
 }
 
-void bb_ternary_bitserial_prepare_avx512(const bb_gemm_args *a, size_t t0, size_t t1)
+static void prepare_act(const bb_gemm_args *a, size_t t0, size_t t1)
 {
-    size_t k = a->w->k, bytes = ts_uplane_bytes(k);
+    size_t k = a->w->k, bytes = ts_uplane_bytes(k, TS_PLANE_BLOCK);
     bb_act_q8_prepare_avx512(a, t0, t1);
     bb_act_q8 act = bb_act_q8_view(a->act, k, a->n);
-    uint8_t *planes = (uint8_t *)ts_uplanes(a->act, k, a->n);
-    for (size_t t = t0; t < t1; t++)
-        token_planes(act.q + t * act.k_stride, act.k_stride, planes + t * bytes, bytes);
+    uint8_t *planes = (uint8_t *)ts_uplanes(a->act, k, a->n) + t0 * bytes;
+    for (size_t t = t0; t < t1; t++) {
+        const int8_t *q = act.q + t * act.k_stride;
+        /* as many lanes as plane bytes: 8 planes of one bit per lane */
+        for (size_t g0 = 0; g0 < bytes; g0 += TS_PLANE_BLOCK, planes += TS_UPLANES * TS_PLANE_BYTES)
+            for (unsigned c = 0; c < TS_PLANE_BLOCK / 64; c++)
+                ts_chunk_planes(g0 + 64 * c < act.k_stride ? q + g0 + 64 * c : NULL, planes, c);
+    }
 }
 
 /* ------------------------------------------------------------------ kernel */
@@ -111,7 +104,7 @@ static inline __attribute__((always_inline)) void row_group(const tern_job *j, c
     const uint8_t *u = j->aux;
     for (size_t t = 0; t < j->n; t++, u += j->aux_stride, y += j->y_stride) {
         int64_t s[ROWS];
-        ts_bitserial_rows(wrow, nrows, full, half, u, s);
+        ts_bitserial_rows(wrow, nrows, full, half, u, TS_SEL_PQ, s);
         for (int r = 0; r < nrows; r++)
             ts_put(y + r, (int32_t)(s[r] - corr[r]));
     }
@@ -141,7 +134,7 @@ static void gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
     /* blocks = 256-weight halves: full 512-weight blocks are pairs of them */
     tern_job j = ts_job(a, r0, r1, w->row_bytes, w->k_padded / TS_TERN2_BLOCK);
     j.aux = ts_uplanes(a->act, w->k, a->n);
-    j.aux_stride = ts_uplane_bytes(w->k);
+    j.aux_stride = ts_uplane_bytes(w->k, TS_PLANE_BLOCK);
     j.row_aux = (const int32_t *)((const uint8_t *)a->layout + plane_rows_bytes(w)) + r0;
     bb_tern2_avx512_addonly_rows(&j);
     ts_rescale(a, r0, r1);
@@ -159,7 +152,7 @@ const bb_kernel bb_kernel_tern2_avx512_addonly = {
     .row_block = ROWS,
     .layout_bytes = layout_bytes,
     .repack = repack,
-    .act_bytes = ts_bitserial_act_bytes,
-    .prepare_act = bb_ternary_bitserial_prepare_avx512,
+    .act_bytes = act_bytes,
+    .prepare_act = prepare_act,
     .gemm_rows = gemm_rows,
 };

@@ -149,53 +149,71 @@ static inline void ts_tern1_6_block_codes(const uint8_t *blk, uint8_t codes[TS_T
  * The 8 per-plane counts stay in separate qword accumulators (no shift in the loop) and are
  * weighted by 2^b once per row.  S <= 255 K fits int64 lanes trivially.
  *
- * Layout of a row of weight planes: K / 512 full blocks of 128 bytes (P then Q), then, when
- * the row has 256 weights more, a half block of 64 bytes (P 32 bytes, Q 32 bytes).  Token
- * planes: one 512-byte group per 512 weights: U_0 .. U_7, 64 bytes each. */
+ * The two weight planes of a block may encode the weights differently, as long as one
+ * vpternlogq with U selects the same T: TS_SEL_PQ takes (P, Q) as above; TS_SEL_EQ takes
+ * (A, B) with w = +1 where A = B = 1, -1 where A = B = 0, 0 where A != B, so T = [A = B = U]
+ * (tern1.6's decode produces exactly that, see tern1_6_avx512_addonly.c).
+ *
+ * Weight blocks: 128 bytes [first plane | second plane], then optionally a half block of
+ * 64 bytes [32 | 32] for 256 more weights.  Token planes: per weight block, U_0 .. U_7 of
+ * the activations of that block's 512 weights, 64 bytes each; which activations a block
+ * holds is the kernel's business (ts_chunk_planes fills one 64-weight chunk). */
 enum { TS_PLANE_BLOCK = 512, TS_PLANE_BYTES = 64, TS_UPLANES = 8 };
+typedef enum { TS_SEL_PQ, TS_SEL_EQ } ts_select;
 
-/* Bytes of one token's activation planes for K (covers bb_k_stride(k)). */
-static inline size_t ts_uplane_bytes(size_t k)
+/* Bytes of one token's activation planes when the kernel groups K in units of `group`
+ * activations (a multiple of 512): 8 planes of `group` bits, covering bb_k_stride(k). */
+static inline size_t ts_uplane_bytes(size_t k, size_t group)
 {
-    return bb_round_up(bb_k_stride(k), TS_PLANE_BLOCK) / TS_PLANE_BLOCK * TS_UPLANES *
-           TS_PLANE_BYTES;
+    return bb_round_up(bb_k_stride(k), group) / 8 * TS_UPLANES;
 }
-/* act_bytes of the bit-serial kernels: the standard q8 blob, then n tokens' planes. */
-static inline size_t ts_bitserial_act_bytes(size_t k, size_t n)
-{
-    return bb_act_q8_bytes(k, n) + n * ts_uplane_bytes(k);
-}
-/* The planes of token 0 inside such a blob. */
+/* The planes of token 0 inside an act blob: after the standard q8 blob. */
 static inline const uint8_t *ts_uplanes(const void *act, size_t k, size_t n)
 {
     return (const uint8_t *)act + bb_act_q8_bytes(k, n);
 }
-/* prepare_act of the AVX-512 bit-serial kernels (in tern2_avx512_addonly.c): the q8
- * activations, then their planes.  Needs BB_TS_BITSERIAL_NEEDS. */
-void bb_ternary_bitserial_prepare_avx512(const bb_gemm_args *a, size_t t0, size_t t1);
 
-#ifdef __AVX512VPOPCNTDQ__
+#ifdef __AVX512BW__
 #include <immintrin.h>
 
-/* (P & U) | (Q & ~U) as a vpternlogq truth table over (U, P, Q): U first, so that the
- * freshly loaded plane is the instruction's destination and no register copy is needed. */
-#define TS_SELECT_PQ 0xca
+/* The 8 planes of 64 activations q (NULL: 64 zeros) into chunk c (qword c) of a token's
+ * plane block: u = q + 128; u + u shifts every byte left by one, vpmovb2m reads the top
+ * bits, so plane 7 comes first. */
+static inline void ts_chunk_planes(const int8_t *q, uint8_t *block, unsigned chunk)
+{
+    const __m512i bias = _mm512_set1_epi8((char)0x80);
+    __m512i u = q ? _mm512_xor_si512(_mm512_load_si512(q), bias) : bias;
+    for (int b = TS_UPLANES - 1; b >= 0; b--) {
+        _store_mask64((__mmask64 *)(block + b * TS_PLANE_BYTES + 8 * chunk), _mm512_movepi8_mask(u));
+        u = _mm512_add_epi8(u, u);
+    }
+}
+#endif
+
+#ifdef __AVX512VPOPCNTDQ__
+/* vpternlogq truth tables over (U, first plane, second plane): U first, so that the freshly
+ * loaded activation plane is the instruction's destination and no register copy is needed.
+ *   TS_SEL_PQ: (P & U) | (Q & ~U);  TS_SEL_EQ: U = A = B. */
+#define TS_TERNLOG_PQ 0xca
+#define TS_TERNLOG_EQ 0x81
 
 static inline __attribute__((always_inline)) void
-ts_bitserial_block(__m512i acc[TS_UPLANES], __m512i p, __m512i q, const uint8_t *u)
+ts_bitserial_block(__m512i acc[TS_UPLANES], __m512i p, __m512i q, const uint8_t *u, ts_select sel)
 {
 #pragma GCC unroll 8
     for (int b = 0; b < TS_UPLANES; b++) {
-        __m512i t = _mm512_ternarylogic_epi64(_mm512_load_si512(u + b * TS_PLANE_BYTES), p, q,
-                                              TS_SELECT_PQ);
+        __m512i ub = _mm512_load_si512(u + b * TS_PLANE_BYTES);
+        __m512i t = sel == TS_SEL_PQ ? _mm512_ternarylogic_epi64(ub, p, q, TS_TERNLOG_PQ)
+                                     : _mm512_ternarylogic_epi64(ub, p, q, TS_TERNLOG_EQ);
         acc[b] = _mm512_add_epi64(acc[b], _mm512_popcnt_epi64(t));
     }
 }
 
-/* S (see above) of `nrows` rows (wrow[r], same layout) against one token's planes u. */
+/* S (see above) of `nrows` rows (wrow[r], same layout: `full` blocks, then a half block if
+ * `half`) against one token's planes u. */
 static inline __attribute__((always_inline)) void
 ts_bitserial_rows(const uint8_t *const *wrow, int nrows, size_t full, int half,
-                  const uint8_t *u, int64_t *s_out)
+                  const uint8_t *u, ts_select sel, int64_t *s_out)
 {
     enum { MAXR = 2 };
     __m512i acc[MAXR][TS_UPLANES];
@@ -209,20 +227,20 @@ ts_bitserial_rows(const uint8_t *const *wrow, int nrows, size_t full, int half,
      * in the same registers through a loop that comes last, but copies them every
      * iteration when code after the loop reads them. */
     size_t tail = full * 2 * TS_PLANE_BYTES;
-    if (half) { /* 256 weights: the upper halves of P and Q are zero, so T is too */
+    if (half) { /* 256 weights: the upper halves of both planes are zero, so T is too */
 #pragma GCC unroll 8
         for (int r = 0; r < nrows; r++)
             ts_bitserial_block(
                 acc[r], _mm512_zextsi256_si512(_mm256_load_si256((const __m256i *)(wrow[r] + tail))),
                 _mm512_zextsi256_si512(_mm256_load_si256((const __m256i *)(wrow[r] + tail + 32))),
-                u + full * TS_UPLANES * TS_PLANE_BYTES);
+                u + full * TS_UPLANES * TS_PLANE_BYTES, sel);
     }
     size_t off = 0;
     for (size_t g = 0; g < full; g++, off += 2 * TS_PLANE_BYTES, u += TS_UPLANES * TS_PLANE_BYTES) {
 #pragma GCC unroll 8
         for (int r = 0; r < nrows; r++)
             ts_bitserial_block(acc[r], _mm512_load_si512(wrow[r] + off),
-                               _mm512_load_si512(wrow[r] + off + TS_PLANE_BYTES), u);
+                               _mm512_load_si512(wrow[r] + off + TS_PLANE_BYTES), u, sel);
     }
 #pragma GCC unroll 8
     for (int r = 0; r < nrows; r++) {

@@ -73,9 +73,17 @@ static int32_t pack_row(const uint8_t *codes, size_t units, uint8_t *tile, size_
 
 /* ------------------------------------------------------------------ activations */
 
+/* The table build works in bytes, without a multiply, one pair (j, j + 8) per ymm (its
+ * two lanes): vpshufb spreads activation 3 g + t over the lane of group g, vpsignb makes
+ * d_t x_t (d_t = -1, 0, +1 per entry), and T = P + R with P = d_0 x_0 + d_1 x_1 and
+ * R = d_2 x_2.  Low plane: wrapping byte sums.  High plane: the high bytes of P (its sign,
+ * |P| < 256, read from the saturating sum) and of R (its sign), plus the carry out of the
+ * low byte (unsigned lo < lo_P). */
 typedef struct build_consts {
-    __m256i digit[GROUP]; /* d_t(m) per entry word m (0 for m >= 14) */
-    __m256i planes;       /* vpshufb: per lane, low bytes of its 8 words, then high bytes */
+    /* [pair j][digit t]: vpshufb indices of activation 3 g + t (g = j + 8 lane) in the
+     * lane's window of 32 bytes, split into its first and second 16 (0x80: not there). */
+    __m256i pick_first[UNIT_GROUPS / 2][GROUP], pick_second[UNIT_GROUPS / 2][GROUP];
+    __m256i digit[GROUP];                 /* d_t(m) per entry byte m (0 for m >= 14) */
 } build_consts;
 
 /* The constants, made once per process (prepare_act may run on several threads). */
@@ -85,44 +93,61 @@ static pthread_once_t build_consts_once = PTHREAD_ONCE_INIT;
 static void make_build_consts(void)
 {
     build_consts bc;
-    int16_t digit[16];
-    int8_t planes[32];
+    int8_t bytes[32], second[32];
+    for (unsigned j = 0; j < UNIT_GROUPS / 2; j++)
+        for (unsigned t = 0; t < GROUP; t++) {
+            for (unsigned b = 0; b < 32; b++) {
+                unsigned lane = b / 16, p = GROUP * (j + 8 * lane) + t - 16 * lane;
+                bytes[b] = (int8_t)(p < 16 ? p : 0x80);
+                second[b] = (int8_t)(p >= 16 ? p - 16 : 0x80);
+            }
+            bc.pick_first[j][t] = _mm256_loadu_si256((const __m256i *)bytes);
+            bc.pick_second[j][t] = _mm256_loadu_si256((const __m256i *)second);
+        }
     for (unsigned t = 0; t < GROUP; t++) {
-        for (unsigned m = 0; m < 16; m++)
-            digit[m] = (int16_t)(m < MAGNITUDES ? tlut_balanced_digit(m, GROUP, t) : 0);
-        bc.digit[t] = _mm256_loadu_si256((const __m256i *)digit);
+        for (unsigned b = 0; b < 32; b++)
+            bytes[b] = (int8_t)(b % 16 < MAGNITUDES ? tlut_balanced_digit(b % 16, GROUP, t) : 0);
+        bc.digit[t] = _mm256_loadu_si256((const __m256i *)bytes);
     }
-    for (unsigned b = 0; b < 32; b++)
-        planes[b] = (int8_t)(2 * (b % 16 % 8) + b % 16 / 8);
-    bc.planes = _mm256_loadu_si256((const __m256i *)planes);
     BUILD_CONSTS = bc;
-}
-
-/* Group table as [low plane | high plane] (16 bytes each) from its 3 activations. */
-static inline __m256i group_table(const build_consts *bc, const int8_t *x)
-{
-    __m256i words = _mm256_add_epi16(
-        _mm256_sign_epi16(_mm256_set1_epi16(x[0]), bc->digit[0]),
-        _mm256_add_epi16(_mm256_sign_epi16(_mm256_set1_epi16(x[1]), bc->digit[1]),
-                         _mm256_sign_epi16(_mm256_set1_epi16(x[2]), bc->digit[2])));
-    /* Lane l: low bytes of words 8l..8l+7, then their high bytes; vpermq gathers the
-     * low bytes of both lanes into lane 0 and the high bytes into lane 1. */
-    return _mm256_permute4x64_epi64(_mm256_shuffle_epi8(words, bc->planes), 0xd8);
 }
 
 static void build_token_tables(const int8_t *q, size_t k, size_t units, const build_consts *bc,
                                uint8_t *tables)
 {
-    int8_t x[UNIT_WEIGHTS];
+    const __m256i zero = _mm256_setzero_si256();
+    int8_t x[64] __attribute__((aligned(32)));
     for (size_t u = 0, i = 0; u < units; u++, i += UNIT_WEIGHTS) {
-        /* The last unit may run past k_stride: its activations come zero padded. */
+        /* 48 activations: lane 0 (groups 0-7) reads bytes 0-23 from the window 0-31, lane 1
+         * (groups 8-15) bytes 24-47 from the window 16-47.  The last unit may run past
+         * k_stride, so it comes through a zero-padded copy. */
         size_t left = i < k ? k - i : 0, n = left < UNIT_WEIGHTS ? left : UNIT_WEIGHTS;
-        memcpy(x, q + i, n);
-        memset(x + n, 0, UNIT_WEIGHTS - n);
+        const int8_t *src = q + i;
+        if (n < UNIT_WEIGHTS) {
+            memcpy(x, src, n);
+            memset(x + n, 0, sizeof x - n);
+            src = x;
+        }
+        __m256i lo_lane = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)src));
+        __m256i mid = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(src + 16)));
+        __m256i hi_lane = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(src + 32)));
+        __m256i first = _mm256_blend_epi32(lo_lane, mid, 0xf0);
+        __m256i second = _mm256_blend_epi32(mid, hi_lane, 0xf0);
         for (unsigned j = 0; j < UNIT_GROUPS / 2; j++, tables += PAIR_TABLE_BYTES) {
-            __m256i a = group_table(bc, x + GROUP * j), b = group_table(bc, x + GROUP * (j + 8));
-            _mm256_store_si256((__m256i *)tables, _mm256_permute2x128_si256(a, b, 0x20));
-            _mm256_store_si256((__m256i *)(tables + VEC_BYTES), _mm256_permute2x128_si256(a, b, 0x31));
+            __m256i s[GROUP];
+            for (unsigned t = 0; t < GROUP; t++) {
+                __m256i a = _mm256_or_si256(_mm256_shuffle_epi8(first, bc->pick_first[j][t]),
+                                            _mm256_shuffle_epi8(second, bc->pick_second[j][t]));
+                s[t] = _mm256_sign_epi8(a, bc->digit[t]);
+            }
+            __m256i lo_p = _mm256_add_epi8(s[0], s[1]);
+            __m256i hi_p = _mm256_cmpgt_epi8(zero, _mm256_adds_epi8(s[0], s[1]));
+            __m256i lo = _mm256_add_epi8(lo_p, s[2]);
+            __m256i no_carry = _mm256_cmpeq_epi8(_mm256_max_epu8(lo, lo_p), lo);
+            __m256i hi = _mm256_add_epi8(hi_p, _mm256_cmpgt_epi8(zero, s[2]));
+            hi = _mm256_sub_epi8(hi, _mm256_xor_si256(no_carry, _mm256_set1_epi8(-1)));
+            _mm256_store_si256((__m256i *)tables, lo);
+            _mm256_store_si256((__m256i *)(tables + VEC_BYTES), hi);
         }
     }
 }

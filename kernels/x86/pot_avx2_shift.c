@@ -100,7 +100,12 @@ ALWAYS_INLINE void shift_tile(unsigned bits, const uint8_t *w, size_t blocks, co
         for (size_t b = seg; b; b--, w += block_bytes) {
             pot_prefetch_block(w, block_bytes);
             decode_block(bits, w, s, low);
-            UNROLL
+            /* Make the compiler reload s and low from memory: vpmovsxbd from memory is one
+             * port-5 uop, while the register shuffles GCC otherwise uses to forward the
+             * stores cost up to three (and spill: AVX2 has 16 registers). */
+            __asm__ volatile("" : "+m"(*(int8_t(*)[POT_BLOCK])s), "+m"(*(int8_t(*)[POT_BLOCK])low));
+            /* a partial unroll: a full one makes GCC hoist loads until it spills */
+            _Pragma("GCC unroll 4")
             for (int c = 0; c < POT_BLOCK / 8; c++) {
                 __m256i sv = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(s + 8 * c)));
                 __m256i count = _mm256_abs_epi32(sv), in_low = _mm256_setzero_si256();

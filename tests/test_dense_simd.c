@@ -324,30 +324,32 @@ static void test_dense_kernels_tiles_and_tails(void **state)
 
 /* Several cache blocks: 70 rows are two macro blocks (64 + a ragged 6) for kernels that
  * block rows by 32 or 64 (fp16 prefill converts each block to fp32 first), with n = 8 over
- * two token tiles, k = 1100 over two K slices, and the row ranges split at row 38, so
- * blocks start off the 4-row grid. */
+ * two token tiles and k = 1100 over two K slices; and n = 1, the 8-row decode tiles.  The
+ * row ranges split at row 38, so blocks and tiles start off their grid. */
 static void test_dense_kernels_macro_blocks(void **state)
 {
     (void)state;
-    const size_t m = 70, k = 1100, n = 8;
-    size_t x_stride;
+    const size_t m = 70, k = 1100, ns[] = {1, 8};
     float *w32 = malloc(m * k * sizeof(float));
     assert_non_null(w32);
     tu_fill_normalish(w32, m * k, 0.05f, 4242);
-    float *x = tu_make_x(k, n, 99, &x_stride);
-    for (size_t j = 0; j < N_DENSE; j++) {
-        const bb_kernel *kn = dense_kernel(j);
-        if (!kn)
-            continue;
-        bb_weights w;
-        quantized(kn->format, w32, m, k, &w);
-        float *y = bb_alloc(m * n * sizeof(float));
-        run_split(kn, &w, x, x_stride, n, 38, y);
-        expect_like_reference(kn, &w, x, x_stride, n, y);
-        bb_free(y);
-        bb_weights_free(&w);
+    for (size_t c = 0; c < sizeof ns / sizeof ns[0]; c++) {
+        size_t n = ns[c], x_stride;
+        float *x = tu_make_x(k, n, 99 + c, &x_stride);
+        for (size_t j = 0; j < N_DENSE; j++) {
+            const bb_kernel *kn = dense_kernel(j);
+            if (!kn)
+                continue;
+            bb_weights w;
+            quantized(kn->format, w32, m, k, &w);
+            float *y = bb_alloc(m * n * sizeof(float));
+            run_split(kn, &w, x, x_stride, n, 38, y);
+            expect_like_reference(kn, &w, x, x_stride, n, y);
+            bb_free(y);
+            bb_weights_free(&w);
+        }
+        bb_free(x);
     }
-    bb_free(x);
     free(w32);
 }
 

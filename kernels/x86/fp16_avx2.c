@@ -33,7 +33,7 @@ fma_tile(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t, const 
                               : (const uint8_t *)a->layout + r * w->row_bytes + s->k0 * 2;
     const size_t w_stride = PANEL ? s->panel_stride : w->row_bytes;
     const float *xt = a->x + t * a->x_stride + s->k0;
-    __m256 acc[ROWS][TOKENS];
+    __m256 acc[DENSE_DECODE_ROWS][TOKENS];
 #define PREFETCH(c) (PANEL ? (void)0 : dense_prefetch_rows(wr, w_stride, R, (c) * 16))
 #define LOAD_X(j, c) _mm256_loadu_ps(xt + (j) * a->x_stride + (c) * LANES)
 #define LOAD_W(i, c)                                                                       \
@@ -58,6 +58,7 @@ fma_tile(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t, const 
 
 #define cvt_tile(a, s, r, t, R, T) fma_tile(a, s, r, t, R, T, 0)
 #define panel_tile(a, s, r, t, R, T) fma_tile(a, s, r, t, R, T, 1)
+DENSE_TILE_TABLE_1(cvt_tiles_8, cvt_tile, 8)
 DENSE_TILE_TABLE_6(cvt_tiles_2, cvt_tile, 2)
 DENSE_TILE_TABLE_6(cvt_tiles_1, cvt_tile, 1)
 DENSE_TILE_TABLE_6(panel_tiles_2, panel_tile, 2)
@@ -65,6 +66,10 @@ DENSE_TILE_TABLE_6(panel_tiles_1, panel_tile, 1)
 
 static void fp16_avx2_fma_gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
 {
+    if (a->n == 1) {
+        dense_decode(a, r0, r1, cvt_tiles_8, cvt_tiles_1);
+        return;
+    }
     if (a->n > TOKENS) {
         fp16_panel_gemm(a, r0, r1, ROWS, TOKENS, panel_tiles_2, panel_tiles_1);
         return;
@@ -83,6 +88,6 @@ const bb_kernel bb_kernel_fp16_avx2_fma = {
     .priority = 10,
     .multiply_free = false,
     .hot_symbol = "fp16_avx2_fma_gemm_rows",
-    .row_block = ROWS,
+    .row_block = DENSE_DECODE_ROWS,
     .gemm_rows = fp16_avx2_fma_gemm_rows,
 };

@@ -65,7 +65,7 @@ fma_tile(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t, const 
                               : (const uint8_t *)a->layout + r * w->row_bytes + s->k0 * 2;
     const size_t w_stride = PANEL ? s->panel_stride : w->row_bytes;
     const float *xt = a->x + t * a->x_stride + s->k0;
-    __m512 acc[ROWS][TOKENS];
+    __m512 acc[DENSE_DECODE_ROWS][TOKENS];
 #define PREFETCH(c) (PANEL ? (void)0 : dense_prefetch_rows(wr, w_stride, R, (c) * 32))
 #define LOAD_X(j, c) _mm512_loadu_ps(xt + (j) * a->x_stride + (c) * LANES)
 #define LOAD_W(i, c)                                                                       \
@@ -81,9 +81,12 @@ fma_tile(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t, const 
 #pragma GCC unroll 8
     for (int j = 0; j < T; j++) {
         float *y = a->y + (t + j) * a->y_stride + r;
-        if (R == ROWS) {
-            __m128 sum = reduce4_ps(acc[0][j], acc[1][j], acc[2][j], acc[3][j]);
-            _mm_storeu_ps(y, s->k0 == 0 ? sum : _mm_add_ps(_mm_loadu_ps(y), sum));
+        if (R % 4 == 0) {
+#pragma GCC unroll 8
+            for (int g = 0; g < R; g += 4) {
+                __m128 sum = reduce4_ps(acc[g][j], acc[g + 1][j], acc[g + 2][j], acc[g + 3][j]);
+                _mm_storeu_ps(y + g, s->k0 == 0 ? sum : _mm_add_ps(_mm_loadu_ps(y + g), sum));
+            }
         } else {
 #pragma GCC unroll 8
             for (int i = 0; i < R; i++) {
@@ -96,6 +99,7 @@ fma_tile(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t, const 
 
 #define cvt_tile(a, s, r, t, R, T) fma_tile(a, s, r, t, R, T, 0)
 #define panel_tile(a, s, r, t, R, T) fma_tile(a, s, r, t, R, T, 1)
+DENSE_TILE_TABLE_1(cvt_tiles_8, cvt_tile, 8)
 DENSE_TILE_TABLE_6(cvt_tiles_4, cvt_tile, 4)
 DENSE_TILE_TABLE_6(cvt_tiles_1, cvt_tile, 1)
 DENSE_TILE_TABLE_6(panel_tiles_4, panel_tile, 4)
@@ -103,6 +107,10 @@ DENSE_TILE_TABLE_6(panel_tiles_1, panel_tile, 1)
 
 static void fp16_avx512_fma_gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
 {
+    if (a->n == 1) {
+        dense_decode(a, r0, r1, cvt_tiles_8, cvt_tiles_1);
+        return;
+    }
     if (a->n > TOKENS) {
         fp16_panel_gemm(a, r0, r1, ROWS, TOKENS, panel_tiles_4, panel_tiles_1);
         return;
@@ -121,6 +129,6 @@ const bb_kernel bb_kernel_fp16_avx512_fma = {
     .priority = 20,
     .multiply_free = false,
     .hot_symbol = "fp16_avx512_fma_gemm_rows",
-    .row_block = ROWS,
+    .row_block = DENSE_DECODE_ROWS,
     .gemm_rows = fp16_avx512_fma_gemm_rows,
 };

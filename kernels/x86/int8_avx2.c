@@ -40,7 +40,7 @@ maddubs_tile(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t, co
     const bb_act_q8 act = bb_act_q8_view(a->act, w->k, a->n);
     const int8_t *wr = (const int8_t *)a->layout + r * w->row_bytes;
     const int8_t *xt = act.q + t * act.k_stride;
-    __m256i acc[ROWS][TOKENS];
+    __m256i acc[DENSE_DECODE_ROWS][TOKENS];
 #define PREFETCH(c) dense_prefetch_rows(wr, w->row_bytes, R, (c) * CHUNK)
 #define LOAD_X(j, c) _mm256_loadu_si256((const __m256i *)(xt + (j) * act.k_stride + (c) * CHUNK))
 #define LOAD_W(i, c) _mm256_loadu_si256((const __m256i *)(wr + (i) * w->row_bytes + (c) * CHUNK))
@@ -59,12 +59,17 @@ maddubs_tile(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t, co
                 dense_hsum_epi32_256(acc[i][j]), w->scales[r + i], act.scale[t + j]);
 }
 
+DENSE_TILE_TABLE_1(maddubs_tiles_8, maddubs_tile, 8)
 DENSE_TILE_TABLE_3(maddubs_tiles_2, maddubs_tile, 2)
 DENSE_TILE_TABLE_3(maddubs_tiles_1, maddubs_tile, 1)
 
 static void int8_avx2_maddubs_gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
 {
     int8_check_k("int8-avx2-maddubs", a->w->k);
+    if (a->n == 1) {
+        dense_decode(a, r0, r1, maddubs_tiles_8, maddubs_tiles_1);
+        return;
+    }
     dense_blocking b = {.rows = ROWS, .max_t = TOKENS, .macro_rows = 32,
                         .k_slice = a->w->k_padded, .tiles_r = maddubs_tiles_2,
                         .tiles_1 = maddubs_tiles_1};
@@ -80,7 +85,7 @@ const bb_kernel bb_kernel_int8_avx2_maddubs = {
     .priority = 10,
     .multiply_free = false,
     .hot_symbol = "int8_avx2_maddubs_gemm_rows",
-    .row_block = ROWS,
+    .row_block = DENSE_DECODE_ROWS,
     .act_bytes = bb_act_q8_bytes,
     .prepare_act = bb_act_q8_prepare_avx2,
     .gemm_rows = int8_avx2_maddubs_gemm_rows,

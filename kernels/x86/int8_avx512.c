@@ -59,7 +59,7 @@ vnni_tile(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t, const
     const bb_act_q8 act = bb_act_q8_view(a->act, w->k, a->n);
     const uint8_t *wr = (const uint8_t *)a->layout + r * w->row_bytes;
     const int8_t *xt = act.q + t * act.k_stride;
-    __m512i acc[ROWS][TOKENS];
+    __m512i acc[DENSE_DECODE_ROWS][TOKENS];
 #define PREFETCH(c) dense_prefetch_rows(wr, w->row_bytes, R, (c) * CHUNK)
 #define LOAD_X(j, c) _mm512_loadu_si512(xt + (j) * act.k_stride + (c) * CHUNK)
 #define LOAD_W(i, c) _mm512_loadu_si512(wr + (i) * w->row_bytes + (c) * CHUNK)
@@ -70,15 +70,18 @@ vnni_tile(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t, const
 #undef LOAD_X
 #undef LOAD_W
 
-    if (R == ROWS) {
-        const __m128 row_scales = _mm_loadu_ps(w->scales + r);
+    if (R % 4 == 0) {
 #pragma GCC unroll 8
-        for (int j = 0; j < T; j++) {
-            __m128i dot = reduce4_epi32(acc[0][j], acc[1][j], acc[2][j], acc[3][j]);
-            dot = _mm_sub_epi32(dot, _mm_set1_epi32((int)int8_offset_bias(act.sum[t + j])));
-            __m128 y = _mm_mul_ps(_mm_mul_ps(_mm_cvtepi32_ps(dot), row_scales),
-                                  _mm_set1_ps(act.scale[t + j]));
-            _mm_storeu_ps(a->y + (t + j) * a->y_stride + r, y);
+        for (int g = 0; g < R; g += 4) {
+            const __m128 row_scales = _mm_loadu_ps(w->scales + r + g);
+#pragma GCC unroll 8
+            for (int j = 0; j < T; j++) {
+                __m128i dot = reduce4_epi32(acc[g][j], acc[g + 1][j], acc[g + 2][j], acc[g + 3][j]);
+                dot = _mm_sub_epi32(dot, _mm_set1_epi32((int)int8_offset_bias(act.sum[t + j])));
+                __m128 y = _mm_mul_ps(_mm_mul_ps(_mm_cvtepi32_ps(dot), row_scales),
+                                      _mm_set1_ps(act.scale[t + j]));
+                _mm_storeu_ps(a->y + (t + j) * a->y_stride + r + g, y);
+            }
         }
     } else {
 #pragma GCC unroll 8
@@ -89,12 +92,17 @@ vnni_tile(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t, const
     }
 }
 
+DENSE_TILE_TABLE_1(vnni_tiles_8, vnni_tile, 8)
 DENSE_TILE_TABLE_6(vnni_tiles_4, vnni_tile, 4)
 DENSE_TILE_TABLE_6(vnni_tiles_1, vnni_tile, 1)
 
 static void int8_avx512_vnni_gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
 {
     int8_check_k("int8-avx512-vnni", a->w->k);
+    if (a->n == 1) {
+        dense_decode(a, r0, r1, vnni_tiles_8, vnni_tiles_1);
+        return;
+    }
     /* 1-byte activations: a 6-token tile of a 4096-wide row is 24 KiB, L1-resident
      * without slicing K; macro blocks of 32 rows keep those rows' weights in L2 while
      * the token tiles pass. */
@@ -114,7 +122,7 @@ const bb_kernel bb_kernel_int8_avx512_vnni = {
     .priority = 20,
     .multiply_free = false,
     .hot_symbol = "int8_avx512_vnni_gemm_rows",
-    .row_block = ROWS,
+    .row_block = DENSE_DECODE_ROWS,
     .layout_bytes = int8_offset_layout_bytes,
     .repack = int8_offset_repack,
     .act_bytes = bb_act_q8_bytes,

@@ -34,7 +34,7 @@ vnni_tile(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t, const
     const bb_act_q8 act = bb_act_q8_view(a->act, w->k, a->n);
     const uint8_t *wr = (const uint8_t *)a->layout + r * w->row_bytes;
     const int8_t *xt = act.q + t * act.k_stride;
-    __m256i acc[ROWS][TOKENS];
+    __m256i acc[DENSE_DECODE_ROWS][TOKENS];
 #define PREFETCH(c) dense_prefetch_rows(wr, w->row_bytes, R, (c) * CHUNK)
 #define LOAD_X(j, c) _mm256_loadu_si256((const __m256i *)(xt + (j) * act.k_stride + (c) * CHUNK))
 #define LOAD_W(i, c) _mm256_loadu_si256((const __m256i *)(wr + (i) * w->row_bytes + (c) * CHUNK))
@@ -52,12 +52,17 @@ vnni_tile(const bb_gemm_args *a, const dense_slice *s, size_t r, size_t t, const
             int8_offset_store(a, &act, r + i, t + j, dense_hsum_epi32_256(acc[i][j]));
 }
 
+DENSE_TILE_TABLE_1(vnni_tiles_8, vnni_tile, 8)
 DENSE_TILE_TABLE_4(vnni_tiles_2, vnni_tile, 2)
 DENSE_TILE_TABLE_4(vnni_tiles_1, vnni_tile, 1)
 
 static void int8_avx2_vnni_gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
 {
     int8_check_k("int8-avx2-vnni", a->w->k);
+    if (a->n == 1) {
+        dense_decode(a, r0, r1, vnni_tiles_8, vnni_tiles_1);
+        return;
+    }
     dense_blocking b = {.rows = ROWS, .max_t = TOKENS, .macro_rows = 32,
                         .k_slice = a->w->k_padded, .tiles_r = vnni_tiles_2,
                         .tiles_1 = vnni_tiles_1};
@@ -73,7 +78,7 @@ const bb_kernel bb_kernel_int8_avx2_vnni = {
     .priority = 11,
     .multiply_free = false,
     .hot_symbol = "int8_avx2_vnni_gemm_rows",
-    .row_block = ROWS,
+    .row_block = DENSE_DECODE_ROWS,
     .layout_bytes = int8_offset_layout_bytes,
     .repack = int8_offset_repack,
     .act_bytes = bb_act_q8_bytes,

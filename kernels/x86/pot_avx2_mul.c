@@ -151,67 +151,16 @@ ALWAYS_INLINE void mul_tile(unsigned bits, const uint8_t *w, size_t blocks, cons
 }
 
 /* AVX2 has 16 vector registers: pot6 takes two tokens per pass, the others four. */
-#define MUL_DOT(bits)                                                                           \
-    void bb_pot##bits##_avx2_mul_dot(const uint8_t *w, size_t blocks, const void *const *x,    \
-                                     unsigned ntok, int64_t *dot);                              \
-    __attribute__((noinline)) void bb_pot##bits##_avx2_mul_dot(                                 \
-        const uint8_t *w, size_t blocks, const void *const *x, unsigned ntok, int64_t *dot)     \
-    {                                                                                           \
-        if (bits == 6) {                                                                        \
-            for (unsigned t = 0; t < ntok; t += 2)                                              \
-                if (ntok - t == 1)                                                              \
-                    mul_tile(bits, w, blocks, x + t, 1, dot + t);                               \
-                else                                                                            \
-                    mul_tile(bits, w, blocks, x + t, 2, dot + t);                               \
-            return;                                                                             \
-        }                                                                                       \
-        switch (ntok) {                                                                         \
-        case 1: mul_tile(bits, w, blocks, x, 1, dot); break;                                    \
-        case 2: mul_tile(bits, w, blocks, x, 2, dot); break;                                    \
-        case 3: mul_tile(bits, w, blocks, x, 3, dot); break;                                    \
-        default: mul_tile(bits, w, blocks, x, 4, dot); break;                                   \
-        }                                                                                       \
-    }
-
-MUL_DOT(4)
-MUL_DOT(5)
-MUL_DOT(6)
+POT_DOT_FUNCTION(bb_pot4_avx2_mul_dot, mul_tile, 4, 4)
+POT_DOT_FUNCTION(bb_pot5_avx2_mul_dot, mul_tile, 5, 4)
+POT_DOT_FUNCTION(bb_pot6_avx2_mul_dot, mul_tile, 6, 2)
 
 /* ------------------------------------------------------------------ kernel table */
 
-static const pot_simd POT4_MUL = {.x = POT_X_Q8, .dot = bb_pot4_avx2_mul_dot, .sum_bias = 64};
-static const pot_simd POT5_MUL = {.x = POT_X_Q8, .dot = bb_pot5_avx2_mul_dot};
-static const pot_simd POT6_MUL = {.x = POT_X_Q8, .dot = bb_pot6_avx2_mul_dot};
-
-static void pot4_rows(const bb_gemm_args *a, size_t r0, size_t r1)
-{
-    pot_simd_gemm_rows(&POT4_MUL, a, r0, r1);
-}
-static void pot5_rows(const bb_gemm_args *a, size_t r0, size_t r1)
-{
-    pot_simd_gemm_rows(&POT5_MUL, a, r0, r1);
-}
-static void pot6_rows(const bb_gemm_args *a, size_t r0, size_t r1)
-{
-    pot_simd_gemm_rows(&POT6_MUL, a, r0, r1);
-}
-
-#define POT_MUL_KERNEL(bits)                                                                    \
-    const bb_kernel bb_kernel_pot##bits##_avx2_mul = {                                          \
-        .name = "pot" #bits "-avx2-mul",                                                        \
-        .format = BB_FMT_POT##bits,                                                             \
-        .method = "mul",                                                                        \
-        .isa = BB_ISA_AVX2,                                                                     \
-        .needs = BB_ACT_Q8_AVX2_NEEDS | BB_CPU_AVX2,                                            \
-        .priority = 15,                                                                         \
-        .multiply_free = false,                                                                 \
-        .hot_symbol = "bb_pot" #bits "_avx2_mul_dot",                                           \
-        .row_block = 1,                                                                         \
-        .act_bytes = bb_act_q8_bytes,                                                           \
-        .prepare_act = bb_act_q8_prepare_avx2,                                                  \
-        .gemm_rows = pot##bits##_rows,                                                          \
-    };
-
-POT_MUL_KERNEL(4)
-POT_MUL_KERNEL(5)
-POT_MUL_KERNEL(6)
+#define POT_AVX2_MUL(bits, bias)                                                                \
+    POT_KERNEL(bits, avx2, BB_ISA_AVX2, mul, 15, false, POT_X_Q8, bias,                         \
+               BB_ACT_Q8_AVX2_NEEDS | BB_CPU_AVX2, NULL, NULL, bb_act_q8_bytes,                 \
+               bb_act_q8_prepare_avx2)
+POT_AVX2_MUL(4, 64)
+POT_AVX2_MUL(5, 0)
+POT_AVX2_MUL(6, 0)

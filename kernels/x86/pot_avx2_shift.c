@@ -143,61 +143,18 @@ ALWAYS_INLINE void shift_tile(unsigned bits, const uint8_t *w, size_t blocks, co
     }
 }
 
-#define SHIFT_DOT(bits)                                                                         \
-    void bb_pot##bits##_avx2_shift_dot(const uint8_t *w, size_t blocks, const void *const *x,  \
-                                       unsigned ntok, int64_t *dot);                            \
-    __attribute__((noinline)) void bb_pot##bits##_avx2_shift_dot(                               \
-        const uint8_t *w, size_t blocks, const void *const *x, unsigned ntok, int64_t *dot)     \
-    {                                                                                           \
-        switch (ntok) {                                                                         \
-        case 1: shift_tile(bits, w, blocks, x, 1, dot); break;                                  \
-        case 2: shift_tile(bits, w, blocks, x, 2, dot); break;                                  \
-        case 3: shift_tile(bits, w, blocks, x, 3, dot); break;                                  \
-        default: shift_tile(bits, w, blocks, x, 4, dot); break;                                 \
-        }                                                                                       \
-    }
-
-SHIFT_DOT(4)
-SHIFT_DOT(5)
-SHIFT_DOT(6)
+POT_DOT_FUNCTION(bb_pot4_avx2_shift_dot, shift_tile, 4, 4)
+POT_DOT_FUNCTION(bb_pot5_avx2_shift_dot, shift_tile, 5, 4)
+POT_DOT_FUNCTION(bb_pot6_avx2_shift_dot, shift_tile, 6, 4)
 
 /* ------------------------------------------------------------------ kernel table */
 
 POT_X_ACT_FUNCS(pot_i32, POT_X_I32, bb_act_q8_prepare_avx2)
 
-static const pot_simd POT4_SHIFT = {.x = POT_X_I32, .dot = bb_pot4_avx2_shift_dot};
-static const pot_simd POT5_SHIFT = {.x = POT_X_I32, .dot = bb_pot5_avx2_shift_dot};
-static const pot_simd POT6_SHIFT = {.x = POT_X_I32, .dot = bb_pot6_avx2_shift_dot};
-
-static void pot4_rows(const bb_gemm_args *a, size_t r0, size_t r1)
-{
-    pot_simd_gemm_rows(&POT4_SHIFT, a, r0, r1);
-}
-static void pot5_rows(const bb_gemm_args *a, size_t r0, size_t r1)
-{
-    pot_simd_gemm_rows(&POT5_SHIFT, a, r0, r1);
-}
-static void pot6_rows(const bb_gemm_args *a, size_t r0, size_t r1)
-{
-    pot_simd_gemm_rows(&POT6_SHIFT, a, r0, r1);
-}
-
-#define POT_SHIFT_KERNEL(bits)                                                                  \
-    const bb_kernel bb_kernel_pot##bits##_avx2_shift = {                                        \
-        .name = "pot" #bits "-avx2-shift",                                                      \
-        .format = BB_FMT_POT##bits,                                                             \
-        .method = "shift",                                                                      \
-        .isa = BB_ISA_AVX2,                                                                     \
-        .needs = BB_ACT_Q8_AVX2_NEEDS | BB_CPU_AVX2,                                            \
-        .priority = 10,                                                                         \
-        .multiply_free = true,                                                                  \
-        .hot_symbol = "bb_pot" #bits "_avx2_shift_dot",                                         \
-        .row_block = 1,                                                                         \
-        .act_bytes = pot_i32_act_bytes,                                                         \
-        .prepare_act = pot_i32_prepare_act,                                                     \
-        .gemm_rows = pot##bits##_rows,                                                          \
-    };
-
-POT_SHIFT_KERNEL(4)
-POT_SHIFT_KERNEL(5)
-POT_SHIFT_KERNEL(6)
+#define POT_AVX2_SHIFT(bits)                                                                    \
+    POT_KERNEL(bits, avx2, BB_ISA_AVX2, shift, 10, true, POT_X_I32, 0,                          \
+               BB_ACT_Q8_AVX2_NEEDS | BB_CPU_AVX2, NULL, NULL, pot_i32_act_bytes,               \
+               pot_i32_prepare_act)
+POT_AVX2_SHIFT(4)
+POT_AVX2_SHIFT(5)
+POT_AVX2_SHIFT(6)

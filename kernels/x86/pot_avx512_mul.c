@@ -166,60 +166,17 @@ ALWAYS_INLINE void mul_tile(unsigned bits, const uint8_t *w, size_t blocks, cons
     }
 }
 
-#define MUL_DOT(bits)                                                                           \
-    void bb_pot##bits##_avx512_mul_dot(const uint8_t *w, size_t blocks, const void *const *x,  \
-                                       unsigned ntok, int64_t *dot);                            \
-    __attribute__((noinline)) void bb_pot##bits##_avx512_mul_dot(                               \
-        const uint8_t *w, size_t blocks, const void *const *x, unsigned ntok, int64_t *dot)     \
-    {                                                                                           \
-        switch (ntok) {                                                                         \
-        case 1: mul_tile(bits, w, blocks, x, 1, dot); break;                                    \
-        case 2: mul_tile(bits, w, blocks, x, 2, dot); break;                                    \
-        case 3: mul_tile(bits, w, blocks, x, 3, dot); break;                                    \
-        default: mul_tile(bits, w, blocks, x, 4, dot); break;                                   \
-        }                                                                                       \
-    }
-
-MUL_DOT(4)
-MUL_DOT(5)
-MUL_DOT(6)
+POT_DOT_FUNCTION(bb_pot4_avx512_mul_dot, mul_tile, 4, 4)
+POT_DOT_FUNCTION(bb_pot5_avx512_mul_dot, mul_tile, 5, 4)
+POT_DOT_FUNCTION(bb_pot6_avx512_mul_dot, mul_tile, 6, 4)
 
 /* ------------------------------------------------------------------ kernel table */
 
-static const pot_simd POT4_MUL = {.x = POT_X_Q8, .dot = bb_pot4_avx512_mul_dot, .sum_bias = 64};
-static const pot_simd POT5_MUL = {.x = POT_X_Q8, .dot = bb_pot5_avx512_mul_dot};
-static const pot_simd POT6_MUL = {.x = POT_X_Q8, .dot = bb_pot6_avx512_mul_dot};
-
-static void pot4_rows(const bb_gemm_args *a, size_t r0, size_t r1)
-{
-    pot_simd_gemm_rows(&POT4_MUL, a, r0, r1);
-}
-static void pot5_rows(const bb_gemm_args *a, size_t r0, size_t r1)
-{
-    pot_simd_gemm_rows(&POT5_MUL, a, r0, r1);
-}
-static void pot6_rows(const bb_gemm_args *a, size_t r0, size_t r1)
-{
-    pot_simd_gemm_rows(&POT6_MUL, a, r0, r1);
-}
-
-#define POT_MUL_KERNEL(bits)                                                                    \
-    const bb_kernel bb_kernel_pot##bits##_avx512_mul = {                                        \
-        .name = "pot" #bits "-avx512-mul",                                                      \
-        .format = BB_FMT_POT##bits,                                                             \
-        .method = "mul",                                                                        \
-        .isa = BB_ISA_AVX512,                                                                   \
-        .needs = BB_ACT_Q8_AVX512_NEEDS | BB_CPU_AVX512F | BB_CPU_AVX512BW |                    \
-                 BB_CPU_AVX512VNNI | BB_CPU_AVX512VBMI,                                         \
-        .priority = 30,                                                                         \
-        .multiply_free = false,                                                                 \
-        .hot_symbol = "bb_pot" #bits "_avx512_mul_dot",                                         \
-        .row_block = 1,                                                                         \
-        .act_bytes = bb_act_q8_bytes,                                                           \
-        .prepare_act = bb_act_q8_prepare_avx512,                                                \
-        .gemm_rows = pot##bits##_rows,                                                          \
-    };
-
-POT_MUL_KERNEL(4)
-POT_MUL_KERNEL(5)
-POT_MUL_KERNEL(6)
+#define POT_AVX512_MUL(bits, bias)                                                              \
+    POT_KERNEL(bits, avx512, BB_ISA_AVX512, mul, 30, false, POT_X_Q8, bias,                     \
+               BB_ACT_Q8_AVX512_NEEDS | BB_CPU_AVX512F | BB_CPU_AVX512BW |                      \
+                   BB_CPU_AVX512VNNI | BB_CPU_AVX512VBMI,                                       \
+               NULL, NULL, bb_act_q8_bytes, bb_act_q8_prepare_avx512)
+POT_AVX512_MUL(4, 64)
+POT_AVX512_MUL(5, 0)
+POT_AVX512_MUL(6, 0)

@@ -72,9 +72,10 @@ ALWAYS_INLINE __m512i pot4_block_sum(const int16_t *x, const __m512i c[4], const
     return s;
 }
 
-ALWAYS_INLINE void pot4_shift_tile(const uint8_t *w, size_t blocks, const void *const *xv,
+ALWAYS_INLINE void pot4_shift_tile(unsigned bits, const uint8_t *w, size_t blocks, const void *const *xv,
                                    unsigned ntok, int64_t *dot)
 {
+    (void)bits; /* one tile per format */
     const __m512i lut = _mm512_loadu_si512(POT4_COUNT);
     const int16_t *x[POT_TILE];
     uint64_t total[POT_TILE];
@@ -131,28 +132,17 @@ ALWAYS_INLINE void pot4_shift_tile(const uint8_t *w, size_t blocks, const void *
         dot[t] = pot_i64(total[t]);
 }
 
-void bb_pot4_avx512_shift_dot(const uint8_t *w, size_t blocks, const void *const *x,
-                              unsigned ntok, int64_t *dot);
-__attribute__((noinline)) void bb_pot4_avx512_shift_dot(const uint8_t *w, size_t blocks,
-                                                        const void *const *x, unsigned ntok,
-                                                        int64_t *dot)
-{
-    switch (ntok) {
-    case 1: pot4_shift_tile(w, blocks, x, 1, dot); break;
-    case 2: pot4_shift_tile(w, blocks, x, 2, dot); break;
-    case 3: pot4_shift_tile(w, blocks, x, 3, dot); break;
-    default: pot4_shift_tile(w, blocks, x, 4, dot); break;
-    }
-}
+POT_DOT_FUNCTION(bb_pot4_avx512_shift_dot, pot4_shift_tile, 4, 4)
 
 /* ------------------------------------------------------------------ pot5 */
 
 /* Count for ecode c: 15 - c, or 32 (zero weight) for c = 0.  vpermd reads 4 index bits. */
 static const int32_t POT5_COUNT[16] = {32, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0};
 
-ALWAYS_INLINE void pot5_shift_tile(const uint8_t *w, size_t blocks, const void *const *xv,
+ALWAYS_INLINE void pot5_shift_tile(unsigned bits, const uint8_t *w, size_t blocks, const void *const *xv,
                                    unsigned ntok, int64_t *dot)
 {
+    (void)bits; /* one tile per format */
     const __m512i lut = _mm512_loadu_si512(POT5_COUNT), zero = _mm512_setzero_si512();
     const int32_t *x[POT_TILE];
     __m512i acc64[POT_TILE];
@@ -195,19 +185,7 @@ ALWAYS_INLINE void pot5_shift_tile(const uint8_t *w, size_t blocks, const void *
         dot[t] = _mm512_reduce_add_epi64(acc64[t]);
 }
 
-void bb_pot5_avx512_shift_dot(const uint8_t *w, size_t blocks, const void *const *x,
-                              unsigned ntok, int64_t *dot);
-__attribute__((noinline)) void bb_pot5_avx512_shift_dot(const uint8_t *w, size_t blocks,
-                                                        const void *const *x, unsigned ntok,
-                                                        int64_t *dot)
-{
-    switch (ntok) {
-    case 1: pot5_shift_tile(w, blocks, x, 1, dot); break;
-    case 2: pot5_shift_tile(w, blocks, x, 2, dot); break;
-    case 3: pot5_shift_tile(w, blocks, x, 3, dot); break;
-    default: pot5_shift_tile(w, blocks, x, 4, dot); break;
-    }
-}
+POT_DOT_FUNCTION(bb_pot5_avx512_shift_dot, pot5_shift_tile, 5, 4)
 
 /* ------------------------------------------------------------------ pot6 */
 
@@ -217,9 +195,10 @@ __attribute__((noinline)) void bb_pot5_avx512_shift_dot(const uint8_t *w, size_t
  * permute). */
 static const int32_t POT6_COUNT_HIGH[16] = {32, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0};
 
-ALWAYS_INLINE void pot6_shift_tile(const uint8_t *w, size_t blocks, const void *const *xv,
+ALWAYS_INLINE void pot6_shift_tile(unsigned bits, const uint8_t *w, size_t blocks, const void *const *xv,
                                    unsigned ntok, int64_t *dot)
 {
+    (void)bits; /* one tile per format */
     const __m512i lut_high = _mm512_loadu_si512(POT6_COUNT_HIGH), fifteen = _mm512_set1_epi32(15),
                   zero = _mm512_setzero_si512();
     const int32_t *x[POT_TILE];
@@ -273,19 +252,7 @@ ALWAYS_INLINE void pot6_shift_tile(const uint8_t *w, size_t blocks, const void *
     }
 }
 
-void bb_pot6_avx512_shift_dot(const uint8_t *w, size_t blocks, const void *const *x,
-                              unsigned ntok, int64_t *dot);
-__attribute__((noinline)) void bb_pot6_avx512_shift_dot(const uint8_t *w, size_t blocks,
-                                                        const void *const *x, unsigned ntok,
-                                                        int64_t *dot)
-{
-    switch (ntok) {
-    case 1: pot6_shift_tile(w, blocks, x, 1, dot); break;
-    case 2: pot6_shift_tile(w, blocks, x, 2, dot); break;
-    case 3: pot6_shift_tile(w, blocks, x, 3, dot); break;
-    default: pot6_shift_tile(w, blocks, x, 4, dot); break;
-    }
-}
+POT_DOT_FUNCTION(bb_pot6_avx512_shift_dot, pot6_shift_tile, 6, 4)
 
 /* ------------------------------------------------------------------ kernel table */
 
@@ -301,45 +268,11 @@ static void repack_dword(const bb_weights *w, void *layout)
     pot_repack(w, layout, POT_LANES_DWORD);
 }
 
-static const pot_simd POT4_SHIFT = {.x = POT_X_I16, .dot = bb_pot4_avx512_shift_dot};
-static const pot_simd POT5_SHIFT = {.x = POT_X_I32, .dot = bb_pot5_avx512_shift_dot};
-static const pot_simd POT6_SHIFT = {.x = POT_X_I32, .dot = bb_pot6_avx512_shift_dot};
-
-static void pot4_rows(const bb_gemm_args *a, size_t r0, size_t r1)
-{
-    pot_simd_gemm_rows(&POT4_SHIFT, a, r0, r1);
-}
-static void pot5_rows(const bb_gemm_args *a, size_t r0, size_t r1)
-{
-    pot_simd_gemm_rows(&POT5_SHIFT, a, r0, r1);
-}
-static void pot6_rows(const bb_gemm_args *a, size_t r0, size_t r1)
-{
-    pot_simd_gemm_rows(&POT6_SHIFT, a, r0, r1);
-}
-
-#define POT_AVX512_SHIFT_NEEDS                                                                 \
-    (BB_ACT_Q8_AVX512_NEEDS | BB_CPU_AVX512F | BB_CPU_AVX512BW | BB_CPU_AVX512DQ |            \
-     BB_CPU_AVX512VBMI)
-
-#define POT_SHIFT_KERNEL(bits, repack_fn, act)                                                  \
-    const bb_kernel bb_kernel_pot##bits##_avx512_shift = {                                      \
-        .name = "pot" #bits "-avx512-shift",                                                    \
-        .format = BB_FMT_POT##bits,                                                             \
-        .method = "shift",                                                                      \
-        .isa = BB_ISA_AVX512,                                                                   \
-        .needs = POT_AVX512_SHIFT_NEEDS,                                                        \
-        .priority = 20,                                                                         \
-        .multiply_free = true,                                                                  \
-        .hot_symbol = "bb_pot" #bits "_avx512_shift_dot",                                       \
-        .row_block = 1,                                                                         \
-        .layout_bytes = pot_layout_bytes,                                                       \
-        .repack = repack_fn,                                                                    \
-        .act_bytes = act##_act_bytes,                                                           \
-        .prepare_act = act##_prepare_act,                                                       \
-        .gemm_rows = pot##bits##_rows,                                                          \
-    };
-
-POT_SHIFT_KERNEL(4, repack_word, pot_i16)
-POT_SHIFT_KERNEL(5, repack_dword, pot_i32)
-POT_SHIFT_KERNEL(6, repack_dword, pot_i32)
+#define POT_AVX512_SHIFT(bits, x_kind, repack_fn, act)                                        \
+    POT_KERNEL(bits, avx512, BB_ISA_AVX512, shift, 20, true, x_kind, 0,                         \
+               BB_ACT_Q8_AVX512_NEEDS | BB_CPU_AVX512F | BB_CPU_AVX512BW | BB_CPU_AVX512DQ |    \
+                   BB_CPU_AVX512VBMI,                                                           \
+               pot_layout_bytes, repack_fn, act##_act_bytes, act##_prepare_act)
+POT_AVX512_SHIFT(4, POT_X_I16, repack_word, pot_i16)
+POT_AVX512_SHIFT(5, POT_X_I32, repack_dword, pot_i32)
+POT_AVX512_SHIFT(6, POT_X_I32, repack_dword, pot_i32)

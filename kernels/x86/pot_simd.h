@@ -215,6 +215,52 @@ static inline void pot_simd_gemm_rows(const pot_simd *ks, const bb_gemm_args *a,
         pot_x_widen(kind, a->act, a->w->k, a->n, t0, t1);                                       \
     }
 
+/* The hot function `fn` (a pot_dot_fn): tokens in passes of at most max_tile, each pass
+ * dispatched to tile(bits, w, blocks, x, ntok, dot) with a constant ntok, so that an
+ * always_inline tile unrolls its token loops into registers for each count.  Not inlined,
+ * so that `make check-addonly` can disassemble it (the kernels' hot_symbol). */
+#define POT_DOT_FUNCTION(fn, tile, bits, max_tile)                                              \
+    void fn(const uint8_t *w, size_t blocks, const void *const *x, unsigned ntok, int64_t *dot); \
+    __attribute__((noinline)) void fn(const uint8_t *w, size_t blocks, const void *const *x,   \
+                                      unsigned ntok, int64_t *dot)                              \
+    {                                                                                           \
+        for (unsigned t = 0; t < ntok; t += (max_tile)) {                                       \
+            switch (ntok - t < (max_tile) ? ntok - t : (max_tile)) {                            \
+            case 1: tile(bits, w, blocks, x + t, 1, dot + t); break;                            \
+            case 2: tile(bits, w, blocks, x + t, 2, dot + t); break;                            \
+            case 3: if ((max_tile) >= 3) tile(bits, w, blocks, x + t, 3, dot + t); break;       \
+            default: if ((max_tile) >= 4) tile(bits, w, blocks, x + t, 4, dot + t); break;      \
+            }                                                                                   \
+        }                                                                                       \
+    }
+
+/* The table entry bb_kernel_pot<bits>_<isa>_<method> ("pot<bits>-<isa>-<method>") around
+ * the hot function bb_pot<bits>_<isa>_<method>_dot, with its gemm_rows. */
+#define POT_KERNEL(bits, isa_tag, isa_level, method_tag, prio, mul_free, x_kind, bias, needs_,  \
+                   layout_fn, repack_fn, act_bytes_fn, prepare_fn)                             \
+    static const pot_simd pot##bits##_simd = {                                                  \
+        .x = x_kind, .dot = bb_pot##bits##_##isa_tag##_##method_tag##_dot, .sum_bias = bias};   \
+    static void pot##bits##_rows(const bb_gemm_args *a, size_t r0, size_t r1)                   \
+    {                                                                                           \
+        pot_simd_gemm_rows(&pot##bits##_simd, a, r0, r1);                                       \
+    }                                                                                           \
+    const bb_kernel bb_kernel_pot##bits##_##isa_tag##_##method_tag = {                          \
+        .name = "pot" #bits "-" #isa_tag "-" #method_tag,                                       \
+        .format = BB_FMT_POT##bits,                                                             \
+        .method = #method_tag,                                                                  \
+        .isa = isa_level,                                                                       \
+        .needs = needs_,                                                                        \
+        .priority = prio,                                                                       \
+        .multiply_free = mul_free,                                                              \
+        .hot_symbol = "bb_pot" #bits "_" #isa_tag "_" #method_tag "_dot",                       \
+        .row_block = 1,                                                                         \
+        .layout_bytes = layout_fn,                                                              \
+        .repack = repack_fn,                                                                    \
+        .act_bytes = act_bytes_fn,                                                              \
+        .prepare_act = prepare_fn,                                                              \
+        .gemm_rows = pot##bits##_rows,                                                          \
+    };
+
 /* Software prefetch of the weight stream, POT_PREFETCH bytes ahead of the block at w
  * (every 64-byte line of it): the hardware prefetcher alone leaves the stream well short
  * of the read ceiling.  Measured on the 2-core Xeon VM (4096 x 4096, cold, one thread,

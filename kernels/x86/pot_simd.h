@@ -305,13 +305,6 @@ static inline __mmask16 pot_mask16(const uint8_t *p)
 #endif
 
 #ifdef __AVX512BW__
-static inline __mmask32 pot_mask32(const uint8_t *p)
-{
-    __mmask32 k;
-    __asm__("kmovd %1, %0" : "=k"(k) : "m"(*(const uint8_t(*)[4])p));
-    return k;
-}
-
 static inline __mmask64 pot_mask64(const uint8_t *p)
 {
     __mmask64 k;

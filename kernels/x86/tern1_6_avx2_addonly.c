@@ -33,13 +33,18 @@ static inline __attribute__((always_inline)) __m256i half_block(__m256i acc, __m
 }
 
 static inline __attribute__((always_inline)) void
-row_dots(const uint8_t *const *wrow, const int8_t *x, size_t blocks, int nrows, int64_t *out)
+row_dots(const uint8_t *const *wrow, const int8_t *x, size_t blocks, int nrows, const uint8_t *pf,
+         int64_t *out)
 {
     __m256i acc[ROWS][2];
 #pragma GCC unroll 8
     for (int r = 0; r < nrows; r++)
         acc[r][0] = acc[r][1] = _mm256_setzero_si256();
     for (size_t b = 0, off = 0; b < blocks; b++, off += TS_BLOCK_BYTES, x += TS_TERN1_6_BLOCK) {
+        if (pf) {
+            ts_prefetch(pf, nrows);
+            pf += nrows * TS_BLOCK_BYTES;
+        }
 #pragma GCC unroll 8
         for (int r = 0; r < nrows; r++) {
             acc[r][0] = half_block(acc[r][0], _mm256_load_si256((const __m256i *)(wrow[r] + off)), x);
@@ -67,7 +72,7 @@ static inline __attribute__((always_inline)) void row_group(const tern_job *j, c
     const int8_t *x = j->q;
     for (size_t t = 0; t < j->n; t++, x += j->q_stride, y += j->y_stride) {
         int64_t s[ROWS];
-        row_dots(wrow, x, j->blocks, nrows, s);
+        row_dots(wrow, x, j->blocks, nrows, t == 0 ? w : NULL, s); /* w: the next group */
 #pragma GCC unroll 8
         for (int r = 0; r < nrows; r++)
             ts_put(y + r, (int32_t)(s[r] - offset));

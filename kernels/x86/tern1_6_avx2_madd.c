@@ -36,7 +36,8 @@ static inline __attribute__((always_inline)) __m256i half_block(__m256i acc, __m
 }
 
 static inline __attribute__((always_inline)) void
-row_dots(const uint8_t *const *wrow, const int8_t *x, size_t blocks, int nrows, int32_t *out)
+row_dots(const uint8_t *const *wrow, const int8_t *x, size_t blocks, int nrows, const uint8_t *pf,
+         int32_t *out)
 {
     const __m256i ones = _mm256_set1_epi16(1);
     __m256i dot[ROWS];
@@ -51,6 +52,10 @@ row_dots(const uint8_t *const *wrow, const int8_t *x, size_t blocks, int nrows, 
         for (int r = 0; r < nrows; r++)
             a[r] = _mm256_setzero_si256();
         for (size_t b = b0; b < end; b++, off += TS_BLOCK_BYTES, x += TS_TERN1_6_BLOCK) {
+            if (pf) {
+                ts_prefetch(pf, nrows);
+                pf += nrows * TS_BLOCK_BYTES;
+            }
 #pragma GCC unroll 8
             for (int r = 0; r < nrows; r++) {
                 a[r] = half_block(a[r], _mm256_load_si256((const __m256i *)(wrow[r] + off)), x);
@@ -81,7 +86,7 @@ static inline __attribute__((always_inline)) void row_group(const tern_job *j, c
     const int8_t *x = j->q;
     for (size_t t = 0; t < j->n; t++, x += j->q_stride, y += j->y_stride) {
         int32_t dot[ROWS];
-        row_dots(wrow, x, j->blocks, nrows, dot);
+        row_dots(wrow, x, j->blocks, nrows, t == 0 ? w : NULL, dot); /* w: the next group */
 #pragma GCC unroll 8
         for (int r = 0; r < nrows; r++)
             ts_put(y + r, ts_minus(dot[r], j->q_sum[t]));

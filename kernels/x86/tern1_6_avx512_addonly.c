@@ -144,6 +144,7 @@ static inline void decode_row(const uint8_t *src, size_t groups, size_t tail_blo
     __m512i v[8];
     size_t full = tail_blocks ? groups - 1 : groups;
     for (size_t g = 0; g < full; g++, src += GROUP_BYTES, dst += TS_TRITS * PAIR) {
+        ts_prefetch(src + 2 * GROUP_BYTES, GROUP_BYTES / 64); /* two groups ahead */
 #pragma GCC unroll 8
         for (int i = 0; i < 8; i++)
             v[i] = _mm512_load_si512(src + i * TS_PLANE_BYTES);
@@ -182,7 +183,7 @@ bb_tern1_6_avx512_addonly_rows(const tern_job *j)
             float *yt = y;
             for (size_t t = 0; t < j->n; t++, u += j->aux_stride, yt += j->y_stride) {
                 int64_t s;
-                ts_bitserial_rows(&scratch, 1, ((groups << 2) + groups), 0, u, TS_SEL_EQ, &s);
+                ts_bitserial_rows(&scratch, 1, ((groups << 2) + groups), 0, u, TS_SEL_EQ, NULL, &s);
                 int32_t acc = (int32_t)(s - (g0 == 0 ? *corr : 0));
                 if (g0 > 0) {
                     int32_t prev;

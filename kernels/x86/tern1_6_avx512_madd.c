@@ -28,13 +28,17 @@ static inline __m512i times3(__m512i v) { return _mm512_add_epi8(_mm512_add_epi8
 
 static inline __attribute__((always_inline)) void
 segment_dots(const uint8_t *const *wrow, const int8_t *x, size_t blocks, int nrows,
-             __m512i dot[ROWS])
+             const uint8_t *pf, __m512i dot[ROWS])
 {
     __m512i a[ROWS], b[ROWS];
 #pragma GCC unroll 8
     for (int r = 0; r < nrows; r++)
         a[r] = b[r] = _mm512_setzero_si512();
     for (size_t k = 0, off = 0; k < blocks; k++, off += TS_BLOCK_BYTES, x += TS_TERN1_6_BLOCK) {
+        if (pf) {
+            ts_prefetch(pf, nrows);
+            pf += nrows * TS_BLOCK_BYTES;
+        }
         __m512i xt[TS_TRITS];
 #pragma GCC unroll 8
         for (int t = 0; t < TS_TRITS; t++)
@@ -76,7 +80,8 @@ static inline __attribute__((always_inline)) void row_group(const tern_job *j, c
 #pragma GCC unroll 8
             for (int r = 0; r < nrows; r++)
                 seg[r] = wrow[r] + b0 * TS_BLOCK_BYTES;
-            segment_dots(seg, x + b0 * TS_TERN1_6_BLOCK, len, nrows, dot);
+            const uint8_t *pf = t == 0 ? w + b0 * TS_BLOCK_BYTES * nrows : NULL; /* next group */
+            segment_dots(seg, x + b0 * TS_TERN1_6_BLOCK, len, nrows, pf, dot);
         }
 #pragma GCC unroll 8
         for (int r = 0; r < nrows; r++)

@@ -23,7 +23,7 @@
 
 #include <immintrin.h>
 
-enum { ROWS = 1 };
+enum { ROWS = 2 };
 
 /* ------------------------------------------------------------------ layout */
 
@@ -101,10 +101,10 @@ static inline __attribute__((always_inline)) void row_group(const tern_job *j, c
         wrow[r] = w;
     size_t full = j->blocks >> 1;
     int half = (int)(j->blocks & 1);
-    const uint8_t *u = j->aux;
+    const uint8_t *u = j->aux, *next_group = w; /* w has moved past the group */
     for (size_t t = 0; t < j->n; t++, u += j->aux_stride, y += j->y_stride) {
         int64_t s[ROWS];
-        ts_bitserial_rows(wrow, nrows, full, half, u, TS_SEL_PQ, s);
+        ts_bitserial_rows(wrow, nrows, full, half, u, TS_SEL_PQ, t == 0 ? next_group : NULL, s);
         for (int r = 0; r < nrows; r++)
             ts_put(y + r, (int32_t)(s[r] - corr[r]));
     }

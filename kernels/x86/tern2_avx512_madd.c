@@ -28,7 +28,7 @@ enum { ROWS = 4, SEGMENT_BLOCKS = 8192 };
 /* Sum over one segment of `nrows` rows (1..ROWS) against one token; dot[r] += result. */
 static inline __attribute__((always_inline)) void
 segment_dots(const uint8_t *const *wrow, const int8_t *x, size_t blocks, int nrows,
-             __m512i dot[ROWS])
+             const uint8_t *pf, __m512i dot[ROWS])
 {
     const __m512i m0 = _mm512_set1_epi8(0x03), m1 = _mm512_set1_epi8(0x0c),
                   m2 = _mm512_set1_epi8(0x30), m3 = _mm512_set1_epi8((char)0xc0);
@@ -40,6 +40,10 @@ segment_dots(const uint8_t *const *wrow, const int8_t *x, size_t blocks, int nro
             acc[r][i] = _mm512_setzero_si512();
     }
     for (size_t b = 0, off = 0; b < blocks; b++, off += TS_BLOCK_BYTES, x += TS_TERN2_BLOCK) {
+        if (pf) {
+            ts_prefetch(pf, nrows);
+            pf += nrows * TS_BLOCK_BYTES;
+        }
         __m512i x0 = _mm512_load_si512(x), x1 = _mm512_load_si512(x + 64),
                 x2 = _mm512_load_si512(x + 128), x3 = _mm512_load_si512(x + 192);
 #pragma GCC unroll 8
@@ -80,7 +84,8 @@ static inline __attribute__((always_inline)) void row_group(const tern_job *j, c
 #pragma GCC unroll 8
             for (int r = 0; r < nrows; r++)
                 seg[r] = wrow[r] + b0 * TS_BLOCK_BYTES;
-            segment_dots(seg, x + b0 * TS_TERN2_BLOCK, len, nrows, dot);
+            const uint8_t *pf = t == 0 ? w + b0 * TS_BLOCK_BYTES * nrows : NULL; /* next group */
+            segment_dots(seg, x + b0 * TS_TERN2_BLOCK, len, nrows, pf, dot);
         }
 #pragma GCC unroll 8
         for (int r = 0; r < nrows; r++)

@@ -108,6 +108,18 @@ static inline void ts_rescale(const bb_gemm_args *a, size_t r0, size_t r1)
     }
 }
 
+/* Software prefetch of the weight stream.  A row group reads its R rows side by side, i.e.
+ * its R * row_bytes in R interleaved sub-streams, which the hardware prefetchers alone follow
+ * too late at one thread.  So a kernel consuming R * 64 bytes of the group prefetches the
+ * next R lines of the region that follows the group, in address order: while a group runs,
+ * the next one streams in (ahead by R * row_bytes, at least 1 KiB here).  Prefetching past
+ * the end of the matrix is harmless. */
+static inline void ts_prefetch(const uint8_t *p, int lines)
+{
+    for (int i = 0; i < lines; i++)
+        __builtin_prefetch(p + 64 * i, 0, 3);
+}
+
 /* Canonical code -> weight: 0 -> -1, 1 -> 0, 2 -> +1, as kernels/ref/ternary.c. */
 static inline int ts_code_weight(unsigned code) { return code == 2 ? 1 : code == 0 ? -1 : 0; }
 
@@ -210,10 +222,10 @@ ts_bitserial_block(__m512i acc[TS_UPLANES], __m512i p, __m512i q, const uint8_t 
 }
 
 /* S (see above) of `nrows` rows (wrow[r], same layout: `full` blocks, then a half block if
- * `half`) against one token's planes u. */
+ * `half`) against one token's planes u; prefetches from pf on (ts_prefetch), NULL: none. */
 static inline __attribute__((always_inline)) void
 ts_bitserial_rows(const uint8_t *const *wrow, int nrows, size_t full, int half,
-                  const uint8_t *u, ts_select sel, int64_t *s_out)
+                  const uint8_t *u, ts_select sel, const uint8_t *pf, int64_t *s_out)
 {
     enum { MAXR = 2 };
     __m512i acc[MAXR][TS_UPLANES];
@@ -237,6 +249,10 @@ ts_bitserial_rows(const uint8_t *const *wrow, int nrows, size_t full, int half,
     }
     size_t off = 0;
     for (size_t g = 0; g < full; g++, off += 2 * TS_PLANE_BYTES, u += TS_UPLANES * TS_PLANE_BYTES) {
+        if (pf) {
+            ts_prefetch(pf, 2 * nrows);
+            pf += 2 * nrows * TS_PLANE_BYTES;
+        }
 #pragma GCC unroll 8
         for (int r = 0; r < nrows; r++)
             ts_bitserial_block(acc[r], _mm512_load_si512(wrow[r] + off),

@@ -188,6 +188,8 @@ static void md_change(FILE *to, const bb_sample_compare *s)
     fprintf(to, " %+.1f%% | [%+.1f%%, %+.1f%%] |", 100 * s->change, 100 * s->ci_low, 100 * s->ci_high);
     if (isnan(s->floor_change))
         fputs(" off |", to);
+    else if (s->floor_change == 0 && (s->base_runs > 1 || s->new_runs > 1))
+        fprintf(to, " within %zu base run(s) |", s->base_runs);
     else
         fprintf(to, " %+.1f%% |", 100 * s->floor_change);
 }
@@ -227,8 +229,9 @@ static void write_markdown(FILE *to, const compare_args *a, const bb_comparison 
             a->confirm ? a->confirm : "", a->confirm ? "`" : "", c->machine_note);
     if (a->opts.floor_quantile > 0)
         fprintf(to, "Verdict: **regression** when the floor (the %g-quantile: the calls nothing interrupted; a busy "
-                    "neighbour moves the median, not the floor) is slower by >= %.1f%%, the median's CI reaches "
-                    "+%.1f%% too", a->opts.floor_quantile, 100 * a->opts.threshold, 100 * a->opts.threshold);
+                    "neighbour moves the median, not the floor; with several runs of a key, measured from the "
+                    "slowest run's floor) is slower by >= %.1f%%, the median's CI reaches +%.1f%% too",
+                a->opts.floor_quantile, 100 * a->opts.threshold, 100 * a->opts.threshold);
     else
         fprintf(to, "Verdict: **regression** when the median is slower by >= %.1f%%", 100 * a->opts.threshold);
     fprintf(to, ", and the difference is significant (Mann-Whitney U, two-sided p < %g)%s. The CI of the median "
@@ -259,11 +262,13 @@ static void write_markdown(FILE *to, const compare_args *a, const bb_comparison 
 
 static json_t *samples_json(const bb_sample_compare *s, const char *unit)
 {
-    return json_pack("{s:{s:I, s:f}, s:{s:I, s:f, s:f, s:f}, s:s, s:f, s:[f, f], s:o, s:{s:s, s:f, s:f, s:f, s:s}, s:s}",
+    return json_pack("{s:{s:I, s:f}, s:{s:I, s:f, s:f, s:f}, s:s, s:f, s:[f, f], s:o, s:{s:I, s:I}, "
+                     "s:{s:s, s:f, s:f, s:f, s:s}, s:s}",
         "base", "n", (json_int_t)s->n_base, "median", s->base_median,
         "new", "n", (json_int_t)s->n_new, "median", s->new_median, "p10", s->new_p10, "p90", s->new_p90,
         "unit", unit, "change", s->change, "ci", s->ci_low, s->ci_high,
         "floor_change", isnan(s->floor_change) ? json_null() : json_real(s->floor_change),
+        "runs", "base", (json_int_t)s->base_runs, "new", (json_int_t)s->new_runs,
         "test", "name", "mann-whitney-u, two-sided", "u_new", s->test.u_new, "z", s->test.z, "p", s->test.p,
         "method", s->test.exact ? "exact" : "normal approximation, tie and continuity corrected",
         "verdict", bb_verdict_name(s->verdict));

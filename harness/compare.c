@@ -214,8 +214,18 @@ static double quantile_of(const double *v, size_t n, double q)
     return x;
 }
 
-void bb_compare_samples(const double *a, size_t na, const double *b, size_t nb,
-                        const bb_compare_opts *o, uint64_t seed, bb_sample_compare *out)
+/* Signed distance of NEW's floors outside BASE's: 0 when the ranges overlap. */
+static double floor_change(const bb_floor_range *fr)
+{
+    if (fr->new_lo > fr->base_hi)
+        return fr->new_lo / fr->base_hi - 1;
+    if (fr->new_hi < fr->base_lo)
+        return fr->new_hi / fr->base_lo - 1;
+    return 0;
+}
+
+void bb_compare_runs(const double *a, size_t na, const double *b, size_t nb, const bb_floor_range *fr,
+                     const bb_compare_opts *o, uint64_t seed, bb_sample_compare *out)
 {
     memset(out, 0, sizeof *out);
     out->n_base = na;
@@ -232,11 +242,13 @@ void bb_compare_samples(const double *a, size_t na, const double *b, size_t nb,
     bb_mann_whitney(a, na, b, nb, &out->test);
     bool significant = out->test.p < o->alpha, slower, faster;
     out->floor_change = NAN;
-    if (o->floor_quantile > 0) {
+    if (o->floor_quantile > 0 && fr) {
         /* The floor decides the size; the median may veto it only when it is precise:
          * when a run's median sits at the edge of its interrupted calls' cluster, it jumps
          * between clusters (its CI is then wide) and can even move against a 2x slowdown. */
-        out->floor_change = quantile_of(b, nb, o->floor_quantile) / quantile_of(a, na, o->floor_quantile) - 1;
+        out->floor_change = floor_change(fr);
+        out->base_runs = fr->base_runs;
+        out->new_runs = fr->new_runs;
         slower = out->floor_change >= o->threshold && out->ci_high >= o->threshold;
         faster = out->floor_change <= -o->threshold && out->ci_low <= -o->threshold;
     } else {
@@ -249,6 +261,17 @@ void bb_compare_samples(const double *a, size_t na, const double *b, size_t nb,
         out->verdict = BB_IMPROVEMENT;
     else
         out->verdict = BB_NO_CHANGE;
+}
+
+void bb_compare_samples(const double *a, size_t na, const double *b, size_t nb,
+                        const bb_compare_opts *o, uint64_t seed, bb_sample_compare *out)
+{
+    bb_floor_range fr = {.base_runs = 1, .new_runs = 1};
+    if (o->floor_quantile > 0) {
+        fr.base_lo = fr.base_hi = quantile_of(a, na, o->floor_quantile);
+        fr.new_lo = fr.new_hi = quantile_of(b, nb, o->floor_quantile);
+    }
+    bb_compare_runs(a, na, b, nb, &fr, o, seed, out);
 }
 
 /* ------------------------------------------------------------------ pairing two files */
@@ -329,6 +352,23 @@ static void compare_instructions(const bb_row *a, const bb_row *b, bb_key_result
     }
 }
 
+/* Smallest and largest per-row floor of a key (each row is one run of it). */
+static void floor_range(const bb_rowset *s, const char *key, double q, double *lo, double *hi, size_t *runs)
+{
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    *runs = 0;
+    for (size_t i = 0; q > 0 && i < s->n; i++) {
+        const bb_row *r = &s->rows[i];
+        if (strcmp(r->key, key) != 0 || strcmp(r->status, "ok") != 0)
+            continue;
+        double f = quantile_of(r->samples, r->n, q);
+        *lo = f < *lo ? f : *lo;
+        *hi = f > *hi ? f : *hi;
+        (*runs)++;
+    }
+}
+
 /* BASE vs NEW (and the confirmation run) for one key measured on both sides. */
 static void compare_key(const bb_rowset *base, const bb_rowset *new_, const bb_rowset *confirm,
                         const char *key, const bb_compare_opts *o, bb_key_result *k)
@@ -343,10 +383,14 @@ static void compare_key(const bb_rowset *base, const bb_rowset *new_, const bb_r
     k->format = a->format;
     k->impl = a->impl;
     k->unit = (a->normalized && b->normalized) ? "ratio" : "ns";
-    bb_compare_samples(va, na, vb, nb, o, seed, &k->first);
+    bb_floor_range fr;
+    floor_range(base, key, o->floor_quantile, &fr.base_lo, &fr.base_hi, &fr.base_runs);
+    floor_range(new_, key, o->floor_quantile, &fr.new_lo, &fr.new_hi, &fr.new_runs);
+    bb_compare_runs(va, na, vb, nb, &fr, o, seed, &k->first);
     if (vc) {
         k->confirmed_run = true;
-        bb_compare_samples(va, na, vc, nc, o, seed + 1, &k->confirm);
+        floor_range(confirm, key, o->floor_quantile, &fr.new_lo, &fr.new_hi, &fr.new_runs);
+        bb_compare_runs(va, na, vc, nc, &fr, o, seed + 1, &k->confirm);
     }
     k->verdict = final_verdict(k);
     compare_instructions(a, b, k);

@@ -14,6 +14,10 @@
  *                the median then jumps between the clean and the interrupted cluster
  *                (2-3x on this project's 2-core VM, even against a real slowdown) while
  *                the floor stays put; a kernel that does more work moves the floor;
+ *                With several runs of a key on a side (a baseline made of 3 runs), the
+ *                floor change is measured from the edge of that side's range of per-run
+ *                floors: a process's memory layout alone moved floors of 2-10 us calls by
+ *                10-20% here, so the new run must leave the baseline runs' range;
  *   - verdict  = regression when p < alpha, the floor is slower by >= threshold, and the
  *                median's CI reaches +threshold (a precise median that did not move vetoes;
  *                an unstable one does not); improvement likewise; else no change.  With
@@ -82,14 +86,25 @@ typedef struct bb_sample_compare {
     double base_median, new_median;
     double new_p10, new_p90; /* spread of NEW, for trackers that want bounds */
     double change, ci_low, ci_high; /* relative change of the median and its CI */
-    double floor_change; /* relative change of the floor quantile (NAN when off) */
+    double floor_change; /* relative change of the floor quantile beyond the range of the
+                          * runs' floors, 0 inside it (NAN when off) */
+    size_t base_runs, new_runs; /* runs (rows) whose floors made the ranges */
     bb_mwu test;
     bb_verdict verdict;
 } bb_sample_compare;
 
-/* Everything above for one pair of samples. */
+/* Everything above for one pair of samples (one run each side). */
 void bb_compare_samples(const double *a, size_t na, const double *b, size_t nb,
                         const bb_compare_opts *o, uint64_t seed, bb_sample_compare *out);
+
+/* The per-run floors of each side: smallest and largest, and how many runs. */
+typedef struct bb_floor_range {
+    double base_lo, base_hi, new_lo, new_hi;
+    size_t base_runs, new_runs;
+} bb_floor_range;
+/* Same, with the samples of several runs pooled in a and b and their floors in fr. */
+void bb_compare_runs(const double *a, size_t na, const double *b, size_t nb, const bb_floor_range *fr,
+                     const bb_compare_opts *o, uint64_t seed, bb_sample_compare *out);
 
 /* ------------------------------------------------------------------ result rows */
 

@@ -6,8 +6,9 @@
  * BITBENCH_BIN and the script under BITBENCH_SRCDIR (make check sets both).
  *
  * The pass is a statement about noise, so it rests on what the script does against
- * noise (floor quantile, effect threshold, confirmation rerun), not on timing luck; the
- * kernels are chosen to cover a vector and a scalar one of three formats.
+ * noise (floor quantile, processes per row, effect threshold, confirmation rerun), not on
+ * timing luck.  The kernels are the scalar references of three formats: every machine
+ * runs them, and their calls (~50-200 us here) are long enough to time in one process.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -36,7 +37,6 @@ static const char *srcdir(void)
 }
 
 static char tmpdir[64];
-static char impls[3][64]; /* the best implementation of fp16, int8, tern2 here */
 
 /* Runs a shell command; its exit status (-1 when it did not exit). */
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -51,38 +51,13 @@ static int sh(const char *fmt, ...)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* The runnable implementation of highest priority of a format, from `bitbench list --json`. */
-static void best_impl(json_t *list, const char *format, char *out, size_t len)
-{
-    size_t i;
-    json_t *k;
-    long best = -1;
-    json_array_foreach(json_object_get(list, "kernels"), i, k) {
-        long prio = (long)json_integer_value(json_object_get(k, "priority"));
-        if (json_is_true(json_object_get(k, "runnable")) &&
-            !strcmp(json_string_value(json_object_get(k, "format")), format) && prio > best) {
-            best = prio;
-            snprintf(out, len, "%s", json_string_value(json_object_get(k, "impl")));
-        }
-    }
-    assert_true(best >= 0);
-}
+static const char *impls[3] = {"fp16-scalar-ref", "int8-scalar-ref", "tern2-scalar-ref"};
 
 static int setup(void **state)
 {
     (void)state;
     snprintf(tmpdir, sizeof tmpdir, "/tmp/bitbench-ci-XXXXXX");
     assert_non_null(mkdtemp(tmpdir));
-    char path[128];
-    snprintf(path, sizeof path, "%s/list.json", tmpdir);
-    assert_int_equal(sh("%s list --json > %s", bin(), path), 0);
-    json_error_t je;
-    json_t *list = json_load_file(path, 0, &je);
-    assert_non_null(list);
-    static const char *formats[] = {"fp16", "int8", "tern2"};
-    for (int f = 0; f < 3; f++)
-        best_impl(list, formats[f], impls[f], sizeof impls[f]);
-    json_decref(list);
     return 0;
 }
 
@@ -96,7 +71,8 @@ static int teardown(void **state)
 /* scripts/ci-bench.sh on the small plan; env may set BITBENCH_INJECT_SLOWDOWN. */
 static int ci_bench(const char *env, const char *extra, const char *out)
 {
-    return sh("%s BITBENCH='%s' '%s/scripts/ci-bench.sh' --kernels %s,%s,%s --shapes 128x512,512x128 "
+    /* small: every gemm process costs about a second of counter and energy probing */
+    return sh("%s BITBENCH='%s' '%s/scripts/ci-bench.sh' --kernels %s,%s,%s --shapes 256x512 --processes 2 "
               "--reps 150 --baseline '%s/base.jsonl' --out '%s/%s' %s > '%s/%s.log' 2>&1",
               env ? env : "", bin(), srcdir(), impls[0], impls[1], impls[2], tmpdir, tmpdir, out,
               extra ? extra : "", tmpdir, out);
@@ -126,7 +102,7 @@ static void test_unmodified_runs_pass_and_injected_slowdown_fails(void **state)
         show_log("slow");
     assert_int_equal(rc, 1);
 
-    /* exactly the injected kernel, at both shapes, and confirmed by the rerun */
+    /* exactly the injected kernel, confirmed by the rerun */
     char path[160];
     snprintf(path, sizeof path, "%s/slow/compare-json.json", tmpdir);
     json_error_t je;
@@ -147,8 +123,8 @@ static void test_unmodified_runs_pass_and_injected_slowdown_fails(void **state)
         if (injected) /* computed twice: close to +100% */
             assert_true(json_real_value(json_object_get(r, "floor_change")) > 0.5);
     }
-    assert_int_equal(flagged, 2);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "summary"), "compared")), 6);
+    assert_int_equal(flagged, 1);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "summary"), "compared")), 3);
     json_decref(j);
 }
 

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "../harness/compare.h"
+#include "../harness/history.h"
 #include "../harness/rng.h"
 #include "../harness/stats.h"
 
@@ -513,6 +514,51 @@ static void test_confirmation_run_decides(void **state)
     }
 }
 
+/* A baseline of three runs whose floors differ by 10% and 20% (a process's memory
+ * layout): a new run inside that range is no regression, even though it is 23% slower
+ * than the fastest baseline run; a 2x slower one is, from the slowest run's floor. */
+static void test_several_base_runs_set_the_floor_range(void **state)
+{
+    (void)state;
+    char *b = temp_file(), *inside = temp_file(), *slow = temp_file();
+    FILE *f = fopen(b, "w");
+    for (int r = 0; r < 3; r++) {
+        const synth_row rows[] = {{"fp16-a", 1000 + 100 * r, NULL}, {"int8-a", 400, NULL}};
+        write_gemm_run(f, rows, 2, (uint64_t)r + 1, 1.0);
+    }
+    fclose(f);
+    const synth_row in_rows[] = {{"fp16-a", 1230, NULL}, {"int8-a", 400, NULL}};
+    const synth_row slow_rows[] = {{"fp16-a", 2400, NULL}, {"int8-a", 400, NULL}};
+    f = fopen(inside, "w");
+    write_gemm_run(f, in_rows, 2, 7, 1.0);
+    fclose(f);
+    f = fopen(slow, "w");
+    write_gemm_run(f, slow_rows, 2, 8, 1.0);
+    fclose(f);
+    bb_compare_opts o;
+    bb_compare_opts_default(&o);
+    compared x;
+    compare_paths(&x, b, inside, NULL, &o);
+    const bb_key_result *k = result_for(&x, "fp16-a");
+    assert_int_equal(k->first.base_runs, 3);
+    assert_int_equal(k->first.new_runs, 1);
+    assert_true(k->first.change > 0.1); /* vs the pooled median of the three runs */
+    assert_true(k->first.floor_change < 0.05);
+    assert_int_equal(k->verdict, BB_NO_CHANGE);
+    compared_free(&x);
+    compare_paths(&x, b, slow, NULL, &o);
+    k = result_for(&x, "fp16-a");
+    assert_int_equal(k->verdict, BB_REGRESSION);
+    assert_float_equal(k->first.floor_change, 2400.0 / 1200.0 - 1, 0.06);
+    assert_int_equal(result_for(&x, "int8-a")->verdict, BB_NO_CHANGE);
+    compared_free(&x);
+    char *paths[] = {b, inside, slow};
+    for (int i = 0; i < 3; i++) {
+        unlink(paths[i]);
+        free(paths[i]);
+    }
+}
+
 static char *text_file(const char *text)
 {
     char *path = temp_file();
@@ -601,13 +647,13 @@ static const char *bin(void)
     return b ? b : "build/bitbench";
 }
 
-/* Runs `bitbench compare <args>`; exit status; stdout into out; stderr into err. */
-static int run_compare(const char *args, char *out, size_t outlen, char *err, size_t errlen)
+/* Runs `bitbench <args>`; exit status; stdout into out; stderr into err. */
+static int run_bitbench(const char *args, char *out, size_t outlen, char *err, size_t errlen)
 {
     char cmd[2048], errfile[] = "/tmp/bitbench-compare-err-XXXXXX";
     int fd = mkstemp(errfile);
     assert_true(fd >= 0);
-    snprintf(cmd, sizeof cmd, "%s compare %s 2>%s", bin(), args, errfile);
+    snprintf(cmd, sizeof cmd, "%s %s 2>%s", bin(), args, errfile);
     FILE *p = popen(cmd, "r");
     size_t got = fread(out, 1, outlen - 1, p);
     out[got] = '\0';
@@ -649,13 +695,13 @@ static void test_program_exit_codes_and_formats(void **state)
     static char out[1 << 16], err[8192];
     char args[1024];
 
-    snprintf(args, sizeof args, "%s %s", f.base, f.same);
-    assert_int_equal(run_compare(args, out, sizeof out, err, sizeof err), 0);
+    snprintf(args, sizeof args, "compare %s %s", f.base, f.same);
+    assert_int_equal(run_bitbench(args, out, sizeof out, err, sizeof err), 0);
     assert_non_null(strstr(out, "| key |")); /* markdown by default */
     assert_non_null(strstr(out, "0 regression(s)"));
 
-    snprintf(args, sizeof args, "%s %s --format json", f.base, f.slow_int8);
-    assert_int_equal(run_compare(args, out, sizeof out, err, sizeof err), 1);
+    snprintf(args, sizeof args, "compare %s %s --format json", f.base, f.slow_int8);
+    assert_int_equal(run_bitbench(args, out, sizeof out, err, sizeof err), 1);
     json_error_t je;
     json_t *j = json_loads(out, 0, &je);
     assert_non_null(j);
@@ -672,8 +718,8 @@ static void test_program_exit_codes_and_formats(void **state)
     assert_int_equal(regressions, 1);
     json_decref(j);
 
-    snprintf(args, sizeof args, "%s %s --format bencher", f.base, f.slow_int8);
-    assert_int_equal(run_compare(args, out, sizeof out, err, sizeof err), 1);
+    snprintf(args, sizeof args, "compare %s %s --format bencher", f.base, f.slow_int8);
+    assert_int_equal(run_bitbench(args, out, sizeof out, err, sizeof err), 1);
     j = json_loads(out, 0, &je);
     json_t *lat = json_object_get(json_object_get(j, "gemm:256x512|int8|int8-a|t1|b1|cold"), "latency");
     assert_true(json_is_number(json_object_get(lat, "value")));
@@ -681,8 +727,8 @@ static void test_program_exit_codes_and_formats(void **state)
                 json_number_value(json_object_get(lat, "value")));
     json_decref(j);
 
-    snprintf(args, sizeof args, "%s %s --format github-action-benchmark --normalize fp16-ref", f.base, f.same);
-    assert_int_equal(run_compare(args, out, sizeof out, err, sizeof err), 0);
+    snprintf(args, sizeof args, "compare %s %s --format github-action-benchmark --normalize fp16-ref", f.base, f.same);
+    assert_int_equal(run_bitbench(args, out, sizeof out, err, sizeof err), 0);
     j = json_loads(out, 0, &je);
     assert_int_equal(json_array_size(j), 3);
     json_array_foreach(j, i, r) {
@@ -703,30 +749,181 @@ static void test_program_bad_input_exits_2(void **state)
     static char out[1 << 16], err[8192];
     char args[1024];
     struct { const char *fmt, *must_say; } cases[] = {
-        {"%s", "two result files"},
-        {"%s %s --alpha 2", "--alpha '2'"},
-        {"%s %s --threshold lots", "--threshold 'lots'"},
-        {"%s %s --format xml", "--format 'xml'"},
-        {"%s %s --normalize no-such-impl", "no-such-impl"},
-        {"%s /nonexistent/new.jsonl", "/nonexistent/new.jsonl"},
-        {"%s %s --bogus", "--bogus"},
+        {"compare %s", "two result files"},
+        {"compare %s %s --alpha 2", "--alpha '2'"},
+        {"compare %s %s --threshold lots", "--threshold 'lots'"},
+        {"compare %s %s --floor-quantile 0.7", "--floor-quantile '0.7'"},
+        {"compare %s %s --format xml", "--format 'xml'"},
+        {"compare %s %s --normalize no-such-impl", "no-such-impl"},
+        {"compare %s /nonexistent/new.jsonl", "/nonexistent/new.jsonl"},
+        {"compare %s %s --bogus", "--bogus"},
+        {"history %s", "at least 2"},
+        {"history %s /nonexistent/dir", "/nonexistent/dir"},
+        {"history %s %s --window 0", "--window '0'"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         snprintf(args, sizeof args, cases[c].fmt, f.base, f.same);
-        int rc = run_compare(args, out, sizeof out, err, sizeof err);
+        int rc = run_bitbench(args, out, sizeof out, err, sizeof err);
         if (rc != 2 || !strstr(err, cases[c].must_say))
             print_error("`compare %s`: exit %d, stderr %s\n", args, rc, err);
         assert_int_equal(rc, 2);
         assert_non_null(strstr(err, cases[c].must_say));
         assert_ptr_equal(strchr(err, '\n'), err + strlen(err) - 1); /* one line */
     }
-    snprintf(args, sizeof args, "%s %s", f.base, f.other_machine);
-    assert_int_equal(run_compare(args, out, sizeof out, err, sizeof err), 2);
+    snprintf(args, sizeof args, "compare %s %s", f.base, f.other_machine);
+    assert_int_equal(run_bitbench(args, out, sizeof out, err, sizeof err), 2);
     assert_non_null(strstr(err, "different machines"));
-    snprintf(args, sizeof args, "%s %s --allow-different-machines", f.base, f.other_machine);
-    assert_int_equal(run_compare(args, out, sizeof out, err, sizeof err), 0);
+    snprintf(args, sizeof args, "compare %s %s --allow-different-machines", f.base, f.other_machine);
+    assert_int_equal(run_bitbench(args, out, sizeof out, err, sizeof err), 0);
     assert_non_null(strstr(out, "DIFFERENT machines"));
     free_files(&f);
+}
+
+/* gemm rows carry no machine; a {"kind": "machine"} line gives the rows after it one. */
+static void test_machine_lines_identify_gemm_rows(void **state)
+{
+    (void)state;
+    const synth_row rows[] = {{"fp16-a", 900, NULL}, {"int8-a", 400, NULL}};
+    char *paths[2];
+    for (int i = 0; i < 2; i++) {
+        paths[i] = temp_file();
+        FILE *f = fopen(paths[i], "w");
+        fprintf(f, "{\"kind\":\"machine\",\"schema_version\":1,\"machine\":{\"id\":\"%s\",\"cpu_model\":\"c\","
+                   "\"isa_cap\":\"avx2\",\"cores\":2}}\n", i ? "feedbeef" : "c0ffee00");
+        write_gemm_run(f, rows, 2, (uint64_t)i + 1, 1.0);
+        fclose(f);
+    }
+    bb_compare_opts o;
+    bb_compare_opts_default(&o);
+    compared x;
+    compare_paths(&x, paths[0], paths[1], NULL, &o);
+    assert_string_equal(x.base.rows[0].machine_id, "c0ffee00");
+    assert_int_equal(x.base.other_lines, 0);
+    assert_int_equal(x.rc, 2);
+    assert_non_null(strstr(x.err, "feedbeef"));
+    compared_free(&x);
+    for (int i = 0; i < 2; i++) {
+        unlink(paths[i]);
+        free(paths[i]);
+    }
+}
+
+/* ------------------------------------------------------------------ history */
+
+enum { HIST_N = 12, HIST_SAMPLES = 60 };
+
+/* A series of HIST_N files' samples; level[i] per file. */
+static void series(const double *level, bb_series_point *pts, double (*store)[HIST_SAMPLES], uint64_t seed)
+{
+    for (size_t i = 0; i < HIST_N; i++) {
+        noisy_samples(store[i], HIST_SAMPLES, level[i], seed * 100 + i);
+        pts[i] = (bb_series_point){.present = true, .samples = store[i], .n = HIST_SAMPLES,
+                                   .median = bb_median_copy(store[i], HIST_SAMPLES)};
+    }
+}
+
+static size_t steps_of(const double *level, bb_step *out, uint64_t seed)
+{
+    static double store[HIST_N][HIST_SAMPLES];
+    bb_series_point pts[HIST_N];
+    series(level, pts, store, seed);
+    bb_history_opts o = {.threshold = 0.05, .alpha = 0.01, .window = 3};
+    return bb_detect_steps(pts, HIST_N, &o, out, 8);
+}
+
+static void test_history_finds_steps_not_spikes(void **state)
+{
+    (void)state;
+    bb_step st[8];
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        double flat[HIST_N], step[HIST_N], spike[HIST_N], two[HIST_N], last[HIST_N];
+        for (size_t i = 0; i < HIST_N; i++) {
+            flat[i] = 1000;
+            step[i] = i < 5 ? 1000 : 1200;
+            spike[i] = i == 4 ? 2000 : 1000;
+            two[i] = i < 4 ? 1000 : i < 8 ? 1300 : 1000;
+            last[i] = i < HIST_N - 1 ? 1000 : 1500;
+        }
+        assert_int_equal(steps_of(flat, st, seed), 0);
+        assert_int_equal(steps_of(spike, st, seed), 0); /* one odd file is outvoted */
+        assert_int_equal(steps_of(step, st, seed), 1);
+        assert_int_equal(st[0].at, 5);
+        assert_float_equal(st[0].change, 0.2, 0.05);
+        assert_false(st[0].tentative);
+        assert_int_equal(steps_of(two, st, seed), 2);
+        assert_int_equal(st[0].at, 4);
+        assert_true(st[0].change > 0.2);
+        assert_int_equal(st[1].at, 8);
+        assert_true(st[1].change < -0.2);
+        assert_int_equal(steps_of(last, st, seed), 1); /* could be a spike: said so */
+        assert_int_equal(st[0].at, HIST_N - 1);
+        assert_true(st[0].tentative);
+    }
+}
+
+static void test_history_skips_missing_points(void **state)
+{
+    (void)state;
+    static double store[HIST_N][HIST_SAMPLES];
+    double level[HIST_N];
+    for (size_t i = 0; i < HIST_N; i++)
+        level[i] = i < 6 ? 1000 : 800;
+    bb_series_point pts[HIST_N];
+    series(level, pts, store, 9);
+    pts[6].present = false; /* the key was not measured in file 6: the step shows at 7 */
+    pts[2].present = false;
+    bb_history_opts o = {.threshold = 0.05, .alpha = 0.01, .window = 3};
+    bb_step st[4];
+    assert_int_equal(bb_detect_steps(pts, HIST_N, &o, st, 4), 1);
+    assert_int_equal(st[0].at, 7);
+    assert_float_equal(st[0].change, -0.2, 0.05);
+}
+
+/* The command: a directory of six runs, fp16 steady, int8 2x slower from the fourth. */
+static void test_history_command(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/bitbench-history-XXXXXX", path[256], args[1024];
+    assert_non_null(mkdtemp(dir));
+    for (int i = 0; i < 6; i++) {
+        const synth_row rows[] = {{"fp16-a", 900, "m1"}, {"int8-a", i < 3 ? 400 : 800, "m1"}};
+        snprintf(path, sizeof path, "%s/run-%d.jsonl", dir, i);
+        FILE *f = fopen(path, "w");
+        write_gemm_run(f, rows, 2, (uint64_t)i + 1, 1.0);
+        fclose(f);
+    }
+    static char out[1 << 16], err[8192];
+    snprintf(args, sizeof args, "history %s --out %s/plot --json", dir, dir);
+    int rc = run_bitbench(args, out, sizeof out, err, sizeof err);
+    if (rc != 0)
+        print_error("history: %s\n", err);
+    assert_int_equal(rc, 0);
+    json_error_t je;
+    json_t *j = json_loads(out, 0, &je), *k;
+    assert_non_null(j);
+    assert_int_equal(json_array_size(json_object_get(j, "files")), 6);
+    size_t i, n_steps = 0;
+    json_array_foreach(json_object_get(j, "keys"), i, k) {
+        json_t *steps = json_object_get(k, "steps");
+        bool int8 = strstr(json_string_value(json_object_get(k, "key")), "int8-a") != NULL;
+        assert_int_equal(json_array_size(steps), int8 ? 1 : 0);
+        if (int8) {
+            assert_int_equal(json_integer_value(json_object_get(json_array_get(steps, 0), "file_index")), 3);
+            n_steps++;
+        }
+    }
+    assert_int_equal(n_steps, 1);
+    json_decref(j);
+    snprintf(path, sizeof path, "%s/plot/history.dat", dir);
+    assert_int_equal(access(path, R_OK), 0);
+    /* the plot needs gnuplot; without it the command says it skipped the plot */
+    snprintf(path, sizeof path, "%s/plot/history.png", dir);
+    if (system("command -v gnuplot >/dev/null 2>&1") == 0)
+        assert_int_equal(access(path, R_OK), 0);
+    else
+        assert_non_null(strstr(err, "plot skipped"));
+    snprintf(args, sizeof args, "rm -rf '%s'", dir);
+    assert_int_equal(system(args), 0);
 }
 
 int main(void)
@@ -746,10 +943,15 @@ int main(void)
         cmocka_unit_test(test_different_machines_are_refused),
         cmocka_unit_test(test_normalization_cancels_machine_drift),
         cmocka_unit_test(test_confirmation_run_decides),
+        cmocka_unit_test(test_several_base_runs_set_the_floor_range),
         cmocka_unit_test(test_sweep_rows_files_and_instructions),
         cmocka_unit_test(test_bad_files_are_refused),
         cmocka_unit_test(test_program_exit_codes_and_formats),
         cmocka_unit_test(test_program_bad_input_exits_2),
+        cmocka_unit_test(test_machine_lines_identify_gemm_rows),
+        cmocka_unit_test(test_history_finds_steps_not_spikes),
+        cmocka_unit_test(test_history_skips_missing_points),
+        cmocka_unit_test(test_history_command),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

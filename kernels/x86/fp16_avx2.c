@@ -6,9 +6,10 @@
  * 16 ymm registers the tile is 2 rows x up to 6 tokens: 12 accumulators, 6 activation
  * vectors, one weight vector; per 8-weight column step 2 weight vectors and 6 activation
  * loads feed 12 FMAs (12 accumulators hide the 4-cycle FMA latency; 8 did not: 63 vs
- * 70 GOP/s at 512 x 4096 x 128).  Decode (n <= 6) converts the halves as it loads them and
- * prefetches 1 KiB ahead in each row (as fp16_avx512.c, which measures why); prefill
- * converts each cache block to fp32 once for all token tiles (fp16_panel.h).
+ * 70 GOP/s at 512 x 4096 x 128).  Decode (n = 1: 8 x 1 tiles, and n <= 6) converts the
+ * halves as it loads them and prefetches 1 KiB ahead in each row (as fp16_avx512.c,
+ * which measures why); prefill converts each cache block to fp32 once for all token
+ * tiles (fp16_panel.h).
  *
  * Accuracy: another summation order than the reference's, and FMA; both inside the
  * suite's fp16 bound gamma_K sum |w x| (see fp16_avx512.c).

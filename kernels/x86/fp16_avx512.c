@@ -5,9 +5,10 @@
  * vcvtph2ps widens 16 halves to 16 floats exactly; vfmadd231ps accumulates in fp32.
  * Register blocking (dense_tiles.h): 4 rows x up to 6 tokens, 24 zmm accumulators; per
  * 16-weight column step, 4 weight vectors and 6 activation loads feed 24 FMAs.  Decode
- * (n <= 6) converts the halves as it loads them and prefetches (below); prefill converts
- * each cache block of weights to fp32 once and shares it by all token tiles
- * (fp16_panel.h), K sliced by 1024 so that a 6-token activation tile (24 KiB) stays in L1.
+ * (n = 1: 8 x 1 tiles, and n <= 6) converts the halves as it loads them and prefetches
+ * (below); prefill converts each cache block of weights to fp32 once and shares it by
+ * all token tiles (fp16_panel.h), K sliced by 1024 so that a 6-token activation tile
+ * (24 KiB) stays in L1.
  *
  * Accuracy: the sum is taken in another order than the reference's (16 lane partial sums,
  * then a tree) and with FMA (one rounding per multiply-add instead of two).  Both stay
@@ -35,9 +36,10 @@
 #include <immintrin.h>
 
 enum { ROWS = 4, TOKENS = 6, LANES = 16 };
-/* Decode prefetches (dense_tiles.h): measured here, 4-row decode reached about 78% of
- * the one-stream read ceiling without, 90% with a software prefetch 1 KiB ahead in each
- * row; 512 B and 2-4 KiB were no better. */
+/* Decode prefetches (dense_tiles.h): measured here with 4-row tiles, decode reached about
+ * 78% of the one-stream read ceiling without, 90% with a software prefetch 1 KiB ahead in
+ * each row (512 B and 2-4 KiB were no better); with the 8-row tiles the prefetch still
+ * gains about 15% (best of 50, cold 4096 x 4096). */
 
 /* Lane j of the result: the sum of the 16 lanes of v[j]. */
 static inline __m128 reduce4_ps(__m512 v0, __m512 v1, __m512 v2, __m512 v3)

@@ -12,7 +12,9 @@
  *
  * Per (row, token) pair and 32 weights that is vpsignb, vpmaddubsw, vpmaddwd, vpaddd;
  * vpabsb is shared by the tile's tokens.  Tile: 2 rows x up to 3 tokens (6 accumulators;
- * with 4 x 2 GCC ran out of the 16 ymm registers and spilled accumulators).
+ * with 4 x 2 GCC ran out of the 16 ymm registers and spilled accumulators).  Decode
+ * (n = 1) runs 8 x 1 tiles (two of the 8 accumulators spill to L1, which costs nothing
+ * measurable against the memory stream) with a software prefetch (dense_tiles.h).
  * y = bb_rescale_i32(acc, s_r, s_t).
  */
 #include "act_q8_simd.h"

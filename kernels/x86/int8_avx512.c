@@ -8,8 +8,8 @@
  *
  * Register blocking (dense_tiles.h): 4 rows x up to 6 tokens, 24 zmm accumulators, the
  * 6 activation vectors and one weight vector in registers: per 64-byte column step, 4
- * weight loads and 6 activation loads feed 24 vpdpbusd.  Decode (n = 1) runs 4 x 1 tiles:
- * one activation load per 4 weight lines, and a software prefetch.
+ * weight loads and 6 activation loads feed 24 vpdpbusd.  Decode (n = 1) runs 8 x 1 tiles:
+ * one activation load per 8 weight lines, and a software prefetch (dense_tiles.h).
  */
 #include "act_q8_simd.h"
 #include "dense_avx2.h"

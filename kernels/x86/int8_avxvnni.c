@@ -6,8 +6,8 @@
  * The offset layout and its exact correction are those of int8_offset.h (as in
  * int8_avx512.c).  Tile: 2 rows x up to 4 tokens, 8 ymm accumulators, 4 activation
  * vectors and one weight vector in registers: per 32-byte column step, 2 weight loads and
- * 4 activation loads feed 8 vpdpbusd.  Decode (n = 1) runs 2 x 1 tiles with a software
- * prefetch 1 KiB ahead in each row.  y = bb_rescale_i32(acc, s_r, s_t).
+ * 4 activation loads feed 8 vpdpbusd.  Decode (n = 1) runs 8 x 1 tiles with a software
+ * prefetch (dense_tiles.h).  y = bb_rescale_i32(acc, s_r, s_t).
  */
 #include "act_q8_simd.h"
 #include "dense_avx2.h"

@@ -21,8 +21,8 @@ enum { CODE_NEG = 0, CODE_ZERO = 1, CODE_POS = 2 };
 
 typedef struct lut_model {
     const char *name;
-    unsigned group;           /* weights per lookup */
-    int balanced;             /* balanced index (magnitude + sign) or plain */
+    unsigned group; /* weights per lookup */
+    int balanced;   /* balanced index (magnitude + sign) or plain */
     size_t tile_rows, pass_tiles, unit_groups, unit_tile_bytes, unit_table_bytes;
     /* Index (magnitude or plain) and sign of group gi of row r in a tile's unit bytes. */
     void (*read_index)(const uint8_t *unit, size_t r, size_t gi, unsigned *index, unsigned *neg);
@@ -92,7 +92,10 @@ static const lut_model MODELS[] = {
 #define N_MODELS (sizeof MODELS / sizeof MODELS[0])
 
 static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
-static size_t units_of(const lut_model *lm, size_t k) { return ceil_div(k, lm->group * lm->unit_groups); }
+static size_t units_of(const lut_model *lm, size_t k)
+{
+    return ceil_div(k, lm->group * lm->unit_groups);
+}
 static size_t tiles_of(const lut_model *lm, size_t m) { return ceil_div(m, lm->tile_rows); }
 static size_t codes_bytes(const lut_model *lm, size_t m, size_t k)
 {
@@ -243,8 +246,8 @@ static void check_tables(const lut_model *lm, const bb_kernel *kn, size_t k, siz
                 const uint8_t *u = tables + g / lm->unit_groups * lm->unit_table_bytes;
                 int16_t got = (int16_t)(u[lo] | u[hi] << 8);
                 if (got != want)
-                    fail_msg("%s k=%zu token %zu group %zu entry %u: table %d, sum %d", lm->name,
-                             k, t, g, e, got, want);
+                    fail_msg("%s k=%zu token %zu group %zu entry %u: table %d, sum %d", lm->name, k,
+                             t, g, e, got, want);
             }
     bb_free(act);
     bb_weights_free(&w);
@@ -306,7 +309,8 @@ static void test_ragged_shapes_match_reference(void **state)
 {
     (void)state;
     static const size_t ms[] = {1, 2, 3, 15, 16, 17, 63, 64, 65, 257, 300};
-    static const size_t ks[] = {1, 2, 3, 4, 5, 8, 23, 24, 25, 47, 48, 49, 255, 256, 257, 320, 1280, 3200, 5460};
+    static const size_t ks[] = {1,  2,  3,   4,   5,   8,   23,   24,   25,  47,
+                                48, 49, 255, 256, 257, 320, 1280, 3200, 5460};
     for (size_t i = 0; i < N_MODELS; i++) {
         const bb_kernel *kn = runnable(&MODELS[i]);
         for (size_t a = 0; kn && a < sizeof ms / sizeof *ms; a++)
@@ -369,8 +373,14 @@ static void test_row_ranges(void **state)
         void *layout = bb_alloc(kn->layout_bytes(&q)), *act = bb_alloc(kn->act_bytes(k, n));
         float *y = bb_alloc(m * n * sizeof(float));
         kn->repack(&q, layout);
-        bb_gemm_args a = {.w = &q, .layout = layout, .x = x, .x_stride = x_stride, .y = y,
-                          .y_stride = m, .n = n, .act = act};
+        bb_gemm_args a = {.w = &q,
+                          .layout = layout,
+                          .x = x,
+                          .x_stride = x_stride,
+                          .y = y,
+                          .y_stride = m,
+                          .n = n,
+                          .act = act};
         kn->prepare_act(&a, 0, 1);
         kn->prepare_act(&a, 1, n);
         static const size_t cuts[] = {0, 5, 70, 71, 200, 299, 300};

@@ -83,7 +83,7 @@ typedef struct build_consts {
     /* [pair j][digit t]: vpshufb indices of activation 3 g + t (g = j + 8 lane) in the
      * lane's window of 32 bytes, split into its first and second 16 (0x80: not there). */
     __m256i pick_first[UNIT_GROUPS / 2][GROUP], pick_second[UNIT_GROUPS / 2][GROUP];
-    __m256i digit[GROUP];                 /* d_t(m) per entry byte m (0 for m >= 14) */
+    __m256i digit[GROUP]; /* d_t(m) per entry byte m (0 for m >= 14) */
 } build_consts;
 
 /* The constants, made once per process (prepare_act may run on several threads). */
@@ -160,9 +160,9 @@ static inline __attribute__((always_inline)) __m256i sign_bytes(__m256i signs, c
     return _mm256_cmpgt_epi8(_mm256_setzero_si256(), _mm256_slli_epi16(signs, 7 - j));
 }
 
-static inline __attribute__((always_inline)) void
-pass_tiles(const uint8_t *wp, const uint8_t *tab, const uint8_t *tab_end, int32_t *sums,
-           const unsigned NT)
+static inline __attribute__((always_inline)) void pass_tiles(const uint8_t *wp, const uint8_t *tab,
+                                                             const uint8_t *tab_end, int32_t *sums,
+                                                             const unsigned NT)
 {
     const __m256i nibble = _mm256_set1_epi8(0x0f);
     tlut256_zero_sums(sums, NT);
@@ -171,20 +171,26 @@ pass_tiles(const uint8_t *wp, const uint8_t *tab, const uint8_t *tab_end, int32_
         if (chunk_end > tab_end)
             chunk_end = tab_end;
         __m256i acc_a[PASS_TILES], acc_b[PASS_TILES];
-        _Pragma("GCC unroll 2") for (unsigned t = 0; t < NT; t++)
+#pragma GCC unroll 2
+        for (unsigned t = 0; t < NT; t++)
             acc_a[t] = acc_b[t] = _mm256_setzero_si256();
         for (; tab < chunk_end; tab += UNIT_TABLE_BYTES, wp += NT * UNIT_TILE_BYTES) {
-            _Pragma("GCC unroll 4") for (unsigned v = 0; v < NIBBLE_VECS; v++) {
+#pragma GCC unroll 4
+            for (unsigned v = 0; v < NIBBLE_VECS; v++) {
                 const uint8_t *pair = tab + 2 * v * PAIR_TABLE_BYTES;
                 __m256i lo0 = _mm256_load_si256((const __m256i *)pair);
                 __m256i hi0 = _mm256_load_si256((const __m256i *)(pair + VEC_BYTES));
                 __m256i lo1 = _mm256_load_si256((const __m256i *)(pair + PAIR_TABLE_BYTES));
-                __m256i hi1 = _mm256_load_si256((const __m256i *)(pair + PAIR_TABLE_BYTES + VEC_BYTES));
-                _Pragma("GCC unroll 2") for (unsigned t = 0; t < NT; t++) {
+                __m256i hi1 =
+                    _mm256_load_si256((const __m256i *)(pair + PAIR_TABLE_BYTES + VEC_BYTES));
+#pragma GCC unroll 2
+                for (unsigned t = 0; t < NT; t++) {
                     const uint8_t *tile = wp + t * UNIT_TILE_BYTES;
-                    _mm_prefetch((const char *)(tile + TLUT_PREFETCH_BYTES + v * VEC_BYTES), _MM_HINT_T0);
+                    _mm_prefetch((const char *)(tile + TLUT_PREFETCH_BYTES + v * VEC_BYTES),
+                                 _MM_HINT_T0);
                     __m256i w = _mm256_load_si256((const __m256i *)(tile + v * VEC_BYTES));
-                    __m256i s = _mm256_load_si256((const __m256i *)(tile + NIBBLE_VECS * VEC_BYTES));
+                    __m256i s =
+                        _mm256_load_si256((const __m256i *)(tile + NIBBLE_VECS * VEC_BYTES));
                     tlut256_lookup(_mm256_and_si256(w, nibble), sign_bytes(s, 2 * v), lo0, hi0,
                                    &acc_a[t], &acc_b[t]);
                     tlut256_lookup(_mm256_and_si256(_mm256_srli_epi16(w, 4), nibble),
@@ -192,7 +198,8 @@ pass_tiles(const uint8_t *wp, const uint8_t *tab, const uint8_t *tab_end, int32_
                 }
             }
         }
-        _Pragma("GCC unroll 2") for (unsigned t = 0; t < NT; t++)
+#pragma GCC unroll 2
+        for (unsigned t = 0; t < NT; t++)
             tlut256_widen(acc_a[t], acc_b[t], sums + t * TLUT256_TILE_ROWS);
     }
 }

@@ -40,7 +40,7 @@
 
 enum {
     GROUP = 3,
-    MAGNITUDES = 14,        /* (3^3 + 1) / 2 */
+    MAGNITUDES = 14, /* (3^3 + 1) / 2 */
     BLOCK_GROUPS = 8,
     BLOCK_WEIGHTS = GROUP * BLOCK_GROUPS,
     PASS_TILES = 4,
@@ -50,7 +50,7 @@ enum {
     PLANE_BYTES = 16,
     GROUP_TABLE_BYTES = 2 * PLANE_BYTES,
     BLOCK_TABLE_BYTES = BLOCK_GROUPS * GROUP_TABLE_BYTES,
-    CHUNK_BLOCKS = 10,      /* int16 accumulation bound, see above */
+    CHUNK_BLOCKS = 10, /* int16 accumulation bound, see above */
 };
 
 /* ------------------------------------------------------------------ repack */
@@ -121,9 +121,10 @@ static void build_token_tables(const int8_t *q, size_t k, size_t groups, const b
         __m128i x = _mm_cvtepi8_epi16(_mm_maskz_loadu_epi8(valid, q + i));
         __m128i nx = _mm_sub_epi16(_mm_setzero_si128(), x);
         __m512i v = _mm512_inserti32x4(_mm512_zextsi128_si512(x), nx, 1);
-        __m512i words = _mm512_add_epi16(_mm512_permutexvar_epi16(bc->pick[0], v),
-                                         _mm512_add_epi16(_mm512_permutexvar_epi16(bc->pick[1], v),
-                                                          _mm512_permutexvar_epi16(bc->pick[2], v)));
+        __m512i words =
+            _mm512_add_epi16(_mm512_permutexvar_epi16(bc->pick[0], v),
+                             _mm512_add_epi16(_mm512_permutexvar_epi16(bc->pick[1], v),
+                                              _mm512_permutexvar_epi16(bc->pick[2], v)));
         _mm512_store_si512(tables, _mm512_permutexvar_epi8(bc->planes, words));
     }
 }
@@ -135,9 +136,9 @@ static inline __attribute__((always_inline)) __m512i plane(const uint8_t *p)
     return _mm512_broadcast_i32x4(_mm_load_si128((const __m128i *)p));
 }
 
-static inline __attribute__((always_inline)) void
-pass_tiles(const uint8_t *wp, const uint8_t *tab, const uint8_t *tab_end, int32_t *sums,
-           const unsigned NT)
+static inline __attribute__((always_inline)) void pass_tiles(const uint8_t *wp, const uint8_t *tab,
+                                                             const uint8_t *tab_end, int32_t *sums,
+                                                             const unsigned NT)
 {
     tlut512_zero_sums(sums, NT);
     while (tab < tab_end) {
@@ -145,30 +146,38 @@ pass_tiles(const uint8_t *wp, const uint8_t *tab, const uint8_t *tab_end, int32_
         if (chunk_end > tab_end)
             chunk_end = tab_end;
         __m512i acc_lo[PASS_TILES], acc_hi[PASS_TILES];
-        _Pragma("GCC unroll 4") for (unsigned t = 0; t < NT; t++)
+#pragma GCC unroll 4
+        for (unsigned t = 0; t < NT; t++)
             acc_lo[t] = acc_hi[t] = _mm512_setzero_si512();
         for (; tab < chunk_end; tab += BLOCK_TABLE_BYTES, wp += NT * BLOCK_TILE_BYTES) {
-            _Pragma("GCC unroll 4") for (unsigned t = 0; t < NT; t++)
+#pragma GCC unroll 4
+            for (unsigned t = 0; t < NT; t++)
                 _mm_prefetch((const char *)(wp + TLUT_PREFETCH_BYTES + t * BLOCK_TILE_BYTES +
-                                            NIBBLE_VECS * VEC_BYTES), _MM_HINT_T0);
-            _Pragma("GCC unroll 4") for (unsigned j = 0; j < NIBBLE_VECS; j++) {
+                                            NIBBLE_VECS * VEC_BYTES),
+                             _MM_HINT_T0);
+#pragma GCC unroll 4
+            for (unsigned j = 0; j < NIBBLE_VECS; j++) {
                 const uint8_t *tj = tab + 2 * j * GROUP_TABLE_BYTES;
                 __m512i lo0 = plane(tj), hi0 = plane(tj + PLANE_BYTES);
                 __m512i lo1 = plane(tj + GROUP_TABLE_BYTES);
                 __m512i hi1 = plane(tj + GROUP_TABLE_BYTES + PLANE_BYTES);
-                _Pragma("GCC unroll 4") for (unsigned t = 0; t < NT; t++) {
+#pragma GCC unroll 4
+                for (unsigned t = 0; t < NT; t++) {
                     const uint8_t *tile = wp + t * BLOCK_TILE_BYTES;
                     const uint8_t *signs = tile + NIBBLE_VECS * VEC_BYTES + 2 * j * 8;
-                    _mm_prefetch((const char *)(tile + TLUT_PREFETCH_BYTES + j * VEC_BYTES), _MM_HINT_T0);
+                    _mm_prefetch((const char *)(tile + TLUT_PREFETCH_BYTES + j * VEC_BYTES),
+                                 _MM_HINT_T0);
                     __m512i idx = _mm512_load_si512(tile + j * VEC_BYTES);
                     tlut512_lookup(idx, _load_mask64((__mmask64 *)signs), lo0, hi0, &acc_lo[t],
                                    &acc_hi[t]);
-                    tlut512_lookup(_mm512_srli_epi16(idx, 4), _load_mask64((__mmask64 *)(signs + 8)),
-                                   lo1, hi1, &acc_lo[t], &acc_hi[t]);
+                    tlut512_lookup(_mm512_srli_epi16(idx, 4),
+                                   _load_mask64((__mmask64 *)(signs + 8)), lo1, hi1, &acc_lo[t],
+                                   &acc_hi[t]);
                 }
             }
         }
-        _Pragma("GCC unroll 4") for (unsigned t = 0; t < NT; t++)
+#pragma GCC unroll 4
+        for (unsigned t = 0; t < NT; t++)
             tlut512_widen(acc_lo[t], acc_hi[t], sums + t * TLUT512_TILE_ROWS);
     }
 }

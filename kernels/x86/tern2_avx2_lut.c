@@ -106,9 +106,9 @@ static void build_token_tables(const int8_t *q, size_t units, const build_consts
 
 /* ------------------------------------------------------------------ hot loop */
 
-static inline __attribute__((always_inline)) void
-pass_tiles(const uint8_t *wp, const uint8_t *tab, const uint8_t *tab_end, int32_t *sums,
-           const unsigned NT)
+static inline __attribute__((always_inline)) void pass_tiles(const uint8_t *wp, const uint8_t *tab,
+                                                             const uint8_t *tab_end, int32_t *sums,
+                                                             const unsigned NT)
 {
     const __m256i nibble = _mm256_set1_epi8(0x0f), no_sign = _mm256_setzero_si256();
     tlut256_zero_sums(sums, NT);
@@ -117,22 +117,26 @@ pass_tiles(const uint8_t *wp, const uint8_t *tab, const uint8_t *tab_end, int32_
         if (chunk_end > tab_end)
             chunk_end = tab_end;
         __m256i acc_a[PASS_TILES], acc_b[PASS_TILES];
-        _Pragma("GCC unroll 2") for (unsigned t = 0; t < NT; t++)
+#pragma GCC unroll 2
+        for (unsigned t = 0; t < NT; t++)
             acc_a[t] = acc_b[t] = _mm256_setzero_si256();
         for (; tab < chunk_end; tab += UNIT_TABLE_BYTES, wp += NT * VEC_BYTES) {
             __m256i lo01 = _mm256_load_si256((const __m256i *)tab);
             __m256i hi01 = _mm256_load_si256((const __m256i *)(tab + VEC_BYTES));
             __m256i lo23 = _mm256_load_si256((const __m256i *)(tab + 2 * VEC_BYTES));
             __m256i hi23 = _mm256_load_si256((const __m256i *)(tab + 3 * VEC_BYTES));
-            _Pragma("GCC unroll 2") for (unsigned t = 0; t < NT; t++) {
+#pragma GCC unroll 2
+            for (unsigned t = 0; t < NT; t++) {
                 _mm_prefetch((const char *)(wp + TLUT_PREFETCH_BYTES + t * VEC_BYTES), _MM_HINT_T0);
                 __m256i w = _mm256_load_si256((const __m256i *)(wp + t * VEC_BYTES));
-                tlut256_lookup(_mm256_and_si256(w, nibble), no_sign, lo01, hi01, &acc_a[t], &acc_b[t]);
-                tlut256_lookup(_mm256_and_si256(_mm256_srli_epi16(w, 4), nibble), no_sign, lo23, hi23,
-                               &acc_a[t], &acc_b[t]);
+                tlut256_lookup(_mm256_and_si256(w, nibble), no_sign, lo01, hi01, &acc_a[t],
+                               &acc_b[t]);
+                tlut256_lookup(_mm256_and_si256(_mm256_srli_epi16(w, 4), nibble), no_sign, lo23,
+                               hi23, &acc_a[t], &acc_b[t]);
             }
         }
-        _Pragma("GCC unroll 2") for (unsigned t = 0; t < NT; t++)
+#pragma GCC unroll 2
+        for (unsigned t = 0; t < NT; t++)
             tlut256_widen(acc_a[t], acc_b[t], sums + t * TLUT256_TILE_ROWS);
     }
 }

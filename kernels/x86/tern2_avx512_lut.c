@@ -37,13 +37,13 @@
 #include <pthread.h>
 
 enum {
-    GROUP = 4,             /* weights per lookup */
-    MAGNITUDES = 41,       /* (3^4 + 1) / 2 */
+    GROUP = 4,       /* weights per lookup */
+    MAGNITUDES = 41, /* (3^4 + 1) / 2 */
     SIGN_BIT = 0x80,
-    PASS_TILES = 4,        /* 256 rows per pass */
+    PASS_TILES = 4, /* 256 rows per pass */
     VEC_BYTES = 64,
     GROUP_TABLE_BYTES = 2 * VEC_BYTES, /* low-byte plane, high-byte plane */
-    CHUNK_GROUPS = 64,     /* int16 accumulation bound, see above */
+    CHUNK_GROUPS = 64,                 /* int16 accumulation bound, see above */
 };
 
 /* ------------------------------------------------------------------ repack */
@@ -74,12 +74,15 @@ static int32_t pack_row(const uint8_t *codes, size_t groups, uint8_t *tile, size
 enum { ZERO_WORD = 16, PQ_ZERO = 18, Q_BASE = 9 };
 
 typedef struct build_consts {
-    __m512i pq[2][2];     /* [group in v][first or second digit of the pair]: v -> P, Q */
-    __m512i bytes[2][2];  /* [P or Q][low or high byte]: PQ words -> plane bytes */
+    __m512i pq[2][2];    /* [group in v][first or second digit of the pair]: v -> P, Q */
+    __m512i bytes[2][2]; /* [P or Q][low or high byte]: PQ words -> plane bytes */
 } build_consts;
 
 /* The v slot of d * x_j: +x_j, -x_j or a zero word. */
-static uint8_t signed_slot(int d, unsigned j) { return (uint8_t)(d > 0 ? j : d < 0 ? 8 + j : ZERO_WORD); }
+static uint8_t signed_slot(int d, unsigned j)
+{
+    return (uint8_t)(d > 0 ? j : d < 0 ? 8 + j : ZERO_WORD);
+}
 
 /* The constants, made once per process (prepare_act may run on several threads). */
 static build_consts BUILD_CONSTS;
@@ -95,8 +98,9 @@ static void make_build_consts(void)
                 /* Words 0-8: P[a] (a = i - 4), digits 0, 1; words 9-17: Q[b], digits 2, 3. */
                 unsigned pair = i / Q_BASE, v = i % Q_BASE;
                 int digit = i < PQ_ZERO ? tlut_balanced_digit(v < 4 ? 4 - v : v - 4, 2, t) : 0;
-                uint8_t slot = i < PQ_ZERO ? signed_slot(v < 4 ? -digit : digit, GROUP * h + 2 * pair + t)
-                                           : ZERO_WORD;
+                uint8_t slot = i < PQ_ZERO
+                                   ? signed_slot(v < 4 ? -digit : digit, GROUP * h + 2 * pair + t)
+                                   : ZERO_WORD;
                 idx[2 * i] = (uint8_t)(2 * slot);
                 idx[2 * i + 1] = (uint8_t)(2 * slot + 1);
             }
@@ -144,9 +148,9 @@ static void build_token_tables(const int8_t *q, size_t groups, const build_const
 /* ------------------------------------------------------------------ hot loop */
 
 /* The int32 sums (lane order, 64 per tile) of one pass of NT tiles over all groups. */
-static inline __attribute__((always_inline)) void
-pass_tiles(const uint8_t *wp, const uint8_t *tab, const uint8_t *tab_end, int32_t *sums,
-           const unsigned NT)
+static inline __attribute__((always_inline)) void pass_tiles(const uint8_t *wp, const uint8_t *tab,
+                                                             const uint8_t *tab_end, int32_t *sums,
+                                                             const unsigned NT)
 {
     tlut512_zero_sums(sums, NT);
     while (tab < tab_end) {
@@ -154,19 +158,22 @@ pass_tiles(const uint8_t *wp, const uint8_t *tab, const uint8_t *tab_end, int32_
         if (chunk_end > tab_end)
             chunk_end = tab_end;
         __m512i acc_lo[PASS_TILES], acc_hi[PASS_TILES];
-        _Pragma("GCC unroll 4") for (unsigned t = 0; t < NT; t++)
+#pragma GCC unroll 4
+        for (unsigned t = 0; t < NT; t++)
             acc_lo[t] = acc_hi[t] = _mm512_setzero_si512();
         for (; tab < chunk_end; tab += GROUP_TABLE_BYTES, wp += NT * VEC_BYTES) {
             __m512i low_plane = _mm512_load_si512(tab);
             __m512i high_plane = _mm512_load_si512(tab + VEC_BYTES);
-            _Pragma("GCC unroll 4") for (unsigned t = 0; t < NT; t++) {
+#pragma GCC unroll 4
+            for (unsigned t = 0; t < NT; t++) {
                 _mm_prefetch((const char *)(wp + TLUT_PREFETCH_BYTES + t * VEC_BYTES), _MM_HINT_T0);
                 __m512i idx = _mm512_load_si512(wp + t * VEC_BYTES);
                 tlut512_lookup(idx, _mm512_movepi8_mask(idx), low_plane, high_plane, &acc_lo[t],
                                &acc_hi[t]);
             }
         }
-        _Pragma("GCC unroll 4") for (unsigned t = 0; t < NT; t++)
+#pragma GCC unroll 4
+        for (unsigned t = 0; t < NT; t++)
             tlut512_widen(acc_lo[t], acc_hi[t], sums + t * TLUT512_TILE_ROWS);
     }
 }

@@ -137,18 +137,24 @@ typedef int32_t (*tlut_pack_row_fn)(const uint8_t *codes, size_t units, uint8_t 
                                     size_t unit_stride, size_t row);
 
 typedef struct tlut_geom {
-    const char *name;          /* the kernel's, for messages */
+    const char *name; /* the kernel's, for messages */
     size_t tile_rows, pass_tiles;
-    size_t unit_weights;       /* weights per unit of k */
-    size_t unit_tile_bytes;    /* layout bytes of one unit of one tile */
-    size_t unit_table_bytes;   /* table bytes of one unit of one token */
+    size_t unit_weights;             /* weights per unit of k */
+    size_t unit_tile_bytes;          /* layout bytes of one unit of one tile */
+    size_t unit_table_bytes;         /* table bytes of one unit of one token */
     size_t (*lane_row)(size_t lane); /* row within the tile of int32 sum lane `lane` */
-    tlut_pass_fn pass;         /* the hot function: sums of one pass, in lane order */
+    tlut_pass_fn pass;               /* the hot function: sums of one pass, in lane order */
     tlut_pack_row_fn pack_row;
 } tlut_geom;
 
-static inline size_t tlut_units(const tlut_geom *g, size_t k) { return (k + g->unit_weights - 1) / g->unit_weights; }
-static inline size_t tlut_tiles(const tlut_geom *g, size_t m) { return (m + g->tile_rows - 1) / g->tile_rows; }
+static inline size_t tlut_units(const tlut_geom *g, size_t k)
+{
+    return (k + g->unit_weights - 1) / g->unit_weights;
+}
+static inline size_t tlut_tiles(const tlut_geom *g, size_t m)
+{
+    return (m + g->tile_rows - 1) / g->tile_rows;
+}
 static inline size_t tlut_pass_rows(const tlut_geom *g) { return g->tile_rows * g->pass_tiles; }
 
 static inline size_t tlut_codes_bytes(const tlut_geom *g, size_t m, size_t k)
@@ -173,7 +179,8 @@ static inline void tlut_repack(const tlut_geom *g, const bb_weights *w, void *la
     }
     for (size_t r = 0; r < tiles * g->tile_rows; r++) {
         size_t pass = r / pass_rows, tile = r % pass_rows / g->tile_rows;
-        size_t left = tiles - pass * g->pass_tiles, nt = left < g->pass_tiles ? left : g->pass_tiles;
+        size_t left = tiles - pass * g->pass_tiles,
+               nt = left < g->pass_tiles ? left : g->pass_tiles;
         uint8_t *pass_base = out + pass * g->pass_tiles * units * g->unit_tile_bytes;
         if (r < w->m)
             tlut_row_codes(w, r, codes, len);
@@ -245,30 +252,30 @@ static inline void tlut_gemm_rows(const tlut_geom *g, const bb_gemm_args *a, siz
 /* The hot symbol: external (no .isra/.constprop clone renames it) and not inlined, so that
  * `make check-addonly` finds and disassembles it; it dispatches the pass's tile count
  * (1..max_nt) to the kernel's always-inline pass_tiles(wp, tab, tab_end, sums, NT). */
-#define TLUT_DEFINE_PASS(symbol, pass_tiles, max_nt)                                            \
-    void symbol(const uint8_t *wp, const uint8_t *tab, const uint8_t *tab_end, int32_t *sums,  \
-                unsigned nt);                                                                  \
-    __attribute__((noinline)) void symbol(const uint8_t *wp, const uint8_t *tab,                \
-                                          const uint8_t *tab_end, int32_t *sums, unsigned nt)  \
-    {                                                                                          \
-        if (nt <= 1)                                                                           \
-            pass_tiles(wp, tab, tab_end, sums, 1);                                             \
-        else if (nt == 2 || (max_nt) == 2)                                                     \
-            pass_tiles(wp, tab, tab_end, sums, 2);                                             \
-        else if (nt == 3 || (max_nt) == 3)                                                     \
-            pass_tiles(wp, tab, tab_end, sums, (max_nt) > 3 ? 3 : (max_nt));                   \
-        else                                                                                   \
-            pass_tiles(wp, tab, tab_end, sums, (max_nt));                                      \
+#define TLUT_DEFINE_PASS(symbol, pass_tiles, max_nt)                                               \
+    void symbol(const uint8_t *wp, const uint8_t *tab, const uint8_t *tab_end, int32_t *sums,      \
+                unsigned nt);                                                                      \
+    __attribute__((noinline)) void symbol(const uint8_t *wp, const uint8_t *tab,                   \
+                                          const uint8_t *tab_end, int32_t *sums, unsigned nt)      \
+    {                                                                                              \
+        if (nt <= 1)                                                                               \
+            pass_tiles(wp, tab, tab_end, sums, 1);                                                 \
+        else if (nt == 2 || (max_nt) == 2)                                                         \
+            pass_tiles(wp, tab, tab_end, sums, 2);                                                 \
+        else if (nt == 3 || (max_nt) == 3)                                                         \
+            pass_tiles(wp, tab, tab_end, sums, (max_nt) > 3 ? 3 : (max_nt));                       \
+        else                                                                                       \
+            pass_tiles(wp, tab, tab_end, sums, (max_nt));                                          \
     }
 
 /* The kernel-table functions that only forward to the generic ones above. */
-#define TLUT_DEFINE_KERNEL_FUNCS(geom)                                                          \
-    static size_t layout_bytes(const bb_weights *w) { return tlut_layout_bytes(&(geom), w); }  \
-    static void repack(const bb_weights *w, void *layout) { tlut_repack(&(geom), w, layout); } \
-    static size_t act_bytes(size_t k, size_t n) { return tlut_act_bytes(&(geom), k, n); }      \
-    static void gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)                         \
-    {                                                                                          \
-        tlut_gemm_rows(&(geom), a, r0, r1);                                                    \
+#define TLUT_DEFINE_KERNEL_FUNCS(geom)                                                             \
+    static size_t layout_bytes(const bb_weights *w) { return tlut_layout_bytes(&(geom), w); }      \
+    static void repack(const bb_weights *w, void *layout) { tlut_repack(&(geom), w, layout); }     \
+    static size_t act_bytes(size_t k, size_t n) { return tlut_act_bytes(&(geom), k, n); }          \
+    static void gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)                             \
+    {                                                                                              \
+        tlut_gemm_rows(&(geom), a, r0, r1);                                                        \
     }
 
 /* ------------------------------------------------------------------ AVX-512 lookup step */
@@ -283,9 +290,10 @@ static inline void tlut_gemm_rows(const tlut_geom *g, const bb_gemm_args *a, siz
  * in the low accumulator, 8 more in the high one), added with vpaddw. */
 enum { TLUT512_TILE_ROWS = 64 };
 
-static inline __attribute__((always_inline)) void
-tlut512_lookup(__m512i idx, __mmask64 neg, __m512i low_plane, __m512i high_plane,
-               __m512i *acc_lo, __m512i *acc_hi)
+static inline __attribute__((always_inline)) void tlut512_lookup(__m512i idx, __mmask64 neg,
+                                                                 __m512i low_plane,
+                                                                 __m512i high_plane,
+                                                                 __m512i *acc_lo, __m512i *acc_hi)
 {
     const __m512i ones = _mm512_set1_epi8(-1);
     __m512i lo = _mm512_permutexvar_epi8(idx, low_plane);
@@ -298,7 +306,7 @@ tlut512_lookup(__m512i idx, __mmask64 neg, __m512i low_plane, __m512i high_plane
 
 /* Adds a tile's int16 accumulators into its 64 int32 sums (lane order, see tlut512_lane_row). */
 static inline __attribute__((always_inline)) void tlut512_widen(__m512i lo, __m512i hi,
-                                                                 int32_t *sums)
+                                                                int32_t *sums)
 {
     __m512i *s = (__m512i *)sums;
     s[0] = _mm512_add_epi32(s[0], _mm512_cvtepi16_epi32(_mm512_castsi512_si256(lo)));
@@ -330,9 +338,10 @@ static inline size_t tlut512_lane_row(size_t i) { return 16 * (i % 32 / 8) + 8 *
  * lane 1: group of lane 1), acc_b rows 8-15. */
 enum { TLUT256_TILE_ROWS = 16 };
 
-static inline __attribute__((always_inline)) void
-tlut256_lookup(__m256i idx, __m256i sign, __m256i low_planes, __m256i high_planes,
-               __m256i *acc_a, __m256i *acc_b)
+static inline __attribute__((always_inline)) void tlut256_lookup(__m256i idx, __m256i sign,
+                                                                 __m256i low_planes,
+                                                                 __m256i high_planes,
+                                                                 __m256i *acc_a, __m256i *acc_b)
 {
     __m256i lo = _mm256_xor_si256(_mm256_shuffle_epi8(low_planes, idx), sign);
     __m256i hi = _mm256_xor_si256(_mm256_shuffle_epi8(high_planes, idx), sign);
@@ -345,10 +354,12 @@ tlut256_lookup(__m256i idx, __m256i sign, __m256i low_planes, __m256i high_plane
 static inline __attribute__((always_inline)) void tlut256_widen(__m256i a, __m256i b, int32_t *sums)
 {
     __m256i *s = (__m256i *)sums;
-    s[0] = _mm256_add_epi32(s[0], _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(a)),
-                                                   _mm256_cvtepi16_epi32(_mm256_extracti128_si256(a, 1))));
-    s[1] = _mm256_add_epi32(s[1], _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(b)),
-                                                   _mm256_cvtepi16_epi32(_mm256_extracti128_si256(b, 1))));
+    s[0] = _mm256_add_epi32(
+        s[0], _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(a)),
+                               _mm256_cvtepi16_epi32(_mm256_extracti128_si256(a, 1))));
+    s[1] = _mm256_add_epi32(
+        s[1], _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(b)),
+                               _mm256_cvtepi16_epi32(_mm256_extracti128_si256(b, 1))));
 }
 
 static inline __attribute__((always_inline)) void tlut256_zero_sums(int32_t *sums, unsigned tiles)

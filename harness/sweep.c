@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 enum { HUGE_ALIGN = 2u << 20, MAX_THREADS = 256, CEILING_PASSES = 10 };
@@ -167,21 +168,109 @@ int bb_sweep_plan(const bb_sweep_opts *o, bb_sweep_row **rows_out, size_t *n_out
 
 /* ------------------------------------------------------------------ weights */
 
-/* One weight matrix as a kernel reads it.  Copies of a kernel with its own layout share
- * the canonical data (the kernel reads only the layout) and own layout and scales. */
+/* The weights of every group come from one arena that outlives the groups.  First touch
+ * of fresh memory is the dearest part of building gigabytes of weights (the kernel zeroes
+ * every page; in a VM several times slower than a memcpy), so the pages that one group
+ * touched are handed to the next, and only what a group does not need is returned. */
+typedef struct arena {
+    uint8_t **base;
+    size_t *size;
+    size_t n, cap;
+    size_t cur, off; /* allocation point: chunk, offset */
+} arena;
+
+#define ARENA_CHUNK (256ull << 20)
+
+static uint64_t arena_bytes(const arena *a)
+{
+    uint64_t t = 0;
+    for (size_t i = 0; i < a->n; i++)
+        t += a->size[i];
+    return t;
+}
+
+/* Not zeroed: every caller writes all of it. */
+static void *arena_alloc(arena *a, size_t bytes)
+{
+    size_t align = bytes >= HUGE_ALIGN ? HUGE_ALIGN : BB_ALIGN;
+    for (; a->cur < a->n; a->cur++, a->off = 0) {
+        size_t off = bb_round_up(a->off, align);
+        if (off + bytes <= a->size[a->cur]) {
+            a->off = off + bytes;
+            return a->base[a->cur] + off;
+        }
+    }
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 16;
+        uint8_t **b = realloc(a->base, cap * sizeof *b);
+        if (b)
+            a->base = b;
+        size_t *sz = b ? realloc(a->size, cap * sizeof *sz) : NULL;
+        if (!sz)
+            return NULL;
+        a->size = sz;
+        a->cap = cap;
+    }
+    size_t size = bb_round_up(bytes > ARENA_CHUNK ? bytes : ARENA_CHUNK, HUGE_ALIGN);
+    void *p = NULL;
+    if (posix_memalign(&p, HUGE_ALIGN, size) != 0)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, size, MADV_HUGEPAGE); /* a hint, as in bb_alloc */
+#endif
+    a->base[a->n] = p;
+    a->size[a->n] = size;
+    a->cur = a->n++;
+    a->off = bytes;
+    return p;
+}
+
+/* Starts over, keeping the first chunks up to `keep` bytes and freeing the rest. */
+static void arena_rewind(arena *a, uint64_t keep)
+{
+    uint64_t held = 0;
+    size_t i = 0;
+    for (; i < a->n && held < keep; i++)
+        held += a->size[i];
+    for (size_t j = i; j < a->n; j++)
+        free(a->base[j]);
+    a->n = i;
+    a->cur = a->off = 0;
+}
+
+static void arena_free(arena *a)
+{
+    arena_rewind(a, 0);
+    free(a->base);
+    free(a->size);
+    memset(a, 0, sizeof *a);
+}
+
+/* One weight matrix as a kernel reads it, in the arena (check weights excepted).  Copies
+ * of a kernel with its own layout share the canonical data (the kernel reads only the
+ * layout) and have their own layout and scales. */
 typedef struct mat {
     bb_weights w;
     void *layout;
-    bool owns_data;
 } mat;
 
-static void mat_free(mat *m)
+/* The fields bb_weights_alloc would set, with data and scales from the arena. */
+static int weights_in_arena(arena *a, bb_weights *w, bb_format_id id, size_t m, size_t k)
 {
-    if (m->owns_data)
-        bb_free(m->w.data);
-    bb_free(m->w.scales);
-    bb_free(m->layout);
-    memset(m, 0, sizeof *m);
+    const bb_format *f = bb_format_get(id);
+    memset(w, 0, sizeof *w);
+    w->format = id;
+    w->m = m;
+    w->k = k;
+    w->k_padded = bb_round_up(k, f->block);
+    w->row_bytes = w->k_padded / f->block * f->block_bytes;
+    w->n_scales = f->scale == BB_SCALE_PER_ROW ? m : f->scale == BB_SCALE_PER_MATRIX ? 1 : 0;
+    w->data = arena_alloc(a, m * w->row_bytes);
+    w->scales = arena_alloc(a, (w->n_scales ? w->n_scales : 1) * sizeof(float));
+    if (!w->data || !w->scales)
+        return -1;
+    w->scales[0] = 0;
+    return 0;
 }
 
 static uint64_t alloc_size(uint64_t bytes)
@@ -242,13 +331,14 @@ static int make_tile(bb_format_id f, size_t m, size_t k, uint64_t seed, bb_weigh
     return 0;
 }
 
-/* An m-row matrix whose row r is tile row r mod tile rows, repacked for kernel k. */
-static int mat_from_tile(const bb_kernel *k, const bb_weights *tile, size_t m, mat *out)
+/* An m-row matrix whose row r is tile row r mod tile rows, repacked for kernel k: in
+ * the arena, or (ar NULL, the check weights) in memory of its own (bb_kernel_weights_free). */
+static int mat_from_tile(const bb_kernel *k, const bb_weights *tile, size_t m, arena *ar, mat *out)
 {
     memset(out, 0, sizeof *out);
-    if (bb_weights_alloc(&out->w, tile->format, m, tile->k) != 0)
+    if (ar ? weights_in_arena(ar, &out->w, tile->format, m, tile->k) != 0
+           : bb_weights_alloc(&out->w, tile->format, m, tile->k) != 0)
         return -1;
-    out->owns_data = true;
     for (size_t r = 0; r < m; r++)
         memcpy(out->w.data + r * out->w.row_bytes, tile->data + (r % tile->m) * tile->row_bytes,
                tile->row_bytes);
@@ -258,41 +348,37 @@ static int mat_from_tile(const bb_kernel *k, const bb_weights *tile, size_t m, m
         for (size_t r = 0; r < out->w.n_scales; r++)
             out->w.scales[r] = tile->scales[r % tile->m];
     if (k->repack) {
-        out->layout = bb_alloc(k->layout_bytes(&out->w));
+        size_t bytes = k->layout_bytes(&out->w);
+        out->layout = ar ? arena_alloc(ar, bytes) : bb_alloc(bytes);
         if (!out->layout) {
-            mat_free(out);
+            if (!ar)
+                bb_weights_free(&out->w);
             return -1;
         }
+        memset(out->layout, 0, bytes); /* repack may leave padding unwritten */
         k->repack(&out->w, out->layout);
     }
     return 0;
 }
 
-static int mat_clone(const bb_kernel *k, const mat *src, mat *dst)
+static int mat_clone(const bb_kernel *k, const mat *src, arena *ar, mat *dst)
 {
     memset(dst, 0, sizeof *dst);
     dst->w = src->w;
     size_t scale_bytes = (src->w.n_scales ? src->w.n_scales : 1) * sizeof(float);
-    dst->w.scales = bb_alloc(scale_bytes);
+    dst->w.scales = arena_alloc(ar, scale_bytes);
     if (!dst->w.scales)
         return -1;
     memcpy(dst->w.scales, src->w.scales, scale_bytes);
     if (src->layout) {
         size_t bytes = k->layout_bytes(&src->w);
-        dst->layout = bb_alloc(bytes);
-        if (!dst->layout) {
-            mat_free(dst);
+        if (!(dst->layout = arena_alloc(ar, bytes)))
             return -1;
-        }
         memcpy(dst->layout, src->layout, bytes);
         return 0;
     }
-    dst->w.data = bb_alloc(src->w.m * src->w.row_bytes);
-    if (!dst->w.data) {
-        mat_free(dst);
+    if (!(dst->w.data = arena_alloc(ar, src->w.m * src->w.row_bytes)))
         return -1;
-    }
-    dst->owns_data = true;
     memcpy(dst->w.data, src->w.data, src->w.m * src->w.row_bytes);
     return 0;
 }
@@ -311,6 +397,8 @@ typedef struct group {
     bb_rotation rot;
     unsigned n_slots;            /* layer weight sets */
     uint64_t next_copy;          /* rotation position */
+    arena *ar;                   /* where layers and heads live */
+    uint64_t arena_need;         /* bytes of arena the weights take */
     mat *layers;                 /* n_slots x BB_PROJ_COUNT */
     mat *heads;                  /* rot.copies when lm_head */
     bb_kernel_weights check[BB_PROJ_COUNT + 1]; /* per distinct shape; [COUNT]: the head */
@@ -328,12 +416,9 @@ typedef struct group {
     double build_s;
 } group;
 
+/* The weights stay in the arena for the next group. */
 static void group_free(group *g)
 {
-    for (size_t i = 0; g->layers && i < (size_t)g->n_slots * BB_PROJ_COUNT; i++)
-        mat_free(&g->layers[i]);
-    for (size_t i = 0; g->heads && i < g->rot.copies; i++)
-        mat_free(&g->heads[i]);
     free(g->layers);
     free(g->heads);
     for (int i = 0; i <= BB_PROJ_COUNT; i++)
@@ -417,8 +502,10 @@ static void group_plan(group *g, const bb_sweep_opts *o, const bb_model *m, bb_f
     uint64_t head_alloc = g->lm_head ? copy_alloc_bytes(g->head_kn, head_m(g), head_k(g)) : 0;
     if (g->lm_head && g->head_kn->layout_bytes)
         shared += alloc_size(bb_weights_bytes(BB_FMT_FP16, head_m(g), head_k(g)));
-    g->memory_estimate = (uint64_t)g->n_slots * layer_alloc + (uint64_t)g->rot.copies * head_alloc +
-                         shared + check + io_bytes(g, g->n_max) + (64ull << 20);
+    /* + a chunk: a matrix that does not fit the rest of a chunk starts the next one */
+    g->arena_need = (uint64_t)g->n_slots * layer_alloc + (uint64_t)g->rot.copies * head_alloc + shared +
+                    ARENA_CHUNK;
+    g->memory_estimate = g->arena_need + check + io_bytes(g, g->n_max) + (64ull << 20);
 }
 
 static void reset_peak_rss(group *g)
@@ -439,38 +526,23 @@ static int build_shape(group *g, int p, uint64_t seed)
     bb_weights tile;
     if (make_tile(g->format, g->proj[p].m, g->proj[p].k, seed, &tile) != 0)
         return -1;
-    mat master;
-    int rc = mat_from_tile(g->kn, &tile, g->proj[p].m, &master);
-    if (rc == 0) {
-        /* check weights: the first check_rows rows of the same matrix */
-        mat chk;
-        rc = mat_from_tile(g->kn, &tile, bb_sweep_check_rows(g->proj[p].m), &chk);
-        if (rc == 0) {
-            g->check[p].w = chk.w;
-            g->check[p].layout = chk.layout;
-        } else {
-            mat_free(&master);
-        }
+    mat master, chk;
+    /* check weights: the first check_rows rows of the same matrix, in memory of their own */
+    int rc = mat_from_tile(g->kn, &tile, g->proj[p].m, g->ar, &master);
+    if (rc == 0 && (rc = mat_from_tile(g->kn, &tile, bb_sweep_check_rows(g->proj[p].m), NULL, &chk)) == 0) {
+        g->check[p].w = chk.w;
+        g->check[p].layout = chk.layout;
     }
     bb_weights_free(&tile);
-    if (rc != 0)
-        return -1;
-    bool master_used = false;
     for (unsigned s = 0; s < g->n_slots && rc == 0; s++)
         for (int q = 0; q < BB_PROJ_COUNT && rc == 0; q++) {
             if (g->shape_of[q] != p)
                 continue;
-            if (s + 1 == g->n_slots && q == p) {
-                /* the master goes last so that its clones are made from intact data */
+            if (s + 1 == g->n_slots && q == p) /* the master itself serves the last use */
                 g->layers[(size_t)s * BB_PROJ_COUNT + q] = master;
-                master_used = true;
-            } else {
-                rc = mat_clone(g->kn, &master, &g->layers[(size_t)s * BB_PROJ_COUNT + q]);
-                /* clones of a layout kernel share the master's canonical data */
-            }
+            else /* clones of a layout kernel share the master's canonical data */
+                rc = mat_clone(g->kn, &master, g->ar, &g->layers[(size_t)s * BB_PROJ_COUNT + q]);
         }
-    if (!master_used)
-        mat_free(&master);
     return rc;
 }
 
@@ -482,18 +554,15 @@ static int build_heads(group *g, uint64_t seed)
     mat master;
     if (make_tile(BB_FMT_FP16, head_m(g), head_k(g), seed, &tile) != 0)
         return -1;
-    int rc = mat_from_tile(g->head_kn, &tile, head_m(g), &master);
+    int rc = mat_from_tile(g->head_kn, &tile, head_m(g), g->ar, &master);
     mat chk;
-    if (rc == 0 && mat_from_tile(g->head_kn, &tile, bb_sweep_check_rows(head_m(g)), &chk) == 0) {
+    if (rc == 0 && (rc = mat_from_tile(g->head_kn, &tile, bb_sweep_check_rows(head_m(g)), NULL, &chk)) == 0) {
         g->check[BB_PROJ_COUNT].w = chk.w;
         g->check[BB_PROJ_COUNT].layout = chk.layout;
-    } else if (rc == 0) {
-        mat_free(&master);
-        rc = -1;
     }
     bb_weights_free(&tile);
     for (unsigned c = 0; rc == 0 && c + 1 < g->rot.copies; c++)
-        rc = mat_clone(g->head_kn, &master, &g->heads[c]);
+        rc = mat_clone(g->head_kn, &master, g->ar, &g->heads[c]);
     if (rc == 0)
         g->heads[g->rot.copies - 1] = master;
     return rc;
@@ -678,6 +747,7 @@ typedef struct sweep_state {
     const char *llc_source;
     double granularity_ns;
     bb_probe *probe;         /* energy + counters around each row's kept samples */
+    arena ar;                /* the weights of the group being measured */
     double row_cap;          /* seconds this row may take: --max-row-time, or less under --time-budget */
     char cap_note[96];       /* where row_cap comes from, for reasons */
 } sweep_state;
@@ -1271,10 +1341,11 @@ static bool set_row_cap(sweep_state *st, const bb_sweep_opts *o, double elapsed_
 
 /* Plans and builds the group of row r (extrapolated when forced); refuses it when the
  * estimate exceeds what the machine can give. */
-static void group_open(group *g, const bb_sweep_opts *o, const sweep_state *st, const bb_sweep_row *r,
+static void group_open(group *g, const bb_sweep_opts *o, sweep_state *st, const bb_sweep_row *r,
                        uint64_t n_max, bool force_extrapolated)
 {
-    uint64_t usable = usable_memory(o);
+    /* the arena's pages are ours already: they count as usable */
+    uint64_t usable = usable_memory(o) + arena_bytes(&st->ar);
     group_plan(g, o, r->model, r->format, n_max, st->llc, usable, force_extrapolated);
     if (g->rot.full && g->memory_estimate > usable) {
         /* the weights fit but not with everything else: extrapolate rather than refuse */
@@ -1282,6 +1353,8 @@ static void group_open(group *g, const bb_sweep_opts *o, const sweep_state *st, 
         snprintf(g->mode_reason, sizeof g->mode_reason,
                  "the full model fits --full-max but not with its activations in the usable memory");
     }
+    g->ar = &st->ar;
+    arena_rewind(g->ar, g->arena_need);
     group_note(g, o, stderr);
     if (g->memory_estimate > usable) {
         char a[32], b[32];
@@ -1407,6 +1480,7 @@ int bb_sweep_run(bb_sweep_ctx *c, const bb_sweep_row *rows, size_t n, char *erro
         if (st->pools[t])
             bb_pool_destroy(st->pools[t]);
     bb_probe_close(st->probe);
+    arena_free(&st->ar);
     free(st);
     return status;
 }

@@ -171,18 +171,6 @@ static const char *fmt_p(double p, char *buf, size_t len)
     return buf;
 }
 
-/* A key with '|' escaped, so that a markdown table keeps its columns. */
-static void md_key(FILE *to, const char *key)
-{
-    fputc('`', to);
-    for (const char *p = key; *p; p++) {
-        if (*p == '|')
-            fputc('\\', to);
-        fputc(*p, to);
-    }
-    fputc('`', to);
-}
-
 static void md_change(FILE *to, const bb_sample_compare *s)
 {
     fprintf(to, " %+.1f%% | [%+.1f%%, %+.1f%%] |", 100 * s->change, 100 * s->ci_low, 100 * s->ci_high);
@@ -198,7 +186,7 @@ static void md_row(FILE *to, const bb_key_result *k, bool with_confirm)
 {
     char b1[32], b2[32], p[32];
     fputs("| ", to);
-    md_key(to, k->key);
+    bb_md_code(to, k->key);
     fprintf(to, "%s | %s | %s |", k->unit[0] == 'r' ? " (ratio)" : "",
             fmt_value(k->first.base_median, k->unit, b1, sizeof b1),
             fmt_value(k->first.new_median, k->unit, b2, sizeof b2));
@@ -252,7 +240,7 @@ static void write_markdown(FILE *to, const compare_args *a, const bb_comparison 
         fputs("\nNot compared:\n\n", to);
         for (size_t i = 0; i < c->n_missing; i++) {
             fputs("- ", to);
-            md_key(to, c->missing[i].key);
+            bb_md_code(to, c->missing[i].key);
             fprintf(to, ": %s\n", c->missing[i].why);
         }
     }

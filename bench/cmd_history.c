@@ -269,19 +269,22 @@ static void markdown_report(const history_args *a, const key_series *ks, size_t 
     for (size_t k = 0; k < n; k++)
         steps += ks[k].n_steps;
     printf("### bitbench history: %zu key(s) over %zu file(s), %zu step change(s)\n\n", n, a->n_files, steps);
-    printf("Files, oldest first: %s ... %s. Per file, the median of the key's samples (measured). A step: the "
-           "median of up to %zu files' medians each side differs by >= %.1f%%, and Mann-Whitney U over their "
-           "samples gives p < %g.%s\n\n", short_label(a->files[0], lb, sizeof lb),
-           a->files[a->n_files - 1], a->h.window, 100 * a->h.threshold, a->h.alpha,
-           a->normalize ? " Values are ratios to the reference measured in the same run." : "");
-    printf("| key | files | first | last | steps (file: change) |\n|---|---:|---:|---:|---|\n");
+    char lb2[PATH_MAX];
+    printf("Files, oldest first: `%s` ... `%s`. Per file, the median of the key's samples (measured; %s). A step: "
+           "the median of up to %zu files' medians each side differs by >= %.1f%%, and Mann-Whitney U over their "
+           "samples gives p < %g.\n\n", short_label(a->files[0], lb, sizeof lb),
+           short_label(a->files[a->n_files - 1], lb2, sizeof lb2),
+           a->normalize ? "ratios to the reference measured in the same run" : "ns", a->h.window,
+           100 * a->h.threshold, a->h.alpha);
+    printf("| key | files | first median | last median | steps (file: change) |\n|---|---:|---:|---:|---|\n");
     for (size_t k = 0; k < n; k++) {
         const key_series *s = &ks[k];
         size_t present = 0, f0 = first_present(s, a->n_files, false), f1 = first_present(s, a->n_files, true);
         for (size_t f = 0; f < a->n_files; f++)
             present += s->pts[f].present;
-        printf("| `%s` | %zu | %.4g | %.4g |", s->key, present, present ? s->pts[f0].median : 0.0 / 0.0,
-               present ? s->pts[f1].median : 0.0 / 0.0);
+        fputs("| ", stdout);
+        bb_md_code(stdout, s->key);
+        printf(" | %zu | %.4g | %.4g |", present, s->pts[f0].median, s->pts[f1].median);
         for (size_t i = 0; i < s->n_steps; i++)
             printf("%s %s: %+.1f%%%s", i ? "," : "", short_label(a->files[s->steps[i].at], lb, sizeof lb),
                    100 * s->steps[i].change, s->steps[i].tentative ? " (tentative: last file)" : "");
@@ -334,7 +337,6 @@ static int write_data(const history_args *a, const key_series *ks, size_t n, cha
     fprintf(d, "# bitbench history: one block per key; file index, median (%s), median / first median, file\n",
             a->normalize ? "ratio to the reference" : "ns, measured");
     fprintf(st, "# file index, level after the step / first median, change, key number\n");
-    size_t written = 0;
     for (size_t k = 0; k < n; k++) {
         size_t f0 = first_present(&ks[k], a->n_files, false);
         double first = ks[k].pts[f0].median;
@@ -346,12 +348,10 @@ static int write_data(const history_args *a, const key_series *ks, size_t n, cha
             else
                 fprintf(d, "%zu NaN NaN \"%s\"\n", f, label);
         }
-        for (size_t i = 0; i < ks[k].n_steps; i++, written++)
+        for (size_t i = 0; i < ks[k].n_steps; i++)
             fprintf(st, "%zu %.6g %.6g %zu\n", ks[k].steps[i].at, ks[k].steps[i].after / first,
                     ks[k].steps[i].change, k);
     }
-    if (!written)
-        fprintf(st, "NaN NaN NaN NaN\n");
     fclose(d);
     fclose(st);
     return 0;
@@ -376,7 +376,7 @@ static void find_script(char *buf, size_t len)
     snprintf(buf, len, "plots/history.gp");
 }
 
-static void plot(const history_args *a, const char *dat, const char *steps_path, size_t n_keys)
+static void plot(const history_args *a, const char *dat, const char *steps_path, size_t n_keys, size_t n_steps)
 {
     char script[PATH_MAX], png[PATH_MAX], cmd[4 * PATH_MAX + 256];
     if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
@@ -389,8 +389,8 @@ static void plot(const history_args *a, const char *dat, const char *steps_path,
         return;
     }
     snprintf(png, sizeof png, "%s/history.png", a->out_dir);
-    snprintf(cmd, sizeof cmd, "gnuplot -e \"datafile='%s'; stepsfile='%s'; outfile='%s'; nkeys=%zu\" '%s'", dat,
-             steps_path, png, n_keys, script);
+    snprintf(cmd, sizeof cmd, "gnuplot -e \"datafile='%s'; stepsfile='%s'; outfile='%s'; nkeys=%zu; nsteps=%zu\" '%s'",
+             dat, steps_path, png, n_keys, n_steps, script);
     if (system(cmd) == 0)
         fprintf(stderr, "history: plot written to %s\n", png);
     else
@@ -425,8 +425,11 @@ int bb_cmd_history(int argc, char **argv)
         rc = rc ? rc : bb_cli_error(CMD, "--out '%s': cannot create the directory", a.out_dir);
         goto done;
     }
+    size_t n_steps = 0;
+    for (size_t k = 0; k < n_keys; k++)
+        n_steps += ks[k].n_steps;
     if (a.plot)
-        plot(&a, dat, steps_path, n_keys);
+        plot(&a, dat, steps_path, n_keys, n_steps);
     else
         fprintf(stderr, "history: plot not drawn (--no-plot); data in %s\n", dat);
 done:

@@ -195,15 +195,6 @@ void bb_compare_opts_default(bb_compare_opts *o)
     *o = (bb_compare_opts){.alpha = 0.01, .threshold = 0.05, .floor_quantile = 0.05, .resamples = 2000, .seed = 1};
 }
 
-double bb_median_copy(const double *v, size_t n)
-{
-    double *t = malloc(n * sizeof *t);
-    memcpy(t, v, n * sizeof *t);
-    double m = bb_median_inplace(t, n);
-    free(t);
-    return m;
-}
-
 static double quantile_of(const double *v, size_t n, double q)
 {
     double *t = malloc(n * sizeof *t);
@@ -212,6 +203,11 @@ static double quantile_of(const double *v, size_t n, double q)
     double x = bb_quantile_sorted(t, n, q);
     free(t);
     return x;
+}
+
+double bb_median_copy(const double *v, size_t n)
+{
+    return quantile_of(v, n, 0.5);
 }
 
 /* Signed distance of NEW's floors outside BASE's: 0 when the ranges overlap. */
@@ -383,6 +379,11 @@ static void compare_key(const bb_rowset *base, const bb_rowset *new_, const bb_r
     k->format = a->format;
     k->impl = a->impl;
     k->unit = (a->normalized && b->normalized) ? "ratio" : "ns";
+    bb_compare_opts ratio_opts = *o;
+    if (!strcmp(k->unit, "ratio")) { /* a ratio's interference goes both ways: no floor */
+        ratio_opts.floor_quantile = 0;
+        o = &ratio_opts;
+    }
     bb_floor_range fr;
     floor_range(base, key, o->floor_quantile, &fr.base_lo, &fr.base_hi, &fr.base_runs);
     floor_range(new_, key, o->floor_quantile, &fr.new_lo, &fr.new_hi, &fr.new_runs);
@@ -470,4 +471,15 @@ void bb_comparison_free(bb_comparison *c)
     free(c->missing);
     free(c->results);
     memset(c, 0, sizeof *c);
+}
+
+void bb_md_code(FILE *to, const char *s)
+{
+    fputc('`', to);
+    for (; *s; s++) {
+        if (*s == '|')
+            fputc('\\', to);
+        fputc(*s, to);
+    }
+    fputc('`', to);
 }

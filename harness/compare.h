@@ -25,8 +25,10 @@
  *                Both significance and effect size are needed: with hundreds of samples a
  *                1% drift is "significant", and a 20% jump in 5 samples may be chance.
  * Machine drift between runs is the larger danger; bb_rowset_normalize divides each row
- * by a reference implementation measured in the same run, and bb_compare_rowsets takes
- * an optional confirmation run: a regression counts only when the rerun shows it too.
+ * by a reference implementation measured in the same run (ratios are judged on their
+ * medians: interference moves a ratio both ways, so it has no floor), and
+ * bb_compare_rowsets takes an optional confirmation run: a regression counts only when
+ * the rerun shows it too.
  *
  * Result files: JSON Lines of `bitbench sweep` rows (harness/SCHEMA.md, kind "sweep") or
  * of `bitbench gemm --json` (schema "bitbench.gemm/1"); other lines are counted, skipped,
@@ -39,6 +41,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* ------------------------------------------------------------------ statistics */
 
@@ -184,6 +187,9 @@ typedef struct bb_comparison {
 int bb_compare_rowsets(const bb_rowset *base, const bb_rowset *new_, const bb_rowset *confirm,
                        const bb_compare_opts *o, bb_comparison *out, char *err, size_t errlen);
 void bb_comparison_free(bb_comparison *c);
+
+/* s as markdown code, '|' escaped so that a table keeps its columns (compare, history). */
+void bb_md_code(FILE *to, const char *s);
 
 /* Samples of every row with this key pooled into a fresh array (*n of them; NULL when
  * none are measured).  Shared by compare and history. */

@@ -267,23 +267,30 @@ static void test_ragged_shapes_match_reference(void **state)
     }
 }
 
-/* More rows than any row group, so groups and the ragged tail both run, and tokens. */
+/* More rows than any row group, so groups and the ragged tail both run; token counts on
+ * both sides of the prefill path (decode once, 4-token tiles, ragged tile) and K across
+ * several of its segments (4096 weights). */
 static void test_row_groups_and_tokens(void **state)
 {
     (void)state;
-    size_t m = 37, k = 1111, n = 5, x_stride;
-    float *w32 = malloc(m * k * sizeof(float));
-    tu_fill_normalish(w32, m * k, 1.0f, 31);
-    float *x = tu_make_x(k, n, 32, &x_stride);
-    for (size_t i = 0; i < N_KERNELS; i++) {
-        if (!runnable_or_note(KERNELS[i]))
-            continue;
-        bb_weights w = quantized(KERNELS[i]->format, w32, m, k);
-        expect_same_as_reference(KERNELS[i], &w, x, x_stride, n);
-        bb_weights_free(&w);
-    }
-    bb_free(x);
-    free(w32);
+    static const size_t ns[] = {3, 4, 9}, ks[] = {1111, 9000};
+    size_t m = 37, x_stride;
+    for (size_t c = 0; c < sizeof ks / sizeof ks[0]; c++)
+        for (size_t d = 0; d < sizeof ns / sizeof ns[0]; d++) {
+            size_t k = ks[c], n = ns[d];
+            float *w32 = malloc(m * k * sizeof(float));
+            tu_fill_normalish(w32, m * k, 1.0f, 31 + c);
+            float *x = tu_make_x(k, n, 32 + d, &x_stride);
+            for (size_t i = 0; i < N_KERNELS; i++) {
+                if (!runnable_or_note(KERNELS[i]))
+                    continue;
+                bb_weights w = quantized(KERNELS[i]->format, w32, m, k);
+                expect_same_as_reference(KERNELS[i], &w, x, x_stride, n);
+                bb_weights_free(&w);
+            }
+            bb_free(x);
+            free(w32);
+        }
 }
 
 /* Every tern1.6 byte value 0..242 at every byte position: weight (block b, byte j, trit t)
@@ -317,17 +324,19 @@ static uint32_t all_pos(size_t r, size_t i) { (void)r, (void)i; return CODE_POS;
 static uint32_t all_neg(size_t r, size_t i) { (void)r, (void)i; return CODE_NEG; }
 static uint32_t alternating(size_t r, size_t i) { return (uint32_t)((i + r) % 3); }
 
-/* All activations x = 1 (q = 127) or -1: |acc| up to 127 K, the largest any kernel meets;
+/* All activations x = 1 (q = 127) or -1, n tokens: |acc| up to 127 K, the largest any kernel meets;
  * exact int32 results are checked against 127 K directly, not only against the reference.
  * K = 65536 (the suite's largest); the multiply-add kernels' segment lengths are crossed
  * by K = 330 000 (tern1.6, 1024 blocks = 327 680 weights) and 2 100 000 (tern2, 8192 blocks
  * = 2 097 152), the bit-serial tern1.6 segment (40 960) by both. */
-static void check_extreme(bb_format_id f, size_t k, uint32_t (*code)(size_t, size_t), float xv)
+static void check_extreme(bb_format_id f, size_t k, uint32_t (*code)(size_t, size_t), float xv,
+                          size_t n)
 {
-    size_t m = 2, n = 1, x_stride = bb_k_stride(k);
-    float *x = bb_alloc(x_stride * sizeof(float));
-    for (size_t i = 0; i < k; i++)
-        x[i] = xv;
+    size_t m = 2, x_stride = bb_k_stride(k);
+    float *x = bb_alloc(n * x_stride * sizeof(float));
+    for (size_t t = 0; t < n; t++)
+        for (size_t i = 0; i < k; i++)
+            x[t * x_stride + i] = xv;
     bb_weights w = with_codes(f, m, k, code);
     for (size_t i = 0; i < N_KERNELS; i++) {
         const bb_kernel *kn = KERNELS[i];
@@ -338,9 +347,10 @@ static void check_extreme(bb_format_id f, size_t k, uint32_t (*code)(size_t, siz
             float *y = tu_run_kernel(kn, &w, x, x_stride, n);
             double acc = (double)(code == all_pos ? 127 : -127) * (double)k * (xv > 0 ? 1 : -1);
             float want = bb_rescale_i32((int32_t)acc, w.scales[0], (xv > 0 ? xv : -xv) / 127.0f);
-            if (memcmp(&y[0], &want, sizeof want) != 0)
-                fail_msg("%s k=%zu: y = %.9g, expected exactly %.9g (acc %.0f)", kn->name, k, y[0],
-                         want, acc);
+            for (size_t t = 0; t < n; t++)
+                if (memcmp(&y[t * m], &want, sizeof want) != 0)
+                    fail_msg("%s k=%zu n=%zu: y[%zu] = %.9g, expected exactly %.9g (acc %.0f)",
+                             kn->name, k, n, t, y[t * m], want, acc);
             bb_free(y);
         }
     }
@@ -351,16 +361,17 @@ static void check_extreme(bb_format_id f, size_t k, uint32_t (*code)(size_t, siz
 static void test_accumulator_extremes(void **state)
 {
     (void)state;
-    for (int f = BB_FMT_TERN2; f <= BB_FMT_TERN1_6; f++) {
-        check_extreme((bb_format_id)f, 65536, all_pos, 1.0f);
-        check_extreme((bb_format_id)f, 65536, all_neg, 1.0f);
-        check_extreme((bb_format_id)f, 65536, all_pos, -1.0f);
-        check_extreme((bb_format_id)f, 65536, alternating, 1.0f);
-    }
-    check_extreme(BB_FMT_TERN1_6, 330000, all_pos, 1.0f);
-    check_extreme(BB_FMT_TERN1_6, 330000, alternating, -1.0f);
-    check_extreme(BB_FMT_TERN2, 2100000, all_pos, 1.0f);
-    check_extreme(BB_FMT_TERN2, 2100000, all_neg, -1.0f);
+    for (int f = BB_FMT_TERN2; f <= BB_FMT_TERN1_6; f++)
+        for (size_t n = 1; n <= 4; n += 3) { /* one token, and the prefill path */
+            check_extreme((bb_format_id)f, 65536, all_pos, 1.0f, n);
+            check_extreme((bb_format_id)f, 65536, all_neg, 1.0f, n);
+            check_extreme((bb_format_id)f, 65536, all_pos, -1.0f, n);
+            check_extreme((bb_format_id)f, 65536, alternating, 1.0f, n);
+        }
+    check_extreme(BB_FMT_TERN1_6, 330000, all_pos, 1.0f, 1);
+    check_extreme(BB_FMT_TERN1_6, 330000, alternating, -1.0f, 1);
+    check_extreme(BB_FMT_TERN2, 2100000, all_pos, 1.0f, 1);
+    check_extreme(BB_FMT_TERN2, 2100000, all_neg, -1.0f, 1);
 }
 
 /* gemm_rows(r0, r1) writes rows [r0, r1) of every token and nothing else. */

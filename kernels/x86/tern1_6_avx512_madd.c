@@ -12,6 +12,9 @@
  * The identity holds per product, so 3 A - B is a multiple of 256 in every dword lane and
  * the arithmetic shift by 8 is exact; then sum (c - 1) x = sum c x - sum x as for tern2.
  *
+ * With 4 tokens or more, the prefill path of ternary_simd.h decodes each row once instead
+ * (trits as code bytes, then vpdpbusd per token: the int8 method).
+ *
  * Overflow: an A lane gains at most 5 * 4 * 255 * 127 per block and 3 A must fit int32, so
  * K is cut into segments of SEGMENT_BLOCKS = 1024 blocks (3 * 1024 * 647700 < 2^31); the
  * segments' (3 A - B) >> 8 add with wrap-around into a result that fits int32.
@@ -89,11 +92,32 @@ static inline __attribute__((always_inline)) void row_group(const tern_job *j, c
     }
 }
 
+/* Prefill: the trits of `blocks` blocks as code bytes in weight order (trit t of byte j is
+ * weight 64 t + j of its block): c = [v >= 86] + [v >= 171], v <- 3 v. */
+static void decode_codes(const uint8_t *row, size_t blocks, uint8_t *codes)
+{
+    const __m512i one = _mm512_set1_epi8(1), c86 = _mm512_set1_epi8(86),
+                  c171 = _mm512_set1_epi8((char)171);
+    for (size_t b = 0; b < blocks; b++, row += TS_BLOCK_BYTES) {
+        __m512i v = _mm512_load_si512(row);
+        for (int t = 0; t < TS_TRITS; t++, codes += TS_LANE) {
+            __m512i c = _mm512_maskz_mov_epi8(_mm512_cmpge_epu8_mask(v, c86), one);
+            c = _mm512_mask_add_epi8(c, _mm512_cmpge_epu8_mask(v, c171), c, one);
+            _mm512_store_si512(codes, c);
+            v = times3(v);
+        }
+    }
+}
+
 void bb_tern1_6_avx512_madd_rows(const tern_job *j);
 
 /* no-tree-pre: see tern2_avx512_addonly.c. */
 __attribute__((noinline, optimize("no-tree-pre"))) void bb_tern1_6_avx512_madd_rows(const tern_job *j)
 {
+    if (j->n >= TS_PF_TOKENS) {
+        ts_prefill_rows(j, TS_TERN1_6_BLOCK, decode_codes);
+        return;
+    }
     const uint8_t *w = j->w;
     float *y = j->y;
     size_t r = 0;

@@ -12,6 +12,9 @@
  * accumulator i is a multiple of 4^i), so no shift sits in the loop: 4 vpandd + 4 vpdpbusd
  * per 64-byte block.  Four rows share each activation load.
  *
+ * With 4 tokens or more, the prefill path of ternary_simd.h decodes each row once instead
+ * (codes as bytes, then vpdpbusd per token: the int8 method).
+ *
  * Overflow: accumulator 3's dword lanes gain 4 products <= 128 * 127 per block, so K is
  * cut into segments of SEGMENT_BLOCKS blocks (<= 4 * 16256 * 8192 < 2^31 per lane) whose
  * rescaled sums are added with wrap-around; the final sum c x - sum x fits int32 for
@@ -93,11 +96,29 @@ static inline __attribute__((always_inline)) void row_group(const tern_job *j, c
     }
 }
 
+/* Prefill: the codes of `blocks` blocks as bytes in weight order (lane i of byte j is weight
+ * 64 i + j of its block). */
+static void decode_codes(const uint8_t *row, size_t blocks, uint8_t *codes)
+{
+    const __m512i three = _mm512_set1_epi8(3);
+    for (size_t b = 0; b < blocks; b++, row += TS_BLOCK_BYTES, codes += TS_TERN2_BLOCK) {
+        __m512i w = _mm512_load_si512(row);
+        _mm512_store_si512(codes, _mm512_and_si512(w, three));
+        _mm512_store_si512(codes + 64, _mm512_and_si512(_mm512_srli_epi16(w, 2), three));
+        _mm512_store_si512(codes + 128, _mm512_and_si512(_mm512_srli_epi16(w, 4), three));
+        _mm512_store_si512(codes + 192, _mm512_and_si512(_mm512_srli_epi16(w, 6), three));
+    }
+}
+
 void bb_tern2_avx512_madd_rows(const tern_job *j);
 
 /* no-tree-pre: see tern2_avx512_addonly.c. */
 __attribute__((noinline, optimize("no-tree-pre"))) void bb_tern2_avx512_madd_rows(const tern_job *j)
 {
+    if (j->n >= TS_PF_TOKENS) {
+        ts_prefill_rows(j, TS_TERN2_BLOCK, decode_codes);
+        return;
+    }
     const uint8_t *w = j->w;
     float *y = j->y;
     size_t r = 0;

@@ -269,4 +269,105 @@ ts_bitserial_rows(const uint8_t *const *wrow, int nrows, size_t full, int half,
 }
 #endif
 
+/* ------------------------------------------------------------------ prefill (VNNI)
+ *
+ * With many tokens, decoding the weights again for every token wastes most of a
+ * multiply-add kernel's work.  The prefill path decodes a group of TS_PF_ROWS rows once per
+ * K segment into code bytes c in {0, 1, 2} in weight order (the kernel's decode function),
+ * then runs the int8 method on them: vpdpbusd of 64 codes against 64 activations, a tile of
+ * TS_PF_ROWS rows x TS_PF_TOKENS tokens sharing every load; sum (c - 1) x = sum c x - sum x.
+ * Per dword lane a segment adds at most 4 * 2 * 127 per 64 weights: far from overflow; the
+ * segments' sums are added with wrap-around in the int32 output slots, the true result
+ * fitting int32. */
+#ifdef __AVX512VNNI__
+enum { TS_PF_ROWS = 4, TS_PF_TOKENS = 4, TS_PF_SEGMENT = 4096 };
+
+/* Decodes `blocks` canonical blocks of one row into blocks * block_weights code bytes. */
+typedef void (*ts_decode_fn)(const uint8_t *row, size_t blocks, uint8_t *codes);
+
+/* Sums of 4 vectors of int32, as one vector of 4: transposing adds. */
+static inline __m128i ts_sum4(__m512i a, __m512i b, __m512i c, __m512i d)
+{
+    __m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
+    __m512i cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
+    __m512i abcd = _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
+    __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(abcd), _mm512_extracti64x4_epi64(abcd, 1));
+    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
+/* One tile: nrows rows of codes (stride `len`) by ntok tokens, over len bytes; adds sum c x
+ * into the int32 slots y[t][r] (or stores, when first). */
+static inline __attribute__((always_inline)) void
+ts_pf_tile(const uint8_t *codes, size_t len, int nrows, const int8_t *x, size_t q_stride,
+           int ntok, float *y, size_t y_stride, int first)
+{
+    __m512i acc[TS_PF_ROWS][TS_PF_TOKENS];
+#pragma GCC unroll 4
+    for (int r = 0; r < TS_PF_ROWS; r++) {
+#pragma GCC unroll 4
+        for (int t = 0; t < TS_PF_TOKENS; t++)
+            acc[r][t] = _mm512_setzero_si512();
+    }
+    for (size_t i = 0; i < len; i += 64) {
+        __m512i xv[TS_PF_TOKENS];
+#pragma GCC unroll 4
+        for (int t = 0; t < TS_PF_TOKENS; t++)
+            xv[t] = t < ntok ? _mm512_load_si512(x + t * q_stride + i) : _mm512_setzero_si512();
+#pragma GCC unroll 4
+        for (int r = 0; r < nrows; r++) {
+            __m512i c = _mm512_load_si512(codes + r * len + i);
+#pragma GCC unroll 4
+            for (int t = 0; t < ntok; t++)
+                acc[r][t] = _mm512_dpbusd_epi32(acc[r][t], c, xv[t]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < ntok; t++) {
+        int32_t sum[4];
+        _mm_storeu_si128((__m128i *)sum, ts_sum4(acc[0][t], acc[1][t], acc[2][t], acc[3][t]));
+        for (int r = 0; r < nrows; r++) {
+            int32_t prev = 0;
+            if (!first)
+                memcpy(&prev, y + t * y_stride + r, sizeof prev);
+            ts_put(y + t * y_stride + r, (int32_t)((uint32_t)prev + (uint32_t)sum[r]));
+        }
+    }
+}
+
+/* Rows [0, j->rows) of a job for all tokens, by decode-once (j->blocks canonical blocks of
+ * block_weights weights per row). */
+static inline void ts_prefill_rows(const tern_job *j, size_t block_weights, ts_decode_fn decode)
+{
+    size_t seg_blocks = (TS_PF_SEGMENT + block_weights - 1) / block_weights;
+    _Alignas(64) uint8_t codes[TS_PF_ROWS * ((TS_PF_SEGMENT + 319) / 320 * 320 + 256)];
+    for (size_t r0 = 0; r0 < j->rows; r0 += TS_PF_ROWS) {
+        int nrows = j->rows - r0 < TS_PF_ROWS ? (int)(j->rows - r0) : TS_PF_ROWS;
+        float *y = j->y + r0;
+        for (size_t b0 = 0; b0 < j->blocks; b0 += seg_blocks) {
+            size_t blocks = j->blocks - b0 < seg_blocks ? j->blocks - b0 : seg_blocks;
+            size_t len = blocks * block_weights;
+            for (int r = 0; r < nrows; r++)
+                decode(j->w + (r0 + (size_t)r) * j->row_bytes + b0 * TS_BLOCK_BYTES, blocks,
+                       codes + r * len);
+            const int8_t *x = j->q + b0 * block_weights;
+            for (size_t t0 = 0; t0 < j->n; t0 += TS_PF_TOKENS) {
+                int ntok = j->n - t0 < TS_PF_TOKENS ? (int)(j->n - t0) : TS_PF_TOKENS;
+                float *yt = y + t0 * j->y_stride;
+                const int8_t *xt = x + t0 * j->q_stride;
+                if (ntok == TS_PF_TOKENS)
+                    ts_pf_tile(codes, len, nrows, xt, j->q_stride, TS_PF_TOKENS, yt, j->y_stride, b0 == 0);
+                else
+                    ts_pf_tile(codes, len, nrows, xt, j->q_stride, ntok, yt, j->y_stride, b0 == 0);
+            }
+        }
+        for (size_t t = 0; t < j->n; t++) /* the codes are w + 1 */
+            for (int r = 0; r < nrows; r++) {
+                int32_t acc;
+                memcpy(&acc, y + t * j->y_stride + r, sizeof acc);
+                ts_put(y + t * j->y_stride + r, ts_minus(acc, j->q_sum[t]));
+            }
+    }
+}
+#endif
+
 #endif

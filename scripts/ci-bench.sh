@@ -116,16 +116,15 @@ run_plan() {
   done
 }
 
+if [ "$update" = 0 ] && [ ! -f "$baseline" ]; then
+  die "no baseline for machine $machine at $baseline; create it with --update-baseline"
+fi
 run_plan "$out/run.jsonl"
 if [ "$update" = 1 ]; then
   mkdir -p "$(dirname "$baseline")"
   cp "$out/run.jsonl" "$baseline"
   echo "ci-bench: baseline for machine $machine written to $baseline (commit it)" >&2
   exit 0
-fi
-if [ ! -f "$baseline" ]; then
-  echo "ci-bench: no baseline for machine $machine at $baseline; create it with --update-baseline" >&2
-  exit 2
 fi
 
 compare_opts=(--threshold "$threshold" --alpha "$alpha")

@@ -290,6 +290,14 @@ static inline void tlut_gemm_rows(const tlut_geom *g, const bb_gemm_args *a, siz
  * in the low accumulator, 8 more in the high one), added with vpaddw. */
 enum { TLUT512_TILE_ROWS = 64 };
 
+/* Interleaves looked-up low and high bytes into int16 lanes and accumulates them. */
+static inline __attribute__((always_inline)) void
+tlut512_accumulate(__m512i lo, __m512i hi, __m512i *acc_lo, __m512i *acc_hi)
+{
+    *acc_lo = _mm512_add_epi16(*acc_lo, _mm512_unpacklo_epi8(lo, hi));
+    *acc_hi = _mm512_add_epi16(*acc_hi, _mm512_unpackhi_epi8(lo, hi));
+}
+
 static inline __attribute__((always_inline)) void tlut512_lookup(__m512i idx, __mmask64 neg,
                                                                  __m512i low_plane,
                                                                  __m512i high_plane,
@@ -300,8 +308,7 @@ static inline __attribute__((always_inline)) void tlut512_lookup(__m512i idx, __
     __m512i hi = _mm512_permutexvar_epi8(idx, high_plane);
     lo = _mm512_mask_sub_epi8(lo, neg, ones, lo);
     hi = _mm512_mask_sub_epi8(hi, neg, ones, hi);
-    *acc_lo = _mm512_add_epi16(*acc_lo, _mm512_unpacklo_epi8(lo, hi));
-    *acc_hi = _mm512_add_epi16(*acc_hi, _mm512_unpackhi_epi8(lo, hi));
+    tlut512_accumulate(lo, hi, acc_lo, acc_hi);
 }
 
 /* Adds a tile's int16 accumulators into its 64 int32 sums (lane order, see tlut512_lane_row). */

@@ -3,6 +3,7 @@
 
 #include "../harness/bandwidth.h"
 #include "../harness/cache.h"
+#include "../harness/machine.h"
 #include "../harness/pool.h"
 #include "../harness/probe.h"
 #include "../kernels/kernel.h"
@@ -13,24 +14,6 @@
 #include <string.h>
 
 #define CMD "info"
-
-static void cpu_model(char *buf, size_t len)
-{
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    char line[512];
-    snprintf(buf, len, "unknown");
-    if (!f)
-        return;
-    while (fgets(line, sizeof line, f)) {
-        char *colon = strchr(line, ':');
-        if (colon && !strncmp(line, "model name", 10)) {
-            snprintf(buf, len, "%s", colon + 2);
-            buf[strcspn(buf, "\n")] = '\0';
-            break;
-        }
-    }
-    fclose(f);
-}
 
 static json_t *bandwidth_json(int threads)
 {
@@ -59,20 +42,22 @@ static json_t *bandwidth_json(int threads)
 
 static json_t *info_json(int bandwidth, int threads)
 {
-    char model[256], det[256], act[256];
+    char det[256], act[256];
     const char *llc_src;
     uint64_t llc = bb_llc_bytes(&llc_src);
-    cpu_model(model, sizeof model);
+    bb_machine machine;
+    bb_machine_describe(&machine);
     size_t runnable = 0;
     for (size_t i = 0; i < bb_kernel_count; i++)
         runnable += bb_kernel_runnable(bb_kernels[i]);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:I, s:I, s:I}", "cpu", model,
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:I, s:I, s:I}", "cpu", machine.cpu_model,
         "isa_detected", bb_cpu_features_str(bb_cpu_detect(), det, sizeof det),
         "isa_active", bb_cpu_features_str(bb_cpu_features(), act, sizeof act),
         "isa_cap", bb_isa_name(bb_isa_cap()), "cores", bb_online_cores(),
         "llc_bytes", (json_int_t)llc, "llc_source", llc_src, "mem_available_bytes",
         (json_int_t)bb_mem_available(), "kernels", (json_int_t)bb_kernel_count,
         "kernels_runnable", (json_int_t)runnable);
+    json_object_set_new(o, "machine", bb_machine_json(&machine));
     bb_probe *probe = bb_probe_open(NULL);
     json_object_set_new(o, "measurement", bb_probe_describe(probe));
     bb_probe_close(probe);
@@ -84,7 +69,17 @@ static json_t *info_json(int bandwidth, int threads)
 static void info_text(json_t *o)
 {
     char b[32];
-    printf("cpu:          %s\n", json_string_value(json_object_get(o, "cpu")));
+    json_t *mach = json_object_get(o, "machine");
+    printf("machine (as recorded in result rows):\n");
+    const char *key;
+    json_t *val;
+    json_object_foreach(mach, key, val)
+        if (json_is_string(val) && *json_string_value(val))
+            printf("  %-18s %s\n", key, json_string_value(val));
+        else if (json_is_integer(val))
+            printf("  %-18s %lld\n", key, (long long)json_integer_value(val));
+        else if (json_is_boolean(val))
+            printf("  %-18s %s\n", key, json_is_true(val) ? "yes" : "no");
     printf("isa detected: %s\n", json_string_value(json_object_get(o, "isa_detected")));
     printf("isa active:   %s (cap %s)\n", json_string_value(json_object_get(o, "isa_active")),
            json_string_value(json_object_get(o, "isa_cap")));

@@ -208,6 +208,8 @@ TLUT_DEFINE_PASS(bb_tern1_6_avx2_lut_pass, pass_tiles, PASS_TILES)
 
 /* ------------------------------------------------------------------ kernel */
 
+static void build_tables(const int8_t *q, size_t k, uint8_t *tables);
+
 static const tlut_geom GEOM = {
     .name = "tern1.6-avx2-lut",
     .tile_rows = TLUT256_TILE_ROWS,
@@ -218,19 +220,16 @@ static const tlut_geom GEOM = {
     .lane_row = tlut256_lane_row,
     .pass = bb_tern1_6_avx2_lut_pass,
     .pack_row = pack_row,
+    .quantize = bb_act_q8_quantize_avx2,
+    .build = build_tables,
 };
 
 TLUT_DEFINE_KERNEL_FUNCS(GEOM)
 
-static void prepare_act(const bb_gemm_args *a, size_t t0, size_t t1)
+static void build_tables(const int8_t *q, size_t k, uint8_t *tables)
 {
-    size_t k = a->w->k;
-    bb_act_q8 view = bb_act_q8_view(a->act, k, a->n);
     pthread_once(&build_consts_once, make_build_consts);
-    bb_act_q8_quantize_avx2(a->x, a->x_stride, &view, t0, t1);
-    for (size_t t = t0; t < t1; t++)
-        build_token_tables(view.q + t * view.k_stride, k, tlut_units(&GEOM, k), &BUILD_CONSTS,
-                           tlut_token_tables(&GEOM, a, t));
+    build_token_tables(q, k, tlut_units(&GEOM, k), &BUILD_CONSTS, tables);
 }
 
 const bb_kernel bb_kernel_tern1_6_avx2_lut = {

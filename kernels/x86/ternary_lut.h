@@ -136,6 +136,12 @@ typedef void (*tlut_pass_fn)(const uint8_t *wp, const uint8_t *tab, const uint8_
 typedef int32_t (*tlut_pack_row_fn)(const uint8_t *codes, size_t units, uint8_t *tile,
                                     size_t unit_stride, size_t row);
 
+/* prepare_act's two steps: the int8 quantizer (act_q8_simd.h), then the kernel's tables of
+ * one token from its int8 activations q (k of them, zero beyond). */
+typedef void (*tlut_quantize_fn)(const float *x, size_t x_stride, bb_act_q8 *a, size_t t0,
+                                 size_t t1);
+typedef void (*tlut_build_fn)(const int8_t *q, size_t k, uint8_t *tables);
+
 typedef struct tlut_geom {
     const char *name; /* the kernel's, for messages */
     size_t tile_rows, pass_tiles;
@@ -145,6 +151,8 @@ typedef struct tlut_geom {
     size_t (*lane_row)(size_t lane); /* row within the tile of int32 sum lane `lane` */
     tlut_pass_fn pass;               /* the hot function: sums of one pass, in lane order */
     tlut_pack_row_fn pack_row;
+    tlut_quantize_fn quantize;
+    tlut_build_fn build;
 } tlut_geom;
 
 static inline size_t tlut_units(const tlut_geom *g, size_t k)
@@ -207,6 +215,14 @@ static inline size_t tlut_act_bytes(const tlut_geom *g, size_t k, size_t n)
 static inline uint8_t *tlut_token_tables(const tlut_geom *g, const bb_gemm_args *a, size_t t)
 {
     return (uint8_t *)a->act + bb_act_q8_bytes(a->w->k, a->n) + t * tlut_table_bytes(g, a->w->k);
+}
+
+static inline void tlut_prepare_act(const tlut_geom *g, const bb_gemm_args *a, size_t t0, size_t t1)
+{
+    bb_act_q8 view = bb_act_q8_view(a->act, a->w->k, a->n);
+    g->quantize(a->x, a->x_stride, &view, t0, t1);
+    for (size_t t = t0; t < t1; t++)
+        g->build(view.q + t * view.k_stride, a->w->k, tlut_token_tables(g, a, t));
 }
 
 /* gemm_rows: token blocks outer, passes, tokens inner.  A pass's weights are read from
@@ -276,6 +292,10 @@ static inline void tlut_gemm_rows(const tlut_geom *g, const bb_gemm_args *a, siz
     static void gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)                             \
     {                                                                                              \
         tlut_gemm_rows(&(geom), a, r0, r1);                                                        \
+    }                                                                                              \
+    static void prepare_act(const bb_gemm_args *a, size_t t0, size_t t1)                           \
+    {                                                                                              \
+        tlut_prepare_act(&(geom), a, t0, t1);                                                      \
     }
 
 /* ------------------------------------------------------------------ AVX-512 lookup step */

@@ -36,47 +36,14 @@ static inline __attribute__((always_inline)) void
 row_dots(const uint8_t *const *wrow, const int8_t *x, size_t blocks, int nrows, const uint8_t *pf,
          int64_t *out)
 {
-    __m256i acc[ROWS][2];
-#pragma GCC unroll 8
-    for (int r = 0; r < nrows; r++)
-        acc[r][0] = acc[r][1] = _mm256_setzero_si256();
-    for (size_t b = 0, off = 0; b < blocks; b++, off += TS_BLOCK_BYTES, x += TS_TERN1_6_BLOCK) {
-        if (pf) {
-            ts_prefetch(pf, nrows);
-            pf += nrows * TS_BLOCK_BYTES;
-        }
-#pragma GCC unroll 8
-        for (int r = 0; r < nrows; r++) {
-            acc[r][0] = half_block(acc[r][0], _mm256_load_si256((const __m256i *)(wrow[r] + off)), x);
-            acc[r][1] = half_block(acc[r][1], _mm256_load_si256((const __m256i *)(wrow[r] + off + 32)),
-                                   x + 32);
-        }
-    }
-#pragma GCC unroll 8
-    for (int r = 0; r < nrows; r++) {
-        __m256i s = _mm256_add_epi64(acc[r][0], acc[r][1]);
-        __m128i h = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-        out[r] = _mm_cvtsi128_si64(_mm_add_epi64(h, _mm_unpackhi_epi64(h, h)));
-    }
+    ts_sad_dots(wrow, x, blocks, nrows, pf, out, TS_TERN1_6_BLOCK, half_block);
 }
 
 static inline __attribute__((always_inline)) void row_group(const tern_job *j, const uint8_t *w,
                                                             float *y, int nrows)
 {
-    const uint8_t *wrow[ROWS];
-#pragma GCC unroll 8
-    for (int r = 0; r < nrows; r++, w += j->row_bytes)
-        wrow[r] = w;
-    /* 128 per weight of the row: blocks * 320 * 128 = (blocks * 5) << 13 */
-    int64_t offset = (int64_t)(((j->blocks << 2) + j->blocks) << 13);
-    const int8_t *x = j->q;
-    for (size_t t = 0; t < j->n; t++, x += j->q_stride, y += j->y_stride) {
-        int64_t s[ROWS];
-        row_dots(wrow, x, j->blocks, nrows, t == 0 ? w : NULL, s); /* w: the next group */
-#pragma GCC unroll 8
-        for (int r = 0; r < nrows; r++)
-            ts_put(y + r, (int32_t)(s[r] - offset));
-    }
+    /* t + 128 was summed for every weight of the row: blocks * 320 * 128 = (blocks * 5) << 13 */
+    ts_token_passes(j, w, y, nrows, row_dots, (int64_t)(((j->blocks << 2) + j->blocks) << 13), 0);
 }
 
 void bb_tern1_6_avx2_addonly_rows(const tern_job *j);
@@ -84,21 +51,12 @@ void bb_tern1_6_avx2_addonly_rows(const tern_job *j);
 /* no-tree-pre: see tern2_avx512_addonly.c. */
 __attribute__((noinline, optimize("no-tree-pre"))) void bb_tern1_6_avx2_addonly_rows(const tern_job *j)
 {
-    const uint8_t *w = j->w;
-    float *y = j->y;
-    size_t r = 0;
-    for (; r + ROWS <= j->rows; r += ROWS, w += ROWS * j->row_bytes, y += ROWS)
-        row_group(j, w, y, ROWS);
-    for (; r < j->rows; r++, w += j->row_bytes, y++)
-        row_group(j, w, y, 1);
+    TS_FOR_ROW_GROUPS(j, ROWS, row_group);
 }
 
 static void gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
 {
-    ts_refuse_k("tern1.6-avx2-addonly", a->w->k, TS_MAX_K);
-    tern_job j = ts_job(a, r0, r1, a->w->row_bytes, a->w->k_padded / TS_TERN1_6_BLOCK);
-    bb_tern1_6_avx2_addonly_rows(&j);
-    ts_rescale(a, r0, r1);
+    ts_gemm_rows(a, r0, r1, "tern1.6-avx2-addonly", TS_TERN1_6_BLOCK, 0, bb_tern1_6_avx2_addonly_rows);
 }
 
 const bb_kernel bb_kernel_tern1_6_avx2_addonly = {

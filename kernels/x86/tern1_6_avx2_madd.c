@@ -37,7 +37,7 @@ static inline __attribute__((always_inline)) __m256i half_block(__m256i acc, __m
 
 static inline __attribute__((always_inline)) void
 row_dots(const uint8_t *const *wrow, const int8_t *x, size_t blocks, int nrows, const uint8_t *pf,
-         int32_t *out)
+         int64_t *out)
 {
     const __m256i ones = _mm256_set1_epi16(1);
     __m256i dot[ROWS];
@@ -68,29 +68,14 @@ row_dots(const uint8_t *const *wrow, const int8_t *x, size_t blocks, int nrows, 
             dot[r] = _mm256_add_epi32(dot[r], _mm256_madd_epi16(a[r], ones));
     }
 #pragma GCC unroll 8
-    for (int r = 0; r < nrows; r++) {
-        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(dot[r]), _mm256_extracti128_si256(dot[r], 1));
-        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-        out[r] = _mm_cvtsi128_si32(s);
-    }
+    for (int r = 0; r < nrows; r++)
+        out[r] = ts_hsum256_epi32(dot[r]);
 }
 
 static inline __attribute__((always_inline)) void row_group(const tern_job *j, const uint8_t *w,
                                                             float *y, int nrows)
 {
-    const uint8_t *wrow[ROWS];
-#pragma GCC unroll 8
-    for (int r = 0; r < nrows; r++, w += j->row_bytes)
-        wrow[r] = w;
-    const int8_t *x = j->q;
-    for (size_t t = 0; t < j->n; t++, x += j->q_stride, y += j->y_stride) {
-        int32_t dot[ROWS];
-        row_dots(wrow, x, j->blocks, nrows, t == 0 ? w : NULL, dot); /* w: the next group */
-#pragma GCC unroll 8
-        for (int r = 0; r < nrows; r++)
-            ts_put(y + r, ts_minus(dot[r], j->q_sum[t]));
-    }
+    ts_token_passes(j, w, y, nrows, row_dots, 0, 1);
 }
 
 void bb_tern1_6_avx2_madd_rows(const tern_job *j);
@@ -98,21 +83,12 @@ void bb_tern1_6_avx2_madd_rows(const tern_job *j);
 /* no-tree-pre: see tern2_avx512_addonly.c. */
 __attribute__((noinline, optimize("no-tree-pre"))) void bb_tern1_6_avx2_madd_rows(const tern_job *j)
 {
-    const uint8_t *w = j->w;
-    float *y = j->y;
-    size_t r = 0;
-    for (; r + ROWS <= j->rows; r += ROWS, w += ROWS * j->row_bytes, y += ROWS)
-        row_group(j, w, y, ROWS);
-    for (; r < j->rows; r++, w += j->row_bytes, y++)
-        row_group(j, w, y, 1);
+    TS_FOR_ROW_GROUPS(j, ROWS, row_group);
 }
 
 static void gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
 {
-    ts_refuse_k("tern1.6-avx2-madd", a->w->k, TS_MAX_K);
-    tern_job j = ts_job(a, r0, r1, a->w->row_bytes, a->w->k_padded / TS_TERN1_6_BLOCK);
-    bb_tern1_6_avx2_madd_rows(&j);
-    ts_rescale(a, r0, r1);
+    ts_gemm_rows(a, r0, r1, "tern1.6-avx2-madd", TS_TERN1_6_BLOCK, 0, bb_tern1_6_avx2_madd_rows);
 }
 
 const bb_kernel bb_kernel_tern1_6_avx2_madd = {

@@ -199,14 +199,8 @@ bb_tern1_6_avx512_addonly_rows(const tern_job *j)
 
 static void gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
 {
-    const bb_weights *w = a->w;
-    ts_refuse_k("tern1.6-avx512-addonly", w->k, TS_MAX_K);
-    tern_job j = ts_job(a, r0, r1, w->row_bytes, w->k_padded / TS_TERN1_6_BLOCK);
-    j.aux = ts_uplanes(a->act, w->k, a->n);
-    j.aux_stride = ts_uplane_bytes(w->k, GROUP);
-    j.row_aux = (const int32_t *)((const uint8_t *)a->layout + rows_bytes(w)) + r0;
-    bb_tern1_6_avx512_addonly_rows(&j);
-    ts_rescale(a, r0, r1);
+    ts_gemm_rows(a, r0, r1, "tern1.6-avx512-addonly", TS_TERN1_6_BLOCK, GROUP,
+                 bb_tern1_6_avx512_addonly_rows);
 }
 
 const bb_kernel bb_kernel_tern1_6_avx512_addonly = {

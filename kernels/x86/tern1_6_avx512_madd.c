@@ -31,7 +31,7 @@ static inline __m512i times3(__m512i v) { return _mm512_add_epi8(_mm512_add_epi8
 
 static inline __attribute__((always_inline)) void
 segment_dots(const uint8_t *const *wrow, const int8_t *x, size_t blocks, int nrows,
-             const uint8_t *pf, __m512i dot[ROWS])
+             const uint8_t *pf, __m512i *dot)
 {
     __m512i a[ROWS], b[ROWS];
 #pragma GCC unroll 8
@@ -64,32 +64,18 @@ segment_dots(const uint8_t *const *wrow, const int8_t *x, size_t blocks, int nro
     }
 }
 
+static inline __attribute__((always_inline)) void
+dots(const uint8_t *const *wrow, const int8_t *x, size_t blocks, int nrows, const uint8_t *pf,
+     int64_t *out)
+{
+    ts_segmented_dots(wrow, x, blocks, nrows, pf, out, SEGMENT_BLOCKS, TS_TERN1_6_BLOCK,
+                      segment_dots);
+}
+
 static inline __attribute__((always_inline)) void row_group(const tern_job *j, const uint8_t *w,
                                                             float *y, int nrows)
 {
-    const uint8_t *wrow[ROWS];
-#pragma GCC unroll 8
-    for (int r = 0; r < nrows; r++, w += j->row_bytes)
-        wrow[r] = w;
-    const int8_t *x = j->q;
-    for (size_t t = 0; t < j->n; t++, x += j->q_stride, y += j->y_stride) {
-        __m512i dot[ROWS];
-#pragma GCC unroll 8
-        for (int r = 0; r < nrows; r++)
-            dot[r] = _mm512_setzero_si512();
-        for (size_t b0 = 0; b0 < j->blocks; b0 += SEGMENT_BLOCKS) {
-            size_t len = j->blocks - b0 < SEGMENT_BLOCKS ? j->blocks - b0 : SEGMENT_BLOCKS;
-            const uint8_t *seg[ROWS];
-#pragma GCC unroll 8
-            for (int r = 0; r < nrows; r++)
-                seg[r] = wrow[r] + b0 * TS_BLOCK_BYTES;
-            const uint8_t *pf = t == 0 ? w + b0 * TS_BLOCK_BYTES * nrows : NULL; /* next group */
-            segment_dots(seg, x + b0 * TS_TERN1_6_BLOCK, len, nrows, pf, dot);
-        }
-#pragma GCC unroll 8
-        for (int r = 0; r < nrows; r++)
-            ts_put(y + r, ts_minus(_mm512_reduce_add_epi32(dot[r]), j->q_sum[t]));
-    }
+    ts_token_passes(j, w, y, nrows, dots, 0, 1);
 }
 
 /* Prefill: the trits of `blocks` blocks as code bytes in weight order (trit t of byte j is
@@ -114,25 +100,15 @@ void bb_tern1_6_avx512_madd_rows(const tern_job *j);
 /* no-tree-pre: see tern2_avx512_addonly.c. */
 __attribute__((noinline, optimize("no-tree-pre"))) void bb_tern1_6_avx512_madd_rows(const tern_job *j)
 {
-    if (j->n >= TS_PF_TOKENS) {
+    if (j->n >= TS_PF_TOKENS)
         ts_prefill_rows(j, TS_TERN1_6_BLOCK, decode_codes);
-        return;
-    }
-    const uint8_t *w = j->w;
-    float *y = j->y;
-    size_t r = 0;
-    for (; r + ROWS <= j->rows; r += ROWS, w += ROWS * j->row_bytes, y += ROWS)
-        row_group(j, w, y, ROWS);
-    for (; r < j->rows; r++, w += j->row_bytes, y++)
-        row_group(j, w, y, 1);
+    else
+        TS_FOR_ROW_GROUPS(j, ROWS, row_group);
 }
 
 static void gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
 {
-    ts_refuse_k("tern1.6-avx512-madd", a->w->k, TS_MAX_K);
-    tern_job j = ts_job(a, r0, r1, a->w->row_bytes, a->w->k_padded / TS_TERN1_6_BLOCK);
-    bb_tern1_6_avx512_madd_rows(&j);
-    ts_rescale(a, r0, r1);
+    ts_gemm_rows(a, r0, r1, "tern1.6-avx512-madd", TS_TERN1_6_BLOCK, 0, bb_tern1_6_avx512_madd_rows);
 }
 
 const bb_kernel bb_kernel_tern1_6_avx512_madd = {

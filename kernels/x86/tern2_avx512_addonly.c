@@ -27,11 +27,9 @@ enum { ROWS = 2 };
 
 /* ------------------------------------------------------------------ layout */
 
-static size_t plane_rows_bytes(const bb_weights *w) { return w->m * w->row_bytes; }
-
 static size_t layout_bytes(const bb_weights *w)
 {
-    return plane_rows_bytes(w) + bb_round_up(w->m * sizeof(int32_t), BB_ALIGN);
+    return w->m * w->row_bytes + bb_round_up(w->m * sizeof(int32_t), BB_ALIGN);
 }
 
 /* Sets bit i of a plane of `bits` bits from codes[0 .. bits) where code == want. */
@@ -50,7 +48,7 @@ static unsigned pack_plane(const uint8_t *codes, size_t bits, unsigned want, uin
 static void repack(const bb_weights *w, void *layout)
 {
     uint8_t codes[TS_PLANE_BLOCK];
-    int32_t *corr = (int32_t *)((uint8_t *)layout + plane_rows_bytes(w));
+    int32_t *corr = (int32_t *)((uint8_t *)layout + w->m * w->row_bytes);
     for (size_t r = 0; r < w->m; r++) {
         const uint8_t *src = w->data + r * w->row_bytes;
         uint8_t *dst = (uint8_t *)layout + r * w->row_bytes;
@@ -93,18 +91,21 @@ static void prepare_act(const bb_gemm_args *a, size_t t0, size_t t1)
 /* ------------------------------------------------------------------ kernel */
 
 static inline __attribute__((always_inline)) void row_group(const tern_job *j, const uint8_t *w,
-                                                            const int32_t *corr, float *y,
-                                                            int nrows)
+                                                            float *y, int nrows)
 {
     const uint8_t *wrow[ROWS];
+    const int32_t *corr = j->row_aux + (y - j->y);
+#pragma GCC unroll 8
     for (int r = 0; r < nrows; r++, w += j->row_bytes)
-        wrow[r] = w;
+        wrow[r] = w; /* w ends at the next group */
+    /* blocks counts 256-weight halves: full 512-weight blocks are pairs of them */
     size_t full = j->blocks >> 1;
     int half = (int)(j->blocks & 1);
-    const uint8_t *u = j->aux, *next_group = w; /* w has moved past the group */
+    const uint8_t *u = j->aux;
     for (size_t t = 0; t < j->n; t++, u += j->aux_stride, y += j->y_stride) {
         int64_t s[ROWS];
-        ts_bitserial_rows(wrow, nrows, full, half, u, TS_SEL_PQ, t == 0 ? next_group : NULL, s);
+        ts_bitserial_rows(wrow, nrows, full, half, u, TS_SEL_PQ, t == 0 ? w : NULL, s);
+#pragma GCC unroll 8
         for (int r = 0; r < nrows; r++)
             ts_put(y + r, (int32_t)(s[r] - corr[r]));
     }
@@ -116,28 +117,14 @@ void bb_tern2_avx512_addonly_rows(const tern_job *j);
  * every iteration (a register copy per plane: a third more vector instructions). */
 __attribute__((noinline, optimize("no-tree-pre"))) void bb_tern2_avx512_addonly_rows(const tern_job *j)
 {
-    const uint8_t *w = j->w;
-    const int32_t *corr = j->row_aux;
-    float *y = j->y;
-    size_t r = 0;
-    for (; r + ROWS <= j->rows; r += ROWS, w += ROWS * j->row_bytes, corr += ROWS, y += ROWS)
-        row_group(j, w, corr, y, ROWS);
-    for (; r < j->rows; r++, w += j->row_bytes, corr++, y++)
-        row_group(j, w, corr, y, 1);
+    TS_FOR_ROW_GROUPS(j, ROWS, row_group);
 }
 
+/* |S| <= 255 K in int64 lanes: no bound beyond the reference's. */
 static void gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
 {
-    const bb_weights *w = a->w;
-    /* |S| <= 255 K in int64 lanes: no bound beyond the reference's. */
-    ts_refuse_k("tern2-avx512-addonly", w->k, TS_MAX_K);
-    /* blocks = 256-weight halves: full 512-weight blocks are pairs of them */
-    tern_job j = ts_job(a, r0, r1, w->row_bytes, w->k_padded / TS_TERN2_BLOCK);
-    j.aux = ts_uplanes(a->act, w->k, a->n);
-    j.aux_stride = ts_uplane_bytes(w->k, TS_PLANE_BLOCK);
-    j.row_aux = (const int32_t *)((const uint8_t *)a->layout + plane_rows_bytes(w)) + r0;
-    bb_tern2_avx512_addonly_rows(&j);
-    ts_rescale(a, r0, r1);
+    ts_gemm_rows(a, r0, r1, "tern2-avx512-addonly", TS_TERN2_BLOCK, TS_PLANE_BLOCK,
+                 bb_tern2_avx512_addonly_rows);
 }
 
 const bb_kernel bb_kernel_tern2_avx512_addonly = {

@@ -108,6 +108,20 @@ static inline void ts_rescale(const bb_gemm_args *a, size_t r0, size_t r1)
     }
 }
 
+/* The hot functions' outer loop: groups of R rows, then single rows for the rest; calls
+ * group(j, w, y, nrows) with w and y at the group's first row (pointers walk: no index is
+ * multiplied, as the multiply-free hot functions require). */
+#define TS_FOR_ROW_GROUPS(j, R, group)                                                      \
+    do {                                                                                   \
+        const uint8_t *ts_w = (j)->w;                                                      \
+        float *ts_y = (j)->y;                                                              \
+        size_t ts_r = 0;                                                                   \
+        for (; ts_r + (R) <= (j)->rows; ts_r += (R), ts_w += (R) * (j)->row_bytes, ts_y += (R)) \
+            group(j, ts_w, ts_y, R);                                                       \
+        for (; ts_r < (j)->rows; ts_r++, ts_w += (j)->row_bytes, ts_y++)                   \
+            group(j, ts_w, ts_y, 1);                                                       \
+    } while (0)
+
 /* Software prefetch of the weight stream.  A row group reads its R rows side by side, i.e.
  * its R * row_bytes in R interleaved sub-streams, which the hardware prefetchers alone follow
  * too late at one thread.  So a kernel consuming R * 64 bytes of the group prefetches the
@@ -183,6 +197,27 @@ static inline size_t ts_uplane_bytes(size_t k, size_t group)
 static inline const uint8_t *ts_uplanes(const void *act, size_t k, size_t n)
 {
     return (const uint8_t *)act + bb_act_q8_bytes(k, n);
+}
+
+typedef void (*ts_hot_fn)(const tern_job *j);
+
+/* gemm_rows of every kernel here: refuse K beyond the reference's bound, build the job for
+ * rows [r0, r1) (blocks of block_weights weights per row), run the hot function, rescale.
+ * The bit-serial kernels pass uplane_group > 0: their activation planes follow the q8 blob
+ * (ts_uplanes) and their per-row int32 offsets follow the m rows of the layout. */
+static inline void ts_gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1, const char *name,
+                                size_t block_weights, size_t uplane_group, ts_hot_fn hot)
+{
+    const bb_weights *w = a->w;
+    ts_refuse_k(name, w->k, TS_MAX_K);
+    tern_job j = ts_job(a, r0, r1, w->row_bytes, w->k_padded / block_weights);
+    if (uplane_group) {
+        j.aux = ts_uplanes(a->act, w->k, a->n);
+        j.aux_stride = ts_uplane_bytes(w->k, uplane_group);
+        j.row_aux = (const int32_t *)((const uint8_t *)a->layout + w->m * w->row_bytes) + r0;
+    }
+    hot(&j);
+    ts_rescale(a, r0, r1);
 }
 
 #ifdef __AVX512BW__
@@ -367,6 +402,112 @@ static inline void ts_prefill_rows(const tern_job *j, size_t block_weights, ts_d
                 ts_put(y + t * j->y_stride + r, ts_minus(acc, j->q_sum[t]));
             }
     }
+}
+#endif
+
+/* ------------------------------------------------------------------ row groups, per token
+ *
+ * A row group of the kernels that decode the weights again on every token's pass (all but
+ * the bit-serial and prefill paths): the group's rows from w (nrows <= R), then per token
+ * dots(rows, x, blocks, nrows, prefetch, out) leaves each row's sum S in out[] and the slot
+ * gets S - offset, minus the token's activation sum when minus_sum (the "codes 0/1/2"
+ * kernels).  The first token's pass prefetches the next group (ts_prefetch). */
+#ifdef __AVX2__
+#include <immintrin.h>
+
+enum { TS_MAX_GROUP_ROWS = 4 };
+typedef void (*ts_dots_fn)(const uint8_t *const *wrow, const int8_t *x, size_t blocks, int nrows,
+                           const uint8_t *pf, int64_t *out);
+
+static inline __attribute__((always_inline)) void
+ts_token_passes(const tern_job *j, const uint8_t *w, float *y, int nrows, ts_dots_fn dots,
+                int64_t offset, int minus_sum)
+{
+    const uint8_t *wrow[TS_MAX_GROUP_ROWS];
+#pragma GCC unroll 4
+    for (int r = 0; r < nrows; r++, w += j->row_bytes)
+        wrow[r] = w; /* w ends at the next group */
+    const int8_t *x = j->q;
+    for (size_t t = 0; t < j->n; t++, x += j->q_stride, y += j->y_stride) {
+        int64_t s[TS_MAX_GROUP_ROWS];
+        dots(wrow, x, j->blocks, nrows, t == 0 ? w : NULL, s);
+#pragma GCC unroll 4
+        for (int r = 0; r < nrows; r++)
+            ts_put(y + r, ts_minus(s[r] - offset, minus_sum ? j->q_sum[t] : 0));
+    }
+}
+
+static inline int64_t ts_hsum256_epi64(__m256i v)
+{
+    __m128i h = _mm_add_epi64(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    return _mm_cvtsi128_si64(_mm_add_epi64(h, _mm_unpackhi_epi64(h, h)));
+}
+
+static inline int32_t ts_hsum256_epi32(__m256i v)
+{
+    __m128i h = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+    return _mm_cvtsi128_si32(_mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1)));
+}
+
+/* The AVX2 add-only kernels' dots: per 64-byte block and row, half(acc, 32 weight bytes, x)
+ * twice (two accumulators of int64 SAD lanes), prefetching as ts_token_passes says. */
+typedef __m256i (*ts_half_sad_fn)(__m256i acc, __m256i w, const int8_t *x);
+
+static inline __attribute__((always_inline)) void
+ts_sad_dots(const uint8_t *const *wrow, const int8_t *x, size_t blocks, int nrows,
+            const uint8_t *pf, int64_t *out, size_t block_weights, ts_half_sad_fn half)
+{
+    __m256i acc[TS_MAX_GROUP_ROWS][2];
+#pragma GCC unroll 4
+    for (int r = 0; r < nrows; r++)
+        acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+    for (size_t b = 0, off = 0; b < blocks; b++, off += TS_BLOCK_BYTES, x += block_weights) {
+        if (pf) {
+            ts_prefetch(pf, nrows);
+            pf += nrows * TS_BLOCK_BYTES;
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < nrows; r++) {
+            acc[r][0] = half(acc[r][0], _mm256_load_si256((const __m256i *)(wrow[r] + off)), x);
+            acc[r][1] = half(acc[r][1], _mm256_load_si256((const __m256i *)(wrow[r] + off + 32)), x + 32);
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < nrows; r++)
+        out[r] = ts_hsum256_epi64(_mm256_add_epi64(acc[r][0], acc[r][1]));
+}
+#endif
+
+#ifdef __AVX512F__
+/* The AVX-512 multiply-add kernels' dots for ts_token_passes: K in segments of seg_blocks
+ * blocks (their int32 lanes' bound), segment(rows, x, blocks, nrows, prefetch, dot) adding
+ * each segment's lanes (already scaled back) into dot[]; lanes then sum with wrap-around,
+ * exact modulo 2^32 and so exact for the int32 result. */
+typedef void (*ts_segment_fn)(const uint8_t *const *wrow, const int8_t *x, size_t blocks,
+                              int nrows, const uint8_t *pf, __m512i *dot);
+
+static inline __attribute__((always_inline)) void
+ts_segmented_dots(const uint8_t *const *wrow, const int8_t *x, size_t blocks, int nrows,
+                  const uint8_t *pf, int64_t *out, size_t seg_blocks, size_t block_weights,
+                  ts_segment_fn segment)
+{
+    __m512i dot[TS_MAX_GROUP_ROWS];
+#pragma GCC unroll 4
+    for (int r = 0; r < nrows; r++)
+        dot[r] = _mm512_setzero_si512();
+    for (size_t b0 = 0; b0 < blocks; b0 += seg_blocks) {
+        size_t len = blocks - b0 < seg_blocks ? blocks - b0 : seg_blocks;
+        const uint8_t *seg[TS_MAX_GROUP_ROWS];
+#pragma GCC unroll 4
+        for (int r = 0; r < nrows; r++)
+            seg[r] = wrow[r] + b0 * TS_BLOCK_BYTES;
+        segment(seg, x + b0 * block_weights, len, nrows,
+                pf ? pf + b0 * TS_BLOCK_BYTES * (size_t)nrows : NULL, dot);
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < nrows; r++)
+        out[r] = _mm512_reduce_add_epi32(dot[r]);
 }
 #endif
 

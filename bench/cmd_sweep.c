@@ -646,8 +646,10 @@ int bb_cmd_sweep(int argc, char **argv)
         rc = bb_cli_error(CMD, "%s", err);
         goto done;
     }
-    fprintf(stderr, "bitbench sweep: done: %zu rows written%s%s to %s\n", ctx.rows_written,
-            ctx.rows_skipped ? ", rows already present skipped: " : "", "", out);
+    fprintf(stderr, "bitbench sweep: done: %zu rows written to %s", ctx.rows_written, out);
+    if (ctx.rows_skipped)
+        fprintf(stderr, " (%zu already there, not measured again)", ctx.rows_skipped);
+    fputc('\n', stderr);
     if (c->json)
         print_rows_json(stdout, out, rows, n);
     else

@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include "../harness/machine.h"
 #include "../harness/pool.h"
 #include "../kernels/kernel.h"
 
@@ -97,19 +98,7 @@ int bb_cli_parse_u64_list(const char *cmd, const char *opt, const char *s, uint6
     return 0;
 }
 
-uint64_t bb_mem_available(void)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    char line[256];
-    uint64_t kb = 0;
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %" SCNu64 " kB", &kb) == 1)
-            break;
-    fclose(f);
-    return kb * 1024;
-}
+uint64_t bb_mem_available(void) { return bb_machine_mem_available(); }
 
 const char *bb_human_bytes(double bytes, char *buf, size_t len)
 {

@@ -53,4 +53,9 @@ else
 fi
 end=$(date +%s)
 echo "run.sh: sweep finished in $((end - start)) s; rows in $out, tables in $RESULTS_DIR/tables.txt" >&2
+# The report reads whatever rows were written, even after a failed or interrupted sweep.
+if [ -s "$out" ]; then
+    "$bin" report "$out" --out "$RESULTS_DIR" || status=$?
+    echo "run.sh: report in $RESULTS_DIR/REPORT.md" >&2
+fi
 exit $status

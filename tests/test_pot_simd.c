@@ -1,8 +1,9 @@
 /* tests/test_pot_simd.c - the pot4/pot5/pot6 SIMD kernels (kernels/x86/pot_*.c): their
  * repacked layouts decoded back independently, every code value against the reference
  * on ragged shapes and token counts that cross the kernels' token tiles and row groups,
- * the int32/int64 accumulator range at K = 65536 with every term at its largest, and
- * row sub-ranges.  Kernels this host cannot run are skipped (and say so). */
+ * the int32/int64 accumulator range at K = 65536 with every term at its largest, rows
+ * long enough to cross every int32 segment, and row sub-ranges.  Kernels this host cannot
+ * run are skipped (and say so). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -257,6 +258,36 @@ static void test_accumulator_extremes(void **state)
     bb_free(x);
 }
 
+/* ------------------------------------------------------------------ long rows */
+
+/* K past every kernel's int32 segment (the longest is 16384 blocks, pot4-avx512-shift), so
+ * that each one widens into int64 more than once; random codes keep the dot products
+ * well inside the reference's own accumulators. */
+static void test_segments_of_long_rows(void **state)
+{
+    (void)state;
+    const size_t k = 16384 * POT_BLOCK + 300, n = 2;
+    const bb_kernel *ks[64];
+    size_t nk = runnable_pot_kernels(ks, 64), xs;
+    float *x = tu_make_x(k, n, 21, &xs);
+    for (int fi = 0; fi < 3; fi++) {
+        bb_format_id f = fi == 0 ? BB_FMT_POT4 : fi == 1 ? BB_FMT_POT5 : BB_FMT_POT6;
+        random_ctx ctx = {.state = 99 + fi, .n_codes = bb_format_get(f)->n_codes};
+        bb_weights w = make_weights(f, 1, k, any_code, &ctx, 1.0f);
+        float *yref = tu_run_kernel(bb_kernel_reference(f), &w, x, xs, n);
+        for (size_t j = 0; j < nk; j++) {
+            if (ks[j]->format != f)
+                continue;
+            float *y = tu_run_kernel(ks[j], &w, x, xs, n);
+            expect_same_y(ks[j]->name, y, yref, 1, k, n);
+            bb_free(y);
+        }
+        bb_free(yref);
+        bb_weights_free(&w);
+    }
+    bb_free(x);
+}
+
 /* ------------------------------------------------------------------ row ranges */
 
 /* gemm_rows on [r0, r1) writes exactly those rows (the threads' chunks), and the same
@@ -308,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_layout_round_trip),
         cmocka_unit_test(test_every_code_matches_reference),
         cmocka_unit_test(test_accumulator_extremes),
+        cmocka_unit_test(test_segments_of_long_rows),
         cmocka_unit_test(test_row_ranges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -195,14 +195,20 @@ static void test_tern1_6_bitsliced_layout(void **state)
 
 /* The bit-serial kernels' activations: the q8 blob, then per token planes of u = q + 128,
  * 8 per block of 512 lanes, bit b of plane b = bit b of u; q = 0 (u = 128) past k_stride.
- * Lane order: tern2, weight order; tern1.6, per group of 2560 and trit t, lane chunk i
- * (64 lanes) = activations 2560 g + 320 i + 64 t + 0..63. */
-static size_t lane_activation(bb_format_id f, size_t lane)
+ * Lane order: tern2, weight order; tern1.6, per full group of 2560 weights and trit t, lane
+ * chunk i (64 lanes) = activations 2560 g + 320 i + 64 t + 0..63, and in the short last
+ * group of nb blocks, chunk c = trit c / nb of block c % nb, none past 5 nb. */
+static size_t lane_activation(bb_format_id f, size_t k, size_t lane)
 {
     if (f == BB_FMT_TERN2)
         return lane;
-    size_t g = lane / 2560, t = lane % 2560 / 512, i = lane % 512 / 64;
-    return 2560 * g + 320 * i + 64 * t + lane % 64;
+    size_t blocks = (k + 319) / 320, full = blocks / 8, nb = blocks % 8;
+    if (lane < full * 2560) {
+        size_t g = lane / 2560, t = lane % 2560 / 512, i = lane % 512 / 64;
+        return 2560 * g + 320 * i + 64 * t + lane % 64;
+    }
+    size_t c = (lane - full * 2560) / 64;
+    return c < 5 * nb ? 2560 * full + 320 * (c % nb) + 64 * (c / nb) + lane % 64 : SIZE_MAX;
 }
 
 static void test_activation_planes(void **state)
@@ -213,7 +219,7 @@ static void test_activation_planes(void **state)
         const bb_kernel *kn = kernel_named(names[c]);
         if (!runnable_or_note(kn))
             continue;
-        size_t m = 1, k = 2700, n = 3, x_stride;
+        size_t m = 1, k = 2700, n = 3, x_stride; /* tern1.6: one full group, a 1-block tail */
         float *x = tu_make_x(k, n, 21, &x_stride);
         bb_weights w;
         assert_int_equal(bb_weights_alloc(&w, kn->format, m, k), 0);
@@ -224,9 +230,12 @@ static void test_activation_planes(void **state)
         const uint8_t *planes = ts_uplanes(act, k, n);
         size_t lanes = ts_uplane_bytes(k, kn->format == BB_FMT_TERN2 ? 512 : 2560);
         assert_true(lanes >= q.k_stride);
+        size_t used = lanes; /* tern1.6: the dense short group fills ceil(5 nb / 8) blocks */
+        if (kn->format == BB_FMT_TERN1_6)
+            used = (k + 319) / 320 / 8 * 2560 + ((k + 319) / 320 % 8 * 5 + 7) / 8 * 512;
         for (size_t t = 0; t < n; t++)
-            for (size_t lane = 0; lane < lanes; lane++) {
-                size_t i = lane_activation(kn->format, lane);
+            for (size_t lane = 0; lane < used; lane++) {
+                size_t i = lane_activation(kn->format, k, lane);
                 unsigned u = (uint8_t)((i < q.k_stride ? q.q[t * q.k_stride + i] : 0) + 128);
                 for (int b = 0; b < TS_UPLANES; b++) {
                     const uint8_t *plane = planes + t * lanes + lane / 512 * 512 + 64 * b;

@@ -13,7 +13,9 @@
  * and c = 1 (weight 0) when they differ.  So (v_7, k_8) are the weight planes, read with
  * TS_SEL_EQ: T = [U = v_7 = k_8] - one vpternlogq per activation plane as for tern2.  Per
  * 2560 weights: 4 * 14 + 7 decode instructions, then 5 * 24 for the dot product; a row is
- * decoded once into a small stack buffer and reused for every token.
+ * decoded once into a small stack buffer and reused for every token.  A row's short last
+ * group (K is rarely a multiple of 2560) is packed densely: its 5 x nb chunks of 64 weights
+ * fill ceil(5 nb / 8) blocks instead of 5.
  *
  * Own layout (repack, once, untimed): each row's canonical bytes in groups of 8 blocks
  * (512 bytes), bit-transposed: plane i of a group holds bit i of its bytes (byte j at bit
@@ -22,7 +24,8 @@
  * unsigned activations add (ternary_simd.h), rounded up to 64 bytes.
  *
  * Activations: per group g and trit t, a block of planes whose 64-lane chunk i holds the
- * activations of block i of the group, trit t: 2560 g + 320 i + 64 t + (0..63).
+ * activations of block i of the group, trit t: 2560 g + 320 i + 64 t + (0..63); for the
+ * short last group of nb blocks, chunk c of its dense blocks is trit c / nb, block c % nb.
  */
 #pragma GCC target("avx512vpopcntdq")
 
@@ -36,9 +39,11 @@ enum {
     GROUP_BLOCKS = 8,                              /* canonical blocks per group */
     GROUP_BYTES = GROUP_BLOCKS * TS_BLOCK_BYTES,   /* 512: one bit per plane lane */
     GROUP = GROUP_BLOCKS * TS_TERN1_6_BLOCK,       /* 2560 weights */
-    PAIR = 2 * TS_PLANE_BYTES,                     /* one block of weight planes: 128 bytes */
     SEGMENT_GROUPS = 16,                           /* decoded at a time: 40960 weights */
-    SCRATCH = SEGMENT_GROUPS * TS_TRITS * PAIR,    /* 10 KiB */
+    /* decoded weight planes: all first planes (v_7), then all second planes (k_8), 64
+     * bytes a block; room for a segment and a short group: 2 * 85 * 64 = 10.6 KiB */
+    SCRATCH_BLOCKS = (SEGMENT_GROUPS + 1) * TS_TRITS + 1, /* + 1: the stores' overhang */
+    SECOND = SCRATCH_BLOCKS * TS_PLANE_BYTES,
 };
 
 /* ------------------------------------------------------------------ layout */
@@ -77,6 +82,12 @@ static void repack(const bb_weights *w, void *layout)
 
 /* ------------------------------------------------------------------ activations */
 
+/* Where the activations of block i, trit t of group g start. */
+static size_t chunk_at(size_t g, size_t i, size_t trit)
+{
+    return g * GROUP + i * TS_TERN1_6_BLOCK + trit * TS_LANE;
+}
+
 static size_t act_bytes(size_t k, size_t n)
 {
     return bb_act_q8_bytes(k, n) + n * ts_uplane_bytes(k, GROUP);
@@ -88,15 +99,22 @@ static void prepare_act(const bb_gemm_args *a, size_t t0, size_t t1)
     bb_act_q8_prepare_avx512(a, t0, t1);
     bb_act_q8 act = bb_act_q8_view(a->act, k, a->n);
     uint8_t *planes = (uint8_t *)ts_uplanes(a->act, k, a->n) + t0 * bytes;
+    size_t blocks = bb_round_up(k, TS_TERN1_6_BLOCK) / TS_TERN1_6_BLOCK;
+    size_t full = blocks / GROUP_BLOCKS, tail = blocks % GROUP_BLOCKS;
     for (size_t t = t0; t < t1; t++) {
         const int8_t *q = act.q + t * act.k_stride;
-        /* as many lanes as plane bytes */
-        for (size_t g0 = 0; g0 < bytes; g0 += GROUP)
-            for (size_t trit = 0; trit < TS_TRITS; trit++, planes += TS_UPLANES * TS_PLANE_BYTES)
-                for (unsigned i = 0; i < GROUP_BLOCKS; i++) {
-                    size_t at = g0 + TS_TERN1_6_BLOCK * i + TS_LANE * trit;
-                    ts_chunk_planes(at < act.k_stride ? q + at : NULL, planes, i);
-                }
+        uint8_t *p = planes + (t - t0) * bytes;
+        for (size_t g = 0; g < full; g++)
+            for (size_t trit = 0; trit < TS_TRITS; trit++, p += TS_UPLANES * TS_PLANE_BYTES)
+                for (unsigned i = 0; i < GROUP_BLOCKS; i++)
+                    ts_chunk_planes(q + chunk_at(g, i, trit), p, i);
+        /* the short last group, densely: chunk c is trit c / tail, block c % tail */
+        for (size_t c0 = 0; c0 < TS_TRITS * tail; c0 += 8, p += TS_UPLANES * TS_PLANE_BYTES)
+            for (unsigned c = 0; c < 8; c++)
+                ts_chunk_planes(c0 + c < TS_TRITS * tail
+                                    ? q + chunk_at(full, (c0 + c) % tail, (c0 + c) / tail)
+                                    : NULL,
+                                p, c);
     }
 }
 
@@ -105,15 +123,19 @@ static void prepare_act(const bb_gemm_args *a, size_t t0, size_t t1)
 #define XOR3 0x96 /* a ^ b ^ c */
 #define MAJ 0xe8  /* at least two of a, b, c */
 
-/* One group: the 8 planes of v_0 in v[], `valid` qwords of them real (8 for a full group).
- * Writes the (v_7, k_8) weight planes of trits 0..4 to dst, 5 blocks of PAIR bytes; lanes
- * past `valid` get v_7 = 0, k_8 = 1: weight 0. */
-static inline __attribute__((always_inline)) void decode_group(__m512i v[8], __mmask8 valid,
-                                                               int partial, uint8_t *dst)
+/* One group: the 8 planes of v_0 in v[], `nb` qwords of them real (8: a full group).  Writes
+ * the (v_7, k_8) weight planes of trits 0..4, 64 bits for each real qword, densely from
+ * qword 0 of a (first planes) and of a + SECOND (second planes): a full group fills 5
+ * blocks, a short one 5 nb qwords, trit after trit.  Only whole unmasked 64-byte stores, in
+ * order, so that the loads which soon read them back can be forwarded (a masked store
+ * cannot forward): a short group's trit writes 8 - nb qwords too many, which the next trit
+ * overwrites, and after the last, a zero-weight vector (v_7 = 0, k_8 = 1) covers the rest of
+ * the last block. */
+static inline __attribute__((always_inline)) void decode_group(__m512i v[8], size_t nb,
+                                                               uint8_t *a)
 {
-    const __m512i ones = _mm512_set1_epi64(-1);
 #pragma GCC unroll 5
-    for (int t = 0; t < TS_TRITS; t++, dst += PAIR) {
+    for (int t = 0; t < TS_TRITS; t++, a += nb << 3) {
         __m512i s[8], k = _mm512_and_si512(v[1], v[0]);
         s[0] = v[0];
         s[1] = _mm512_xor_si512(v[1], v[0]);
@@ -123,39 +145,43 @@ static inline __attribute__((always_inline)) void decode_group(__m512i v[8], __m
                 s[i] = _mm512_ternarylogic_epi64(v[i], v[i - 1], k, XOR3);
             k = _mm512_ternarylogic_epi64(v[i], v[i - 1], k, MAJ);
         }
-        __m512i a = v[7], b = k;
-        if (partial) {
-            a = _mm512_maskz_mov_epi64(valid, a);
-            b = _mm512_mask_mov_epi64(ones, valid, b);
-        }
-        _mm512_store_si512(dst, a);
-        _mm512_store_si512(dst + TS_PLANE_BYTES, b);
+        _mm512_storeu_si512(a, v[7]);
+        _mm512_storeu_si512(a + SECOND, k);
         if (t < TS_TRITS - 1) {
 #pragma GCC unroll 8
             for (int i = 0; i < 8; i++)
                 v[i] = s[i];
         }
     }
+    if (nb < GROUP_BLOCKS) { /* a is at qword 5 nb now */
+        _mm512_storeu_si512(a, _mm512_setzero_si512());
+        _mm512_storeu_si512(a + SECOND, _mm512_set1_epi64(-1));
+    }
 }
 
-/* Decodes `groups` groups of a row (the last one `tail_blocks` long when nonzero) into dst. */
-static inline void decode_row(const uint8_t *src, size_t groups, size_t tail_blocks, uint8_t *dst)
+/* Decodes `full` groups of a row, then a short group of `tail` blocks if tail > 0, into the
+ * scratch planes at a; returns the number of weight-plane blocks.  The short group's 5 tail
+ * chunks of 64 weights fill ceil(5 tail / 8) blocks instead of 5 (the activation planes
+ * follow the same order). */
+static inline size_t decode_row(const uint8_t *src, size_t full, size_t tail, uint8_t *a)
 {
     __m512i v[8];
-    size_t full = tail_blocks ? groups - 1 : groups;
-    for (size_t g = 0; g < full; g++, src += GROUP_BYTES, dst += TS_TRITS * PAIR) {
+    for (size_t g = 0; g < full; g++, src += GROUP_BYTES, a += TS_TRITS * TS_PLANE_BYTES) {
         ts_prefetch(src + 2 * GROUP_BYTES, GROUP_BYTES / 64); /* two groups ahead */
 #pragma GCC unroll 8
         for (int i = 0; i < 8; i++)
             v[i] = _mm512_load_si512(src + i * TS_PLANE_BYTES);
-        decode_group(v, 0xff, 0, dst);
+        decode_group(v, GROUP_BLOCKS, a);
     }
-    if (tail_blocks) { /* planes of 64 tail_blocks bits, tail_blocks qwords each */
-        __mmask8 valid = (__mmask8)((1u << tail_blocks) - 1);
-        for (int i = 0; i < 8; i++, src += tail_blocks << 3)
+    size_t blocks = (full << 2) + full;
+    if (tail) { /* planes of 64 tail bits: tail qwords each */
+        __mmask8 valid = (__mmask8)((1u << tail) - 1);
+        for (int i = 0; i < 8; i++, src += tail << 3)
             v[i] = _mm512_maskz_loadu_epi64(valid, src);
-        decode_group(v, valid, 1, dst);
+        decode_group(v, tail, a);
+        blocks += (((tail << 2) + tail) + 7) >> 3;
     }
+    return blocks;
 }
 
 /* ------------------------------------------------------------------ kernel */
@@ -166,24 +192,26 @@ void bb_tern1_6_avx512_addonly_rows(const tern_job *j);
 __attribute__((noinline, optimize("no-tree-pre"))) void
 bb_tern1_6_avx512_addonly_rows(const tern_job *j)
 {
-    _Alignas(64) uint8_t planes[SCRATCH];
+    _Alignas(64) uint8_t planes[2 * SECOND];
     const uint8_t *w = j->w;
     const int32_t *corr = j->row_aux;
     float *y = j->y;
-    size_t groups_in_row = (j->blocks + GROUP_BLOCKS - 1) >> 3;
-    size_t tail_blocks = j->blocks & (GROUP_BLOCKS - 1);
+    size_t full_in_row = j->blocks >> 3, tail = j->blocks & (GROUP_BLOCKS - 1);
     for (size_t r = 0; r < j->rows; r++, w += j->row_bytes, corr++, y++) {
         const uint8_t *src = w, *u_seg = j->aux;
-        for (size_t g0 = 0; g0 < groups_in_row; g0 += SEGMENT_GROUPS) {
-            size_t groups = groups_in_row - g0 < SEGMENT_GROUPS ? groups_in_row - g0 : SEGMENT_GROUPS;
-            int last = g0 + groups == groups_in_row;
-            decode_row(src, groups, last ? tail_blocks : 0, planes);
-            src += groups * GROUP_BYTES;
+        for (size_t g0 = 0;; g0 += SEGMENT_GROUPS) {
+            /* decode up to SEGMENT_GROUPS groups (and the short one, with the last) ... */
+            size_t full = full_in_row - g0 < SEGMENT_GROUPS ? full_in_row - g0 : SEGMENT_GROUPS;
+            int last = g0 + full == full_in_row;
+            size_t blocks = decode_row(src, full, last ? tail : 0, planes);
+            src += full * GROUP_BYTES;
+            /* ... and dot them with every token */
             const uint8_t *u = u_seg, *scratch = planes;
             float *yt = y;
             for (size_t t = 0; t < j->n; t++, u += j->aux_stride, yt += j->y_stride) {
                 int64_t s;
-                ts_bitserial_rows(&scratch, 1, ((groups << 2) + groups), 0, u, TS_SEL_EQ, NULL, &s);
+                ts_bitserial_rows(&scratch, 1, blocks, 0, SECOND, TS_PLANE_BYTES, u, TS_SEL_EQ, NULL,
+                                  &s);
                 int32_t acc = (int32_t)(s - (g0 == 0 ? *corr : 0));
                 if (g0 > 0) {
                     int32_t prev;
@@ -192,7 +220,9 @@ bb_tern1_6_avx512_addonly_rows(const tern_job *j)
                 }
                 ts_put(yt, acc);
             }
-            u_seg += ((groups << 2) + groups) << 9; /* groups * GROUP bytes of planes */
+            u_seg += blocks * TS_UPLANES * TS_PLANE_BYTES;
+            if (last)
+                break;
         }
     }
 }

@@ -180,8 +180,8 @@ static inline void ts_tern1_6_block_codes(const uint8_t *blk, uint8_t codes[TS_T
  * (A, B) with w = +1 where A = B = 1, -1 where A = B = 0, 0 where A != B, so T = [A = B = U]
  * (tern1.6's decode produces exactly that, see tern1_6_avx512_addonly.c).
  *
- * Weight blocks: 128 bytes [first plane | second plane], then optionally a half block of
- * 64 bytes [32 | 32] for 256 more weights.  Token planes: per weight block, U_0 .. U_7 of
+ * Weight blocks: two 64-byte planes (tern2's layout: [first | second], 128 bytes a block),
+ * then optionally a half block of 64 bytes [32 | 32] for 256 more weights.  Token planes: per weight block, U_0 .. U_7 of
  * the activations of that block's 512 weights, 64 bytes each; which activations a block
  * holds is the kernel's business (ts_chunk_planes fills one 64-weight chunk). */
 enum { TS_PLANE_BLOCK = 512, TS_PLANE_BYTES = 64, TS_UPLANES = 8 };
@@ -256,11 +256,13 @@ ts_bitserial_block(__m512i acc[TS_UPLANES], __m512i p, __m512i q, const uint8_t 
     }
 }
 
-/* S (see above) of `nrows` rows (wrow[r], same layout: `full` blocks, then a half block if
- * `half`) against one token's planes u; prefetches from pf on (ts_prefetch), NULL: none. */
+/* S (see above) of `nrows` rows (wrow[r], same layout: `full` blocks `stride` bytes apart,
+ * each block's second plane `second` bytes after its first, then a half block if `half`)
+ * against one token's planes u; prefetches from pf on (ts_prefetch), NULL: none. */
 static inline __attribute__((always_inline)) void
-ts_bitserial_rows(const uint8_t *const *wrow, int nrows, size_t full, int half,
-                  const uint8_t *u, ts_select sel, const uint8_t *pf, int64_t *s_out)
+ts_bitserial_rows(const uint8_t *const *wrow, int nrows, size_t full, int half, size_t second,
+                  size_t stride, const uint8_t *u, ts_select sel, const uint8_t *pf,
+                  int64_t *s_out)
 {
     enum { MAXR = 2 };
     __m512i acc[MAXR][TS_UPLANES];
@@ -273,7 +275,7 @@ ts_bitserial_rows(const uint8_t *const *wrow, int nrows, size_t full, int half,
     /* The half block first (its planes follow the full blocks'): GCC keeps the accumulators
      * in the same registers through a loop that comes last, but copies them every
      * iteration when code after the loop reads them. */
-    size_t tail = full * 2 * TS_PLANE_BYTES;
+    size_t tail = full * stride;
     if (half) { /* 256 weights: the upper halves of both planes are zero, so T is too */
 #pragma GCC unroll 8
         for (int r = 0; r < nrows; r++)
@@ -283,7 +285,7 @@ ts_bitserial_rows(const uint8_t *const *wrow, int nrows, size_t full, int half,
                 u + full * TS_UPLANES * TS_PLANE_BYTES, sel);
     }
     size_t off = 0;
-    for (size_t g = 0; g < full; g++, off += 2 * TS_PLANE_BYTES, u += TS_UPLANES * TS_PLANE_BYTES) {
+    for (size_t g = 0; g < full; g++, off += stride, u += TS_UPLANES * TS_PLANE_BYTES) {
         if (pf) {
             ts_prefetch(pf, 2 * nrows);
             pf += 2 * nrows * TS_PLANE_BYTES;
@@ -291,7 +293,7 @@ ts_bitserial_rows(const uint8_t *const *wrow, int nrows, size_t full, int half,
 #pragma GCC unroll 8
         for (int r = 0; r < nrows; r++)
             ts_bitserial_block(acc[r], _mm512_load_si512(wrow[r] + off),
-                               _mm512_load_si512(wrow[r] + off + TS_PLANE_BYTES), u, sel);
+                               _mm512_load_si512(wrow[r] + off + second), u, sel);
     }
 #pragma GCC unroll 8
     for (int r = 0; r < nrows; r++) {

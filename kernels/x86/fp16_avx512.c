@@ -127,7 +127,9 @@ const bb_kernel bb_kernel_fp16_avx512_fma = {
     .format = BB_FMT_FP16,
     .method = "fma",
     .isa = BB_ISA_AVX512,
-    .needs = BB_CPU_AVX512F | BB_CPU_AVX512DQ | BB_CPU_F16C | BB_CPU_FMA,
+    /* What the file's flags let the compiler use (VNNI and VBMI it has no use for). */
+    .needs = BB_CPU_AVX2 | BB_CPU_FMA | BB_CPU_F16C | BB_CPU_AVX512F | BB_CPU_AVX512BW |
+             BB_CPU_AVX512VL | BB_CPU_AVX512DQ,
     .priority = 20,
     .multiply_free = false,
     .hot_symbol = "fp16_avx512_fma_gemm_rows",

@@ -12,7 +12,9 @@
  * what `make check-addonly` asks of the multiply-free kernels.
  *
  * Every header function is static inline and compiled with the flags of the file that
- * includes it; the AVX-512-only pieces are declared only under __AVX512F__.
+ * includes it; the ISA-specific pieces exist only under their feature macros (__AVX2__,
+ * __AVX512F__, __AVX512BW__, __AVX512VNNI__, and __AVX512VPOPCNTDQ__, which the bit-serial
+ * files turn on with a target pragma: the Makefile's AVX-512 flags lack it).
  */
 #ifndef BITBENCH_X86_TERNARY_SIMD_H
 #define BITBENCH_X86_TERNARY_SIMD_H

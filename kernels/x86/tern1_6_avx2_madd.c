@@ -19,9 +19,10 @@
 
 enum { ROWS = 2, WIDEN_BLOCKS = 6 };
 
-/* One 32-byte half of a block of one row (5 trits) into the int16 accumulator. */
-static inline __attribute__((always_inline)) __m256i half_block(__m256i acc, __m256i v,
-                                                                const int8_t *x)
+/* One 32-byte half of a block of one row (5 trits) into the int16 accumulator acc->lo
+ * (acc->hi, for x4 products, stays 0 here). */
+static inline __attribute__((always_inline)) void half_block(ts_acc16 *acc, __m256i v,
+                                                             const int8_t *x)
 {
     const __m256i lo = _mm256_set1_epi8(-43), hi = _mm256_set1_epi8(42);
     v = _mm256_xor_si256(v, _mm256_set1_epi8((char)0x80));
@@ -29,47 +30,16 @@ static inline __attribute__((always_inline)) __m256i half_block(__m256i acc, __m
     for (int t = 0; t < TS_TRITS; t++, x += TS_LANE) {
         __m256i a = _mm256_cmpgt_epi8(v, lo), b = _mm256_cmpgt_epi8(v, hi);
         __m256i c = _mm256_sub_epi8(_mm256_sub_epi8(_mm256_setzero_si256(), a), b);
-        acc = _mm256_add_epi16(acc, _mm256_maddubs_epi16(c, _mm256_load_si256((const __m256i *)x)));
+        acc->lo = _mm256_add_epi16(acc->lo, _mm256_maddubs_epi16(c, _mm256_load_si256((const __m256i *)x)));
         v = _mm256_add_epi8(_mm256_add_epi8(v, v), v);
     }
-    return acc;
 }
 
 static inline __attribute__((always_inline)) void
 row_dots(const uint8_t *const *wrow, const int8_t *x, size_t blocks, int nrows, const uint8_t *pf,
          int64_t *out)
 {
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256i dot[ROWS];
-#pragma GCC unroll 8
-    for (int r = 0; r < nrows; r++)
-        dot[r] = _mm256_setzero_si256();
-    size_t off = 0;
-    for (size_t b0 = 0; b0 < blocks; b0 += WIDEN_BLOCKS) {
-        size_t end = blocks - b0 < WIDEN_BLOCKS ? blocks : b0 + WIDEN_BLOCKS;
-        __m256i a[ROWS];
-#pragma GCC unroll 8
-        for (int r = 0; r < nrows; r++)
-            a[r] = _mm256_setzero_si256();
-        for (size_t b = b0; b < end; b++, off += TS_BLOCK_BYTES, x += TS_TERN1_6_BLOCK) {
-            if (pf) {
-                ts_prefetch(pf, nrows);
-                pf += nrows * TS_BLOCK_BYTES;
-            }
-#pragma GCC unroll 8
-            for (int r = 0; r < nrows; r++) {
-                a[r] = half_block(a[r], _mm256_load_si256((const __m256i *)(wrow[r] + off)), x);
-                a[r] = half_block(a[r], _mm256_load_si256((const __m256i *)(wrow[r] + off + 32)),
-                                  x + 32);
-            }
-        }
-#pragma GCC unroll 8
-        for (int r = 0; r < nrows; r++)
-            dot[r] = _mm256_add_epi32(dot[r], _mm256_madd_epi16(a[r], ones));
-    }
-#pragma GCC unroll 8
-    for (int r = 0; r < nrows; r++)
-        out[r] = ts_hsum256_epi32(dot[r]);
+    ts_maddubs_dots(wrow, x, blocks, nrows, pf, out, TS_TERN1_6_BLOCK, WIDEN_BLOCKS, half_block);
 }
 
 static inline __attribute__((always_inline)) void row_group(const tern_job *j, const uint8_t *w,

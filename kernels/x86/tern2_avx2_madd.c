@@ -19,12 +19,9 @@
 
 enum { ROWS = 2, WIDEN_BLOCKS = 4 };
 
-typedef struct {
-    __m256i lo, hi; /* int16: lanes 0 and 2; lanes 1 and 3 times 4 */
-} acc16;
-
 /* One 32-byte half of a block (h = 0, 1) of one row into a. */
-static inline __attribute__((always_inline)) void half_block(acc16 *a, __m256i w, const int8_t *x)
+/* (ts_acc16: lo gets lanes 0 and 2, hi lanes 1 and 3 times 4.) */
+static inline __attribute__((always_inline)) void half_block(ts_acc16 *a, __m256i w, const int8_t *x)
 {
     const __m256i m3 = _mm256_set1_epi8(0x03), m12 = _mm256_set1_epi8(0x0c);
     __m256i w4 = _mm256_srli_epi16(w, 4);
@@ -42,38 +39,7 @@ static inline __attribute__((always_inline)) void
 row_dots(const uint8_t *const *wrow, const int8_t *x, size_t blocks, int nrows, const uint8_t *pf,
          int64_t *out)
 {
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256i dot[ROWS];
-#pragma GCC unroll 8
-    for (int r = 0; r < nrows; r++)
-        dot[r] = _mm256_setzero_si256();
-    size_t off = 0;
-    for (size_t b0 = 0; b0 < blocks; b0 += WIDEN_BLOCKS) {
-        size_t end = blocks - b0 < WIDEN_BLOCKS ? blocks : b0 + WIDEN_BLOCKS;
-        acc16 a[ROWS];
-#pragma GCC unroll 8
-        for (int r = 0; r < nrows; r++)
-            a[r].lo = a[r].hi = _mm256_setzero_si256();
-        for (size_t b = b0; b < end; b++, off += TS_BLOCK_BYTES, x += TS_TERN2_BLOCK) {
-            if (pf) {
-                ts_prefetch(pf, nrows);
-                pf += nrows * TS_BLOCK_BYTES;
-            }
-#pragma GCC unroll 8
-            for (int r = 0; r < nrows; r++) {
-                half_block(&a[r], _mm256_load_si256((const __m256i *)(wrow[r] + off)), x);
-                half_block(&a[r], _mm256_load_si256((const __m256i *)(wrow[r] + off + 32)), x + 32);
-            }
-        }
-#pragma GCC unroll 8
-        for (int r = 0; r < nrows; r++) {
-            __m256i lo = _mm256_madd_epi16(a[r].lo, ones), hi = _mm256_madd_epi16(a[r].hi, ones);
-            dot[r] = _mm256_add_epi32(dot[r], _mm256_add_epi32(lo, _mm256_srai_epi32(hi, 2)));
-        }
-    }
-#pragma GCC unroll 8
-    for (int r = 0; r < nrows; r++)
-        out[r] = ts_hsum256_epi32(dot[r]);
+    ts_maddubs_dots(wrow, x, blocks, nrows, pf, out, TS_TERN2_BLOCK, WIDEN_BLOCKS, half_block);
 }
 
 static inline __attribute__((always_inline)) void row_group(const tern_job *j, const uint8_t *w,

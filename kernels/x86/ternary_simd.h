@@ -481,6 +481,54 @@ ts_sad_dots(const uint8_t *const *wrow, const int8_t *x, size_t blocks, int nrow
     for (int r = 0; r < nrows; r++)
         out[r] = ts_hsum256_epi64(_mm256_add_epi64(acc[r][0], acc[r][1]));
 }
+
+/* The AVX2 multiply-add kernels' dots: vpmaddubsw products in two int16 accumulators (lo:
+ * products of codes, hi: of codes times 4, see tern2_avx2_madd.c), updated by half(acc, 32
+ * weight bytes, x) twice per 64-byte block and widened to int32 with vpmaddwd every
+ * widen_blocks blocks (the kernel's int16 bound), hi shifted back exactly. */
+typedef struct ts_acc16 {
+    __m256i lo, hi;
+} ts_acc16;
+typedef void (*ts_half_madd_fn)(ts_acc16 *acc, __m256i w, const int8_t *x);
+
+static inline __attribute__((always_inline)) void
+ts_maddubs_dots(const uint8_t *const *wrow, const int8_t *x, size_t blocks, int nrows,
+                const uint8_t *pf, int64_t *out, size_t block_weights, size_t widen_blocks,
+                ts_half_madd_fn half)
+{
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i dot[TS_MAX_GROUP_ROWS];
+#pragma GCC unroll 4
+    for (int r = 0; r < nrows; r++)
+        dot[r] = _mm256_setzero_si256();
+    size_t off = 0;
+    for (size_t b0 = 0; b0 < blocks; b0 += widen_blocks) {
+        size_t end = blocks - b0 < widen_blocks ? blocks : b0 + widen_blocks;
+        ts_acc16 a[TS_MAX_GROUP_ROWS];
+#pragma GCC unroll 4
+        for (int r = 0; r < nrows; r++)
+            a[r].lo = a[r].hi = _mm256_setzero_si256();
+        for (size_t b = b0; b < end; b++, off += TS_BLOCK_BYTES, x += block_weights) {
+            if (pf) {
+                ts_prefetch(pf, nrows);
+                pf += nrows * TS_BLOCK_BYTES;
+            }
+#pragma GCC unroll 4
+            for (int r = 0; r < nrows; r++) {
+                half(&a[r], _mm256_load_si256((const __m256i *)(wrow[r] + off)), x);
+                half(&a[r], _mm256_load_si256((const __m256i *)(wrow[r] + off + 32)), x + 32);
+            }
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < nrows; r++) {
+            __m256i lo = _mm256_madd_epi16(a[r].lo, ones), hi = _mm256_madd_epi16(a[r].hi, ones);
+            dot[r] = _mm256_add_epi32(dot[r], _mm256_add_epi32(lo, _mm256_srai_epi32(hi, 2)));
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < nrows; r++)
+        out[r] = ts_hsum256_epi32(dot[r]);
+}
 #endif
 
 #ifdef __AVX512F__

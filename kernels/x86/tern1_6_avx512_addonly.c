@@ -39,6 +39,7 @@ enum {
     GROUP_BLOCKS = 8,                              /* canonical blocks per group */
     GROUP_BYTES = GROUP_BLOCKS * TS_BLOCK_BYTES,   /* 512: one bit per plane lane */
     GROUP = GROUP_BLOCKS * TS_TERN1_6_BLOCK,       /* 2560 weights */
+    ROWS = 2,                                      /* rows per pass */
     SEGMENT_GROUPS = 16,                           /* decoded at a time: 40960 weights */
     /* decoded weight planes: all first planes (v_7), then all second planes (k_8), 64
      * bytes a block; room for a segment and a short group: 2 * 85 * 64 = 10.6 KiB */
@@ -186,45 +187,62 @@ static inline size_t decode_row(const uint8_t *src, size_t full, size_t tail, ui
 
 /* ------------------------------------------------------------------ kernel */
 
+/* `nrows` (1, 2) rows from w: decode each segment of every row of the group into its own
+ * scratch planes, then dot them with every token, the rows sharing the activation loads. */
+static inline __attribute__((always_inline)) void row_group(const tern_job *j, const uint8_t *w,
+                                                            float *y, int nrows)
+{
+    _Alignas(64) uint8_t planes[ROWS][2 * SECOND];
+    const int32_t *corr = j->row_aux + (y - j->y);
+    const uint8_t *src[ROWS], *scratch[ROWS];
+#pragma GCC unroll 2
+    for (int r = 0; r < nrows; r++, w += j->row_bytes) {
+        src[r] = w;
+        scratch[r] = planes[r];
+    }
+    size_t full_in_row = j->blocks >> 3, tail = j->blocks & (GROUP_BLOCKS - 1);
+    const uint8_t *u_seg = j->aux;
+    for (size_t g0 = 0;; g0 += SEGMENT_GROUPS) {
+        /* decode up to SEGMENT_GROUPS groups (and the short one, with the last) ... */
+        size_t full = full_in_row - g0 < SEGMENT_GROUPS ? full_in_row - g0 : SEGMENT_GROUPS;
+        int last = g0 + full == full_in_row;
+        size_t blocks = 0;
+#pragma GCC unroll 2
+        for (int r = 0; r < nrows; r++) {
+            blocks = decode_row(src[r], full, last ? tail : 0, planes[r]);
+            src[r] += full * GROUP_BYTES;
+        }
+        /* ... and dot them with every token */
+        const uint8_t *u = u_seg;
+        float *yt = y;
+        for (size_t t = 0; t < j->n; t++, u += j->aux_stride, yt += j->y_stride) {
+            int64_t s[ROWS];
+            ts_bitserial_rows(scratch, nrows, blocks, 0, SECOND, TS_PLANE_BYTES, u, TS_SEL_EQ,
+                              NULL, s);
+#pragma GCC unroll 2
+            for (int r = 0; r < nrows; r++) {
+                int32_t acc = (int32_t)(s[r] - (g0 == 0 ? corr[r] : 0));
+                if (g0 > 0) {
+                    int32_t prev;
+                    memcpy(&prev, yt + r, sizeof prev);
+                    acc = (int32_t)((uint32_t)acc + (uint32_t)prev);
+                }
+                ts_put(yt + r, acc);
+            }
+        }
+        u_seg += blocks * TS_UPLANES * TS_PLANE_BYTES;
+        if (last)
+            break;
+    }
+}
+
 void bb_tern1_6_avx512_addonly_rows(const tern_job *j);
 
 /* no-tree-pre: see tern2_avx512_addonly.c. */
 __attribute__((noinline, optimize("no-tree-pre"))) void
 bb_tern1_6_avx512_addonly_rows(const tern_job *j)
 {
-    _Alignas(64) uint8_t planes[2 * SECOND];
-    const uint8_t *w = j->w;
-    const int32_t *corr = j->row_aux;
-    float *y = j->y;
-    size_t full_in_row = j->blocks >> 3, tail = j->blocks & (GROUP_BLOCKS - 1);
-    for (size_t r = 0; r < j->rows; r++, w += j->row_bytes, corr++, y++) {
-        const uint8_t *src = w, *u_seg = j->aux;
-        for (size_t g0 = 0;; g0 += SEGMENT_GROUPS) {
-            /* decode up to SEGMENT_GROUPS groups (and the short one, with the last) ... */
-            size_t full = full_in_row - g0 < SEGMENT_GROUPS ? full_in_row - g0 : SEGMENT_GROUPS;
-            int last = g0 + full == full_in_row;
-            size_t blocks = decode_row(src, full, last ? tail : 0, planes);
-            src += full * GROUP_BYTES;
-            /* ... and dot them with every token */
-            const uint8_t *u = u_seg, *scratch = planes;
-            float *yt = y;
-            for (size_t t = 0; t < j->n; t++, u += j->aux_stride, yt += j->y_stride) {
-                int64_t s;
-                ts_bitserial_rows(&scratch, 1, blocks, 0, SECOND, TS_PLANE_BYTES, u, TS_SEL_EQ, NULL,
-                                  &s);
-                int32_t acc = (int32_t)(s - (g0 == 0 ? *corr : 0));
-                if (g0 > 0) {
-                    int32_t prev;
-                    memcpy(&prev, yt, sizeof prev);
-                    acc = (int32_t)((uint32_t)acc + (uint32_t)prev);
-                }
-                ts_put(yt, acc);
-            }
-            u_seg += blocks * TS_UPLANES * TS_PLANE_BYTES;
-            if (last)
-                break;
-        }
-    }
+    TS_FOR_ROW_GROUPS(j, ROWS, row_group);
 }
 
 static void gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
@@ -242,7 +260,7 @@ const bb_kernel bb_kernel_tern1_6_avx512_addonly = {
     .priority = 18,
     .multiply_free = true,
     .hot_symbol = "bb_tern1_6_avx512_addonly_rows",
-    .row_block = 1,
+    .row_block = ROWS,
     .layout_bytes = layout_bytes,
     .repack = repack,
     .act_bytes = act_bytes,

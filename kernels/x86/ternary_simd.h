@@ -334,36 +334,48 @@ static inline __m128i ts_sum4(__m512i a, __m512i b, __m512i c, __m512i d)
     return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
 }
 
-/* One tile: nrows rows of codes (stride `len`) by ntok tokens, over len bytes; adds sum c x
- * into the int32 slots y[t][r] (or stores, when first). */
+/* acc += u . s in place.  With the intrinsic, GCC 12 copies each of the tile's 16
+ * accumulators to a new register and back on every step (the intrinsic returns a new value);
+ * the asm ties the accumulator to its register. */
+static inline __m512i ts_dpbusd(__m512i acc, __m512i u, __m512i s)
+{
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s));
+    return acc;
+}
+
+/* One tile: 4 rows of codes (row r at codes + r * len; rows past nrows repeat row 0) by 4
+ * tokens (past ntok repeat the last), over len bytes; adds sum c x into the int32 slots
+ * y[t][r] (or stores, when first) of the real rows and tokens. */
+#define TS_PF_DP4(r, c)                                                                    \
+    a##r##0 = ts_dpbusd(a##r##0, c, v0);                                                   \
+    a##r##1 = ts_dpbusd(a##r##1, c, v1);                                                   \
+    a##r##2 = ts_dpbusd(a##r##2, c, v2);                                                   \
+    a##r##3 = ts_dpbusd(a##r##3, c, v3)
+
 static inline __attribute__((always_inline)) void
 ts_pf_tile(const uint8_t *codes, size_t len, int nrows, const int8_t *x, size_t q_stride,
            int ntok, float *y, size_t y_stride, int first)
 {
-    __m512i acc[TS_PF_ROWS][TS_PF_TOKENS];
-#pragma GCC unroll 4
-    for (int r = 0; r < TS_PF_ROWS; r++) {
-#pragma GCC unroll 4
-        for (int t = 0; t < TS_PF_TOKENS; t++)
-            acc[r][t] = _mm512_setzero_si512();
-    }
+    __m512i a00 = _mm512_setzero_si512(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00,
+            a12 = a00, a13 = a00, a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00,
+            a31 = a00, a32 = a00, a33 = a00;
+    const uint8_t *c0 = codes, *c1 = nrows > 1 ? c0 + len : c0, *c2 = nrows > 2 ? c1 + len : c0,
+                  *c3 = nrows > 3 ? c2 + len : c0;
+    const int8_t *x0 = x, *x1 = ntok > 1 ? x0 + q_stride : x0, *x2 = ntok > 2 ? x1 + q_stride : x1,
+                 *x3 = ntok > 3 ? x2 + q_stride : x2;
     for (size_t i = 0; i < len; i += 64) {
-        __m512i xv[TS_PF_TOKENS];
-#pragma GCC unroll 4
-        for (int t = 0; t < TS_PF_TOKENS; t++)
-            xv[t] = t < ntok ? _mm512_load_si512(x + t * q_stride + i) : _mm512_setzero_si512();
-#pragma GCC unroll 4
-        for (int r = 0; r < nrows; r++) {
-            __m512i c = _mm512_load_si512(codes + r * len + i);
-#pragma GCC unroll 4
-            for (int t = 0; t < ntok; t++)
-                acc[r][t] = _mm512_dpbusd_epi32(acc[r][t], c, xv[t]);
-        }
+        __m512i v0 = _mm512_load_si512(x0 + i), v1 = _mm512_load_si512(x1 + i),
+                v2 = _mm512_load_si512(x2 + i), v3 = _mm512_load_si512(x3 + i);
+        TS_PF_DP4(0, _mm512_load_si512(c0 + i));
+        TS_PF_DP4(1, _mm512_load_si512(c1 + i));
+        TS_PF_DP4(2, _mm512_load_si512(c2 + i));
+        TS_PF_DP4(3, _mm512_load_si512(c3 + i));
     }
-#pragma GCC unroll 4
+    __m128i sums[TS_PF_TOKENS] = {ts_sum4(a00, a10, a20, a30), ts_sum4(a01, a11, a21, a31),
+                                  ts_sum4(a02, a12, a22, a32), ts_sum4(a03, a13, a23, a33)};
     for (int t = 0; t < ntok; t++) {
         int32_t sum[4];
-        _mm_storeu_si128((__m128i *)sum, ts_sum4(acc[0][t], acc[1][t], acc[2][t], acc[3][t]));
+        _mm_storeu_si128((__m128i *)sum, sums[t]);
         for (int r = 0; r < nrows; r++) {
             int32_t prev = 0;
             if (!first)
@@ -375,7 +387,8 @@ ts_pf_tile(const uint8_t *codes, size_t len, int nrows, const int8_t *x, size_t 
 
 /* Rows [0, j->rows) of a job for all tokens, by decode-once (j->blocks canonical blocks of
  * block_weights weights per row). */
-static inline void ts_prefill_rows(const tern_job *j, size_t block_weights, ts_decode_fn decode)
+static inline __attribute__((always_inline)) void
+ts_prefill_rows(const tern_job *j, size_t block_weights, ts_decode_fn decode)
 {
     size_t seg_blocks = (TS_PF_SEGMENT + block_weights - 1) / block_weights;
     _Alignas(64) uint8_t codes[TS_PF_ROWS * ((TS_PF_SEGMENT + 319) / 320 * 320 + 256)];
@@ -393,10 +406,7 @@ static inline void ts_prefill_rows(const tern_job *j, size_t block_weights, ts_d
                 int ntok = j->n - t0 < TS_PF_TOKENS ? (int)(j->n - t0) : TS_PF_TOKENS;
                 float *yt = y + t0 * j->y_stride;
                 const int8_t *xt = x + t0 * j->q_stride;
-                if (ntok == TS_PF_TOKENS)
-                    ts_pf_tile(codes, len, nrows, xt, j->q_stride, TS_PF_TOKENS, yt, j->y_stride, b0 == 0);
-                else
-                    ts_pf_tile(codes, len, nrows, xt, j->q_stride, ntok, yt, j->y_stride, b0 == 0);
+                ts_pf_tile(codes, len, nrows, xt, j->q_stride, ntok, yt, j->y_stride, b0 == 0);
             }
         }
         for (size_t t = 0; t < j->n; t++) /* the codes are w + 1 */

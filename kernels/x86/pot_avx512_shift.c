@@ -135,103 +135,60 @@ ALWAYS_INLINE void pot4_shift_tile(unsigned bits, const uint8_t *w, size_t block
 
 POT_DOT_FUNCTION(bb_pot4_avx512_shift_dot, pot4_shift_tile, 4, 4)
 
-/* ------------------------------------------------------------------ pot5 */
+/* ------------------------------------------------------------------ pot5, pot6 */
 
-/* Count for ecode c: 15 - c, or 32 (zero weight) for c = 0.  vpermd reads 4 index bits. */
-static const int32_t POT5_COUNT[16] = {32, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0};
-
-ALWAYS_INLINE void pot5_shift_tile(unsigned bits, const uint8_t *w, size_t blocks, const void *const *xv,
-                                   unsigned ntok, int64_t *dot)
-{
-    (void)bits; /* one tile per format */
-    const __m512i lut = _mm512_loadu_si512(POT5_COUNT), zero = _mm512_setzero_si512();
-    const int32_t *x[POT_TILE];
-    __m512i acc64[POT_TILE];
-    UNROLL
-    for (unsigned t = 0; t < ntok; t++) {
-        x[t] = xv[t];
-        acc64[t] = zero;
-    }
-    for (size_t left = blocks; left;) {
-        size_t seg = left < SEG5 ? left : SEG5;
-        left -= seg;
-        __m512i acc[POT_TILE][2];
-        UNROLL
-        for (unsigned t = 0; t < ntok; t++)
-            acc[t][0] = acc[t][1] = zero;
-        for (size_t b = seg; b; b--, w += 80) {
-            pot_prefetch_block(w, 80);
-            __m512i v = _mm512_loadu_si512(w);
-            UNROLL
-            for (int g = 0; g < 8; g++) {
-                __m512i cnt = _mm512_permutexvar_epi32(_mm512_srli_epi32(v, 4 * g), lut);
-                __mmask16 neg = pot_mask16(w + 64 + 2 * g);
-                UNROLL
-                for (unsigned t = 0; t < ntok; t++) {
-                    __m512i xg = _mm512_loadu_si512(x[t] + 16 * g);
-                    __m512i term = _mm512_sllv_epi32(_mm512_mask_sub_epi32(xg, neg, zero, xg), cnt);
-                    acc[t][g & 1] = _mm512_add_epi32(acc[t][g & 1], term);
-                }
-            }
-            UNROLL
-            for (unsigned t = 0; t < ntok; t++)
-                x[t] += POT_BLOCK;
-        }
-        UNROLL
-        for (unsigned t = 0; t < ntok; t++)
-            acc64[t] = pot_widen_add_epi32(pot_widen_add_epi32(acc64[t], acc[t][0]), acc[t][1]);
-    }
-    UNROLL
-    for (unsigned t = 0; t < ntok; t++)
-        dot[t] = _mm512_reduce_add_epi64(acc64[t]);
-}
-
-POT_DOT_FUNCTION(bb_pot5_avx512_shift_dot, pot5_shift_tile, 5, 4)
-
-/* ------------------------------------------------------------------ pot6 */
-
-/* ecode bit 4 clear (high range, s = 31 - c): count s - 16 = 15 - c, c = 0 is zero.
- * Bit 4 set (low range, s = 15 - c): count 15 - c = ~c & 15 for every c, written over
- * the looked-up count by a masked vpandnd (a port-0/5 uop instead of a second port-5
+/* Count for the nibble c (pot5: the ecode; pot6: ecode bits 0..3 of a high-range weight,
+ * s = 31 - c): 15 - c, or 32 (zero weight) for c = 0.  vpermd reads 4 index bits.
+ * pot6's low-range count (bit 4 set, s = 15 - c) is 15 - c = ~c & 15 for every c, written
+ * over the looked-up one by a masked vpandnd (a port-0/5 uop instead of a second port-5
  * permute). */
-static const int32_t POT6_COUNT_HIGH[16] = {32, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0};
+static const int32_t COUNT_DWORD[16] = {32, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0};
 
-ALWAYS_INLINE void pot6_shift_tile(unsigned bits, const uint8_t *w, size_t blocks, const void *const *xv,
-                                   unsigned ntok, int64_t *dot)
+/* sum[t][0..1]: pot5 two accumulators of all terms (alternate groups, two add chains);
+ * pot6 all terms (A) and the low-range ones (B). */
+ALWAYS_INLINE void dword_shift_tile(unsigned bits, const uint8_t *w, size_t blocks,
+                                    const void *const *xv, unsigned ntok, int64_t *dot)
 {
-    (void)bits; /* one tile per format */
-    const __m512i lut_high = _mm512_loadu_si512(POT6_COUNT_HIGH), fifteen = _mm512_set1_epi32(15),
+    const unsigned block_bytes = 16 * bits, sign_plane = block_bytes - POT_PLANE_BYTES;
+    const size_t seg_blocks = bits == 5 ? SEG5 : SEG6;
+    const __m512i lut = _mm512_loadu_si512(COUNT_DWORD), fifteen = _mm512_set1_epi32(15),
                   zero = _mm512_setzero_si512();
     const int32_t *x[POT_TILE];
-    __m512i all64[POT_TILE], low64[POT_TILE];
+    __m512i sum64[POT_TILE][2];
     UNROLL
     for (unsigned t = 0; t < ntok; t++) {
         x[t] = xv[t];
-        all64[t] = low64[t] = zero;
+        sum64[t][0] = sum64[t][1] = zero;
     }
     for (size_t left = blocks; left;) {
-        size_t seg = left < SEG6 ? left : SEG6;
+        size_t seg = left < seg_blocks ? left : seg_blocks;
         left -= seg;
-        __m512i all[POT_TILE], low[POT_TILE];
+        __m512i sum[POT_TILE][2];
         UNROLL
         for (unsigned t = 0; t < ntok; t++)
-            all[t] = low[t] = zero;
-        for (size_t b = seg; b; b--, w += 96) {
-            pot_prefetch_block(w, 96);
+            sum[t][0] = sum[t][1] = zero;
+        for (size_t b = seg; b; b--, w += block_bytes) {
+            pot_prefetch_block(w, block_bytes);
             __m512i v = _mm512_loadu_si512(w);
             UNROLL
             for (int g = 0; g < 8; g++) {
                 __m512i c = _mm512_srli_epi32(v, 4 * g);
-                __mmask16 in_low = pot_mask16(w + 64 + 2 * g);
-                __mmask16 neg = pot_mask16(w + 80 + 2 * g);
-                __m512i cnt = _mm512_permutexvar_epi32(c, lut_high);
-                cnt = _mm512_mask_andnot_epi32(cnt, in_low, c, fifteen);
+                __m512i cnt = _mm512_permutexvar_epi32(c, lut);
+                __mmask16 neg = pot_mask16(w + sign_plane + 2 * g), in_low = 0;
+                if (bits == 6) {
+                    in_low = pot_mask16(w + POT_NIBBLE_BYTES + 2 * g);
+                    cnt = _mm512_mask_andnot_epi32(cnt, in_low, c, fifteen);
+                }
                 UNROLL
                 for (unsigned t = 0; t < ntok; t++) {
                     __m512i xg = _mm512_loadu_si512(x[t] + 16 * g);
                     __m512i term = _mm512_sllv_epi32(_mm512_mask_sub_epi32(xg, neg, zero, xg), cnt);
-                    all[t] = _mm512_add_epi32(all[t], term);
-                    low[t] = _mm512_mask_add_epi32(low[t], in_low, low[t], term);
+                    if (bits == 5) {
+                        sum[t][g & 1] = _mm512_add_epi32(sum[t][g & 1], term);
+                    } else {
+                        sum[t][0] = _mm512_add_epi32(sum[t][0], term);
+                        sum[t][1] = _mm512_mask_add_epi32(sum[t][1], in_low, sum[t][1], term);
+                    }
                 }
             }
             UNROLL
@@ -240,20 +197,21 @@ ALWAYS_INLINE void pot6_shift_tile(unsigned bits, const uint8_t *w, size_t block
         }
         UNROLL
         for (unsigned t = 0; t < ntok; t++) {
-            all64[t] = pot_widen_add_epi32(all64[t], all[t]);
-            low64[t] = pot_widen_add_epi32(low64[t], low[t]);
+            sum64[t][0] = pot_widen_add_epi32(sum64[t][0], sum[t][0]);
+            sum64[t][1] = pot_widen_add_epi32(sum64[t][1], sum[t][1]);
         }
     }
     UNROLL
     for (unsigned t = 0; t < ntok; t++) {
-        /* 2^16 (A - B) + B in wrap-around arithmetic; the true value is < 2^53 */
-        uint64_t a = (uint64_t)_mm512_reduce_add_epi64(all64[t]);
-        uint64_t l = (uint64_t)_mm512_reduce_add_epi64(low64[t]);
-        dot[t] = pot_i64(((a - l) << 16) + l);
+        /* wrap-around arithmetic; the true value is below 2^37 (pot5) or 2^53 (pot6) */
+        uint64_t a = (uint64_t)_mm512_reduce_add_epi64(sum64[t][0]);
+        uint64_t l = (uint64_t)_mm512_reduce_add_epi64(sum64[t][1]);
+        dot[t] = pot_i64(bits == 5 ? a + l : ((a - l) << 16) + l); /* pot6: 2^16 (A - B) + B */
     }
 }
 
-POT_DOT_FUNCTION(bb_pot6_avx512_shift_dot, pot6_shift_tile, 6, 4)
+POT_DOT_FUNCTION(bb_pot5_avx512_shift_dot, dword_shift_tile, 5, 4)
+POT_DOT_FUNCTION(bb_pot6_avx512_shift_dot, dword_shift_tile, 6, 4)
 
 /* ------------------------------------------------------------------ kernel table */
 

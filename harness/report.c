@@ -141,12 +141,17 @@ static void read_energy(json_t *row, bb_report_row *w)
 static bool read_row(json_t *row, bb_report_row *w, char *why, size_t len)
 {
     static const char *const required[] = {"time", "status", "format", "impl", "model.name",
-                                           "machine.id", "batch_source", "mode"};
+                                           "machine.id", "batch_source"};
     for (size_t i = 0; i < sizeof required / sizeof *required; i++)
         if (!json_is_string(jpath(row, required[i]))) {
             bb_fmt(why, len, "no string member '%s'", required[i]);
             return false;
         }
+    /* A row that was not measured (no_fit, skipped, refused) has mode null by the schema. */
+    if (!strcmp(json_string_value(jpath(row, "status")), "ok") && !json_is_string(jpath(row, "mode"))) {
+        bb_fmt(why, len, "no string member 'mode' in a measured row");
+        return false;
+    }
     if (!json_is_integer(jpath(row, "threads")) || !json_is_integer(jpath(row, "batch"))) {
         bb_fmt(why, len, "no integer member '%s'", json_is_integer(jpath(row, "threads")) ? "batch" : "threads");
         return false;
@@ -159,9 +164,10 @@ static bool read_row(json_t *row, bb_report_row *w, char *why, size_t len)
     jstr(row, "format", w->format, sizeof w->format);
     jstr(row, "impl", w->impl, sizeof w->impl);
     jstr(row, "model.name", w->model, sizeof w->model);
-    char text[32];
+    char text[32] = "";
     jstr(row, "batch_source", text, sizeof text);
     w->budget_batch = !strcmp(text, "budget");
+    text[0] = '\0';
     jstr(row, "mode", text, sizeof text);
     w->extrapolated = !strcmp(text, "extrapolated");
     w->threads = (int)json_integer_value(jpath(row, "threads"));

@@ -52,11 +52,22 @@ static size_t n_scales_of(const bb_format *f, size_t m)
     }
 }
 
+/* The sizes of an m x k matrix in format f: what allocation and work declarations share. */
+static void set_shape(bb_weights *w, const bb_format *f, size_t m, size_t k)
+{
+    w->format = f->id;
+    w->m = m;
+    w->k = k;
+    w->k_padded = bb_round_up(k, f->block);
+    w->row_bytes = w->k_padded / f->block * f->block_bytes;
+    w->n_scales = n_scales_of(f, m);
+}
+
 uint64_t bb_weights_bytes(bb_format_id id, size_t m, size_t k)
 {
-    const bb_format *f = bb_format_get(id);
-    uint64_t row_bytes = (uint64_t)bb_round_up(k, f->block) / f->block * f->block_bytes;
-    return (uint64_t)m * row_bytes + (uint64_t)n_scales_of(f, m) * sizeof(float);
+    bb_weights shape = {0};
+    set_shape(&shape, bb_format_get(id), m, k);
+    return (uint64_t)m * shape.row_bytes + (uint64_t)shape.n_scales * sizeof(float);
 }
 
 double bb_bits_per_weight(bb_format_id id, size_t m, size_t k)
@@ -70,12 +81,7 @@ int bb_weights_alloc(bb_weights *w, bb_format_id id, size_t m, size_t k)
     memset(w, 0, sizeof *w);
     if (!f || m == 0 || k == 0)
         return -1;
-    w->format = id;
-    w->m = m;
-    w->k = k;
-    w->k_padded = bb_round_up(k, f->block);
-    w->row_bytes = w->k_padded / f->block * f->block_bytes;
-    w->n_scales = n_scales_of(f, m);
+    set_shape(w, f, m, k);
     w->data = bb_alloc(m * w->row_bytes);
     w->scales = bb_alloc((w->n_scales ? w->n_scales : 1) * sizeof(float));
     if (!w->data || !w->scales) {
@@ -136,10 +142,8 @@ void bb_kernel_work(const bb_kernel *kn, size_t m, size_t k, size_t n, bb_work *
     uint64_t wbytes = bb_weights_bytes(kn->format, m, k);
     if (kn->layout_bytes) {
         /* A repacked layout may differ in size; ask it with a shape-only descriptor. */
-        bb_weights shape = {.format = kn->format, .m = m, .k = k,
-                            .k_padded = bb_round_up(k, f->block)};
-        shape.row_bytes = shape.k_padded / f->block * f->block_bytes;
-        shape.n_scales = f->scale == BB_SCALE_PER_ROW ? m : f->scale == BB_SCALE_PER_MATRIX;
+        bb_weights shape = {0};
+        set_shape(&shape, f, m, k);
         wbytes = kn->layout_bytes(&shape) + shape.n_scales * sizeof(float);
     }
     out->weight_bytes = wbytes;

@@ -7,8 +7,9 @@
 #          next (tests/slurm/flaky-bitbench.sh) - the task requeues itself and resumes;
 #   task 1 (typea, bad options): fails at once, is not retried, and must be listed as never
 #          finished;
-#   task 2 (typeb, tiny plan): killed mid-row from outside with scancel --signal=KILL, then
-#          requeued and resumed;
+#   task 2 (typeb, tiny plan): killed mid-row from outside with scancel --signal=KILL: it stays
+#          cancelled (a cancel is the user's word) and is listed as unfinished until
+#          `scontrol requeue` brings it back, resuming;
 #   task 3 (typeb, bad options): like task 1.
 # Then it waits for the report job and checks the merged report: every planned row of the good
 # tasks there exactly once (nothing lost, nothing measured twice), two attempts each, the bad
@@ -61,6 +62,10 @@ rid=$(cat "$fleet/report_job_id")
 echo "check-slurm: array $jid (4 tasks) and report job $rid submitted ($(elapsed))" >&2
 
 # Task 2: scancel --signal=KILL once its first row is written, while the next is measured.
+# A cancel is the user's word: the task must not come back by itself; the report would list
+# it as unfinished; `scontrol requeue` brings it back and it resumes.  The report job is held
+# meanwhile, so that it cannot start in the moment when no task is pending.
+scontrol hold "$rid" || die "scontrol hold $rid (the report job) failed"
 killed=0
 for _ in $(seq 1 600); do
     f=$(ls "$fleet/rows/${jid}_2"-*/sweep.jsonl 2>/dev/null | head -n 1)
@@ -75,6 +80,19 @@ for _ in $(seq 1 600); do
     sleep 0.2
 done
 [ $killed = 1 ] || die "task 2 never wrote a row to kill it after (120 s); see $fleet/logs/${jid}_2.out"
+for _ in $(seq 1 120); do
+    [ "$(squeue -h -t all -j "${jid}_2" -o %T 2>/dev/null)" = CANCELLED ] && break
+    sleep 0.5
+done
+[ "$(squeue -h -t all -j "${jid}_2" -o %T 2>/dev/null)" = CANCELLED ] ||
+    die "task 2 is $(squeue -h -t all -j "${jid}_2" -o %T 2>&1) 60 s after scancel, want CANCELLED (not requeued by itself)"
+grep -q "ended by Slurm" "$fleet/tasks/${jid}_2.log" || fail "task 2's log does not say Slurm ended it"
+"$root/scripts/slurm/tasks.sh" "$fleet" >"$tmp/tasks-after-cancel.md" || fail "tasks.sh failed"
+grep -q -- "- ${jid}_2 (.*): $rows_at_kill of 3 planned rows written" "$tmp/tasks-after-cancel.md" ||
+    fail "tasks.sh does not list the cancelled task 2 as unfinished: $(grep -- "- ${jid}_2" "$tmp/tasks-after-cancel.md")"
+scontrol requeue "${jid}_2" || die "scontrol requeue ${jid}_2 failed"
+scontrol release "$rid" || die "scontrol release $rid failed"
+echo "check-slurm: task 2 cancelled, not back by itself, listed as unfinished; requeued by hand ($(elapsed))" >&2
 
 # The report job: it starts only after every task has ended (afterany), requeues included.
 for _ in $(seq 1 480); do
@@ -100,9 +118,9 @@ for t in 0 2; do
     # Nothing measured twice: the lines of all its files are its three distinct rows.
     lines=$(cat "$fleet/rows/$name"-*/sweep.jsonl | grep -c .)
     [ "$lines" = 3 ] || fail "$name: $lines lines in its row files, want 3 (a row measured twice, or a cut line)"
-    grep -q "requeued" "$fleet/tasks/$name.log" || fail "$name: its log does not say it was requeued"
     grep -q "resume from" "$fleet/tasks/$name.log" || fail "$name: its second attempt did not resume"
 done
+grep -q "requeued (attempt 2 of 3" "$fleet/tasks/${jid}_0.log" || fail "task 0 did not requeue itself after the SIGKILL"
 grep -q "killed the sweep (SIGKILL)" "$fleet/logs/${jid}_0.out" || fail "task 0 was not SIGKILLed by the flaky bitbench"
 for t in 1 3; do
     name=${jid}_$t
@@ -121,7 +139,7 @@ t2=$(grep "ArrayJobId=$jid ArrayTaskId=2 " "$tmp/jobcomp.txt" 2>/dev/null)
 ! grep -qv "Partition=typeb" <<<"$t2" || fail "task 2 ran outside partition typeb: $t2"
 
 if [ $failed = 0 ]; then
-    echo "check-slurm: passed in $(elapsed): 4 tasks on 2 node types, 2 requeued after a kill (SIGKILL, scancel) and resumed with no row lost or measured twice, 2 listed as never finished" >&2
+    echo "check-slurm: passed in $(elapsed): 4 tasks on 2 node types, 2 requeued after a kill mid-row (SIGKILL: by itself; scancel: by scontrol requeue) and resumed with no row lost or measured twice, 2 listed as never finished" >&2
     exit 0
 fi
 echo "check-slurm: FAILED ($(elapsed)); REPORT.md tasks section:" >&2

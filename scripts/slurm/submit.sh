@@ -91,7 +91,9 @@ out=$(cd "$out" && pwd)
 } >"$out/tasks.tsv"
 n=$(($(wc -l <"$out/tasks.tsv") - 1))
 
-common=(--export="ALL,BITBENCH_ROOT=$root,BITBENCH_SLURM_ATTEMPTS=$attempts" "${extra[@]}")
+# The jobs find the tree and the attempt limit in their environment (sbatch passes it on).
+export BITBENCH_ROOT=$root BITBENCH_SLURM_ATTEMPTS=$attempts
+common=(--export=ALL "${extra[@]}")
 sel=()
 if [ ${#types[@]} -eq 1 ]; then # one node type: its selector on the array itself
     p=$(partition_of "${types[0]}")
@@ -103,6 +105,11 @@ array_cmd=(sbatch --parsable --hold --array="0-$((n - 1))" --output="$out/logs/%
            "$root/scripts/slurm/sweep.sbatch" "$out")
 if [ $dry = 1 ]; then
     printf '%q ' "${array_cmd[@]}"
+    echo
+    [ ${#types[@]} -eq 1 ] || echo "# then per task: scontrol update JobId=<array>_<task> Partition=... Features=... (tasks.tsv)"
+    echo "scontrol release <array>"
+    printf '%q ' sbatch --parsable --dependency="afterany:<array>" --kill-on-invalid-dep=no \
+        --output="$out/logs/report-%j.out" "${common[@]}" "$root/scripts/slurm/report.sbatch" "$out"
     echo
     exit 0
 fi

@@ -14,8 +14,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 die() { echo "cluster.sh: $*" >&2; exit 2; }
 
-wait_for() { # seconds, description, command...
-    local limit=$1 what=$2
+wait_for() { # seconds, description (for the reader), command...
+    local limit=$1
     shift 2
     local end=$((SECONDS + limit))
     until "$@" >/dev/null 2>&1; do

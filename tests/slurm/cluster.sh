@@ -7,8 +7,9 @@
 #                                      the SLURM_CONF to export once the node is idle
 #   tests/slurm/cluster.sh stop DIR    cancel every job, stop the daemons started under DIR
 #
-# Ports: $BITBENCH_SLURM_PORT (slurmctld, default 16817) and the next one (slurmd), so that
-# the test never talks to a real cluster's daemons on this machine.
+# Ports: $BITBENCH_SLURM_PORT (slurmctld) and the next one (slurmd); by default the first free
+# pair from 16817 up, so that the test never talks to a real cluster's daemons (6817/6818) or
+# to another test cluster on this machine.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -24,6 +25,9 @@ wait_for() { # seconds, description (for the reader), command...
     done
 }
 
+# True when something accepts TCP connections on localhost:port.
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 node_idle() { sinfo -h -N -o '%T' | grep -qx idle; }
 
 start() {
@@ -35,7 +39,12 @@ start() {
     mkdir -p "$dir"/{munge,ctld-state,slurmd-spool,etc}
     dir=$(cd "$dir" && pwd)
     chmod 700 "$dir/munge"
-    local port=${BITBENCH_SLURM_PORT:-16817}
+    local port=${BITBENCH_SLURM_PORT:-}
+    if [ -z "$port" ]; then
+        for port in $(seq 16817 2 16915); do
+            listening "$port" || listening $((port + 1)) || break
+        done
+    fi
     local host
     host=$(hostname -s)
     # munge: a key of our own, its socket in DIR.

@@ -153,4 +153,6 @@ bench-kernels: $(BUILD)/bitbench
 clean:
 	rm -rf $(BUILD)
 
+include tests/slurm/slurm.mk
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -3,6 +3,7 @@
  * tables, our figures beside the paper's, with every number labelled (see LEGEND).
  */
 #include "report.h"
+#include "report_fleet.h"
 
 #include "counters.h" /* bb_fmt */
 
@@ -751,5 +752,6 @@ void bb_report_markdown(const bb_report *r, FILE *out, const char *plots_note)
         roofline(r, (int)m, out);
     }
     cross_machine(r, out);
+    bb_report_fleet_markdown(r, out);
     fprintf(out, "## Figures\n\n%s", plots_note && *plots_note ? plots_note : "None.\n");
 }

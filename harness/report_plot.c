@@ -8,6 +8,7 @@
  * can draw the line through both and mark them differently.
  */
 #include "report.h"
+#include "report_fleet.h"
 
 #include "counters.h" /* bb_fmt */
 
@@ -462,7 +463,8 @@ static int write_shared(const bb_report *r, const char *dir, char *why, size_t l
     }
     cross_data(r, &cross, vars.f);
     bool ok = close_data(&cross, why, len);
-    return close_data(&vars, why, len) && ok ? 0 : -1;
+    ok = close_data(&vars, why, len) && ok;
+    return ok ? bb_report_fleet_data(r, dir, why, len) : -1;
 }
 
 int bb_report_write_data(const bb_report *r, const char *dir, char *why, size_t len)
@@ -602,6 +604,9 @@ int bb_report_plot(const bb_report *r, const char *dir, const char *plots_dir, c
         bb_fmt(note + used, len - used, "\nAll machines:\n\n");
         failed += !figure(exe, plots_dir, dir, "", "cross_machine",
                           "Across machines: speed-up vs fp16, one line per machine", log_fd, note, len);
+        failed += !figure(exe, plots_dir, dir, "", "fleet",
+                          "Across machines: per format, speed-up vs fp16 and % of each machine's bandwidth "
+                          "ceiling", log_fd, note, len);
     }
     close(log_fd);
     return failed;

@@ -101,6 +101,8 @@ typedef struct bb_energy_domain {
     /* hwmon: the sensor ("<chip> <label>") and, for a power sensor, its integral. */
     char sensor[64];
     bool integrated;     /* a power sensor (uW readings) integrated over time */
+    char current_where[320]; /* power = where (mV) x this file (mA), when a chip has no
+                              * power attribute (INA3221); "" otherwise */
     bb_power_integral power;
     /* Results of the last window and of the idle baseline. */
     double joules;       /* NAN when error[0] */

@@ -100,13 +100,22 @@ static bool read_value(const bb_energy *e, const char *path, uint64_t *value, ch
 bool bb_hwmon_read(const bb_energy *e, const bb_energy_domain *d, uint64_t *raw, char *why,
                    size_t len)
 {
-    return read_value(e, d->where, raw, why, len);
+    uint64_t milliamps;
+    if (!read_value(e, d->where, raw, why, len))
+        return false;
+    if (!d->current_where[0])
+        return true;
+    if (!read_value(e, d->current_where, &milliamps, why, len))
+        return false;
+    *raw *= milliamps; /* mV x mA = uW */
+    return true;
 }
 
 /* ------------------------------------------------------------------ open */
 
 typedef struct sensor {
     char path[300];
+    char current_path[300]; /* voltage x current (INA3221): the current file */
     char chip[32], label[32], dir[16];
     bool energy;   /* energyN_input, else powerN_input/_average */
     int index;
@@ -159,6 +168,39 @@ static bool push(sensor_list *l, const sensor *s)
     return true;
 }
 
+static bool exists(const bb_energy *e, const char *path)
+{
+    char text[8];
+    return bb_energy_read_file(e, path, text, sizeof text) != -ENOENT;
+}
+
+/* The mainline ina3221 driver gives each of its 3 channels a bus voltage (inN_input, mV,
+ * labelled inN_label) and a current (currN_input, mA), but no power attribute: the power is
+ * their product (uW).  Only when the chip has no powerN file of its own. */
+static void scan_ina3221_channels(const bb_energy *e, const char *path, const char *dir,
+                                  const char *chip, sensor_list *out)
+{
+    for (int i = 0; i < out->n; i++)
+        if (!out->s[i].energy && strcmp(out->s[i].dir, dir) == 0)
+            return;
+    for (int ch = 1; ch <= 3; ch++) {
+        sensor s = {.index = ch};
+        char lpath[400];
+        bb_fmt(s.path, sizeof s.path, "%s/in%d_input", path, ch);
+        bb_fmt(s.current_path, sizeof s.current_path, "%s/curr%d_input", path, ch);
+        if (!exists(e, s.path) || !exists(e, s.current_path))
+            continue;
+        bb_fmt(s.chip, sizeof s.chip, "%s", chip);
+        bb_fmt(s.dir, sizeof s.dir, "%s", dir);
+        bb_fmt(lpath, sizeof lpath, "%s/in%d_label", path, ch);
+        read_line(e, lpath, s.label, sizeof s.label);
+        if (!s.label[0])
+            bb_fmt(s.label, sizeof s.label, "channel%d", ch);
+        s.kind = bb_hwmon_kind(chip, s.label, &s.socket);
+        push(out, &s);
+    }
+}
+
 /* The energy and power sensors of one chip directory, in index order. */
 static void scan_chip(const bb_energy *e, const char *dir, const char *chip, sensor_list *out)
 {
@@ -200,6 +242,8 @@ static void scan_chip(const bb_energy *e, const char *dir, const char *chip, sen
     for (int i = 0; i < count; i++)
         free(list[i]);
     free(list);
+    if (strcmp(chip, "ina3221") == 0)
+        scan_ina3221_channels(e, path, dir, chip, out);
 }
 
 static bool chip_has_package_counter(const sensor_list *l, const char *dir)
@@ -224,6 +268,7 @@ static void add_domain(bb_energy *e, const sensor *s, uint64_t first)
     d->max_power_w = BB_ENERGY_ASSUMED_MAX_POWER_W;
     d->max_power_assumed = true;
     d->integrated = !s->energy;
+    bb_fmt(d->current_where, sizeof d->current_where, "%s", s->current_path);
     d->last = first;
     d->fd = -1;
 }
@@ -270,6 +315,11 @@ bool bb_hwmon_open(bb_energy *e, char *why, size_t len)
     for (int i = 0; first && ok && i < all.n; i++) {
         char one[BB_REASON_LEN];
         ok[i] = read_value(e, all.s[i].path, &first[i], one, sizeof one);
+        uint64_t milliamps;
+        if (ok[i] && all.s[i].current_path[0]) {
+            ok[i] = read_value(e, all.s[i].current_path, &milliamps, one, sizeof one);
+            first[i] *= milliamps;
+        }
         if (!ok[i])
             bb_energy_append(unreadable, sizeof unreadable, one);
         any_energy = any_energy || (ok[i] && all.s[i].energy);
@@ -353,7 +403,8 @@ static bool integrated(const bb_energy *e)
 const char *bb_hwmon_method(const bb_energy *e)
 {
     return integrated(e)
-               ? "hwmon power sensors (powerN_input, else powerN_average; uW) integrated by the "
+               ? "hwmon power sensors (powerN_input, else powerN_average, uW; on an INA3221 "
+                 "without them, inN_input mV x currN_input mA) integrated by the "
                  "trapezoid rule over readings at both ends of the window and every "
                  "sample_period_s between (sampler thread); net = gross - idle W x window"
                : "hwmon energy counters (energyN_input, uJ, accumulated in 64 bits by the "
@@ -364,7 +415,11 @@ void bb_hwmon_domain_json(const bb_energy_domain *d, json_t *o)
 {
     json_object_set_new(o, "sensor", json_string(d->sensor));
     json_object_set_new(o, "reading",
-                        json_string(d->integrated ? "integrated power" : "energy counter"));
+                        json_string(d->current_where[0] ? "integrated power (voltage x current)"
+                                    : d->integrated     ? "integrated power"
+                                                        : "energy counter"));
+    if (d->current_where[0])
+        json_object_set_new(o, "current_where", json_string(d->current_where));
     if (d->integrated)
         json_object_set_new(o, "integration",
                             json_pack("{s:s, s:I, s:f, s:f, s:f}", "method", "trapezoid",

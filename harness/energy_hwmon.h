@@ -10,6 +10,8 @@
  *     "package" or "pkg", e.g. amd_energy's and zenergy's Esocket0) gives those alone: its
  *     per-core counters (Ecore000...) lie inside them and are left out;
  *   - otherwise power sensors (powerN_input, else powerN_average, microwatts), integrated;
+ *     an INA3221 without power attributes (the mainline driver, as on Jetson) gives each
+ *     channel's power as its bus voltage inN_input (mV) x its current currN_input (mA);
  *   - a sensor's kind comes from its label: "psys" for a platform or board input (ACPI
  *     power_meter, labels with "total", "sys", "psys", "input", "vin" or ending "_in", such
  *     as Jetson's VDD_IN), "package" (socket/package/pkg; the socket is the label's number),

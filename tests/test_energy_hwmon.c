@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------------ fake trees */
@@ -97,7 +98,13 @@ static int make_root(void **state)
 static int remove_root(void **state)
 {
     (void)state;
-    return nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    int ret = nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    for (int i = 0; ret != 0 && i < 20; i++) { /* a stopped ticker's last file may linger */
+        struct timespec ms50 = {0, 50000000};
+        nanosleep(&ms50, NULL);
+        ret = nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    return ret;
 }
 
 /* hwmon alone, read only when the test says so. */
@@ -473,6 +480,57 @@ static void power_average_when_no_input_and_rails_headline(void **state)
     bb_energy_close(e);
 }
 
+static void ina3221_voltage_times_current(void **state)
+{
+    (void)state;
+    /* The mainline driver: bus voltage and current per channel, no power attribute. */
+    chip("hwmon0", "ina3221");
+    sensor("hwmon0", "in", 1, "input", "VDD_IN", 5000);  /* mV */
+    sensor("hwmon0", "curr", 1, "input", NULL, 1500);    /* mA: 7.5 W */
+    sensor("hwmon0", "in", 2, "input", "VDD_SOC", 5000);
+    sensor("hwmon0", "curr", 2, "input", NULL, 400);     /* 2 W */
+    sensor("hwmon0", "in", 3, "input", "NC", 0);         /* no current: not a sensor */
+    sensor("hwmon0", "in", 4, "input", NULL, 120);       /* shunt voltage, uV */
+    sensor("hwmon0", "curr", 4, "input", NULL, 1900);    /* sum of currents */
+    bb_energy_opts o = hwmon_opts();
+    bb_energy *e = bb_energy_open(&o);
+    assert_true(bb_energy_available(e));
+    assert_int_equal(e->n, 2);
+    const bb_energy_domain *in = find_sensor(e, "ina3221 VDD_IN");
+    assert_non_null(in);
+    assert_string_equal(in->kind, "psys");
+    assert_non_null(strstr(in->where, "hwmon0/in1_input"));
+    assert_non_null(strstr(in->current_where, "hwmon0/curr1_input"));
+    bb_energy_begin(e);
+    bb_energy_end(e);
+    json_t *j = bb_energy_json(e, 1);
+    double w = num(j, "window_s");
+    assert_true(fabs(num(j, "gross_j") - 7.5 * w) <= 1e-12 * 7.5 * w);
+    assert_true(fabs(num(domain_of(j, "ina3221 VDD_SOC"), "gross_j") - 2.0 * w) <= 1e-12 * 2.0 * w);
+    assert_string_equal(str(domain_of(j, "ina3221 VDD_IN"), "reading"),
+                        "integrated power (voltage x current)");
+    json_decref(j);
+
+    /* A current that turns to garbage: that rail is unavailable, with the file named. */
+    bb_energy_begin(e);
+    write_file("hwmon0/curr2_input", "abc\n");
+    bb_energy_end(e);
+    j = bb_energy_json(e, 1);
+    json_t *soc = domain_of(j, "ina3221 VDD_SOC");
+    assert_string_equal(str(soc, "status"), "unavailable");
+    assert_non_null(strstr(str(soc, "reason"), "curr2_input holds 'abc'"));
+    assert_string_equal(str(j, "status"), "measured");
+    json_decref(j);
+    bb_energy_close(e);
+
+    /* A chip with power attributes of its own uses them, not the product. */
+    sensor("hwmon0", "power", 1, "input", "VDD_IN", 1000000);
+    e = bb_energy_open(&o);
+    assert_int_equal(e->n, 1);
+    assert_string_equal(e->dom[0].current_where, "");
+    bb_energy_close(e);
+}
+
 static void still_power_sensor_is_unavailable(void **state)
 {
     (void)state;
@@ -598,6 +656,16 @@ static pid_t fake_hwmon(const char *args)
     return (pid_t)pid;
 }
 
+/* Stops a ticker (not our child: the script's) and waits, bounded, until it is gone. */
+static void stop_ticker(pid_t pid)
+{
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 200 && kill(pid, 0) == 0; i++) {
+        struct timespec ms10 = {0, 10000000};
+        nanosleep(&ms10, NULL);
+    }
+}
+
 /* One `bitbench gemm --json` row's energy object, read from the fake tree alone. */
 static json_t *gemm_energy(void)
 {
@@ -628,7 +696,7 @@ static void gemm_row_energy_counter_mode(void **state)
     const double step_j = 1.234567;
     pid_t ticker = fake_hwmon("--mode energy --sockets 2 --cores 2 --step-uj 1234567 --period 0.005");
     json_t *en = gemm_energy();
-    kill(ticker, SIGTERM);
+    stop_ticker(ticker);
     assert_string_equal(str(en, "source"), "hwmon");
     assert_string_equal(str(en, "status"), "measured");
     assert_string_equal(str(json_object_get(en, "hwmon"), "reading"), "energy counter");
@@ -654,7 +722,7 @@ static void gemm_row_power_mode(void **state)
     /* Constant: exactly P x window, bound 0. */
     pid_t ticker = fake_hwmon("--mode power --power-uw 7500000");
     json_t *en = gemm_energy();
-    kill(ticker, SIGTERM);
+    stop_ticker(ticker);
     assert_string_equal(str(en, "source"), "hwmon");
     assert_string_equal(str(en, "status"), "measured");
     json_t *hw = json_object_get(en, "hwmon");
@@ -669,7 +737,7 @@ static void gemm_row_power_mode(void **state)
      * some value there. */
     ticker = fake_hwmon("--mode power --power-uw 4000000,8000000 --period 0.01");
     en = gemm_energy();
-    kill(ticker, SIGTERM);
+    stop_ticker(ticker);
     assert_string_equal(str(en, "status"), "measured");
     w = num(en, "window_s");
     double gross = num(en, "gross_j");
@@ -692,6 +760,7 @@ int main(void)
         T(unreadable_files_and_empty_trees),
         T(power_sensors_integrated),
         T(power_average_when_no_input_and_rails_headline),
+        T(ina3221_voltage_times_current),
         T(still_power_sensor_is_unavailable),
         T(idle_baseline_and_sampler_thread),
         T(after_rapl_and_chosen_by_environment),

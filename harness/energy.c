@@ -668,7 +668,8 @@ static void *sampler_main(void *arg)
         double t = (double)until.tv_nsec * 1e-9 + e->sample_period_s;
         until.tv_sec += (time_t)t;
         until.tv_nsec = (long)((t - (double)(time_t)t) * 1e9);
-        if (pthread_cond_timedwait(&e->wake, &e->lock, &until) == ETIMEDOUT && !e->stop)
+        if (pthread_cond_timedwait(&e->wake, &e->lock, &until) == ETIMEDOUT && !e->stop &&
+            e->t_end == 0) /* the window's last reading is taken: nothing after it counts */
             sample_locked(e);
     }
     pthread_mutex_unlock(&e->lock);
@@ -854,6 +855,9 @@ void bb_energy_begin(bb_energy *e)
     e->stop = false;
     e->window_s = 0;
     e->t0 = now_s();
+    struct timespec unix_now;
+    clock_gettime(CLOCK_REALTIME, &unix_now);
+    e->t0_unix = (double)unix_now.tv_sec + 1e-9 * (double)unix_now.tv_nsec;
     e->t_end = 0;
     for (int i = 0; i < e->n; i++)
         if (e->dom[i].integrated)
@@ -868,13 +872,16 @@ void bb_energy_end(bb_energy *e)
 {
     if (!bb_energy_available(e))
         return;
+    /* The last reading right away (a power reading counts as at t1), then the sampler
+     * stops: joining it first would let a power change after t1 into the window.  t1 is
+     * taken under the lock, so that no sampler reading is timed after it. */
+    pthread_mutex_lock(&e->lock);
     double t1 = now_s();
-    pthread_mutex_lock(&e->lock); /* power readings from here on count as at t1 */
     e->t_end = t1;
+    sample_locked(e);
     pthread_mutex_unlock(&e->lock);
     stop_sampler(e);
     pthread_mutex_lock(&e->lock);
-    sample_locked(e);
     e->window_s = t1 - e->t0;
     for (int i = 0; i < e->n; i++) {
         bb_energy_domain *d = &e->dom[i];

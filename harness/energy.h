@@ -130,6 +130,7 @@ typedef struct bb_energy {
     bool thread_running, stop;
     double t0;
     double t_end; /* set by bb_energy_end before the sampler stops; 0 while a window runs */
+    double t0_unix; /* the window's start on CLOCK_REALTIME, to align external power logs */
     int papi_set;
 } bb_energy;
 

@@ -444,9 +444,9 @@ json_t *bb_hwmon_json(const bb_energy *e)
                 bound += d->power.bound_j;
         }
     }
-    json_t *o = json_pack("{s:s, s:o}", "reading",
+    json_t *o = json_pack("{s:s, s:o, s:f}", "reading",
                           integrated(e) ? "integrated power" : "energy counter", "sensors",
-                          sensors);
+                          sensors, "window_start_unix_s", e->t0_unix);
     if (integrated(e))
         json_object_set_new(
             o, "integration",

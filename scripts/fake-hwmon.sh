@@ -4,7 +4,7 @@
 # machine without such sensors.
 #
 #   scripts/fake-hwmon.sh DIR [--mode energy|power] [--sockets N] [--cores N] [--step-uj UJ]
-#                             [--power-uw UW[,UW...]] [--period S] [--ticks N]
+#                             [--power-uw UW[,UW...]] [--period S] [--ticks N] [--log FILE]
 #
 # --mode energy (default): DIR/hwmon0 is a "zenergy" chip as on AMD Zen: energy1..C_input
 #   labelled Ecore000.. (C = --cores, default 4) and energy(C+1)..(C+N)_input labelled
@@ -17,7 +17,10 @@
 #   it, holding half and a quarter of it).  VDD_IN holds the first value of --power-uw
 #   (microwatts, default 5000000 = 5 W); with several values (e.g. 4000000,8000000) the ticker
 #   moves to the next one every S seconds, round and round.  With one value the power is
-#   constant and a row's gross joules are exactly that power x window_s.
+#   constant and a row's gross joules are exactly that power x window_s.  --log FILE
+#   appends one line per value VDD_IN takes: "BEFORE AFTER UW", the wall-clock times
+#   (seconds, $EPOCHREALTIME) just before and just after the new value was in place, so
+#   that the true energy over a window can be bracketed (tests/test_energy_hwmon.c does).
 # Both modes add DIR/hwmon1, a "k10temp" chip with only a temperature (the reader skips it).
 # The ticker stops after N ticks (--ticks; default: runs until killed).  Values are replaced
 # whole (write a temporary file, then mv), as a reader may read at any moment.  The ticker's
@@ -34,7 +37,7 @@ is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 
 [[ $# -ge 1 && $1 != -* ]] || die "usage: fake-hwmon.sh DIR [--mode energy|power] [--sockets N] [--cores N] [--step-uj UJ] [--power-uw UW[,UW...]] [--period S] [--ticks N]"
 dir=$1; shift
-mode=energy sockets=1 cores=4 step=1000000 power=5000000 period=0.1 ticks=-1
+mode=energy sockets=1 cores=4 step=1000000 power=5000000 period=0.1 ticks=-1 log=/dev/null
 while [[ $# -gt 0 ]]; do
     [[ $# -ge 2 ]] || die "$1 needs a value"
     case $1 in
@@ -45,7 +48,8 @@ while [[ $# -gt 0 ]]; do
         --power-uw) [[ $2 =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--power-uw '$2': accepted microwatts, e.g. 5000000 or 4000000,8000000"; power=$2 ;;
         --period)   [[ $2 =~ ^[0-9]*\.?[0-9]+$ ]] || die "--period '$2': accepted seconds, e.g. 0.1"; period=$2 ;;
         --ticks)    is_uint "$2" || die "--ticks '$2': accepted a whole number"; ticks=$2 ;;
-        *) die "unknown option '$1'; accepted --mode --sockets --cores --step-uj --power-uw --period --ticks" ;;
+        --log)      log=$2 ;;
+        *) die "unknown option '$1'; accepted --mode --sockets --cores --step-uj --power-uw --period --ticks --log" ;;
     esac
     shift 2
 done
@@ -77,7 +81,9 @@ else
     echo VDD_SOC > "$dir/hwmon0/power3_label"
 fi
 set_power() { # microwatts of VDD_IN
+    local before=$EPOCHREALTIME
     put "$dir/hwmon0/power1_input" "$1"
+    echo "$before $EPOCHREALTIME $1" >> "$log"
     put "$dir/hwmon0/power2_input" $(( $1 / 2 ))
     put "$dir/hwmon0/power3_input" $(( $1 / 4 ))
 }

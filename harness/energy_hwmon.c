@@ -365,8 +365,9 @@ bool bb_hwmon_open(bb_energy *e, char *why, size_t len)
             bb_fmt(why, len, "%s has no hwmon* chips", e->hwmon_root);
         else if (all.n == 0)
             bb_fmt(why, len, "no hwmon energy or power sensors (energy*_input, power*_input, "
-                             "power*_average) in %s%s%s", e->hwmon_root,
-                   names[0] ? ": chips " : "", names);
+                             "power*_average) in %s%s%s%s%s", e->hwmon_root,
+                   names[0] ? ": chips " : "", names, e->skipped[0] ? "; left out: " : "",
+                   e->skipped);
         else
             bb_fmt(why, len, "%s", e->skipped);
     }

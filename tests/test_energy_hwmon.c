@@ -695,7 +695,15 @@ static void gemm_row_energy_counter_mode(void **state)
     (void)state;
     const double step_j = 1.234567;
     pid_t ticker = fake_hwmon("--mode energy --sockets 2 --cores 2 --step-uj 1234567 --period 0.005");
+    /* The shell ticker forks an mv per file and tick: on a loaded machine it can miss the
+     * 0.25 s in which a counter must move to be trusted, or a short window.  That is the
+     * ticker's timing, not the joules: run again (at most twice more). */
     json_t *en = gemm_energy();
+    for (int again = 0; again < 2 && strcmp(str(en, "status"), "measured") != 0; again++) {
+        print_message("energy %s (%s): running again\n", str(en, "status"), str(en, "reason"));
+        json_decref(en);
+        en = gemm_energy();
+    }
     stop_ticker(ticker);
     assert_string_equal(str(en, "source"), "hwmon");
     assert_string_equal(str(en, "status"), "measured");

@@ -222,7 +222,7 @@ static void scan_chip(const bb_energy *e, const char *dir, const char *chip, sen
             /* powerN_input is the instantaneous reading: prefer it to powerN_average */
             char other[400];
             bb_fmt(other, sizeof other, "%s/power%u_input", path, index);
-            if (strcmp(rest, "average") == 0 && bb_energy_read_file(e, other, rest, 2) != -ENOENT)
+            if (strcmp(rest, "average") == 0 && exists(e, other))
                 continue;
         } else {
             continue;

@@ -92,6 +92,21 @@ static void info_text(json_t *o)
     const char *es = json_string_value(json_object_get(energy, "status"));
     printf("energy:       %s%s%s\n", es ? es : "?", json_is_string(json_object_get(energy, "reason")) ? ": " : "",
            json_is_string(json_object_get(energy, "reason")) ? json_string_value(json_object_get(energy, "reason")) : "");
+    if (es && strcmp(es, "available") == 0) { /* which backend, and what it reads */
+        size_t i;
+        json_t *d;
+        printf("energy from:  %s:", json_string_value(json_object_get(energy, "source")));
+        json_array_foreach(json_object_get(energy, "domains"), i, d) {
+            json_t *sensor = json_object_get(d, "sensor");
+            printf("%s %s", i ? "," : "",
+                   json_is_string(sensor) ? json_string_value(sensor) : json_string_value(json_object_get(d, "where")));
+            if (json_is_string(json_object_get(d, "reading")))
+                printf(" (%s)", json_string_value(json_object_get(d, "reading")));
+        }
+        printf("\n");
+        if (json_is_string(json_object_get(energy, "not_used")))
+            printf("energy not:   %s\n", json_string_value(json_object_get(energy, "not_used")));
+    }
     const char *ev_name;
     json_t *ev;
     json_object_foreach(json_object_get(json_object_get(meas, "counters"), "events"), ev_name, ev)

@@ -1,6 +1,8 @@
-/* harness/energy.c - RAPL energy through powercap sysfs, the perf power PMU or PAPI; see
+/* harness/energy.c - RAPL energy through powercap sysfs, the perf power PMU or PAPI, and the
+ * windows, idle baseline and JSON of every backend (hwmon's reader is energy_hwmon.c); see
  * energy.h for the order, the wrap-around sampling and the domains. */
 #include "energy.h"
+#include "energy_hwmon.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -41,6 +43,7 @@ const char *bb_energy_source_name(bb_energy_source s)
     case BB_ENERGY_POWERCAP: return "powercap";
     case BB_ENERGY_PERF: return "perf_event";
     case BB_ENERGY_PAPI: return "papi";
+    case BB_ENERGY_HWMON: return "hwmon";
     default: return "none";
     }
 }
@@ -102,6 +105,11 @@ static int read_file(const bb_energy *e, const char *path, char *buf, size_t len
     return 0;
 }
 
+int bb_energy_read_file(const bb_energy *e, const char *path, char *buf, size_t len)
+{
+    return read_file(e, path, buf, len);
+}
+
 /* The file's text, trimmed and shortened for a message. */
 static char *shown(char *text)
 {
@@ -117,6 +125,11 @@ static void append(char *dst, size_t cap, const char *text)
     size_t used = strlen(dst);
     if (used + 3 < cap)
         bb_fmt(dst + used, cap - used, "%s%s", used ? "; " : "", text);
+}
+
+void bb_energy_append(char *dst, size_t cap, const char *text)
+{
+    append(dst, cap, text);
 }
 
 /* ------------------------------------------------------------------ powercap */
@@ -585,6 +598,8 @@ static void read_all(bb_energy *e, uint64_t *raw, char (*err)[BB_REASON_LEN])
             int ret = e->opts.perf->read(d->fd, &raw[i], 1, e->opts.perf->ctx);
             if (ret < 0)
                 bb_fmt(err[i], BB_REASON_LEN, "reading %s: %s", d->where, strerror(-ret));
+        } else if (e->source == BB_ENERGY_HWMON) {
+            bb_hwmon_read(e, d, &raw[i], err[i], BB_REASON_LEN);
         }
 #ifdef BB_HAVE_PAPI
         else if (e->source == BB_ENERGY_PAPI) {
@@ -597,12 +612,15 @@ static void read_all(bb_energy *e, uint64_t *raw, char (*err)[BB_REASON_LEN])
     }
 }
 
-/* One reading folded into the window: the sampler's tick and the window's ends. */
+/* One reading folded into the window: the sampler's tick and the window's ends.  A power
+ * reading is timed at the middle of the reads, or at the window's end once it is set. */
 static void sample_locked(bb_energy *e)
 {
     uint64_t raw[BB_ENERGY_MAX_DOMAINS];
     char err[BB_ENERGY_MAX_DOMAINS][BB_REASON_LEN];
+    double before = now_s();
     read_all(e, raw, err);
+    double t = e->t_end > 0 ? e->t_end : 0.5 * (before + now_s());
     for (int i = 0; i < e->n; i++) {
         bb_energy_domain *d = &e->dom[i];
         uint64_t delta;
@@ -610,6 +628,14 @@ static void sample_locked(bb_energy *e)
             continue;
         if (err[i][0]) {
             bb_fmt(d->error, sizeof d->error, "%s", err[i]);
+        } else if (d->integrated) {
+            bb_power_integral_add(&d->power, t, (double)raw[i] * d->joules_per_unit);
+            d->last = raw[i];
+        } else if (!d->range && raw[i] < d->last) {
+            bb_fmt(d->error, sizeof d->error,
+                     "%s read %" PRIu64 " after %" PRIu64 ": a 64-bit counter went backwards "
+                     "(driver reloaded, or a counter that wraps at an unknown range)",
+                     d->where, raw[i], d->last);
         } else if (!bb_energy_wrap_delta(d->last, raw[i], d->range, &delta)) {
             bb_fmt(d->error, sizeof d->error,
                      "%s read %" PRIu64 " after %" PRIu64 ": not a counter that wraps at %" PRIu64,
@@ -642,7 +668,8 @@ static void *sampler_main(void *arg)
         double t = (double)until.tv_nsec * 1e-9 + e->sample_period_s;
         until.tv_sec += (time_t)t;
         until.tv_nsec = (long)((t - (double)(time_t)t) * 1e9);
-        if (pthread_cond_timedwait(&e->wake, &e->lock, &until) == ETIMEDOUT && !e->stop)
+        if (pthread_cond_timedwait(&e->wake, &e->lock, &until) == ETIMEDOUT && !e->stop &&
+            e->t_end == 0) /* the window's last reading is taken: nothing after it counts */
             sample_locked(e);
     }
     pthread_mutex_unlock(&e->lock);
@@ -660,12 +687,16 @@ static bool counters_advance(bb_energy *e, double seconds, char *why, size_t len
         sleep_s(0.002);
         read_all(e, raw, err);
         for (int i = 0; i < e->n; i++)
-            if (!err[i][0] && raw[i] != first[i])
+            if (!err[i][0] && (e->dom[i].integrated ? raw[i] > 0 : raw[i] != first[i]))
                 return true;
     } while (now_s() < until);
-    bb_fmt(why, len, "%d counter(s) opened (%s%s) but did not advance in %.3g s (a VM that "
-                       "exposes the interface without RAPL behind it?)",
-             e->n, e->dom[0].where, e->n > 1 ? ", ..." : "", seconds);
+    if (e->source == BB_ENERGY_HWMON && e->dom[0].integrated)
+        bb_fmt(why, len, "%d power sensor(s) opened (%s%s) but read 0 W throughout %.3g s",
+               e->n, e->dom[0].where, e->n > 1 ? ", ..." : "", seconds);
+    else
+        bb_fmt(why, len, "%d counter(s) opened (%s%s) but did not advance in %.3g s (a VM that "
+                           "exposes the interface without RAPL behind it?)",
+                 e->n, e->dom[0].where, e->n > 1 ? ", ..." : "", seconds);
     return false;
 }
 
@@ -699,6 +730,8 @@ static double wrap_sample_period(const bb_energy *e)
     double period = 0;
     for (int i = 0; i < e->n; i++) {
         const bb_energy_domain *d = &e->dom[i];
+        if (d->integrated && (period == 0 || BB_HWMON_POWER_PERIOD_S < period))
+            period = BB_HWMON_POWER_PERIOD_S; /* integration, not wrap-around, sets it */
         if (!d->range)
             continue;
         double p = bb_energy_sample_period((double)d->range * d->joules_per_unit, d->max_power_w);
@@ -729,15 +762,31 @@ bb_energy *bb_energy_open(const bb_energy_opts *opts)
              "BITBENCH_POWERCAP_ROOT", "/sys/class/powercap");
     set_root(e->perf_root, sizeof e->perf_root, e->opts.perf_root, "BITBENCH_PERF_SYSFS_ROOT",
              "/sys/bus/event_source/devices");
+    set_root(e->hwmon_root, sizeof e->hwmon_root, e->opts.hwmon_root, "BITBENCH_HWMON_ROOT",
+             "/sys/class/hwmon");
     static const struct {
         bb_energy_source source;
         const char *label;
         bool (*open)(bb_energy *, char *, size_t);
     } backends[] = {{BB_ENERGY_POWERCAP, "powercap", powercap_open},
                     {BB_ENERGY_PERF, "perf_event", perf_open},
-                    {BB_ENERGY_PAPI, "papi", papi_open}};
-    for (size_t b = 0; b < 3; b++) {
+                    {BB_ENERGY_PAPI, "papi", papi_open},
+                    {BB_ENERGY_HWMON, "hwmon", bb_hwmon_open}};
+    const size_t nb = sizeof backends / sizeof backends[0];
+    const char *only = getenv("BITBENCH_ENERGY_SOURCE");
+    bool only_known = !only;
+    for (size_t b = 0; b < nb; b++)
+        only_known = only_known || strcmp(only, backends[b].label) == 0;
+    if (!only_known) {
+        e->source = BB_ENERGY_NONE;
+        bb_fmt(e->reason, sizeof e->reason, "BITBENCH_ENERGY_SOURCE='%s': accepted powercap, "
+                                            "perf_event, papi, hwmon", only);
+        return e;
+    }
+    for (size_t b = 0; b < nb; b++) {
         char why[BB_REASON_LEN], line[BB_REASON_LEN + 16];
+        if (only && strcmp(only, backends[b].label) != 0)
+            continue;
         e->source = backends[b].source;
         if (backends[b].open(e, why, sizeof why) && (live == 0 || counters_advance(e, live, why,
                                                                                    sizeof why))) {
@@ -806,6 +855,14 @@ void bb_energy_begin(bb_energy *e)
     e->stop = false;
     e->window_s = 0;
     e->t0 = now_s();
+    struct timespec unix_now;
+    clock_gettime(CLOCK_REALTIME, &unix_now);
+    e->t0_unix = (double)unix_now.tv_sec + 1e-9 * (double)unix_now.tv_nsec;
+    e->t_end = 0;
+    for (int i = 0; i < e->n; i++)
+        if (e->dom[i].integrated)
+            bb_power_integral_start(&e->dom[i].power, e->t0,
+                                    (double)raw[i] * e->dom[i].joules_per_unit);
     pthread_mutex_unlock(&e->lock);
     if (!e->opts.no_sampler_thread && e->sample_period_s > 0)
         e->thread_running = pthread_create(&e->thread, NULL, sampler_main, e) == 0;
@@ -815,14 +872,22 @@ void bb_energy_end(bb_energy *e)
 {
     if (!bb_energy_available(e))
         return;
+    /* The last reading right away (a power reading counts as at t1), then the sampler
+     * stops: joining it first would let a power change after t1 into the window.  t1 is
+     * taken under the lock, so that no sampler reading is timed after it. */
+    pthread_mutex_lock(&e->lock);
     double t1 = now_s();
+    e->t_end = t1;
+    sample_locked(e);
+    pthread_mutex_unlock(&e->lock);
     stop_sampler(e);
     pthread_mutex_lock(&e->lock);
-    sample_locked(e);
     e->window_s = t1 - e->t0;
     for (int i = 0; i < e->n; i++) {
         bb_energy_domain *d = &e->dom[i];
-        d->joules = d->error[0] ? NAN : (double)d->units * d->joules_per_unit;
+        d->joules = d->error[0]     ? NAN
+                    : d->integrated ? d->power.joules
+                                    : (double)d->units * d->joules_per_unit;
     }
     pthread_mutex_unlock(&e->lock);
 }
@@ -868,7 +933,9 @@ static domain_figures figures(const bb_energy *e, const bb_energy_domain *d)
     domain_figures f = {d->joules, NAN, NAN, NULL, NULL};
     if (d->error[0])
         f.why = d->error;
-    else if (d->units == 0)
+    else if (d->integrated && !(d->power.joules > 0))
+        f.why = "the sensor read 0 W throughout the window (rail off or not supported here?)";
+    else if (!d->integrated && d->units == 0)
         f.why = "the counter did not advance in the window (domain not supported here?)";
     if (f.why) {
         f.gross = NAN;
@@ -877,7 +944,8 @@ static domain_figures figures(const bb_energy *e, const bb_energy_domain *d)
     if (e->idle_window_s <= 0 || !isfinite(d->idle_w))
         f.idle_why = d->idle_error[0] ? d->idle_error : "no idle baseline";
     else if (d->idle_w == 0)
-        f.idle_why = "the counter did not advance during the idle window";
+        f.idle_why = d->integrated ? "the sensor read 0 W throughout the idle window"
+                                   : "the counter did not advance during the idle window";
     else {
         f.idle = d->idle_w * e->window_s;
         f.net = f.gross - f.idle;
@@ -898,6 +966,8 @@ static json_t *domain_json(const bb_energy *e, const bb_energy_domain *d)
         json_object_set_new(o, "reason", json_string(f.why));
     else if (f.idle_why)
         json_object_set_new(o, "idle_reason", json_string(f.idle_why));
+    if (e->source == BB_ENERGY_HWMON)
+        bb_hwmon_domain_json(d, o);
     return o;
 }
 
@@ -956,6 +1026,8 @@ static bool has_kind(const bb_energy *e, const char *kind)
 static bool in_headline(const char *kind, const void *arg)
 {
     const bb_energy *e = arg;
+    if (e->source == BB_ENERGY_HWMON)
+        return bb_hwmon_in_headline(e, kind);
     if (has_kind(e, "package"))
         return same_kind(kind, "package") || same_kind(kind, "dram");
     if (has_kind(e, "psys"))
@@ -986,9 +1058,11 @@ static json_t *unavailable_json(const char *source, const char *why)
                      "avg_w");
 }
 
-static const char *method_text(bb_energy_source s)
+static const char *method_text(const bb_energy *e)
 {
-    switch (s) {
+    switch (e->source) {
+    case BB_ENERGY_HWMON:
+        return bb_hwmon_method(e);
     case BB_ENERGY_POWERCAP:
         return "RAPL energy_uj from powercap sysfs, read at both ends of the window and by a "
                "sampler thread often enough to undo wrap-around; net = gross - idle W x window";
@@ -1047,7 +1121,7 @@ json_t *bb_energy_json(const bb_energy *e, double tokens)
     if (!(e->window_s > 0))
         return unavailable_json(source, "no window measured (bb_probe_begin/bb_probe_end)");
     json_t *o = json_pack("{s:s, s:s, s:f, s:o, s:f}", "source", source, "method",
-                          method_text(e->source), "window_s", e->window_s, "idle_window_s",
+                          method_text(e), "window_s", e->window_s, "idle_window_s",
                           e->idle_window_s > 0 ? json_real(e->idle_window_s) : json_null(),
                           "sample_period_s", e->sample_period_s);
     headline_json(e, tokens, o);
@@ -1061,6 +1135,8 @@ json_t *bb_energy_json(const bb_energy *e, double tokens)
     }
     json_object_set_new(o, "domains", domains);
     json_object_set_new(o, "by_kind", by_kind);
+    if (e->source == BB_ENERGY_HWMON)
+        json_object_set_new(o, "hwmon", bb_hwmon_json(e));
     if (e->window_s < BB_ENERGY_MIN_WINDOW_S)
         json_object_set_new(o, "warning",
                             json_string("window shorter than 0.05 s: RAPL updates about every "
@@ -1083,12 +1159,16 @@ json_t *bb_energy_describe(const bb_energy *e)
                                         : json_null(),
                                "max_power_w", d->max_power_w, "max_power_assumed",
                                d->max_power_assumed));
+        if (e->source == BB_ENERGY_HWMON)
+            bb_hwmon_domain_json(d, json_array_get(domains, json_array_size(domains) - 1));
     }
     char hint[BB_REASON_LEN];
     json_t *o = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:o, s:f, s:s, s:s}", "status",
                           bb_energy_available(e) ? "available" : "unavailable", "source",
                           bb_energy_source_name(e->source), "order",
-                          "powercap sysfs, perf_event power PMU, PAPI rapl/powercap component",
+                          "powercap sysfs, perf_event power PMU, PAPI rapl/powercap component, "
+                          "hwmon energy counters or power sensors (last: RAPL is the package's "
+                          "own counter; BITBENCH_ENERGY_SOURCE=NAME tries one alone)",
                           "reason", e->reason[0] ? e->reason : NULL, "not_used",
                           e->tried[0] && bb_energy_available(e) ? e->tried : NULL,
                           "domains_left_out", e->skipped[0] ? e->skipped : NULL, "domains",
@@ -1096,6 +1176,8 @@ json_t *bb_energy_describe(const bb_energy *e)
                           e->powercap_root, "perf_sysfs_root", e->perf_root);
     json_object_set_new(o, "perf_access", json_string(bb_perf_permission_hint(true, hint,
                                                                                sizeof hint)));
+    json_object_set_new(o, "hwmon_root", json_string(e->hwmon_root));
+    json_object_set_new(o, "hwmon_access", json_string(bb_hwmon_access_hint()));
     json_object_set_new(o, "powercap_access",
                         json_string("energy_uj is root-only on Linux 5.10+: run as root, "
                                     "chmod a+r the energy_uj files, or a udev rule (see the "

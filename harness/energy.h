@@ -16,8 +16,18 @@
  *      /sys/bus/event_source/devices.  The kernel extends these counters to 64 bits.
  *   3. PAPI's rapl component (PACKAGE/DRAM/PP0/PP1/PSYS_ENERGY, nJ) or powercap component
  *      (ENERGY_UJ:ZONEn, which reads the same sysfs files as backend 1).
+ *   4. hwmon: Linux hardware-monitoring sensors (energy_hwmon.c), for machines without RAPL
+ *      (ARM servers and boards; AMD Zen through amd_energy/zenergy): energy counters
+ *      (energyN_input, uJ) when any chip has them, else power sensors (powerN_input or
+ *      powerN_average, uW) integrated over the window by the trapezoid rule over readings
+ *      taken every BB_HWMON_POWER_PERIOD_S by the sampler thread.  root = opts.hwmon_root,
+ *      else env BITBENCH_HWMON_ROOT, else /sys/class/hwmon.  Last because where RAPL exists
+ *      it is the package's own counter, and a hwmon sensor on such a machine is often
+ *      something else (a BMC's whole-system power meter averaged over a second, a GPU).
+ * Env BITBENCH_ENERGY_SOURCE=powercap|perf_event|papi|hwmon tries that backend alone.
  * A backend whose counters do not advance within opts.liveness_s (a VM may expose the power
- * PMU without RAPL behind it: it opens and reads 0 forever) counts as unavailable.
+ * PMU without RAPL behind it: it opens and reads 0 forever) counts as unavailable; a power
+ * sensor counts as advancing when it reads more than 0 W (its integral then moves).
  *
  * Domains: kind "package", "core", "uncore", "dram", "psys" (or "zoneN[_subzoneM]" from
  * PAPI's powercap component), one per socket where the hardware has one per socket.  The
@@ -46,11 +56,24 @@ typedef enum {
     BB_ENERGY_POWERCAP,
     BB_ENERGY_PERF,
     BB_ENERGY_PAPI,
+    BB_ENERGY_HWMON,
 } bb_energy_source;
+
+/* The trapezoid rule over timed power readings (hwmon power sensors; energy_hwmon.c).
+ * bound_j: the largest error of the integral if the power between two consecutive readings
+ * stays between their two values (true when it changes at most once, or monotonically,
+ * between readings): sum of |P[i+1] - P[i]| x (t[i+1] - t[i]) / 2. */
+typedef struct bb_power_integral {
+    double last_t, last_w; /* the latest reading (s, W) */
+    double joules, bound_j;
+    double min_w, max_w;
+    unsigned long readings;
+} bb_power_integral;
 
 typedef struct bb_energy_opts {
     const char *powercap_root; /* NULL: env, then default (see above) */
     const char *perf_root;     /* NULL: env, then default */
+    const char *hwmon_root;    /* NULL: env BITBENCH_HWMON_ROOT, then /sys/class/hwmon */
     double liveness_s;         /* wait this long for a counter to move; < 0: 0.25 s; 0: skip */
     double sample_period_s;    /* > 0: sample this often instead of the wrap-derived period */
     bool no_sampler_thread;    /* tests call bb_energy_sample themselves */
@@ -75,6 +98,12 @@ typedef struct bb_energy_domain {
     uint64_t units;      /* units counted this window, wraps undone */
     unsigned wraps;
     char error[BB_REASON_LEN]; /* a reading failed in this window: why */
+    /* hwmon: the sensor ("<chip> <label>") and, for a power sensor, its integral. */
+    char sensor[64];
+    bool integrated;     /* a power sensor (uW readings) integrated over time */
+    char current_where[320]; /* power = where (mV) x this file (mA), when a chip has no
+                              * power attribute (INA3221); "" otherwise */
+    bb_power_integral power;
     /* Results of the last window and of the idle baseline. */
     double joules;       /* NAN when error[0] */
     double idle_w;       /* NAN until measured */
@@ -83,8 +112,8 @@ typedef struct bb_energy_domain {
 
 typedef struct bb_energy {
     bb_energy_source source;
-    char reason[3 * BB_REASON_LEN]; /* why no backend works ("" when one does) */
-    char tried[3 * BB_REASON_LEN];  /* what each earlier backend said */
+    char reason[4 * BB_REASON_LEN]; /* why no backend works ("" when one does) */
+    char tried[4 * BB_REASON_LEN];  /* what each earlier backend said */
     char skipped[2 * BB_REASON_LEN]; /* domains of the used backend left out, and why */
     bb_energy_domain dom[BB_ENERGY_MAX_DOMAINS];
     int n;
@@ -93,13 +122,15 @@ typedef struct bb_energy {
     double idle_window_s; /* 0 until bb_energy_idle ran */
     unsigned long samples; /* sampler readings taken (all windows) */
     bb_energy_opts opts;
-    char powercap_root[256], perf_root[256];
+    char powercap_root[256], perf_root[256], hwmon_root[256];
     /* sampler thread */
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool thread_running, stop;
     double t0;
+    double t_end; /* set by bb_energy_end before the sampler stops; 0 while a window runs */
+    double t0_unix; /* the window's start on CLOCK_REALTIME, to align external power logs */
     int papi_set;
 } bb_energy;
 
@@ -110,7 +141,7 @@ static inline bool bb_energy_available(const bb_energy *e)
 {
     return e && e->source != BB_ENERGY_NONE;
 }
-const char *bb_energy_source_name(bb_energy_source s); /* "powercap", ...; "none" */
+const char *bb_energy_source_name(bb_energy_source s); /* "powercap", ..., "hwmon"; "none" */
 
 /* A window: begin reads every domain and starts the sampler thread; end reads again,
  * stops it and sets each domain's joules (or error) and window_s. */

@@ -63,7 +63,7 @@ void bb_probe_end(bb_probe *p);
  *   calls        kernel calls (e.g. decode steps) in the region;
  *   tokens       tokens those calls produced (calls x batch);
  *   weight_bytes weight bytes ONE call streams (the region read calls x weight_bytes).
- * energy:   "source" (powercap | perf_event | papi | null), "status" (measured |
+ * energy:   "source" (powercap | perf_event | papi | hwmon | null), "status" (measured |
  *           unavailable), "reason" (null when measured), "window_s", "idle_window_s",
  *           "headline_domains" (package+dram, else psys), "gross_j", "idle_j", "net_j",
  *           "net_j_per_token", "avg_w", "idle_w", "net_w" (null with "net_reason" when no

@@ -22,11 +22,14 @@ extern const bb_kernel bb_kernel_tern2_neon_addonly;   /* tern2_neon_addonly.c *
 extern const bb_kernel bb_kernel_tern2_dotprod_madd;   /* tern2_dotprod_madd.c */
 extern const bb_kernel bb_kernel_tern1_6_neon_addonly; /* tern1_6_neon_addonly.c */
 extern const bb_kernel bb_kernel_tern1_6_dotprod_madd; /* tern1_6_dotprod_madd.c */
+extern const bb_kernel bb_kernel_tern2_neon_lut;       /* tern2_neon_lut.c */
+extern const bb_kernel bb_kernel_tern1_6_neon_lut;     /* tern1_6_neon_lut.c */
 
 /* The list registry.c puts into bb_kernels[] on aarch64 (each entry followed by a comma). */
 #define BB_ARM_KERNELS                                                                      \
     &bb_kernel_int8_neon_smull, &bb_kernel_int8_dotprod_sdot, &bb_kernel_int8_i8mm_smmla,   \
         &bb_kernel_tern2_neon_addonly, &bb_kernel_tern2_dotprod_madd,                       \
-        &bb_kernel_tern1_6_neon_addonly, &bb_kernel_tern1_6_dotprod_madd,
+        &bb_kernel_tern1_6_neon_addonly, &bb_kernel_tern1_6_dotprod_madd,                   \
+        &bb_kernel_tern2_neon_lut, &bb_kernel_tern1_6_neon_lut,
 
 #endif

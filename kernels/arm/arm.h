@@ -15,6 +15,7 @@
 #define BITBENCH_ARM_H
 #include "../kernel.h"
 
+extern const bb_kernel bb_kernel_fp16_neon_fma;        /* fp16_neon.c */
 extern const bb_kernel bb_kernel_int8_neon_smull;      /* int8_neon.c */
 extern const bb_kernel bb_kernel_int8_dotprod_sdot;    /* int8_dotprod.c */
 extern const bb_kernel bb_kernel_int8_i8mm_smmla;      /* int8_i8mm.c */
@@ -27,7 +28,8 @@ extern const bb_kernel bb_kernel_tern1_6_neon_lut;     /* tern1_6_neon_lut.c */
 
 /* The list registry.c puts into bb_kernels[] on aarch64 (each entry followed by a comma). */
 #define BB_ARM_KERNELS                                                                      \
-    &bb_kernel_int8_neon_smull, &bb_kernel_int8_dotprod_sdot, &bb_kernel_int8_i8mm_smmla,   \
+    &bb_kernel_fp16_neon_fma, &bb_kernel_int8_neon_smull, &bb_kernel_int8_dotprod_sdot,     \
+        &bb_kernel_int8_i8mm_smmla,                                                         \
         &bb_kernel_tern2_neon_addonly, &bb_kernel_tern2_dotprod_madd,                       \
         &bb_kernel_tern1_6_neon_addonly, &bb_kernel_tern1_6_dotprod_madd,                   \
         &bb_kernel_tern2_neon_lut, &bb_kernel_tern1_6_neon_lut,

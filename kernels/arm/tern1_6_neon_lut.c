@@ -98,6 +98,7 @@ __attribute__((noinline)) void bb_tern1_6_neon_lut_tile(const uint8_t *wp, const
         int16x8_t acc[2] = {vdupq_n_s16(0), vdupq_n_s16(0)};
         for (size_t u = u0; u < u1; u++, wp += UNIT_TILE_BYTES, tab += UNIT_TABLE_BYTES) {
             uint8x16_t signs = vld1q_u8(wp + 16 * (GROUPS / 2));
+#pragma GCC unroll 4
             for (int p = 0; p < GROUPS / 2; p++) {
                 uint8x16_t idx = vld1q_u8(wp + 16 * p);
                 uint8x16_t neg0 = vtstq_u8(signs, vdupq_n_u8((uint8_t)(1u << (2 * p))));

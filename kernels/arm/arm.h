@@ -25,6 +25,12 @@ extern const bb_kernel bb_kernel_tern1_6_neon_addonly; /* tern1_6_neon_addonly.c
 extern const bb_kernel bb_kernel_tern1_6_dotprod_madd; /* tern1_6_dotprod_madd.c */
 extern const bb_kernel bb_kernel_tern2_neon_lut;       /* tern2_neon_lut.c */
 extern const bb_kernel bb_kernel_tern1_6_neon_lut;     /* tern1_6_neon_lut.c */
+extern const bb_kernel bb_kernel_pot4_neon_shift;      /* pot_neon_shift.c */
+extern const bb_kernel bb_kernel_pot5_neon_shift;
+extern const bb_kernel bb_kernel_pot6_neon_shift;
+extern const bb_kernel bb_kernel_pot4_neon_mul;        /* pot_neon_mul.c */
+extern const bb_kernel bb_kernel_pot5_neon_mul;
+extern const bb_kernel bb_kernel_pot6_neon_mul;
 
 /* The list registry.c puts into bb_kernels[] on aarch64 (each entry followed by a comma). */
 #define BB_ARM_KERNELS                                                                      \
@@ -32,6 +38,8 @@ extern const bb_kernel bb_kernel_tern1_6_neon_lut;     /* tern1_6_neon_lut.c */
         &bb_kernel_int8_i8mm_smmla,                                                         \
         &bb_kernel_tern2_neon_addonly, &bb_kernel_tern2_dotprod_madd,                       \
         &bb_kernel_tern1_6_neon_addonly, &bb_kernel_tern1_6_dotprod_madd,                   \
-        &bb_kernel_tern2_neon_lut, &bb_kernel_tern1_6_neon_lut,
+        &bb_kernel_tern2_neon_lut, &bb_kernel_tern1_6_neon_lut, &bb_kernel_pot4_neon_shift, \
+        &bb_kernel_pot5_neon_shift, &bb_kernel_pot6_neon_shift, &bb_kernel_pot4_neon_mul,   \
+        &bb_kernel_pot5_neon_mul, &bb_kernel_pot6_neon_mul,
 
 #endif

@@ -8,7 +8,8 @@
  * (integer formats) matrices that cycle through every code of the format.
  * Bit-exact for the integer formats; fp16 within 2 gamma_K sum |w x| of the reference.
  * (tests/test_kernels.c checks every kernel through the harness too; this adds the shapes
- * and sub-ranges specific to the ARM blockings.)  On other hosts it checks nothing.
+ * and sub-ranges specific to the ARM blockings.)  Also the NEON activation quantizer
+ * against the reference one, byte for byte.  On other hosts it checks nothing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,9 @@
 #include <cmocka.h>
 
 #include "../kernels/kernel.h"
+#ifdef __aarch64__
+#include "../kernels/arm/act_q8_neon.h"
+#endif
 
 #include <math.h>
 #include <stdio.h>
@@ -157,9 +161,55 @@ static void test_arm_kernels_match_references(void **state)
     assert_int_equal(failures, 0);
 }
 
+/* The NEON quantizer against the reference: ragged k (every tail length), halfway ties
+ * (eta = 127 makes inv = 1, so x = j + 0.5 rounds to even), negative ties, an all-zero
+ * token and an outlier token; q up to k_stride (the zero padding), scale bits and sums. */
+static void test_act_q8_neon_matches_reference(void **state)
+{
+    (void)state;
+#ifdef __aarch64__
+    int bad = 0;
+    for (size_t k = 1; k <= 70; k++) {
+        enum { N = 4 };
+        size_t xs = bb_k_stride(k);
+        float *x = bb_alloc(xs * N * sizeof(float));
+        void *b1 = bb_alloc(bb_act_q8_bytes(k, N)), *b2 = bb_alloc(bb_act_q8_bytes(k, N));
+        uint64_t s = 99 + k;
+        for (size_t i = 0; i < k; i++) {
+            x[i] = (float)((int)(i % 250) - 125) + 0.5f; /* token 0: ties */
+            x[xs + i] = 0.0f;                              /* token 1: all zero */
+            x[2 * xs + i] = rng_f32(&s) * 1e-3f;           /* token 2: random, one outlier */
+            x[3 * xs + i] = rng_f32(&s) * 3.0f;            /* token 3: random */
+        }
+        x[0] = 127.0f; /* eta of the ties token */
+        x[2 * xs + k / 2] = 50.0f;
+        memset(b1, 0x5a, bb_act_q8_bytes(k, N)); /* padding must be written */
+        memset(b2, 0xa5, bb_act_q8_bytes(k, N));
+        bb_act_q8 ref = bb_act_q8_view(b1, k, N), got = bb_act_q8_view(b2, k, N);
+        bb_act_q8_quantize_ref(x, xs, &ref, 0, N);
+        bb_act_q8_quantize_neon(x, xs, &got, 0, 2);
+        bb_act_q8_quantize_neon(x, xs, &got, 2, N);
+        for (size_t t = 0; t < N; t++)
+            if (memcmp(ref.q + t * ref.k_stride, got.q + t * got.k_stride, ref.k_stride) != 0 ||
+                memcmp(&ref.scale[t], &got.scale[t], sizeof(float)) != 0 ||
+                ref.sum[t] != got.sum[t]) {
+                if (bad++ < 3)
+                    print_error("act_q8 neon k=%zu token %zu differs from the reference\n", k, t);
+            }
+        bb_free(x);
+        bb_free(b1);
+        bb_free(b2);
+    }
+    assert_int_equal(bad, 0);
+#else
+    skip();
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_act_q8_neon_matches_reference),
         cmocka_unit_test(test_arm_kernels_match_references),
     };
     return cmocka_run_group_tests_name("arm_kernels", tests, NULL, NULL);

@@ -206,10 +206,78 @@ static void test_act_q8_neon_matches_reference(void **state)
 #endif
 }
 
+/* The table-lookup kernels' repacked layouts, decoded as their files document them
+ * (kernels/arm/tern2_neon_lut.c, tern1_6_neon_lut.c) and compared with get_code of the
+ * canonical matrix: tiles of 16 rows, units of 4 (tern2: nibble = 3 c0 + c1 per 2 weights)
+ * or 24 weights (tern1.6: 8 groups of 3 as |v| nibbles + a sign byte, correction = number
+ * of negative groups), zero codes beyond k and m. */
+static unsigned code_or_zero(const bb_weights *w, size_t r, size_t i)
+{
+    return r < w->m && i < w->k ? bb_format_get(w->format)->get_code(w, r, i) : 1u;
+}
+
+static void test_lut_layouts_decode_back(void **state)
+{
+    (void)state;
+    const bb_kernel *k2 = bb_kernel_find_exact("tern2-neon-lut");
+    const bb_kernel *k16 = bb_kernel_find_exact("tern1.6-neon-lut");
+    if (!k2 || !k16)
+        skip();
+    static const size_t ms[] = {1, 16, 17, 40}, ks[] = {1, 5, 24, 25, 321, 1000};
+    int bad = 0;
+    for (size_t a = 0; a < 4; a++)
+        for (size_t b = 0; b < 6; b++)
+            for (int f = 0; f < 2; f++) {
+                size_t m = ms[a], k = ks[b], tiles = (m + 15) / 16;
+                const bb_kernel *kn = f ? k16 : k2;
+                const bb_format *fmt = bb_format_get(kn->format);
+                bb_weights w;
+                assert_int_equal(bb_weights_alloc(&w, kn->format, m, k), 0);
+                bb_weights_fill_zero(&w);
+                for (size_t r = 0; r < m; r++)
+                    for (size_t i = 0; i < k; i++)
+                        fmt->set_code(&w, r, i, (uint32_t)((i * 7 + r * 5 + i / 3) % 3));
+                uint8_t *lay = bb_alloc(kn->layout_bytes(&w));
+                kn->repack(&w, lay);
+                size_t unit = f ? 24 : 4, unit_bytes = f ? 80 : 16, units = (k + unit - 1) / unit;
+                const int32_t *corr = (const int32_t *)(lay + tiles * units * unit_bytes);
+                for (size_t r = 0; r < tiles * 16; r++) {
+                    int32_t negatives = 0;
+                    for (size_t u = 0; u < units; u++) {
+                        const uint8_t *ub = lay + (r / 16 * units + u) * unit_bytes;
+                        size_t lane = r % 16, i0 = u * unit;
+                        if (!f) {
+                            unsigned want = (3 * code_or_zero(&w, r, i0) + code_or_zero(&w, r, i0 + 1)) |
+                                            (3 * code_or_zero(&w, r, i0 + 2) + code_or_zero(&w, r, i0 + 3)) << 4;
+                            bad += ub[lane] != want;
+                            continue;
+                        }
+                        for (unsigned g = 0; g < 8; g++) {
+                            size_t i = i0 + 3 * g;
+                            int v = 9 * ((int)code_or_zero(&w, r, i) - 1) +
+                                    3 * ((int)code_or_zero(&w, r, i + 1) - 1) +
+                                    ((int)code_or_zero(&w, r, i + 2) - 1);
+                            unsigned mag = (ub[16 * (g / 2) + lane] >> (4 * (g % 2))) & 15u;
+                            unsigned sign = (ub[64 + lane] >> g) & 1u;
+                            bad += mag != (unsigned)(v < 0 ? -v : v) || sign != (v < 0);
+                            negatives += v < 0;
+                        }
+                    }
+                    bad += corr[r] != negatives;
+                }
+                if (bad)
+                    print_error("%s m=%zu k=%zu: %d layout bytes differ\n", kn->name, m, k, bad);
+                bb_free(lay);
+                bb_weights_free(&w);
+                assert_int_equal(bad, 0);
+            }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_act_q8_neon_matches_reference),
+        cmocka_unit_test(test_lut_layouts_decode_back),
         cmocka_unit_test(test_arm_kernels_match_references),
     };
     return cmocka_run_group_tests_name("arm_kernels", tests, NULL, NULL);

@@ -1,6 +1,7 @@
 # bitbench - build, test and run.
 #   make            build/bitbench and build/libbitbench.a
-#   make check      every cmocka test (sanitized build) and the add-only disassembly check
+#   make check      every cmocka test (sanitized build), the add-only and ISA disassembly
+#                   checks, and the same for the AArch64 build under qemu (make check-arm)
 #   make run        the main job (see README.md)
 #   make clean
 #
@@ -86,6 +87,8 @@ $(info bitbench: likwid not found (likwid-marker.h): likwid marker regions disab
 endif
 
 CFLAGS_BASE := $(CSTD) $(WARN) $(OPT) $(DEP_CFLAGS) $(EXTRA_CFLAGS)
+# make check also runs the AArch64 suite under qemu when building for x86-64
+CHECK_ARM ?= $(if $(filter x86_64,$(ARCH)),check-arm)
 # harness/machine.c records the flags in every result row (build.cflags)
 BUILD_INFO  := -DBB_CFLAGS='"$(CFLAGS_BASE)"'
 
@@ -113,7 +116,7 @@ TESTUTIL_OBJ  := $(TESTUTIL_SRC:%.c=$(BUILD)/asan/%.o)
 COUNT_OBJ     := $(REF_SRC:%.c=$(BUILD)/count/%.o)
 TEST_BIN      := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all check run clean bench-kernels check-addonly
+.PHONY: all check run clean bench-kernels check-addonly check-isa check-arm test-programs
 all: $(BUILD)/bitbench
 
 $(BUILD)/obj/harness/machine.o $(BUILD)/asan/harness/machine.o: CFLAGS_BASE += $(BUILD_INFO)
@@ -156,8 +159,11 @@ $(BUILD)/tests/%: tests/%.c $(TESTUTIL_OBJ) $(BUILD)/asan/libbitbench.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(SAN) -Ikernels $^ $(TEST_LIBS) $(DEP_LIBS) -o $@
 
+# What the tests need, built without running anything (check-arm builds it for AArch64).
+test-programs: $(TEST_BIN) $(BUILD)/asan/bitbench $(BUILD)/bitbench
+
 # Every test binary runs even when one fails; the target fails if any did.
-check: $(TEST_BIN) $(BUILD)/asan/bitbench $(BUILD)/bitbench check-addonly
+check: $(TEST_BIN) $(BUILD)/asan/bitbench $(BUILD)/bitbench check-addonly check-isa $(CHECK_ARM)
 	@fail=0; for t in $(TEST_BIN); do \
 	  echo "== $$t"; \
 	  BITBENCH_BIN=$(BUILD)/asan/bitbench BITBENCH_SRCDIR=$(CURDIR) ./$$t || fail=1; \
@@ -172,6 +178,27 @@ endif
 # Multiply-free kernels must stay multiply-free: disassemble their hot loops.
 check-addonly: $(BUILD)/bitbench
 	@scripts/check-addonly.sh $(BUILD)/bitbench
+
+# Every object holds only instructions of its ISA level (kernels/isa.def): a kernel file's
+# level from its name, everything else the baseline.
+check-isa: $(LIB_OBJ) $(BENCH_OBJ)
+	@scripts/check-isa.sh $(ISA_DEF) $(LIB_OBJ) $(BENCH_OBJ)
+
+# ---------------------------------------------------------------- AArch64 under qemu
+# The AArch64 build (cross-compiled with Debian's gcc-aarch64-linux-gnu against the arm64
+# multiarch libraries), its whole test suite and check-addonly/check-isa under qemu-aarch64:
+# once on a CPU model with dotprod and i8mm, once on a Cortex-A53 (neither) so dispatch must
+# fall back.  UBSan only: ASan under qemu-user made no progress (README, "ARM").  No timing.
+# make check runs it on x86-64 hosts (CHECK_ARM=  skips it).
+ARM_CC    ?= aarch64-linux-gnu-gcc
+ARM_BUILD := $(BUILD)/aarch64
+# libubsan linked in statically: Debian's arm64 copy of it ships with the cross toolchain
+# (/usr/aarch64-linux-gnu), whose libc must not be mixed with the multiarch libraries.
+ARM_SAN   := -fsanitize=undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -static-libubsan
+check-arm:
+	@command -v $(ARM_CC) >/dev/null 2>&1 || { echo "check-arm: $(ARM_CC) not found: run scripts/install-deps.sh" >&2; exit 2; }
+	@$(MAKE) --no-print-directory BUILD=$(ARM_BUILD) CC=$(ARM_CC) SAN='$(ARM_SAN)' CHECK_ARM= test-programs check-isa
+	@scripts/check-arm.sh $(ARM_BUILD)
 
 # ---------------------------------------------------------------- jobs
 run: $(BUILD)/bitbench

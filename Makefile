@@ -92,10 +92,12 @@ CHECK_ARM ?= $(if $(filter x86_64,$(ARCH)),check-arm)
 # harness/machine.c records the flags in every result row (build.cflags)
 BUILD_INFO  := -DBB_CFLAGS='"$(CFLAGS_BASE)"'
 
-# isa_level: the level word of a kernel file's name (the first word, split at '_', that
-# names a level of the target architecture); isa_flags: that level's flags.
+# isa_level: the level word of a file's name (the first word, split at '_', that names a
+# level of the target architecture: tern2_avx512_lut.c -> avx512); isa_flags: that level's
+# flags.  Any source file may use it (make fragments call file_flags); scripts/check-isa.sh
+# reads object names by the same rule.
 isa_level = $(firstword $(filter $(ISA_LEVELS),$(subst _, ,$(basename $(notdir $(1))))))
-isa_flags = $(if $(KDIR),$(if $(filter $(KDIR)/%,$(1)),$(ISA_FLAGS_$(call isa_level,$(1)))))
+isa_flags = $(ISA_FLAGS_$(call isa_level,$(1)))
 ref_flags = $(if $(filter kernels/%,$(1)),$(if $(and $(KDIR),$(filter $(KDIR)/%,$(1))),,$(NOVEC)))
 file_flags = $(strip $(call isa_flags,$(1)) $(call ref_flags,$(1)))
 

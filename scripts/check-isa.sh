@@ -7,8 +7,10 @@
 # kernels' .needs is at least the level's feature mask (tests/test_isa.c); this script
 # closes the chain: it disassembles each object and maps instructions to the CPU features
 # they need, and fails when one needs a feature outside the level's mask in ISA_DEF
-# (kernels/isa.def).  Objects outside kernels/<dir>/ are of the scalar level: only the
-# architecture's baseline (x86-64: none tracked; AArch64: NEON, part of its Linux ABI).
+# (kernels/isa.def).  An object's level is the first word of its file name (split at '_')
+# that names a level of its architecture, as the Makefile's isa_level reads source names;
+# other objects are of the scalar level: only the architecture's baseline (x86-64: none
+# tracked; AArch64: NEON, part of its Linux ABI).
 # So a kernel marked runnable on a CPU can only execute instructions that CPU has.
 #
 # Instruction -> feature (objdump's AT&T syntax on x86-64):
@@ -64,21 +66,15 @@ for obj in "$@"; do
     if [ "$machine" = "$(uname -m)" ]; then objdump=${OBJDUMP:-objdump}; else objdump=$machine-linux-gnu-objdump; fi
     command -v "$objdump" >/dev/null 2>&1 || { echo "check-isa: $objdump not found: run scripts/install-deps.sh" >&2; exit 2; }
     archid=$(echo "$tables" | awk -v m="$machine" '$1 == "arch" && $3 == m { print $2 }')
-    kdir=$(echo "$tables" | awk -v m="$machine" '$1 == "arch" && $3 == m { print $4 }')
     # the level: CHECK_ISA_LEVEL, else the first word of the file name that names a level of
-    # this architecture when the object is in kernels/<dir>/, else scalar
+    # this architecture, else scalar
     level=${CHECK_ISA_LEVEL:-}
     if [ -z "$level" ]; then
-        level=scalar
-        case $obj in
-            */kernels/"$kdir"/*)
-                for w in $(basename "$obj" .o | tr '_' ' '); do
-                    if echo "$tables" | awk -v l="$w" -v a="$archid" '$1 == "level" && $2 == l && $3 == a { found = 1 } END { exit !found }'; then
-                        level=$w
-                        break
-                    fi
-                done ;;
-        esac
+        level=$(basename "$obj" .o | tr '_' '\n' | awk -v a="$archid" -v t="$tables" '
+            BEGIN { n = split(t, lines, "\n"); for (i = 1; i <= n; i++) { split(lines[i], f, " ")
+                    if (f[1] == "level" && f[3] == a) lv[f[2]] = 1 } }
+            ($0 in lv) { print; exit }')
+        [ -n "$level" ] || level=scalar
     fi
     allowed=" $(echo "$tables" | awk -v l="$level" '$1 == "level" && $2 == l { for (i = 4; i <= NF; i++) printf "%s ", $i }')"
     [ "$machine" = aarch64 ] && allowed="$allowed neon "

@@ -120,12 +120,31 @@ int bb_cli_apply_isa(const char *cmd, const char *s)
     if (!v || (!s && !*v))
         return 0;
     if (bb_isa_parse(v, &l) != 0)
-        return bb_cli_error(cmd, "%s '%s': expected scalar, avx2 or avx512", src, v);
+        return bb_cli_error(cmd, "%s '%s': expected one of %s (the ISA levels of %s)", src, v,
+                            bb_cli_isa_names(", "), bb_cli_arch_name());
     bb_isa_set_cap(l);
     return 0;
 }
 
 int bb_cli_default_threads(void) { return bb_online_cores(); }
+
+const char *bb_cli_isa_names(const char *sep)
+{
+    static char buf[160];
+    return bb_isa_names(sep, buf, sizeof buf);
+}
+
+const char *bb_cli_arch_name(void)
+{
+    switch (bb_arch_host()) {
+    case BB_ARCH_X86_64:
+        return "x86-64";
+    case BB_ARCH_AARCH64:
+        return "AArch64";
+    default:
+        return "this architecture";
+    }
+}
 
 const char *bb_cli_format_names(void)
 {

@@ -31,6 +31,10 @@ int bb_cli_apply_isa(const char *cmd, const char *s);
 int bb_cli_default_threads(void);
 /* Comma-separated names of every format, e.g. for error messages. */
 const char *bb_cli_format_names(void);
+/* The --isa names of this architecture joined by sep ("scalar|avx2|avxvnni|avx512"; one
+ * buffer, reused), and the architecture's name for messages. */
+const char *bb_cli_isa_names(const char *sep);
+const char *bb_cli_arch_name(void);
 
 /* Subcommands: argv[0] is the subcommand name. */
 int bb_cmd_list(int argc, char **argv);

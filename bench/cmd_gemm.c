@@ -62,11 +62,12 @@ static void usage(FILE *to)
         "  --threads T     worker threads, pinned one per core (default: all cores)\n"
         "  --warm          reuse one weight copy (cache-warm); default cold (rotation > 4x LLC)\n"
         "  --no-ceiling    skip measuring the read-bandwidth ceiling\n"
-        "  --seed S        data seed (default 1);  --isa scalar|avx2|avx512 caps the ISA\n"
+        "  --seed S        data seed (default 1);  --isa %s caps the ISA\n"
         "  --events LIST   counters (PAPI preset or native names; default: env BITBENCH_EVENTS, else\n"
         "                  instructions, cycles, LLC misses), measured with energy in a per-kernel pass\n"
         "  --no-probe      skip the counter/energy pass (saves ~0.5 s of backend probing per process)\n"
-        "  --json          one JSON object per kernel on stdout (or --out FILE); summary on stderr\n");
+        "  --json          one JSON object per kernel on stdout (or --out FILE); summary on stderr\n",
+        bb_cli_isa_names("|"));
 }
 
 static int parse(int argc, char **argv, gemm_opts *o)

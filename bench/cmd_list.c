@@ -16,7 +16,7 @@ static const char *act_name(bb_act_type a) { return a == BB_ACT_Q8 ? "int8-absma
 
 static const char *why_not_runnable(const bb_kernel *k, char *buf, size_t len)
 {
-    if (k->isa > bb_isa_cap()) {
+    if (!bb_isa_allowed(k->isa, bb_isa_cap())) {
         snprintf(buf, len, "capped by --isa/BITBENCH_ISA=%s", bb_isa_name(bb_isa_cap()));
         return buf;
     }
@@ -93,7 +93,7 @@ int bb_cmd_list(int argc, char **argv)
         else if (c == 'i')
             isa = optarg;
         else if (c == 'h') {
-            printf("usage: bitbench list [--json] [--isa scalar|avx2|avx512]\n");
+            printf("usage: bitbench list [--json] [--isa %s]\n", bb_cli_isa_names("|"));
             return BB_EXIT_OK;
         } else
             return bb_cli_error("list", "unknown option '%s'; accepted: --json, --isa", argv[optind - 1]);

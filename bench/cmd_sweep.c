@@ -68,10 +68,10 @@ static void usage(FILE *to)
         "  --quick            small plan for smoke tests: 700M, batch 1 and budget, short timing\n"
         "  --plan             print the planned rows and exit without measuring\n"
         "  --json             print the rows (JSON Lines) on stdout instead of the tables\n"
-        "  --isa scalar|avx2|avx512   cap the kernels' ISA;  --seed S  data seed (default 1)\n"
+        "  --isa %s   cap the kernels' ISA;  --seed S  data seed (default 1)\n"
         "Progress goes to stderr.  Ctrl-C keeps every row already written (each is fsync'd).\n"
         "Exit: 0 done, 1 a kernel failed its check, 2 bad input, 130 interrupted.\n",
-        bb_cli_format_names());
+        bb_cli_format_names(), bb_cli_isa_names("|"));
 }
 
 /* ------------------------------------------------------------------ parsing */

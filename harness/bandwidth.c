@@ -1,15 +1,14 @@
+/* harness/bandwidth.c - the read-bandwidth probe (bandwidth.h): threads, passes and
+ * validation; the read loops themselves are kernels (kernels/read_loop.h). */
 #include "bandwidth.h"
 
 #include "../kernels/kernel.h"
+#include "../kernels/read_loop.h"
 #include "cache.h"
 #include "stats.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#if defined(__x86_64__)
-#include <emmintrin.h>
-#endif
 
 typedef uint64_t (*sum_fn)(const uint64_t *p, size_t n);
 
@@ -20,34 +19,6 @@ typedef struct bw_ctx {
     int active;           /* threads taking part in this pass */
     uint64_t sums[256];   /* per thread, 8 apart to avoid false sharing */
 } bw_ctx;
-
-uint64_t bb_bw_sum_avx2(const uint64_t *p, size_t n);
-uint64_t bb_bw_sum_avx512(const uint64_t *p, size_t n);
-
-/* Sum of 64-bit words: four independent accumulators so the loop is load-bound. */
-static uint64_t sum_words_sse2(const uint64_t *p, size_t n)
-{
-#if defined(__x86_64__)
-    __m128i a0 = _mm_setzero_si128(), a1 = a0, a2 = a0, a3 = a0;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        a0 = _mm_add_epi64(a0, _mm_load_si128((const __m128i *)(p + i)));
-        a1 = _mm_add_epi64(a1, _mm_load_si128((const __m128i *)(p + i + 2)));
-        a2 = _mm_add_epi64(a2, _mm_load_si128((const __m128i *)(p + i + 4)));
-        a3 = _mm_add_epi64(a3, _mm_load_si128((const __m128i *)(p + i + 6)));
-    }
-    __m128i s = _mm_add_epi64(_mm_add_epi64(a0, a1), _mm_add_epi64(a2, a3));
-    uint64_t lanes[2];
-    _mm_storeu_si128((__m128i *)lanes, s);
-    uint64_t total = lanes[0] + lanes[1];
-#else
-    uint64_t total = 0;
-    size_t i = 0;
-#endif
-    for (; i < n; i++)
-        total += p[i];
-    return total;
-}
 
 static void slice(size_t words, int tid, int nt, size_t *w0, size_t *w1)
 {
@@ -92,19 +63,9 @@ int bb_bandwidth_measure(bb_pool *pool, uint64_t buffer_bytes, int passes, bb_ba
         passes = 1;
     bw_ctx *c = calloc(1, sizeof *c);
     /* The physical limit, whatever --isa caps the kernels to: the widest loads the CPU has. */
-    uint32_t cpu = bb_cpu_detect();
-    c->sum = sum_words_sse2;
-    const char *loads = "sse2 (16-byte loads)";
-    (void)cpu;
-#if defined(__x86_64__)
-    if ((cpu & (BB_CPU_AVX512F | BB_CPU_AVX512BW)) == (BB_CPU_AVX512F | BB_CPU_AVX512BW)) {
-        c->sum = bb_bw_sum_avx512;
-        loads = "avx512 (64-byte loads)";
-    } else if (cpu & BB_CPU_AVX2) {
-        c->sum = bb_bw_sum_avx2;
-        loads = "avx2 (32-byte loads)";
-    }
-#endif
+    const bb_read_loop *loop = bb_read_loop_widest(bb_cpu_detect());
+    c->sum = loop->sum;
+    const char *loads = loop->loads;
     c->words = buffer_bytes / 8;
     c->buf = bb_alloc(c->words * 8);
     if (!c->buf) {

@@ -17,9 +17,11 @@
 #include <hwloc.h>
 #endif
 
+/* The spin-wait hint (no intrinsics header: harness/ holds no ISA code). */
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define cpu_relax() _mm_pause()
+#define cpu_relax() __asm__ volatile("pause")
+#elif defined(__aarch64__)
+#define cpu_relax() __asm__ volatile("yield")
 #else
 #define cpu_relax() ((void)0)
 #endif
@@ -172,7 +174,11 @@ void bb_pool_run(bb_pool *p, bb_pool_fn fn, void *ctx)
     p->fn = fn;
     p->ctx = ctx;
     atomic_store(&p->pending, p->threads - 1);
-    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
+    /* seq_cst, not release: the bump and the sleepers load below pair with the worker's
+     * sleepers increment and generation load (wait_for_run), and only sequential
+     * consistency forbids both sides reading the old values - a lost wake-up.  (x86 gave
+     * that ordering anyway; a weakly ordered CPU such as AArch64 need not.) */
+    atomic_fetch_add(&p->generation, 1);
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->lock);
         pthread_cond_broadcast(&p->wake);

@@ -1,7 +1,8 @@
 /*
- * kernels/cpu.c - what the CPU and the OS support (cpuid + xgetbv), and the cap a user
- * puts on it (--isa or BITBENCH_ISA).  A kernel registers as runnable only when both
- * the CPU has the instructions and the OS saves the registers they use.
+ * kernels/cpu.c - what the CPU and the OS support (x86: cpuid + xgetbv; AArch64: the
+ * kernel's hwcaps), the ISA levels of kernels/isa.def, and the cap a user puts on them
+ * (--isa or BITBENCH_ISA).  A kernel registers as runnable only when both the CPU has the
+ * instructions and the OS saves the registers they use.
  */
 #include "kernel.h"
 
@@ -55,25 +56,103 @@ uint32_t bb_cpu_detect(void)
     return f;
 }
 #elif defined(__aarch64__)
-uint32_t bb_cpu_detect(void) { return BB_CPU_NEON; }
+#include <sys/auxv.h>
+
+/* The kernel's hwcap bits (asm/hwcap.h), spelled here so that an older libc's headers
+ * still build: ABI constants, they never change. */
+#define BB_HWCAP_ASIMD (1ul << 1)
+#define BB_HWCAP_ASIMDHP (1ul << 10)
+#define BB_HWCAP_ASIMDDP (1ul << 20)
+#define BB_HWCAP2_I8MM (1ul << 13)
+
+uint32_t bb_cpu_detect(void)
+{
+    unsigned long hw = getauxval(AT_HWCAP), hw2 = getauxval(AT_HWCAP2);
+    uint32_t f = 0;
+    if (hw & BB_HWCAP_ASIMD)
+        f |= BB_CPU_NEON;
+    if (hw & BB_HWCAP_ASIMDHP)
+        f |= BB_CPU_FP16;
+    if (hw & BB_HWCAP_ASIMDDP)
+        f |= BB_CPU_DOTPROD;
+    if (hw2 & BB_HWCAP2_I8MM)
+        f |= BB_CPU_I8MM;
+    return f;
+}
 #else
 uint32_t bb_cpu_detect(void) { return 0; }
 #endif
 
-static const uint32_t level_mask[] = {
-    [BB_ISA_SCALAR] = 0,
-    [BB_ISA_AVX2] = BB_CPU_AVX2 | BB_CPU_FMA | BB_CPU_F16C | BB_CPU_AVXVNNI | BB_CPU_NEON,
-    [BB_ISA_AVX512] = ~0u,
+typedef struct isa_row {
+    bb_arch arch;
+    const char *name;
+    uint32_t mask;
+    const char *flags;
+} isa_row;
+
+static const isa_row isa_table[BB_ISA_COUNT] = {
+#define BB_ISA(id, arch_, name_, mask_, flags_)                                            \
+    [BB_ISA_##id] = {.arch = BB_ARCH_##arch_, .name = name_, .mask = (mask_), .flags = flags_},
+#include "isa.def"
 };
-static const char *const level_name[] = {"scalar", "avx2", "avx512"};
+
+bb_arch bb_arch_host(void)
+{
+#if defined(__x86_64__)
+    return BB_ARCH_X86_64;
+#elif defined(__aarch64__)
+    return BB_ARCH_AARCH64;
+#else
+    return BB_ARCH_ANY;
+#endif
+}
+
+bb_arch bb_isa_arch(bb_isa_level l)
+{
+    return (unsigned)l < BB_ISA_COUNT ? isa_table[l].arch : BB_ARCH_ANY;
+}
+
+uint32_t bb_isa_mask(bb_isa_level l)
+{
+    return (unsigned)l < BB_ISA_COUNT ? isa_table[l].mask : 0;
+}
+
+const char *bb_isa_flags(bb_isa_level l)
+{
+    return (unsigned)l < BB_ISA_COUNT ? isa_table[l].flags : "";
+}
+
+/* Usable here: scalar, or a level of this binary's architecture. */
+static bool isa_here(bb_isa_level l)
+{
+    return (unsigned)l < BB_ISA_COUNT &&
+           (isa_table[l].arch == BB_ARCH_ANY || isa_table[l].arch == bb_arch_host());
+}
+
+bool bb_isa_allowed(bb_isa_level l, bb_isa_level cap)
+{
+    if (!isa_here(l))
+        return false;
+    return isa_table[l].arch == BB_ARCH_ANY || (isa_here(cap) && l <= cap);
+}
+
+/* The highest level of this architecture: the default cap. */
+static bb_isa_level isa_top(void)
+{
+    bb_isa_level top = BB_ISA_SCALAR;
+    for (int i = 0; i < BB_ISA_COUNT; i++)
+        if (isa_here((bb_isa_level)i))
+            top = (bb_isa_level)i;
+    return top;
+}
 
 static int cap_set = 0;
-static bb_isa_level cap_level = BB_ISA_AVX512;
+static bb_isa_level cap_level = BB_ISA_SCALAR;
 
 int bb_isa_parse(const char *s, bb_isa_level *out)
 {
-    for (int i = 0; i <= BB_ISA_AVX512; i++)
-        if (s && strcmp(s, level_name[i]) == 0) {
+    for (int i = 0; i < BB_ISA_COUNT; i++)
+        if (s && isa_here((bb_isa_level)i) && strcmp(s, isa_table[i].name) == 0) {
             *out = (bb_isa_level)i;
             return 0;
         }
@@ -82,7 +161,22 @@ int bb_isa_parse(const char *s, bb_isa_level *out)
 
 const char *bb_isa_name(bb_isa_level l)
 {
-    return (unsigned)l <= BB_ISA_AVX512 ? level_name[l] : "?";
+    return (unsigned)l < BB_ISA_COUNT ? isa_table[l].name : "?";
+}
+
+char *bb_isa_names(const char *sep, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < BB_ISA_COUNT; i++) {
+        if (!isa_here((bb_isa_level)i))
+            continue;
+        int w = snprintf(buf + used, len - used, "%s%s", used ? sep : "", isa_table[i].name);
+        if (w < 0 || (size_t)w >= len - used)
+            break;
+        used += (size_t)w;
+    }
+    return buf;
 }
 
 void bb_isa_set_cap(bb_isa_level cap)
@@ -97,6 +191,7 @@ bb_isa_level bb_isa_cap(void)
         /* An unparsable BITBENCH_ISA is rejected by the program before it gets here
          * (bench/ checks it); a library user gets the default. */
         bb_isa_level l;
+        cap_level = isa_top();
         const char *env = getenv("BITBENCH_ISA");
         if (env && *env && bb_isa_parse(env, &l) == 0)
             cap_level = l;
@@ -113,14 +208,24 @@ uint32_t bb_cpu_features(void)
         mask = bb_cpu_detect();
         detected = 1;
     }
-    return mask & level_mask[bb_isa_cap()];
+    /* The cap takes away the features that only levels above it bring. */
+    uint32_t allowed = 0, above = 0;
+    bb_isa_level cap = bb_isa_cap();
+    for (int i = 0; i < BB_ISA_COUNT; i++) {
+        if (bb_isa_allowed((bb_isa_level)i, cap))
+            allowed |= isa_table[i].mask;
+        else if (isa_here((bb_isa_level)i))
+            above |= isa_table[i].mask;
+    }
+    return mask & ~(above & ~allowed);
 }
 
 char *bb_cpu_features_str(uint32_t mask, char *buf, size_t len)
 {
-    static const char *const names[] = {"avx2", "fma", "f16c", "avx512f", "avx512bw",
-                                        "avx512vl", "avx512dq", "avx512vnni", "avx512vbmi",
-                                        "avx512fp16", "avxvnni", "neon", "avx512vpopcntdq"};
+    static const char *const names[BB_CPU_FEATURE_COUNT] = {
+#define BB_FEATURE(id, name) [BB_CPU_BIT_##id] = name,
+#include "isa.def"
+    };
     size_t used = 0;
     buf[0] = '\0';
     for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)

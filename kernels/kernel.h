@@ -28,31 +28,55 @@
 
 /* ------------------------------------------------------------------ CPU features */
 
+/* Features, architectures and ISA levels come from one table, kernels/isa.def (also read
+ * by the Makefile for each level's compiler flags). */
 enum {
-    BB_CPU_AVX2 = 1u << 0,
-    BB_CPU_FMA = 1u << 1,
-    BB_CPU_F16C = 1u << 2,
-    BB_CPU_AVX512F = 1u << 3,
-    BB_CPU_AVX512BW = 1u << 4,
-    BB_CPU_AVX512VL = 1u << 5,
-    BB_CPU_AVX512DQ = 1u << 6,
-    BB_CPU_AVX512VNNI = 1u << 7,
-    BB_CPU_AVX512VBMI = 1u << 8,
-    BB_CPU_AVX512FP16 = 1u << 9,
-    BB_CPU_AVXVNNI = 1u << 10,
-    BB_CPU_NEON = 1u << 11,
-    BB_CPU_AVX512VPOPCNTDQ = 1u << 12, /* vpopcntd/q: the bit-serial ternary add-only kernels */
+#define BB_FEATURE(id, name) BB_CPU_BIT_##id,
+#include "isa.def"
+    BB_CPU_FEATURE_COUNT
+};
+enum {
+#define BB_FEATURE(id, name) BB_CPU_##id = 1 << BB_CPU_BIT_##id,
+#include "isa.def"
 };
 
-/* ISA levels, for capping (--isa, BITBENCH_ISA).  A kernel belongs to one level. */
-typedef enum { BB_ISA_SCALAR = 0, BB_ISA_AVX2 = 1, BB_ISA_AVX512 = 2 } bb_isa_level;
+typedef enum {
+    BB_ARCH_ANY = 0,
+#define BB_ARCH(id, machine, dir) BB_ARCH_##id,
+#include "isa.def"
+} bb_arch;
 
-uint32_t bb_cpu_detect(void);              /* cpuid + xgetbv: what CPU and OS support */
+/* ISA levels, for capping (--isa, BITBENCH_ISA) and for the flags a kernel file is built
+ * with.  A kernel belongs to one level; BB_ISA_MASK_<ID> is every feature the level's
+ * flags may use, so a kernel's .needs is that mask plus any extras its code checks. */
+typedef enum {
+#define BB_ISA(id, arch, name, mask, flags) BB_ISA_##id,
+#include "isa.def"
+    BB_ISA_COUNT
+} bb_isa_level;
+enum {
+#define BB_ISA(id, arch, name, mask, flags) BB_ISA_MASK_##id = (mask),
+#include "isa.def"
+};
+
+bb_arch bb_arch_host(void);                /* the architecture this binary was built for */
+bb_arch bb_isa_arch(bb_isa_level l);       /* BB_ARCH_ANY for scalar */
+uint32_t bb_isa_mask(bb_isa_level l);      /* BB_ISA_MASK_<l> */
+const char *bb_isa_flags(bb_isa_level l);  /* the compiler flags of its kernel files */
+/* True when level l is usable on this binary's architecture under cap: scalar always,
+ * otherwise l is of this architecture and not above the cap (the table's order). */
+bool bb_isa_allowed(bb_isa_level l, bb_isa_level cap);
+
+uint32_t bb_cpu_detect(void);              /* x86: cpuid + xgetbv; AArch64: getauxval */
 uint32_t bb_cpu_features(void);            /* detected, ANDed with the active cap */
 bb_isa_level bb_isa_cap(void);             /* the active cap (default: highest) */
 void bb_isa_set_cap(bb_isa_level cap);     /* --isa; overrides BITBENCH_ISA */
-int bb_isa_parse(const char *s, bb_isa_level *out); /* "scalar|avx2|avx512": 0 ok, -1 bad */
+/* A level of this architecture by its --isa name: 0 ok, -1 unknown here. */
+int bb_isa_parse(const char *s, bb_isa_level *out);
 const char *bb_isa_name(bb_isa_level l);
+/* The --isa names valid on this architecture, lowest first, joined by sep
+ * ("scalar|avx2|avxvnni|avx512"); returns buf. */
+char *bb_isa_names(const char *sep, char *buf, size_t len);
 /* writes names of the features in mask, space separated, into buf; returns buf */
 char *bb_cpu_features_str(uint32_t mask, char *buf, size_t len);
 

@@ -4,7 +4,15 @@
  * CPU may run; lookup by implementation name is exact.
  */
 #include "ref/ref.h"
+#if defined(__x86_64__)
 #include "x86/x86.h"
+#define BB_SIMD_KERNELS BB_X86_KERNELS
+#elif defined(__aarch64__)
+#include "arm/arm.h"
+#define BB_SIMD_KERNELS BB_ARM_KERNELS
+#else
+#define BB_SIMD_KERNELS
+#endif
 
 #include <string.h>
 
@@ -17,14 +25,15 @@ const bb_kernel *const bb_kernels[] = {
     &bb_kernel_pot6_scalar_ref,
     &bb_kernel_tern2_scalar_ref,
     &bb_kernel_tern1_6_scalar_ref,
-    /* SIMD kernels (kernels/x86/, declared in x86/x86.h) */
-    BB_X86_KERNELS
+    /* SIMD kernels of this architecture (kernels/x86/x86.h, kernels/arm/arm.h): the
+     * Makefile builds only the folder of the target architecture (kernels/isa.def) */
+    BB_SIMD_KERNELS
 };
 const size_t bb_kernel_count = sizeof bb_kernels / sizeof bb_kernels[0];
 
 bool bb_kernel_runnable(const bb_kernel *k)
 {
-    return (bb_cpu_features() & k->needs) == k->needs && k->isa <= bb_isa_cap();
+    return (bb_cpu_features() & k->needs) == k->needs && bb_isa_allowed(k->isa, bb_isa_cap());
 }
 
 const bb_kernel *bb_kernel_find_exact(const char *impl)

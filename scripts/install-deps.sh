@@ -8,9 +8,25 @@
 #            slurm-wlm munge jq (make check-slurm: a one-node Slurm cluster on localhost;
 #            scripts/slurm/ on a real cluster needs jq only, Slurm is the site's)
 #   plots:   gnuplot-nox (runtime only: bitbench report draws with it)
+#   ARM:     on an x86-64 host, what make check-arm needs: gcc-aarch64-linux-gnu, qemu-user,
+#            and the arm64 builds of jansson, cmocka and hwloc from Debian's multiarch
+#            archive (this adds the arm64 architecture to dpkg once).  A native AArch64 host
+#            needs nothing beyond the lists above.
 set -euo pipefail
-packages=(gcc make pkg-config binutils libjansson-dev libcmocka-dev libpapi-dev papi-tools likwid
-          libhwloc-dev hwloc gnuplot-nox slurm-wlm munge jq)
+packages=(gcc make pkg-config binutils libjansson-dev libcmocka-dev libpapi-dev papi-tools
+          hwloc libhwloc-dev gnuplot-nox slurm-wlm munge jq)
+# likwid: Debian (bookworm) builds it for amd64, not arm64
+[ "$(dpkg --print-architecture)" = amd64 ] && packages+=(likwid)
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+if [ "$(dpkg --print-architecture)" = amd64 ]; then
+  packages+=(gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user
+             libjansson-dev:arm64 libcmocka-dev:arm64 libhwloc-dev:arm64)
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    echo "install-deps: adding the arm64 architecture (Debian multiarch) for make check-arm" >&2
+    $sudo dpkg --add-architecture arm64
+  fi
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -19,8 +35,6 @@ if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present" >&2
   exit 0
 fi
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq

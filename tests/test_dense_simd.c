@@ -1,4 +1,4 @@
-/* tests/test_dense_simd.c - the SIMD int8 activation quantizers (kernels/x86/act_q8_*.c)
+/* tests/test_dense_simd.c - the SIMD int8 activation quantizers (kernels/<arch>/act_q8_*.c)
  * bit for bit against bb_act_q8_quantize_ref, and the dense SIMD kernels' own layouts and
  * edge cases (the generic kernel-vs-reference sweep is tests/test_kernels.c).
  * Parts whose CPU features this host lacks are skipped, and say so. */
@@ -18,7 +18,11 @@
 
 #include "ref/ref.h"
 #include "testutil.h"
+#if defined(__x86_64__)
 #include "x86/act_q8_simd.h"
+#elif defined(__aarch64__)
+#include "arm/act_q8_neon.h"
+#endif
 
 #define JUNK 0x5a /* fills blobs beforehand, so every byte a quantizer owes (or must not touch) is compared */
 
@@ -30,11 +34,17 @@ typedef struct simd_quantizer {
     uint32_t needs;
 } simd_quantizer;
 
+/* This architecture's quantizers (each needs its ISA level's features). */
 static const simd_quantizer quantizers[] = {
-    {"avx2", bb_act_q8_quantize_avx2, BB_ACT_Q8_AVX2_NEEDS},
-    {"avx512", bb_act_q8_quantize_avx512, BB_ACT_Q8_AVX512_NEEDS},
+#if defined(__x86_64__)
+    {"avx2", bb_act_q8_quantize_avx2, BB_ISA_MASK_AVX2},
+    {"avx512", bb_act_q8_quantize_avx512, BB_ISA_MASK_AVX512},
+#elif defined(__aarch64__)
+    {"neon", bb_act_q8_quantize_neon, BB_ISA_MASK_NEON},
+#endif
+    {NULL, NULL, 0},
 };
-enum { N_QUANTIZERS = sizeof quantizers / sizeof quantizers[0] };
+enum { N_QUANTIZERS = sizeof quantizers / sizeof quantizers[0] - 1 };
 
 static bool host_has(uint32_t needs) { return (bb_cpu_detect() & needs) == needs; }
 
@@ -208,14 +218,24 @@ static void test_act_q8_reads_only_k_values(void **state)
 
 /* ------------------------------------------------------------------ dense kernels */
 
-static const char *const dense_kernels[] = {"fp16-avx2-fma", "fp16-avx512-fma", "int8-avx2-maddubs",
-                                            "int8-avx2-vnni", "int8-avx512-vnni"};
-enum { N_DENSE = sizeof dense_kernels / sizeof dense_kernels[0] };
+/* The SIMD kernels of the dense formats (fp16, int8) built for this architecture. */
+static const bb_kernel *dense_kernels[32];
+static size_t N_DENSE;
+
+static void collect_dense_kernels(void)
+{
+    for (size_t i = 0; i < bb_kernel_count; i++) {
+        const bb_kernel *kn = bb_kernels[i];
+        if ((kn->format == BB_FMT_FP16 || kn->format == BB_FMT_INT8) && kn->isa != BB_ISA_SCALAR &&
+            N_DENSE < sizeof dense_kernels / sizeof dense_kernels[0])
+            dense_kernels[N_DENSE++] = kn;
+    }
+}
 
 /* The kernel, or NULL (and a note) when this host cannot run it. */
 static const bb_kernel *dense_kernel(size_t j)
 {
-    const bb_kernel *kn = bb_kernel_find_exact(dense_kernels[j]);
+    const bb_kernel *kn = dense_kernels[j];
     assert_non_null(kn);
     if (!bb_kernel_runnable(kn)) {
         printf("%s: skipped, this CPU lacks its features\n", kn->name);
@@ -355,8 +375,9 @@ static void test_dense_kernels_macro_blocks(void **state)
     free(w32);
 }
 
-/* The offset layout of the VNNI kernels is the canonical bytes with the top bit flipped
- * (q + 128), padding included (128): flipping it back gives the canonical matrix. */
+/* The offset layout of the VNNI kernels (x86: vpdpbusd takes unsigned bytes) is the
+ * canonical bytes with the top bit flipped (q + 128), padding included (128): flipping it
+ * back gives the canonical matrix.  Other kernels' layouts are theirs to test. */
 static void test_int8_offset_layout_round_trip(void **state)
 {
     (void)state;
@@ -368,8 +389,8 @@ static void test_int8_offset_layout_round_trip(void **state)
     bb_weights w;
     quantized(BB_FMT_INT8, w32, m, k, &w);
     for (size_t j = 0; j < N_DENSE; j++) {
-        const bb_kernel *kn = bb_kernel_find_exact(dense_kernels[j]);
-        if (!kn->repack)
+        const bb_kernel *kn = dense_kernels[j];
+        if (!kn->repack || kn->format != BB_FMT_INT8 || strcmp(kn->method, "vnni") != 0)
             continue;
         size_t bytes = kn->layout_bytes(&w);
         assert_int_equal(bytes, m * w.row_bytes);
@@ -462,6 +483,7 @@ static void test_int8_refuses_k_beyond_int32_bound(void **state)
 
 int main(void)
 {
+    collect_dense_kernels();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_act_q8_ragged_k),
         cmocka_unit_test(test_act_q8_halfway_ties),

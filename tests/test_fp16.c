@@ -5,7 +5,6 @@
 #include <cmocka.h>
 
 #include <float.h>
-#include <immintrin.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,14 +39,48 @@ static double half_value(uint16_t h)
     return (h & 0x8000) ? -v : v;
 }
 
+/* The hardware's conversions, to hold the software ones to: x86-64 F16C (vcvtph2ps,
+ * vcvtps2ph with round to nearest even), AArch64 FCVT (base ARMv8, default rounding to
+ * nearest even; NaNs quieted with their payload, as F16C does).  Written as assembly and
+ * as the __fp16 storage type so that no file outside kernels/ needs ISA flags. */
+#if defined(__x86_64__)
 static bool have_f16c(void) { return (bb_cpu_detect() & BB_CPU_F16C) != 0; }
 
-__attribute__((target("f16c"))) static float f16c_to_fp32(uint16_t h) { return _cvtsh_ss(h); }
-
-__attribute__((target("f16c"))) static uint16_t f16c_to_fp16(float f)
+static float f16c_to_fp32(uint16_t h)
 {
-    return _cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT);
+    float in = float_of(h), out;
+    __asm__("vcvtph2ps %1, %0" : "=x"(out) : "x"(in));
+    return out;
 }
+
+static uint16_t f16c_to_fp16(float f)
+{
+    float out;
+    __asm__("vcvtps2ph $0, %1, %0" : "=x"(out) : "x"(f));
+    return (uint16_t)(bits_of(out) & 0xffffu);
+}
+#elif defined(__aarch64__)
+static bool have_f16c(void) { return true; }
+
+static float f16c_to_fp32(uint16_t h)
+{
+    __fp16 v;
+    memcpy(&v, &h, sizeof v);
+    return (float)v;
+}
+
+static uint16_t f16c_to_fp16(float f)
+{
+    __fp16 v = (__fp16)f;
+    uint16_t h;
+    memcpy(&h, &v, sizeof h);
+    return h;
+}
+#else
+static bool have_f16c(void) { return false; }
+static float f16c_to_fp32(uint16_t h) { return (float)h; }
+static uint16_t f16c_to_fp16(float f) { return (uint16_t)f; }
+#endif
 
 /* ------------------------------------------------------------------ fp16 -> fp32 */
 

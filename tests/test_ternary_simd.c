@@ -1,8 +1,9 @@
 /* tests/test_ternary_simd.c - the ternary add-only and multiply-add SIMD kernels
- * (kernels/x86/tern2_*, tern1_6_* except _lut): their own layouts decoded back by an
- * independent reading of the documented format, the activation bit planes, every kernel
+ * (kernels/<arch>/tern2_*, tern1_6_* except _lut): every kernel of this architecture
  * bit-exact against the scalar reference on ragged shapes, every tern1.6 byte value, the
- * accumulator extremes at and beyond each kernel's K segment, and row sub-ranges. */
+ * accumulator extremes at and beyond each kernel's K segment, and row sub-ranges; on
+ * x86-64 also the AVX kernels' own layouts decoded back by an independent reading of the
+ * documented format, and the activation bit planes. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -14,13 +15,26 @@
 
 #include "ref/ref.h"
 #include "testutil.h"
-#include "x86/list_ternary.h"
+#if defined(__x86_64__)
 #include "x86/ternary_simd.h"
+#endif
 
 enum { CODE_NEG = 0, CODE_ZERO = 1, CODE_POS = 2 };
 
-static const bb_kernel *const KERNELS[] = {BB_X86_KERNELS_TERNARY};
-#define N_KERNELS (sizeof KERNELS / sizeof KERNELS[0])
+/* The add-only and multiply-add SIMD kernels of this architecture, from the table. */
+static const bb_kernel *KERNELS[64];
+static size_t N_KERNELS;
+
+static void collect_kernels(void)
+{
+    for (size_t i = 0; i < bb_kernel_count; i++) {
+        const bb_kernel *kn = bb_kernels[i];
+        if ((kn->format == BB_FMT_TERN2 || kn->format == BB_FMT_TERN1_6) &&
+            kn->isa != BB_ISA_SCALAR && strcmp(kn->method, "lut") != 0 &&
+            N_KERNELS < sizeof KERNELS / sizeof KERNELS[0])
+            KERNELS[N_KERNELS++] = kn;
+    }
+}
 
 static bb_weights quantized(bb_format_id f, const float *w, size_t m, size_t k)
 {
@@ -66,23 +80,24 @@ static int runnable_or_note(const bb_kernel *kn)
     return 0;
 }
 
-/* ------------------------------------------------------------------ layouts */
-
-static const bb_kernel *kernel_named(const char *name)
-{
-    for (size_t i = 0; i < N_KERNELS; i++)
-        if (strcmp(KERNELS[i]->name, name) == 0)
-            return KERNELS[i];
-    fail_msg("kernel %s is not in BB_X86_KERNELS_TERNARY", name);
-    return NULL;
-}
-
 static uint8_t *repacked(const bb_kernel *kn, const bb_weights *w)
 {
     uint8_t *layout = bb_alloc(kn->layout_bytes(w));
     assert_non_null(layout);
     kn->repack(w, layout);
     return layout;
+}
+
+/* ------------------------------------------------------------------ layouts (x86-64) */
+#if defined(__x86_64__)
+
+static const bb_kernel *kernel_named(const char *name)
+{
+    for (size_t i = 0; i < N_KERNELS; i++)
+        if (strcmp(KERNELS[i]->name, name) == 0)
+            return KERNELS[i];
+    fail_msg("kernel %s is not among this architecture's ternary kernels", name);
+    return NULL;
 }
 
 static int bit(const uint8_t *p, size_t i) { return (p[i / 8] >> (i % 8)) & 1; }
@@ -249,6 +264,8 @@ static void test_activation_planes(void **state)
         bb_weights_free(&w);
     }
 }
+
+#endif /* __x86_64__: layouts */
 
 /* ------------------------------------------------------------------ against the reference */
 
@@ -427,7 +444,9 @@ static void test_row_range_only(void **state)
 static void test_kernel_entries(void **state)
 {
     (void)state;
+#if defined(__x86_64__)
     assert_int_equal(N_KERNELS, 8);
+#endif
     for (size_t i = 0; i < N_KERNELS; i++) {
         const bb_kernel *kn = KERNELS[i];
         int addonly = strcmp(kn->method, "addonly") == 0;
@@ -445,11 +464,14 @@ static void test_kernel_entries(void **state)
 
 int main(void)
 {
+    collect_kernels();
     const struct CMUnitTest tests[] = {
+#if defined(__x86_64__)
         cmocka_unit_test(test_tern2_bitplane_layout),
         cmocka_unit_test(test_tern2_signed_code_layout),
         cmocka_unit_test(test_tern1_6_bitsliced_layout),
         cmocka_unit_test(test_activation_planes),
+#endif
         cmocka_unit_test(test_ragged_shapes_match_reference),
         cmocka_unit_test(test_row_groups_and_tokens),
         cmocka_unit_test(test_tern1_6_every_byte_value),

@@ -23,21 +23,20 @@
 
 #include "../kernel.h"
 
-/* AVX2 (needs BB_ACT_Q8_AVX2_NEEDS: the file's flags).  Tokens [t0, t1) of x (stride
+/* AVX2 (needs BB_ACT_Q8_AVX2_NEEDS: the avx2 level, whose flags the file is built with).  Tokens [t0, t1) of x (stride
  * x_stride, only the first a->k values of a token are read) into a. */
 void bb_act_q8_quantize_avx2(const float *x, size_t x_stride, bb_act_q8 *a, size_t t0, size_t t1);
 /* prepare_act for a kernel whose act_bytes is bb_act_q8_bytes. */
 void bb_act_q8_prepare_avx2(const bb_gemm_args *a, size_t t0, size_t t1);
 
-/* AVX-512 (needs BB_ACT_Q8_AVX512_NEEDS: F and BW in the source, and what else of the
- * file's flags the compiler may use). */
+/* AVX-512 (needs BB_ACT_Q8_AVX512_NEEDS: the avx512 level - F and BW in the source, and
+ * whatever else of the level's flags the compiler may use, VNNI and VBMI included). */
 void bb_act_q8_quantize_avx512(const float *x, size_t x_stride, bb_act_q8 *a, size_t t0,
                                size_t t1);
 void bb_act_q8_prepare_avx512(const bb_gemm_args *a, size_t t0, size_t t1);
 
-#define BB_ACT_Q8_AVX2_NEEDS (BB_CPU_AVX2 | BB_CPU_FMA | BB_CPU_F16C)
-#define BB_ACT_Q8_AVX512_NEEDS                                                             \
-    (BB_CPU_AVX2 | BB_CPU_AVX512F | BB_CPU_AVX512BW | BB_CPU_AVX512VL | BB_CPU_AVX512DQ)
+#define BB_ACT_Q8_AVX2_NEEDS BB_ISA_MASK_AVX2
+#define BB_ACT_Q8_AVX512_NEEDS BB_ISA_MASK_AVX512
 
 /* For the quantizer files: the reference's inv exactly, 127 / eta, or 0 / 1 for an
  * all-zero token (so every q is 0 and the scale eta / 127 is 0). */

@@ -128,8 +128,7 @@ const bb_kernel bb_kernel_fp16_avx512_fma = {
     .method = "fma",
     .isa = BB_ISA_AVX512,
     /* What the file's flags let the compiler use (VNNI and VBMI it has no use for). */
-    .needs = BB_CPU_AVX2 | BB_CPU_FMA | BB_CPU_F16C | BB_CPU_AVX512F | BB_CPU_AVX512BW |
-             BB_CPU_AVX512VL | BB_CPU_AVX512DQ,
+    .needs = BB_ISA_MASK_AVX512,
     .priority = 20,
     .multiply_free = false,
     .hot_symbol = "fp16_avx512_fma_gemm_rows",

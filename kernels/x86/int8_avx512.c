@@ -118,8 +118,7 @@ const bb_kernel bb_kernel_int8_avx512_vnni = {
     .method = "vnni",
     .isa = BB_ISA_AVX512,
     /* What the file's flags let the compiler use, VNNI included. */
-    .needs = BB_CPU_AVX2 | BB_CPU_FMA | BB_CPU_F16C | BB_CPU_AVX512F | BB_CPU_AVX512BW |
-             BB_CPU_AVX512VL | BB_CPU_AVX512DQ | BB_CPU_AVX512VNNI | BB_ACT_Q8_AVX512_NEEDS,
+    .needs = BB_ISA_MASK_AVX512,
     .priority = 20,
     .multiply_free = false,
     .hot_symbol = "int8_avx512_vnni_gemm_rows",

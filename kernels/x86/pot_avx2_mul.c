@@ -159,7 +159,7 @@ POT_DOT_FUNCTION(bb_pot6_avx2_mul_dot, mul_tile, 6, 2)
 
 #define POT_AVX2_MUL(bits, bias)                                                                \
     POT_KERNEL(bits, avx2, BB_ISA_AVX2, mul, 15, false, POT_X_Q8, bias,                         \
-               BB_ACT_Q8_AVX2_NEEDS | BB_CPU_AVX2, NULL, NULL, bb_act_q8_bytes,                 \
+               BB_ISA_MASK_AVX2, NULL, NULL, bb_act_q8_bytes,                                  \
                bb_act_q8_prepare_avx2)
 POT_AVX2_MUL(4, 64)
 POT_AVX2_MUL(5, 0)

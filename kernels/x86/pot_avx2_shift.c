@@ -153,7 +153,7 @@ POT_X_ACT_FUNCS(pot_i32, POT_X_I32, bb_act_q8_prepare_avx2)
 
 #define POT_AVX2_SHIFT(bits)                                                                    \
     POT_KERNEL(bits, avx2, BB_ISA_AVX2, shift, 10, true, POT_X_I32, 0,                          \
-               BB_ACT_Q8_AVX2_NEEDS | BB_CPU_AVX2, NULL, NULL, pot_i32_act_bytes,               \
+               BB_ISA_MASK_AVX2, NULL, NULL, pot_i32_act_bytes,                                \
                pot_i32_prepare_act)
 POT_AVX2_SHIFT(4)
 POT_AVX2_SHIFT(5)

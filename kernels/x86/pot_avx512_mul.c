@@ -174,8 +174,7 @@ POT_DOT_FUNCTION(bb_pot6_avx512_mul_dot, mul_tile, 6, 4)
 
 #define POT_AVX512_MUL(bits, bias)                                                              \
     POT_KERNEL(bits, avx512, BB_ISA_AVX512, mul, 30, false, POT_X_Q8, bias,                     \
-               BB_ACT_Q8_AVX512_NEEDS | BB_CPU_AVX512F | BB_CPU_AVX512BW |                      \
-                   BB_CPU_AVX512VNNI | BB_CPU_AVX512VBMI,                                       \
+               BB_ISA_MASK_AVX512,                                       \
                NULL, NULL, bb_act_q8_bytes, bb_act_q8_prepare_avx512)
 POT_AVX512_MUL(4, 64)
 POT_AVX512_MUL(5, 0)

@@ -229,8 +229,7 @@ static void repack_dword(const bb_weights *w, void *layout)
 
 #define POT_AVX512_SHIFT(bits, x_kind, repack_fn, act)                                        \
     POT_KERNEL(bits, avx512, BB_ISA_AVX512, shift, 20, true, x_kind, 0,                         \
-               BB_ACT_Q8_AVX512_NEEDS | BB_CPU_AVX512F | BB_CPU_AVX512BW | BB_CPU_AVX512DQ |    \
-                   BB_CPU_AVX512VBMI,                                                           \
+               BB_ISA_MASK_AVX512,                                                           \
                pot_layout_bytes, repack_fn, act##_act_bytes, act##_prepare_act)
 POT_AVX512_SHIFT(4, POT_X_I16, repack_word, pot_i16)
 POT_AVX512_SHIFT(5, POT_X_I32, repack_dword, pot_i32)

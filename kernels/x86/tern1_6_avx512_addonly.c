@@ -27,8 +27,6 @@
  * activations of block i of the group, trit t: 2560 g + 320 i + 64 t + (0..63); for the
  * short last group of nb blocks, chunk c of its dense blocks is trit c / nb, block c % nb.
  */
-#pragma GCC target("avx512vpopcntdq")
-
 #include "act_q8_simd.h"
 #include "list_ternary.h"
 #include "ternary_simd.h"
@@ -256,7 +254,7 @@ const bb_kernel bb_kernel_tern1_6_avx512_addonly = {
     .format = BB_FMT_TERN1_6,
     .method = "addonly",
     .isa = BB_ISA_AVX512,
-    .needs = BB_ACT_Q8_AVX512_NEEDS | BB_CPU_AVX512F | BB_CPU_AVX512BW | BB_CPU_AVX512VPOPCNTDQ,
+    .needs = BB_ISA_MASK_AVX512,
     .priority = 18,
     .multiply_free = true,
     .hot_symbol = "bb_tern1_6_avx512_addonly_rows",

@@ -242,8 +242,7 @@ const bb_kernel bb_kernel_tern1_6_avx512_lut = {
     .format = BB_FMT_TERN1_6,
     .method = "lut",
     .isa = BB_ISA_AVX512,
-    .needs = BB_CPU_AVX512F | BB_CPU_AVX512BW | BB_CPU_AVX512VL | BB_CPU_AVX512VBMI |
-             BB_ACT_Q8_AVX512_NEEDS,
+    .needs = BB_ISA_MASK_AVX512,
     .priority = 20,
     .multiply_free = true,
     .hot_symbol = "bb_tern1_6_avx512_lut_pass",

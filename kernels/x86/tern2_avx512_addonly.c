@@ -15,8 +15,6 @@
  * weight order (ts_chunk_planes: 2 instructions and a mask store per 64 activations and
  * plane, once per token).
  */
-#pragma GCC target("avx512vpopcntdq")
-
 #include "act_q8_simd.h"
 #include "list_ternary.h"
 #include "ternary_simd.h"
@@ -133,7 +131,7 @@ const bb_kernel bb_kernel_tern2_avx512_addonly = {
     .format = BB_FMT_TERN2,
     .method = "addonly",
     .isa = BB_ISA_AVX512,
-    .needs = BB_ACT_Q8_AVX512_NEEDS | BB_CPU_AVX512F | BB_CPU_AVX512BW | BB_CPU_AVX512VPOPCNTDQ,
+    .needs = BB_ISA_MASK_AVX512,
     .priority = 18,
     .multiply_free = true,
     .hot_symbol = "bb_tern2_avx512_addonly_rows",

@@ -1,8 +1,9 @@
 /*
  * kernels/x86/x86.h - the x86 SIMD kernels, for kernels/registry.c.  Each kernel file
- * kernels/x86/<format>_<isa>[_<method>].c is built with its ISA's flags only (see the
- * Makefile: _avx2, _avxvnni, _avx512, _avx512fp16 in the name pick the flags) and defines
- * one or more `const bb_kernel`; each family lists its kernels in a list_<family>.h.
+ * kernels/x86/<format>_<level>[_<method>].c is built with its ISA level's flags only (the
+ * ISA table kernels/isa.def: avx2, avxvnni, avx512) and defines one or more `const
+ * bb_kernel` whose .isa is that level and .needs its BB_ISA_MASK_<level>; each family
+ * lists its kernels in a list_<family>.h.
  */
 #ifndef BITBENCH_X86_H
 #define BITBENCH_X86_H

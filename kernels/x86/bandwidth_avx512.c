@@ -1,14 +1,11 @@
-/* harness/bandwidth_avx512.c - the bandwidth probe's read loop with 64-byte loads (built with
- * avx512 flags, see the Makefile).  Single-core read bandwidth depends on load width on some
- * CPUs (measured here: SSE2 7.6 GB/s, AVX-512 14.6 GB/s), so the ceiling uses the widest. */
+/* kernels/x86/bandwidth_avx512.c - the bandwidth probe's read loop with 64-byte loads
+ * (kernels/read_loop.h), built with the avx512 level's flags. */
+#include "../read_loop.h"
+
 #include <immintrin.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <string.h>
 
-uint64_t bb_bw_sum_avx512(const uint64_t *p, size_t n);
-
-uint64_t bb_bw_sum_avx512(const uint64_t *p, size_t n)
+static uint64_t sum_avx512(const uint64_t *p, size_t n)
 {
     enum { LANES = 64 / 8 };
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
@@ -19,7 +16,7 @@ uint64_t bb_bw_sum_avx512(const uint64_t *p, size_t n)
         a2 = _mm512_add_epi64(a2, _mm512_load_si512((const void *)(p + i + 2 * LANES)));
         a3 = _mm512_add_epi64(a3, _mm512_load_si512((const void *)(p + i + 3 * LANES)));
     }
-    uint64_t lanes[4 * LANES], total = 0;
+    uint64_t lanes[LANES], total = 0;
     __m512i s = _mm512_add_epi64(_mm512_add_epi64(a0, a1), _mm512_add_epi64(a2, a3));
     memcpy(lanes, &s, sizeof s);
     for (int l = 0; l < LANES; l++)
@@ -28,3 +25,11 @@ uint64_t bb_bw_sum_avx512(const uint64_t *p, size_t n)
         total += p[i];
     return total;
 }
+
+const bb_read_loop bb_read_loop_avx512 = {
+    .loads = "avx512 (64-byte loads)",
+    .isa = BB_ISA_AVX512,
+    .needs = BB_ISA_MASK_AVX512,
+    .load_bytes = 64,
+    .sum = sum_avx512,
+};

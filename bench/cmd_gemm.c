@@ -199,6 +199,16 @@ static size_t copies_for(const gemm_opts *o, const bb_kernel *k)
     return (size_t)((4 * llc + one - 1) / one);
 }
 
+/* The shape limits (kernel.h), for every selected kernel, before anything is allocated. */
+static int check_shapes(const gemm_opts *o, const item *items, size_t n)
+{
+    char err[512];
+    for (size_t i = 0; i < n; i++)
+        if (bb_kernel_shape_check(items[i].k, o->m, o->k, o->n, err, sizeof err))
+            return bb_cli_error(CMD, "%s", err);
+    return 0;
+}
+
 static int check_memory(const gemm_opts *o, item *items, size_t n)
 {
     uint64_t need = (uint64_t)o->m * o->k * sizeof(float); /* the fp32 weights, while quantizing */
@@ -499,7 +509,8 @@ int bb_cmd_gemm(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc)
         return rc;
-    if ((rc = select_kernels(&o, items, &n)) || (rc = check_memory(&o, items, n)))
+    if ((rc = select_kernels(&o, items, &n)) || (rc = check_shapes(&o, items, n)) ||
+        (rc = check_memory(&o, items, n)))
         return rc;
     if (o.json && o.out) { /* an unwritable --out fails before anything is measured */
         FILE *t = fopen(o.out, "a");
@@ -523,9 +534,11 @@ int bb_cmd_gemm(int argc, char **argv)
         bb_probe_close(probe);
         return bb_cli_error(CMD, "out of memory while preparing the weights");
     }
-    bb_bandwidth bw[64], *ceil = NULL;
-    if (o.ceiling && bb_bandwidth_measure(pool, 0, 5, bw) == 0)
-        ceil = &bw[bb_pool_threads(pool) > 64 ? 63 : bb_pool_threads(pool) - 1];
+    /* one result per thread count measured: the ceiling is the last, the pool's own count */
+    bb_bandwidth *bw = calloc((size_t)bb_pool_threads(pool), sizeof *bw), *ceil = NULL;
+    int measured = bw && o.ceiling ? bb_bandwidth_measure(pool, 0, 5, bw, bb_pool_threads(pool)) : -1;
+    if (measured == bb_pool_threads(pool))
+        ceil = &bw[measured - 1];
     int failed = 0;
     for (size_t i = 0; i < n; i++) {
         bb_gemm_check(pool, items[i].k, &items[i].copies[0], items[i].io.x, items[i].io.x_stride, o.n,
@@ -543,6 +556,7 @@ int bb_cmd_gemm(int argc, char **argv)
     if (probe)
         probe_pass(&o, pool, probe, items, n);
     rc = emit(&o, items, n, pool, ceil);
+    free(bw);
     free_items(items, n);
     bb_pool_destroy(pool);
     bb_probe_close(probe);

@@ -320,3 +320,22 @@ uint64_t bb_model_max_batch(uint64_t weight_bytes, uint64_t kv_bytes_per_seq, ui
         return 0;
     return (budget - weight_bytes) / kv_bytes_per_seq;
 }
+
+int bb_model_shape_check(const bb_model *m, const bb_kernel *kn, const bb_kernel *head_kn, size_t n,
+                         char *err, size_t errlen)
+{
+    bb_proj proj[BB_PROJ_COUNT];
+    char why[400];
+    bb_model_projections(m, proj);
+    for (int p = 0; p < BB_PROJ_COUNT; p++)
+        if (bb_kernel_shape_check(kn, proj[p].m, proj[p].k, n, why, sizeof why)) {
+            snprintf(err, errlen, "model %s, projection %s (M x K = %zu x %zu): %s", m->name, proj[p].name,
+                     proj[p].m, proj[p].k, why);
+            return -1;
+        }
+    if (head_kn && bb_kernel_shape_check(head_kn, m->vocab, m->hidden, n, why, sizeof why)) {
+        snprintf(err, errlen, "model %s, LM head (M x K = %u x %u): %s", m->name, m->vocab, m->hidden, why);
+        return -1;
+    }
+    return 0;
+}

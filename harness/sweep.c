@@ -1196,10 +1196,10 @@ static void measure_ceiling(sweep_state *st, const bb_sweep_opts *o)
         snprintf(st->ceiling_reason, sizeof st->ceiling_reason, "no thread pool: %s", err);
         return;
     }
-    int measured = tmax > 32 ? 32 : (int)tmax;
     /* 4x the LLC (at least 256 MiB) by default; 4x the --llc given, so that a small
      * assumed cache keeps the measurement small too (tests) */
-    if (bb_bandwidth_measure(pool, 4 * o->llc_bytes, CEILING_PASSES, st->ceiling) != 0) {
+    int measured = bb_bandwidth_measure(pool, 4 * o->llc_bytes, CEILING_PASSES, st->ceiling, MAX_THREADS);
+    if (measured < 1) {
         snprintf(st->ceiling_reason, sizeof st->ceiling_reason,
                  "the bandwidth buffer (4x LLC) could not be allocated");
         return;

@@ -153,4 +153,6 @@ bench-kernels: $(BUILD)/bitbench
 clean:
 	rm -rf $(BUILD)
 
+include tests/fuzz/fuzz.mk
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

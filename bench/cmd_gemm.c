@@ -98,7 +98,10 @@ static int parse(int argc, char **argv, gemm_opts *o)
         case 'r': bad = bb_cli_parse_u64(CMD, "--reps", optarg, 1, 10000000, false, &o->reps); break;
         case 'T': bad = bb_cli_parse_double(CMD, "--min-time", optarg, 0.001, 3600, &o->min_time); break;
         case 's': bad = bb_cli_parse_u64(CMD, "--seed", optarg, 0, UINT64_MAX, false, &o->seed); break;
-        case 't': bad = bb_cli_parse_u64(CMD, "--threads", optarg, 1, 1024, false, &o->threads); break;
+        case 't':
+            bad = bb_cli_parse_u64(CMD, "--threads", optarg, 1, 1024, false, &o->threads) ||
+                  bb_cli_check_threads(CMD, o->threads);
+            break;
         case 'i': o->isa = optarg; break;
         case 'w': o->warm = 1; break;
         case 'C': o->ceiling = 0; break;

@@ -208,6 +208,7 @@ static key_series *build_series(const history_args *a, const bb_rowset *sets, si
             ks[n].unit = r->normalized ? "ratio" : "ns";
             n++;
         }
+    size_t kept = 0;
     for (size_t k = 0; k < n; k++) {
         ks[k].pts = calloc(a->n_files, sizeof *ks[k].pts);
         ks[k].owned = calloc(a->n_files, sizeof *ks[k].owned);
@@ -220,9 +221,18 @@ static key_series *build_series(const history_args *a, const bb_rowset *sets, si
             ks[k].pts[f] = (bb_series_point){.present = true, .median = bb_median_copy(v, cnt), .samples = v,
                                              .n = cnt};
         }
+        bool any = false;
+        for (size_t f = 0; f < a->n_files; f++)
+            any = any || ks[k].pts[f].present;
+        if (!any) { /* rows without samples (not measured): no point to follow, no first level */
+            free(ks[k].pts);
+            free(ks[k].owned);
+            continue;
+        }
         ks[k].n_steps = bb_detect_steps(ks[k].pts, a->n_files, &a->h, ks[k].steps, MAX_STEPS);
+        ks[kept++] = ks[k];
     }
-    *n_keys = n;
+    *n_keys = kept;
     return ks;
 }
 

@@ -132,7 +132,8 @@ int bb_cmd_info(int argc, char **argv)
         else if (c == 'b') bw = 1;
         else if (c == 'i') isa = optarg;
         else if (c == 't') {
-            if (bb_cli_parse_u64(CMD, "--threads", optarg, 1, 64, false, &threads))
+            if (bb_cli_parse_u64(CMD, "--threads", optarg, 1, 1024, false, &threads) ||
+                bb_cli_check_threads(CMD, threads))
                 return BB_EXIT_USAGE;
         } else if (c == 'h') {
             printf("usage: bitbench info [--bandwidth] [--threads T] [--isa L] [--json]\n");

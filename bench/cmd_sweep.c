@@ -175,6 +175,8 @@ static int parse_threads(sweep_cli *c)
         for (size_t j = 0; j < i; j++)
             if (v[j] == v[i])
                 return bb_cli_error(CMD, "--threads: %" PRIu64 " is listed twice", v[i]);
+        if (bb_cli_check_threads(CMD, v[i]))
+            return BB_EXIT_USAGE;
         o->threads[i] = (unsigned)v[i];
     }
     return 0;

@@ -169,7 +169,7 @@ int bb_models_parse(const char *text, bb_model *out, size_t cap, size_t *n, char
             }
             out[(*n)++] = m;
         }
-        line = nl ? nl + 1 : line + len;
+        line = nl ? nl + 1 : line + strlen(line); /* not + len: a last line may end in '\r' */
     }
     if (*n == 0) {
         snprintf(err, errlen, "no model lines (expected name,hidden,ffn,layers,heads,kv_heads,vocab,source)");

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifdef BB_HAVE_HWLOC
 #include <hwloc.h>
@@ -50,12 +51,24 @@ struct bb_pool {
 #endif
 };
 
-int bb_online_cores(void)
+/* Read before main() runs, so before anything pins the main thread (the pool pins its
+ * caller to the first core; sched_getaffinity(0) would then say 1). */
+static int start_cores;
+static int affinity_cores(void)
 {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0)
         return CPU_COUNT(&set);
     return 1;
+}
+__attribute__((constructor)) static void read_start_cores(void) { start_cores = affinity_cores(); }
+
+int bb_online_cores(void) { return start_cores > 0 ? start_cores : affinity_cores(); }
+
+int bb_machine_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : bb_online_cores();
 }
 
 static void pin_self(bb_pool *p, int tid)

@@ -609,6 +609,14 @@ int bb_cmd_sweep(int argc, char **argv)
         rc = bb_cli_error(CMD, "--resume: %s", err);
         goto done;
     }
+    /* not a results file at all (e.g. a binary given by mistake): appending to it would
+     * bury the rows in it.  One cut last line alone is a run killed during its first row. */
+    if (c->resume && info.rows == 0 && info.bad_lines > (info.truncated_last ? 1u : 0u)) {
+        rc = bb_cli_error(CMD, "--resume %s: not a results file: no readable row, %zu unreadable line%s "
+                               "(line %zu: %s)", c->resume, info.bad_lines, info.bad_lines == 1 ? "" : "s",
+                          info.first_bad_line, info.first_bad_reason);
+        goto done;
+    }
     if (c->resume && info.bad_lines)
         fprintf(stderr, "bitbench sweep: --resume %s: %zu unreadable line%s skipped (line %zu: %s)%s\n",
                 c->resume, info.bad_lines, info.bad_lines == 1 ? "" : "s", info.first_bad_line,

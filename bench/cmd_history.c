@@ -10,6 +10,7 @@
 #include "../harness/history.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <libgen.h>
@@ -330,6 +331,27 @@ static void json_report(const history_args *a, const key_series *ks, size_t n)
     json_decref(o);
 }
 
+/* mkdir -p, without a shell: --out is the user's text (a quote in it once reached sh). */
+static int make_dirs(const char *dir)
+{
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+        return -1;
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == 0) {
+            char keep = *p;
+            *p = 0;
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return -1;
+            *p = keep;
+            if (!keep)
+                break;
+        }
+    }
+    struct stat st;
+    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
+}
+
 /* ------------------------------------------------------------------ gnuplot */
 
 static int write_data(const history_args *a, const key_series *ks, size_t n, char *dat, char *steps_path,
@@ -429,9 +451,8 @@ int bb_cmd_history(int argc, char **argv)
         json_report(&a, ks, n_keys);
     else
         markdown_report(&a, ks, n_keys);
-    char dat[PATH_MAX], steps_path[PATH_MAX], mk[PATH_MAX + 16];
-    snprintf(mk, sizeof mk, "mkdir -p '%s'", a.out_dir);
-    if (system(mk) != 0 || (rc = write_data(&a, ks, n_keys, dat, steps_path, sizeof dat))) {
+    char dat[PATH_MAX], steps_path[PATH_MAX];
+    if (make_dirs(a.out_dir) != 0 || (rc = write_data(&a, ks, n_keys, dat, steps_path, sizeof dat))) {
         rc = rc ? rc : bb_cli_error(CMD, "--out '%s': cannot create the directory", a.out_dir);
         goto done;
     }

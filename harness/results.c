@@ -202,6 +202,12 @@ int bb_results_read(const char *path, bb_results_row_fn fn, void *ctx, bb_result
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
         return -1;
     }
+    struct stat st; /* a directory opens, then reads as empty: say so instead */
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(EISDIR));
+        fclose(f);
+        return -1;
+    }
     char *line = NULL;
     size_t cap = 0, lineno = 0;
     ssize_t len;

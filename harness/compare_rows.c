@@ -5,11 +5,13 @@
  */
 #include "compare.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static char *dup_or_null(const char *s)
 {
@@ -235,8 +237,14 @@ int bb_rowset_load(const char *path, bb_rowset *s, char *err, size_t errlen)
     memset(s, 0, sizeof *s);
     s->path = strdup(path);
     FILE *f = fopen(path, "r");
+    struct stat st; /* a directory opens, then reads as empty */
+    if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        f = NULL;
+        errno = EISDIR;
+    }
     if (!f) {
-        snprintf(err, errlen, "'%s': cannot open for reading", path);
+        snprintf(err, errlen, "'%s': cannot open for reading: %s", path, strerror(errno));
         return -1;
     }
     char *line = NULL;

@@ -4,23 +4,35 @@
 #   build:   gcc make pkg-config libjansson-dev (required: results are JSON)
 #   measure: libpapi-dev papi-tools (counters), likwid (marker regions), libhwloc-dev hwloc
 #            (pinning, cache sizes) - optional: each missing one makes its figures "unavailable"
-#   test:    libcmocka-dev (unit tests), binutils (objdump for make check-addonly)
+#   test:    libcmocka-dev (unit tests), binutils (objdump for make check-addonly),
+#            clang + libclang-rt-<version>-dev (libFuzzer for make fuzz / make check; the
+#            runtime is only "recommended" by clang, so it is named here, for clang's version)
 #   plots:   gnuplot-nox (runtime only: bitbench report draws with it)
 set -euo pipefail
 packages=(gcc make pkg-config binutils libjansson-dev libcmocka-dev libpapi-dev papi-tools likwid
-          libhwloc-dev hwloc gnuplot-nox)
+          libhwloc-dev hwloc gnuplot-nox clang)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#packages[@]} packages present" >&2
-  exit 0
-fi
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
-echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present" >&2
+else
+  echo "install-deps: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# libFuzzer's runtime, for the clang just installed (Debian names it by clang's major version)
+clang_major=$(clang -dumpversion 2>/dev/null | cut -d. -f1)
+if [ -n "$clang_major" ]; then
+  rt="libclang-rt-$clang_major-dev"
+  if ! dpkg-query -W -f='${Status}' "$rt" 2>/dev/null | grep -q 'install ok installed'; then
+    echo "install-deps: installing $rt" >&2
+    [ ${#missing[@]} -gt 0 ] || $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends "$rt" >/dev/null
+  fi
+fi
 echo "install-deps: done" >&2

@@ -41,8 +41,9 @@ $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_DIR)/libbi
 
 # $(1): seconds per target.  Each target: its own work corpus (new inputs) over the seeds,
 # one process (what -jobs=1 would do, without the extra log indirection), outputs of the
-# code under test closed (-close_fd_mask=3; libFuzzer keeps its own report), a hang of 10 s
-# or 2 GiB of memory is a finding.  The last line per target: executions and seconds.
+# code under test closed (-close_fd_mask=3; libFuzzer keeps its own report), a hang of 60 s
+# or 2 GiB of memory is a finding (60, not 10: on this shared 2-core machine a 19 ms input
+# once stalled 12 s while other jobs ran).  The last line per target: executions and seconds.
 # Logs per duration (log-<N>s/), so a long run and make check's short one can overlap.
 define fuzz_run
 	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: $(FUZZ_CC) not found: run scripts/install-deps.sh" >&2; exit 2; }
@@ -52,7 +53,7 @@ define fuzz_run
 	    *) c=$${t#fuzz_}; len=1024;; esac; \
 	  mkdir -p $(FUZZ_DIR)/corpus/$$t; \
 	  $(FUZZ_DIR)/$$t $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/seeds/$$c -max_total_time=$(1) -max_len=$$len \
-	    -timeout=10 -rss_limit_mb=2048 -close_fd_mask=3 -print_final_stats=1 \
+	    -timeout=60 -rss_limit_mb=2048 -close_fd_mask=3 -print_final_stats=1 \
 	    -artifact_prefix=$(FUZZ_DIR)/crash-$$t- >$(FUZZ_DIR)/log-$(1)s/$$t.log 2>&1 || { fail=1; echo "fuzz: $$t FOUND SOMETHING: see $(FUZZ_DIR)/log-$(1)s/$$t.log" >&2; tail -40 $(FUZZ_DIR)/log-$(1)s/$$t.log >&2; }; \
 	  runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $(FUZZ_DIR)/log-$(1)s/$$t.log); \
 	  secs=$$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' $(FUZZ_DIR)/log-$(1)s/$$t.log); \

@@ -237,11 +237,11 @@ int bb_rowset_load(const char *path, bb_rowset *s, char *err, size_t errlen)
     memset(s, 0, sizeof *s);
     s->path = strdup(path);
     FILE *f = fopen(path, "r");
-    struct stat st; /* a directory opens, then reads as empty */
-    if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    struct stat st; /* a directory opens, then reads as empty; a device is one endless line */
+    if (f && fstat(fileno(f), &st) == 0 && (S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
         fclose(f);
         f = NULL;
-        errno = EISDIR;
+        errno = S_ISDIR(st.st_mode) ? EISDIR : ENODEV;
     }
     if (!f) {
         snprintf(err, errlen, "'%s': cannot open for reading: %s", path, strerror(errno));

@@ -202,11 +202,11 @@ int bb_models_parse(const char *text, bb_model *out, size_t cap, size_t *n, char
 int bb_models_load(const char *path, bb_model *out, size_t cap, size_t *n, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
-    struct stat st; /* a directory opens, then reads as empty */
-    if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    struct stat st; /* a directory opens, then reads as empty; a device is one endless line */
+    if (f && fstat(fileno(f), &st) == 0 && (S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
         fclose(f);
         f = NULL;
-        errno = EISDIR;
+        errno = S_ISDIR(st.st_mode) ? EISDIR : ENODEV;
     }
     if (!f) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));

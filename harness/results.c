@@ -202,9 +202,11 @@ int bb_results_read(const char *path, bb_results_row_fn fn, void *ctx, bb_result
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
         return -1;
     }
-    struct stat st; /* a directory opens, then reads as empty: say so instead */
-    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(EISDIR));
+    /* a directory opens, then reads as empty; a device (/dev/zero) is one endless line */
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && (S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
+        snprintf(err, errlen, "cannot read %s: %s", path,
+                 S_ISDIR(st.st_mode) ? strerror(EISDIR) : "a device, not a results file");
         fclose(f);
         return -1;
     }

@@ -161,7 +161,11 @@ static int run(const char *args, char *errbuf, size_t errlen)
     }
     expanded[o] = 0;
     snprintf(errfile, sizeof errfile, "%s/stderr.txt", dir);
-    snprintf(cmd, sizeof cmd, "%s %s >/dev/null 2>%s", bin(), expanded, errfile);
+    /* bounded: a reader that regresses into reading forever is killed (time, or memory
+     * under ASan) and fails the case, rather than taking the machine's memory */
+    snprintf(cmd, sizeof cmd,
+             "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}hard_rss_limit_mb=1024 timeout -s KILL 120 %s %s "
+             ">/dev/null 2>%s", bin(), expanded, errfile);
     int status = system(cmd);
     FILE *e = fopen(errfile, "r");
     size_t got = e ? fread(errbuf, 1, errlen - 1, e) : 0;
@@ -268,6 +272,12 @@ static void test_bad_inputs_exit_2(void **state)
         {"sweep --plan --quick --resume @D/a-directory.jsonl", "a-directory.jsonl"},
         {"sweep --plan --quick --resume @D/bad-rows.jsonl", "not a results file"},
         {"sweep --plan --quick --resume @D/blob.bin", "not a results file"},
+        /* a device: one endless line (the readers would grow it until memory ran out) */
+        {"compare /dev/zero /dev/zero", "/dev/zero"},
+        {"report /dev/zero --no-plots --out @D/r", "/dev/zero"},
+        {"history --no-plot --out @D/h /dev/zero /dev/zero", "/dev/zero"},
+        {"sweep --plan --quick --resume /dev/zero", "/dev/zero"},
+        {"sweep --plan --catalogue /dev/zero", "/dev/zero"},
         /* what the fuzzers found (tests/fixtures/fuzz/): ran forever / read out of bounds */
         {"sweep --plan --catalogue @S/tests/fixtures/fuzz/catalogue-last-line-cr.csv", "no model lines"},
         {"history --no-plot --out @D/h @S/tests/fixtures/fuzz/history-row-without-samples.jsonl "

@@ -244,7 +244,7 @@ int bb_rowset_load(const char *path, bb_rowset *s, char *err, size_t errlen)
         errno = S_ISDIR(st.st_mode) ? EISDIR : ENODEV;
     }
     if (!f) {
-        snprintf(err, errlen, "'%s': cannot open for reading: %s", path, strerror(errno));
+        snprintf(err, errlen, "'%s': cannot open for reading: %s", path, errno == ENODEV ? "a device, not a file" : strerror(errno));
         return -1;
     }
     char *line = NULL;

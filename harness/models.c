@@ -209,7 +209,7 @@ int bb_models_load(const char *path, bb_model *out, size_t cap, size_t *n, char 
         errno = S_ISDIR(st.st_mode) ? EISDIR : ENODEV;
     }
     if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        snprintf(err, errlen, "%s: %s", path, errno == ENODEV ? "a device, not a file" : strerror(errno));
         return -1;
     }
     char *text = NULL;

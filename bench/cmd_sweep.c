@@ -597,14 +597,6 @@ int bb_cmd_sweep(int argc, char **argv)
         free(c);
         return bb_cli_error(CMD, "%s", err);
     }
-    /* the shape limits of every planned projection (LM head included), before anything runs */
-    for (size_t i = 0; i < n; i++)
-        if (rows[i].kernel &&
-            bb_model_shape_check(rows[i].model, rows[i].kernel, o->lm_head ? bb_kernel_find_best("fp16") : NULL,
-                                 rows[i].batch ? rows[i].batch : 1, err, sizeof err)) {
-            rc = bb_cli_error(CMD, "%s", err);
-            goto done;
-        }
     if (c->resume && bb_keyset_load(&skip, c->resume, &info, err, sizeof err)) {
         rc = bb_cli_error(CMD, "--resume: %s", err);
         goto done;

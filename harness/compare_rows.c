@@ -190,7 +190,9 @@ static int parse_line(bb_rowset *s, const char *line, size_t lineno, load_ctx *c
         return -1;
     }
     const char *kind = str_member(o, "kind"), *schema = str_member(o, "schema");
-    bool sweep = kind && !strcmp(kind, "sweep"), gemm = schema && !strcmp(schema, "bitbench.gemm/1");
+    /* a row claiming both is read as a sweep row (it was read as both: the gemm run id
+     * replaced the sweep one, which leaked) */
+    bool sweep = kind && !strcmp(kind, "sweep"), gemm = !sweep && schema && !strcmp(schema, "bitbench.gemm/1");
     json_t *ver = json_object_get(o, "schema_version");
     if (sweep && json_integer_value(ver) > 1) {
         snprintf(err, errlen, "%s line %zu: schema_version %lld is newer than this bitbench reads (1)", s->path,

@@ -3,7 +3,7 @@
  * table (library and commands), threads above the cores, one machine record whatever the
  * calling thread's affinity, and every bad file a user can hand a reader (catalogue,
  * results, a binary blob) - exit 2 with one line, never a signal.  The inputs the fuzzers
- * found (tests/fixtures/fuzz/) are replayed here.  The commands run from BITBENCH_BIN.
+ * found (tests/fuzz/seeds/) are replayed here.  The commands run from BITBENCH_BIN.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "../harness/compare.h"
 #include "../harness/machine.h"
 #include "../harness/models.h"
 #include "../harness/pool.h"
@@ -215,7 +216,9 @@ static int remove_dir(void **state)
     (void)state;
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    int rc = system(cmd) == 0 ? 0 : -1;
+    snprintf(dir, sizeof dir, "/tmp/bitbench-rel-XXXXXX"); /* the next setup makes a new one */
+    return rc;
 }
 
 typedef struct bad_case {
@@ -278,10 +281,10 @@ static void test_bad_inputs_exit_2(void **state)
         {"history --no-plot --out @D/h /dev/zero /dev/zero", "/dev/zero"},
         {"sweep --plan --quick --resume /dev/zero", "/dev/zero"},
         {"sweep --plan --catalogue /dev/zero", "/dev/zero"},
-        /* what the fuzzers found (tests/fixtures/fuzz/): ran forever / read out of bounds */
-        {"sweep --plan --catalogue @S/tests/fixtures/fuzz/catalogue-last-line-cr.csv", "no model lines"},
-        {"history --no-plot --out @D/h @S/tests/fixtures/fuzz/history-row-without-samples.jsonl "
-         "@S/tests/fixtures/fuzz/history-row-without-samples.jsonl",
+        /* what the fuzzers found (tests/fuzz/seeds/): ran forever / read out of bounds */
+        {"sweep --plan --catalogue @S/tests/fuzz/seeds/catalogue-last-line-cr.csv", "no model lines"},
+        {"history --no-plot --out @D/h @S/tests/fuzz/seeds/rows-history-without-samples.jsonl "
+         "@S/tests/fuzz/seeds/rows-history-without-samples.jsonl",
          "no key"},
     };
     char e[4096];
@@ -303,6 +306,41 @@ static void test_bad_inputs_exit_2(void **state)
     }
 }
 
+/* The fuzzers' findings that are not bad input (the readers accept them): no signal, no
+ * sanitizer report (ASan's leak check and UBSan end the process with another code), exit 0-2. */
+static void test_fuzz_findings_replayed(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        /* UBSan: a NaN ratio cast to int in the report's number formatting */
+        "report @S/tests/fuzz/seeds/rows-report-ratio-not-finite.jsonl --no-plots --out @D/r",
+        /* LeakSanitizer: a row with kind sweep and the gemm schema was read as both */
+        "history --no-plot --json --out @D/h @S/tests/fuzz/seeds/rows-sweep-and-gemm-kind.jsonl "
+        "@S/tests/fuzz/seeds/rows-sweep-and-gemm-kind.jsonl",
+        "compare @S/tests/fuzz/seeds/rows-sweep-and-gemm-kind.jsonl "
+        "@S/tests/fuzz/seeds/rows-sweep-and-gemm-kind.jsonl",
+    };
+    char e[4096];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int status = run(cases[i], e, sizeof e);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) > 2)
+            fail_msg("`bitbench %s`: %s %d: %s", cases[i], WIFEXITED(status) ? "exit" : "signal",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), e);
+    }
+}
+
+/* In process, so that LeakSanitizer sees the lost pointer: a row with kind "sweep" and the
+ * gemm schema was read as both, and the gemm run id replaced (leaked) the sweep one. */
+static void test_row_of_both_kinds_does_not_leak(void **state)
+{
+    (void)state;
+    char path[600];
+    snprintf(path, sizeof path, "%s/tests/fuzz/seeds/rows-sweep-and-gemm-kind.jsonl", srcdir());
+    bb_rowset s;
+    (void)bb_rowset_load(path, &s, err, sizeof err);
+    bb_rowset_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,7 +348,9 @@ int main(void)
         cmocka_unit_test(test_m_and_n_limits),
         cmocka_unit_test(test_model_projection_limits),
         cmocka_unit_test(test_machine_record_ignores_affinity),
+        cmocka_unit_test(test_row_of_both_kinds_does_not_leak),
         cmocka_unit_test_setup_teardown(test_bad_inputs_exit_2, setup_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_fuzz_findings_replayed, setup_dir, remove_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tests/fuzz/seeds.sh OUT - the seed corpora of the fuzz targets, from real files: every
 # row of the report fixtures and of the committed measurements (one row per seed, plus a
-# few whole files), the model catalogue (whole and line by line), and the hand-written
-# argument lists of tests/fuzz/seeds/.  Writes OUT/<corpus>/; idempotent.
+# few whole files), the model catalogue (whole and line by line), and tests/fuzz/seeds/
+# <corpus>-*: hand-written argument lists, and every input a fuzzer once failed on - the
+# regression tests: each run replays its seeds first.  Writes OUT/<corpus>/; idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=$1
@@ -26,7 +27,7 @@ while IFS= read -r line; do
     printf '%s:%s:%s:%s:%s:%s:%s' "$n" "$h" "$f" "$l" "$he" "$kv" "$v" >"$out/model_shape/$n" ;;
   esac
 done <results/models.csv
-for kind in model_shape cli_sweep cli_gemm; do
+for kind in rows catalogue model_shape cli_sweep cli_gemm; do
   for s in tests/fuzz/seeds/"$kind"-*; do
     [ -f "$s" ] && cp "$s" "$out/$kind/"
   done

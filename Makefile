@@ -213,5 +213,6 @@ clean:
 	rm -rf $(BUILD)
 
 include tests/slurm/slurm.mk
+include tests/fuzz/fuzz.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -146,6 +146,16 @@ const char *bb_cli_arch_name(void)
     }
 }
 
+int bb_cli_check_threads(const char *cmd, uint64_t t)
+{
+    int cores = bb_cli_default_threads();
+    if (t <= (uint64_t)cores)
+        return 0;
+    return bb_cli_error(cmd, "--threads %" PRIu64 ": more threads than the %d core%s this process may use "
+                             "(they would share cores and time each other); accepted 1 to %d",
+                        t, cores, cores == 1 ? "" : "s", cores);
+}
+
 const char *bb_cli_format_names(void)
 {
     static char buf[160];

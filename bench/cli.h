@@ -29,6 +29,9 @@ const char *bb_human_bytes(double bytes, char *buf, size_t len);
 int bb_cli_apply_isa(const char *cmd, const char *s);
 /* Default thread count: every core this process may use. */
 int bb_cli_default_threads(void);
+/* --threads t above bb_cli_default_threads() is refused (pinned threads would share cores
+ * and time each other): 0, or BB_EXIT_USAGE after the one-line error. */
+int bb_cli_check_threads(const char *cmd, uint64_t t);
 /* Comma-separated names of every format, e.g. for error messages. */
 const char *bb_cli_format_names(void);
 /* The --isa names of this architecture joined by sep ("scalar|avx2|avxvnni|avx512"; one

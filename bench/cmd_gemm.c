@@ -99,7 +99,10 @@ static int parse(int argc, char **argv, gemm_opts *o)
         case 'r': bad = bb_cli_parse_u64(CMD, "--reps", optarg, 1, 10000000, false, &o->reps); break;
         case 'T': bad = bb_cli_parse_double(CMD, "--min-time", optarg, 0.001, 3600, &o->min_time); break;
         case 's': bad = bb_cli_parse_u64(CMD, "--seed", optarg, 0, UINT64_MAX, false, &o->seed); break;
-        case 't': bad = bb_cli_parse_u64(CMD, "--threads", optarg, 1, 1024, false, &o->threads); break;
+        case 't':
+            bad = bb_cli_parse_u64(CMD, "--threads", optarg, 1, 1024, false, &o->threads) ||
+                  bb_cli_check_threads(CMD, o->threads);
+            break;
         case 'i': o->isa = optarg; break;
         case 'w': o->warm = 1; break;
         case 'C': o->ceiling = 0; break;
@@ -198,6 +201,16 @@ static size_t copies_for(const gemm_opts *o, const bb_kernel *k)
     if (!llc)
         llc = 64ull << 20; /* unknown LLC: assume a large one rather than time warm weights */
     return (size_t)((4 * llc + one - 1) / one);
+}
+
+/* The shape limits (kernel.h), for every selected kernel, before anything is allocated. */
+static int check_shapes(const gemm_opts *o, const item *items, size_t n)
+{
+    char err[512];
+    for (size_t i = 0; i < n; i++)
+        if (bb_kernel_shape_check(items[i].k, o->m, o->k, o->n, err, sizeof err))
+            return bb_cli_error(CMD, "%s", err);
+    return 0;
 }
 
 static int check_memory(const gemm_opts *o, item *items, size_t n)
@@ -500,7 +513,8 @@ int bb_cmd_gemm(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc)
         return rc;
-    if ((rc = select_kernels(&o, items, &n)) || (rc = check_memory(&o, items, n)))
+    if ((rc = select_kernels(&o, items, &n)) || (rc = check_shapes(&o, items, n)) ||
+        (rc = check_memory(&o, items, n)))
         return rc;
     if (o.json && o.out) { /* an unwritable --out fails before anything is measured */
         FILE *t = fopen(o.out, "a");
@@ -524,9 +538,11 @@ int bb_cmd_gemm(int argc, char **argv)
         bb_probe_close(probe);
         return bb_cli_error(CMD, "out of memory while preparing the weights");
     }
-    bb_bandwidth bw[64], *ceil = NULL;
-    if (o.ceiling && bb_bandwidth_measure(pool, 0, 5, bw) == 0)
-        ceil = &bw[bb_pool_threads(pool) > 64 ? 63 : bb_pool_threads(pool) - 1];
+    /* one result per thread count measured: the ceiling is the last, the pool's own count */
+    bb_bandwidth *bw = calloc((size_t)bb_pool_threads(pool), sizeof *bw), *ceil = NULL;
+    int measured = bw && o.ceiling ? bb_bandwidth_measure(pool, 0, 5, bw, bb_pool_threads(pool)) : -1;
+    if (measured == bb_pool_threads(pool))
+        ceil = &bw[measured - 1];
     int failed = 0;
     for (size_t i = 0; i < n; i++) {
         bb_gemm_check(pool, items[i].k, &items[i].copies[0], items[i].io.x, items[i].io.x_stride, o.n,
@@ -544,6 +560,7 @@ int bb_cmd_gemm(int argc, char **argv)
     if (probe)
         probe_pass(&o, pool, probe, items, n);
     rc = emit(&o, items, n, pool, ceil);
+    free(bw);
     free_items(items, n);
     bb_pool_destroy(pool);
     bb_probe_close(probe);

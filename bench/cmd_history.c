@@ -10,6 +10,7 @@
 #include "../harness/history.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <libgen.h>
@@ -208,6 +209,7 @@ static key_series *build_series(const history_args *a, const bb_rowset *sets, si
             ks[n].unit = r->normalized ? "ratio" : "ns";
             n++;
         }
+    size_t kept = 0;
     for (size_t k = 0; k < n; k++) {
         ks[k].pts = calloc(a->n_files, sizeof *ks[k].pts);
         ks[k].owned = calloc(a->n_files, sizeof *ks[k].owned);
@@ -220,9 +222,18 @@ static key_series *build_series(const history_args *a, const bb_rowset *sets, si
             ks[k].pts[f] = (bb_series_point){.present = true, .median = bb_median_copy(v, cnt), .samples = v,
                                              .n = cnt};
         }
+        bool any = false;
+        for (size_t f = 0; f < a->n_files; f++)
+            any = any || ks[k].pts[f].present;
+        if (!any) { /* rows without samples (not measured): no point to follow, no first level */
+            free(ks[k].pts);
+            free(ks[k].owned);
+            continue;
+        }
         ks[k].n_steps = bb_detect_steps(ks[k].pts, a->n_files, &a->h, ks[k].steps, MAX_STEPS);
+        ks[kept++] = ks[k];
     }
-    *n_keys = n;
+    *n_keys = kept;
     return ks;
 }
 
@@ -318,6 +329,27 @@ static void json_report(const history_args *a, const key_series *ks, size_t n)
     json_dumpf(o, stdout, JSON_INDENT(1));
     putchar('\n');
     json_decref(o);
+}
+
+/* mkdir -p, without a shell: --out is the user's text (a quote in it once reached sh). */
+static int make_dirs(const char *dir)
+{
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+        return -1;
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == 0) {
+            char keep = *p;
+            *p = 0;
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return -1;
+            *p = keep;
+            if (!keep)
+                break;
+        }
+    }
+    struct stat st;
+    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
 }
 
 /* ------------------------------------------------------------------ gnuplot */
@@ -419,9 +451,8 @@ int bb_cmd_history(int argc, char **argv)
         json_report(&a, ks, n_keys);
     else
         markdown_report(&a, ks, n_keys);
-    char dat[PATH_MAX], steps_path[PATH_MAX], mk[PATH_MAX + 16];
-    snprintf(mk, sizeof mk, "mkdir -p '%s'", a.out_dir);
-    if (system(mk) != 0 || (rc = write_data(&a, ks, n_keys, dat, steps_path, sizeof dat))) {
+    char dat[PATH_MAX], steps_path[PATH_MAX];
+    if (make_dirs(a.out_dir) != 0 || (rc = write_data(&a, ks, n_keys, dat, steps_path, sizeof dat))) {
         rc = rc ? rc : bb_cli_error(CMD, "--out '%s': cannot create the directory", a.out_dir);
         goto done;
     }

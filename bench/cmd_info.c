@@ -21,14 +21,16 @@ static json_t *bandwidth_json(int threads)
     bb_pool *pool = bb_pool_create(threads, err, sizeof err);
     if (!pool)
         return json_pack("{s:s, s:s}", "status", "unavailable", "reason", err);
-    bb_bandwidth bw[64];
     fprintf(stderr, "info: measuring read bandwidth with 1..%d thread(s)\n", threads);
-    json_t *arr = json_array();
-    if (bb_bandwidth_measure(pool, 0, 7, bw) != 0) {
+    bb_bandwidth *bw = calloc((size_t)bb_pool_threads(pool), sizeof *bw);
+    int measured = bw ? bb_bandwidth_measure(pool, 0, 7, bw, bb_pool_threads(pool)) : -1;
+    if (measured < 1) {
+        free(bw);
         bb_pool_destroy(pool);
         return json_pack("{s:s, s:s}", "status", "unavailable", "reason", "cannot allocate the buffer (4x LLC)");
     }
-    for (int t = 0; t < threads && t < 64; t++)
+    json_t *arr = json_array();
+    for (int t = 0; t < measured; t++)
         json_array_append_new(arr, json_pack("{s:i, s:f, s:f, s:I, s:i, s:b, s:s}", "threads", bw[t].threads,
             "best_gbps", bw[t].best_gbps, "median_gbps", bw[t].median_gbps, "buffer_bytes",
             (json_int_t)bw[t].buffer_bytes, "passes", bw[t].passes, "validated", bw[t].validated,
@@ -36,6 +38,7 @@ static json_t *bandwidth_json(int threads)
     json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "status", "measured", "placement", bb_pool_placement(pool),
         "method", "read-only 64-bit sum over a buffer >= 4x LLC; best (and median) of passes; sum validated",
         "by_threads", arr);
+    free(bw);
     bb_pool_destroy(pool);
     return o;
 }
@@ -144,7 +147,8 @@ int bb_cmd_info(int argc, char **argv)
         else if (c == 'b') bw = 1;
         else if (c == 'i') isa = optarg;
         else if (c == 't') {
-            if (bb_cli_parse_u64(CMD, "--threads", optarg, 1, 64, false, &threads))
+            if (bb_cli_parse_u64(CMD, "--threads", optarg, 1, 1024, false, &threads) ||
+                bb_cli_check_threads(CMD, threads))
                 return BB_EXIT_USAGE;
         } else if (c == 'h') {
             printf("usage: bitbench info [--bandwidth] [--threads T] [--isa L] [--json]\n");

@@ -175,6 +175,8 @@ static int parse_threads(sweep_cli *c)
         for (size_t j = 0; j < i; j++)
             if (v[j] == v[i])
                 return bb_cli_error(CMD, "--threads: %" PRIu64 " is listed twice", v[i]);
+        if (bb_cli_check_threads(CMD, v[i]))
+            return BB_EXIT_USAGE;
         o->threads[i] = (unsigned)v[i];
     }
     return 0;
@@ -597,6 +599,14 @@ int bb_cmd_sweep(int argc, char **argv)
     }
     if (c->resume && bb_keyset_load(&skip, c->resume, &info, err, sizeof err)) {
         rc = bb_cli_error(CMD, "--resume: %s", err);
+        goto done;
+    }
+    /* not a results file at all (e.g. a binary given by mistake): appending to it would
+     * bury the rows in it.  One cut last line alone is a run killed during its first row. */
+    if (c->resume && info.rows == 0 && info.bad_lines > (info.truncated_last ? 1u : 0u)) {
+        rc = bb_cli_error(CMD, "--resume %s: not a results file: no readable row, %zu unreadable line%s "
+                               "(line %zu: %s)", c->resume, info.bad_lines, info.bad_lines == 1 ? "" : "s",
+                          info.first_bad_line, info.first_bad_reason);
         goto done;
     }
     if (c->resume && info.bad_lines)

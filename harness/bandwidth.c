@@ -49,11 +49,13 @@ static void fill_pass(void *p, int tid, int nt)
         b[i] = i;
 }
 
-int bb_bandwidth_measure(bb_pool *pool, uint64_t buffer_bytes, int passes, bb_bandwidth *out)
+int bb_bandwidth_measure(bb_pool *pool, uint64_t buffer_bytes, int passes, bb_bandwidth *out, int cap)
 {
     int threads = bb_pool_threads(pool);
-    if (threads > 32)
-        threads = 32;
+    if (threads > cap)
+        threads = cap;
+    if (threads < 1)
+        return -1;
     if (!buffer_bytes) {
         buffer_bytes = 4 * bb_llc_bytes(NULL);
         if (buffer_bytes < (256ull << 20))
@@ -104,5 +106,5 @@ int bb_bandwidth_measure(bb_pool *pool, uint64_t buffer_bytes, int passes, bb_ba
     free(gbps);
     bb_free((void *)c->buf);
     free(c);
-    return 0;
+    return threads;
 }

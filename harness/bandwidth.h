@@ -21,8 +21,9 @@ typedef struct bb_bandwidth {
     const char *loads;  /* the read loop used: the widest loads this CPU has */
 } bb_bandwidth;
 
-/* Measures with 1..bb_pool_threads(pool) threads into out[0..T).  buffer_bytes 0: 4x the
- * LLC (at least 256 MiB).  Returns 0, or -1 when the buffer cannot be allocated. */
-int bb_bandwidth_measure(bb_pool *pool, uint64_t buffer_bytes, int passes, bb_bandwidth *out);
+/* Measures with 1..T threads into out[0..T), T = the smaller of bb_pool_threads(pool) and
+ * cap (out's size).  buffer_bytes 0: 4x the LLC (at least 256 MiB).  Returns T, the number
+ * of results written (read no further), or -1 when the buffer cannot be allocated. */
+int bb_bandwidth_measure(bb_pool *pool, uint64_t buffer_bytes, int passes, bb_bandwidth *out, int cap);
 
 #endif

@@ -5,11 +5,13 @@
  */
 #include "compare.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static char *dup_or_null(const char *s)
 {
@@ -188,7 +190,9 @@ static int parse_line(bb_rowset *s, const char *line, size_t lineno, load_ctx *c
         return -1;
     }
     const char *kind = str_member(o, "kind"), *schema = str_member(o, "schema");
-    bool sweep = kind && !strcmp(kind, "sweep"), gemm = schema && !strcmp(schema, "bitbench.gemm/1");
+    /* a row claiming both is read as a sweep row (it was read as both: the gemm run id
+     * replaced the sweep one, which leaked) */
+    bool sweep = kind && !strcmp(kind, "sweep"), gemm = !sweep && schema && !strcmp(schema, "bitbench.gemm/1");
     json_t *ver = json_object_get(o, "schema_version");
     if (sweep && json_integer_value(ver) > 1) {
         snprintf(err, errlen, "%s line %zu: schema_version %lld is newer than this bitbench reads (1)", s->path,
@@ -235,8 +239,14 @@ int bb_rowset_load(const char *path, bb_rowset *s, char *err, size_t errlen)
     memset(s, 0, sizeof *s);
     s->path = strdup(path);
     FILE *f = fopen(path, "r");
+    struct stat st; /* a directory opens, then reads as empty; a device is one endless line */
+    if (f && fstat(fileno(f), &st) == 0 && (S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
+        fclose(f);
+        f = NULL;
+        errno = S_ISDIR(st.st_mode) ? EISDIR : ENODEV;
+    }
     if (!f) {
-        snprintf(err, errlen, "'%s': cannot open for reading", path);
+        snprintf(err, errlen, "'%s': cannot open for reading: %s", path, errno == ENODEV ? "a device, not a file" : strerror(errno));
         return -1;
     }
     char *line = NULL;

@@ -79,7 +79,12 @@ static size_t layout_size(const bb_kernel *k, const bb_weights *w)
 int bb_kernel_weights_make(bb_kernel_weights *kw, const bb_kernel *k, const float *w32, size_t m,
                            size_t kk)
 {
+    char why[400];
     memset(kw, 0, sizeof *kw);
+    if (bb_kernel_shape_check(k, m, kk, 1, why, sizeof why)) { /* before any allocation */
+        fprintf(stderr, "bb_kernel_weights_make: %s\n", why);
+        return -1;
+    }
     if (bb_weights_alloc(&kw->w, k->format, m, kk) != 0)
         return -1;
     bb_format_get(k->format)->quantize(w32, &kw->w);
@@ -140,7 +145,12 @@ uint64_t bb_gemm_io_bytes(const bb_kernel *k, size_t m, size_t kk, size_t n)
 
 int bb_gemm_io_make(bb_gemm_io *io, const bb_kernel *k, size_t m, size_t kk, size_t n, uint64_t seed)
 {
+    char why[400];
     memset(io, 0, sizeof *io);
+    if (bb_kernel_shape_check(k, m, kk, n, why, sizeof why)) { /* before any allocation */
+        fprintf(stderr, "bb_gemm_io_make: %s\n", why);
+        return -1;
+    }
     io->x_stride = bb_k_stride(kk);
     io->x = bb_alloc(io->x_stride * n * sizeof(float));
     io->y = bb_alloc(m * n * sizeof(float));

@@ -23,7 +23,9 @@ typedef struct bb_kernel_weights {
     bb_weights w;
     void *layout; /* NULL when the kernel reads w.data */
 } bb_kernel_weights;
-/* Quantizes fp32 W (m x k, stride k) and repacks for kernel k.  0, or -1 (out of memory). */
+/* Quantizes fp32 W (m x k, stride k) and repacks for kernel k.  0, or -1: out of memory, or
+ * a shape beyond the kernel's limits (bb_kernel_shape_check; named on stderr, nothing
+ * allocated). */
 int bb_kernel_weights_make(bb_kernel_weights *kw, const bb_kernel *k, const float *w32, size_t m,
                            size_t kk);
 /* A second copy at another address (for cold-cache rotation). */
@@ -58,6 +60,8 @@ typedef struct bb_gemm_io {
     float *y;
     void *act;
 } bb_gemm_io;
+/* Activations (seeded), output and activation scratch for m x kk x n.  0, or -1: out of
+ * memory, or a shape beyond the kernel's limits (named on stderr, nothing allocated). */
 int bb_gemm_io_make(bb_gemm_io *io, const bb_kernel *k, size_t m, size_t kk, size_t n, uint64_t seed);
 void bb_gemm_io_free(bb_gemm_io *io);
 uint64_t bb_gemm_io_bytes(const bb_kernel *k, size_t m, size_t kk, size_t n);

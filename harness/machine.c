@@ -177,7 +177,7 @@ void bb_machine_describe(bb_machine *m)
     }
     bb_cpu_features_str(bb_cpu_detect(), m->isa_detected, sizeof m->isa_detected);
     snprintf(m->isa_cap, sizeof m->isa_cap, "%s", bb_isa_name(bb_isa_cap()));
-    m->cores = bb_online_cores();
+    m->cores = bb_machine_cpus(); /* the machine's, not this thread's (a pinned thread sees 1) */
     m->l1d_bytes = sysfs_cache_bytes(1, "Data");
     m->l2_bytes = sysfs_cache_bytes(2, "Data");
     const char *why = "";

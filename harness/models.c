@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum { DIM_MAX = 1u << 20 };
@@ -41,18 +42,37 @@ int bb_model_validate(const bb_model *m, char *err, size_t errlen)
     return 0;
 }
 
+/* User text for a message: bytes outside printable ASCII as \xHH (a binary file given as
+ * a catalogue must not write raw bytes to the terminal), at most 40 of them, then "...". */
+static const char *shown(const char *s, size_t len, char *buf, size_t buflen)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 8 < buflen; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (i == 40) {
+            o += (size_t)snprintf(buf + o, buflen - o, "...");
+            break;
+        }
+        o += (size_t)snprintf(buf + o, buflen - o, c >= 0x20 && c < 0x7f ? "%c" : "\\x%02x", c);
+    }
+    buf[o < buflen ? o : buflen - 1] = 0;
+    return buf;
+}
+
 /* Names end up in result keys ("70B|tern2|..."), so they keep to a safe alphabet. */
 static int set_name(bb_model *m, const char *s, size_t len, char *err, size_t errlen)
 {
     if (len == 0 || len >= BB_MODEL_NAME_MAX) {
-        snprintf(err, errlen, "model name '%.*s': expected 1 to %d characters", (int)len, s,
+        char b[200];
+        snprintf(err, errlen, "model name '%s': expected 1 to %d characters", shown(s, len, b, sizeof b),
                  BB_MODEL_NAME_MAX - 1);
         return -1;
     }
     for (size_t i = 0; i < len; i++)
         if (!isalnum((unsigned char)s[i]) && !strchr("._-+", s[i])) {
-            snprintf(err, errlen, "model name '%.*s': only letters, digits and . _ - + are allowed",
-                     (int)len, s);
+            char b[200];
+            snprintf(err, errlen, "model name '%s': only letters, digits and . _ - + are allowed",
+                     shown(s, len, b, sizeof b));
             return -1;
         }
     memcpy(m->name, s, len);
@@ -75,7 +95,8 @@ static int parse_dim(const char *s, size_t len, const char *what, uint32_t *out,
         v = strtoull(buf, &end, 10);
     }
     if (!digits || errno || v < 1 || v >= DIM_MAX) {
-        snprintf(err, errlen, "%s '%.*s': expected a whole number from 1 to %u", what, (int)len, s,
+        char b[200];
+        snprintf(err, errlen, "%s '%s': expected a whole number from 1 to %u", what, shown(s, len, b, sizeof b),
                  DIM_MAX - 1);
         return -1;
     }
@@ -169,7 +190,7 @@ int bb_models_parse(const char *text, bb_model *out, size_t cap, size_t *n, char
             }
             out[(*n)++] = m;
         }
-        line = nl ? nl + 1 : line + len;
+        line = nl ? nl + 1 : line + strlen(line); /* not + len: a last line may end in '\r' */
     }
     if (*n == 0) {
         snprintf(err, errlen, "no model lines (expected name,hidden,ffn,layers,heads,kv_heads,vocab,source)");
@@ -181,8 +202,14 @@ int bb_models_parse(const char *text, bb_model *out, size_t cap, size_t *n, char
 int bb_models_load(const char *path, bb_model *out, size_t cap, size_t *n, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
+    struct stat st; /* a directory opens, then reads as empty; a device is one endless line */
+    if (f && fstat(fileno(f), &st) == 0 && (S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
+        fclose(f);
+        f = NULL;
+        errno = S_ISDIR(st.st_mode) ? EISDIR : ENODEV;
+    }
     if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        snprintf(err, errlen, "%s: %s", path, errno == ENODEV ? "a device, not a file" : strerror(errno));
         return -1;
     }
     char *text = NULL;
@@ -247,7 +274,8 @@ int bb_model_parse_shape(const char *spec, bb_model *out, char *err, size_t errl
 {
     char why[224];
     if (parse_fields(spec, strlen(spec), ':', false, out, why, sizeof why)) {
-        snprintf(err, errlen, "--model-shape '%s': %s", spec, why);
+        char b[200];
+        snprintf(err, errlen, "--model-shape '%s': %s", shown(spec, strlen(spec), b, sizeof b), why);
         return -1;
     }
     snprintf(out->source, sizeof out->source, "--model-shape %s", spec);
@@ -319,4 +347,23 @@ uint64_t bb_model_max_batch(uint64_t weight_bytes, uint64_t kv_bytes_per_seq, ui
     if (weight_bytes >= budget || kv_bytes_per_seq == 0)
         return 0;
     return (budget - weight_bytes) / kv_bytes_per_seq;
+}
+
+int bb_model_shape_check(const bb_model *m, const bb_kernel *kn, const bb_kernel *head_kn, size_t n,
+                         char *err, size_t errlen)
+{
+    bb_proj proj[BB_PROJ_COUNT];
+    char why[400];
+    bb_model_projections(m, proj);
+    for (int p = 0; p < BB_PROJ_COUNT; p++)
+        if (bb_kernel_shape_check(kn, proj[p].m, proj[p].k, n, why, sizeof why)) {
+            snprintf(err, errlen, "model %s, projection %s (M x K = %zu x %zu): %s", m->name, proj[p].name,
+                     proj[p].m, proj[p].k, why);
+            return -1;
+        }
+    if (head_kn && bb_kernel_shape_check(head_kn, m->vocab, m->hidden, n, why, sizeof why)) {
+        snprintf(err, errlen, "model %s, LM head (M x K = %u x %u): %s", m->name, m->vocab, m->hidden, why);
+        return -1;
+    }
+    return 0;
 }

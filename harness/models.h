@@ -81,6 +81,12 @@ void bb_model_params_count(const bb_model *m, bb_model_params *out);
 /* Weight bytes of the whole model with its layers in format f. */
 void bb_model_weight_bytes(const bb_model *m, bb_format_id f, bb_model_bytes *out);
 
+/* The shape limits (bb_kernel_shape_check) of every projection of m through kn, and of
+ * the LM head through head_kn (NULL: no head), at n tokens.  0, or -1 with the reason
+ * naming the model and the projection. */
+int bb_model_shape_check(const bb_model *m, const bb_kernel *kn, const bb_kernel *head_kn, size_t n,
+                         char *err, size_t errlen);
+
 /* KV cache of one sequence of seq_len tokens, elem_bytes per element (fp16: 2):
  *   2 (K and V) x layers x kv_heads x head_dim x seq_len x elem_bytes. */
 uint64_t bb_model_kv_bytes_per_seq(const bb_model *m, uint32_t seq_len, uint32_t elem_bytes);

@@ -9,9 +9,11 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifdef BB_HAVE_HWLOC
 #include <hwloc.h>
@@ -52,12 +54,31 @@ struct bb_pool {
 #endif
 };
 
-int bb_online_cores(void)
+/* Read before main() runs, so before anything pins the main thread (the pool pins its
+ * caller to the first core; sched_getaffinity(0) would then say 1). */
+static int start_cores;
+static cpu_set_t start_set; /* the main thread's mask at start: restored when no pool is left */
+static bool have_start_set;
+static atomic_int live_pools;
+static int affinity_cores(void)
 {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0)
         return CPU_COUNT(&set);
     return 1;
+}
+__attribute__((constructor)) static void read_start_cores(void)
+{
+    have_start_set = sched_getaffinity(0, sizeof start_set, &start_set) == 0;
+    start_cores = have_start_set ? CPU_COUNT(&start_set) : 1;
+}
+
+int bb_online_cores(void) { return start_cores > 0 ? start_cores : affinity_cores(); }
+
+int bb_machine_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : bb_online_cores();
 }
 
 static void pin_self(bb_pool *p, int tid)
@@ -150,6 +171,7 @@ bb_pool *bb_pool_create(int threads, char *err, size_t errlen)
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->wake, NULL);
     plan_placement(p);
+    atomic_fetch_add(&live_pools, 1);
     pin_self(p, 0);
     p->workers = calloc((size_t)threads, sizeof *p->workers);
     for (int t = 1; t < threads; t++) {
@@ -218,6 +240,10 @@ void bb_pool_destroy(bb_pool *p)
     pthread_cond_destroy(&p->wake);
     free(p->workers);
     free(p);
+    /* The last pool gone: the caller may use every core again (and so may the programs it
+     * starts, which inherit its mask - a pinned parent made them see 1 core). */
+    if (atomic_fetch_sub(&live_pools, 1) == 1 && have_start_set)
+        pthread_setaffinity_np(pthread_self(), sizeof start_set, &start_set);
 }
 
 int bb_pool_threads(const bb_pool *p) { return p->threads; }

@@ -20,7 +20,11 @@ int bb_pool_threads(const bb_pool *p);
 const char *bb_pool_placement(const bb_pool *p);
 void bb_pool_run(bb_pool *p, bb_pool_fn fn, void *ctx);
 
-/* Cores this process may use (affinity mask). */
+/* Cores this process may use: its affinity mask as it was when the program started,
+ * before any pool pinned the calling thread (a pinned main thread would say 1). */
 int bb_online_cores(void);
+/* Logical CPUs online in the machine (sysfs), whatever any thread's affinity: what the
+ * machine record (and so the machine id) says. */
+int bb_machine_cpus(void);
 
 #endif

@@ -61,6 +61,10 @@ typedef struct cellbuf {
 /* Significant digits without an exponent: 1.23, 12.3, 123, 12345. */
 static const char *sig3(char *buf, size_t len, double v)
 {
+    if (!isfinite(v)) { /* e.g. a ratio to a zero: no digits to show (and no int to cast) */
+        bb_fmt(buf, len, "n/a");
+        return buf;
+    }
     double a = fabs(v);
     int decimals = a == 0 ? 0 : 2 - (int)floor(log10(a));
     if (decimals < 0)

@@ -34,6 +34,8 @@ static int make_parents(const char *path, char *err, size_t errlen)
     return 0;
 }
 
+static int repair_last_line(int wfd, const char *path);
+
 int bb_results_open(bb_results_writer *w, const char *path, char *err, size_t errlen)
 {
     memset(w, 0, sizeof *w);
@@ -57,22 +59,65 @@ int bb_results_open(bb_results_writer *w, const char *path, char *err, size_t er
         w->fd = -1;
         return -1;
     }
+    /* a run killed mid-write left a cut row: cut it off now, before anything is measured */
+    int rc = 0;
+    if (flock(w->fd, LOCK_EX) == 0) {
+        rc = repair_last_line(w->fd, path);
+        flock(w->fd, LOCK_UN);
+    }
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot repair the cut last line of %s: %s", path, strerror(errno));
+        close(w->fd);
+        w->fd = -1;
+        return -1;
+    }
     return 0;
 }
 
-/* True when the file is non-empty and its last byte is not a newline. */
-static bool ends_mid_line(const char *path)
+static int write_all(int fd, const char *buf, size_t len);
+
+/* Where the file's last line starts when the file does not end in a newline; -1 when it
+ * does (or is empty, or unreadable). */
+static off_t partial_line_start(int fd, off_t size)
+{
+    char buf[4096], last = '\n';
+    if (size <= 0 || pread(fd, &last, 1, size - 1) != 1 || last == '\n')
+        return -1;
+    for (off_t end = size; end > 0;) {
+        off_t chunk = end > (off_t)sizeof buf ? (off_t)sizeof buf : end;
+        if (pread(fd, buf, (size_t)chunk, end - chunk) != (ssize_t)chunk)
+            return -1;
+        for (off_t i = chunk; i > 0; i--)
+            if (buf[i - 1] == '\n')
+                return end - chunk + i;
+        end -= chunk;
+    }
+    return 0;
+}
+
+/* A last line without its newline is a row whose writer was killed mid-write (a write()
+ * of a few pages can stop between pages on SIGKILL), or a hand-edited file's last row.  A
+ * fragment that is not a whole JSON object is cut off, so the file is whole lines again
+ * and no reader ever meets it; a whole object only gets its newline.  Under flock. */
+static int repair_last_line(int wfd, const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    bool mid = false;
     if (fd < 0)
-        return false;
-    off_t size = lseek(fd, 0, SEEK_END);
-    char last = '\n';
-    if (size > 0 && pread(fd, &last, 1, size - 1) == 1)
-        mid = last != '\n';
+        return 0;
+    off_t size = lseek(fd, 0, SEEK_END), start = partial_line_start(fd, size);
+    int rc = 0;
+    if (start >= 0) {
+        size_t len = (size_t)(size - start);
+        char *frag = malloc(len ? len : 1);
+        json_error_t e;
+        json_t *row = frag && pread(fd, frag, len, start) == (ssize_t)len ? json_loadb(frag, len, 0, &e) : NULL;
+        bool whole = row && json_is_object(row);
+        json_decref(row);
+        free(frag);
+        rc = whole ? write_all(wfd, "\n", 1) : ftruncate(wfd, start);
+    }
     close(fd);
-    return mid;
+    return rc;
 }
 
 static int write_all(int fd, const char *buf, size_t len)
@@ -112,8 +157,11 @@ int bb_results_append(bb_results_writer *w, const json_t *row, char *err, size_t
             goto out;
         }
     size_t off = 0;
-    if (ends_mid_line(w->path))
-        line[off++] = '\n';
+    if (repair_last_line(w->fd, w->path) != 0) {
+        snprintf(err, errlen, "cannot repair the cut last line of %s: %s", w->path, strerror(errno));
+        flock(w->fd, LOCK_UN);
+        goto out;
+    }
     memcpy(line + off, text, len);
     off += len;
     line[off++] = '\n';
@@ -152,6 +200,14 @@ int bb_results_read(const char *path, bb_results_row_fn fn, void *ctx, bb_result
     FILE *f = fopen(path, "r");
     if (!f) {
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    /* a directory opens, then reads as empty; a device (/dev/zero) is one endless line */
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && (S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
+        snprintf(err, errlen, "cannot read %s: %s", path,
+                 S_ISDIR(st.st_mode) ? strerror(EISDIR) : "a device, not a results file");
+        fclose(f);
         return -1;
     }
     char *line = NULL;

@@ -4,8 +4,9 @@
  * Writing: one row is one line, written with a single write() while holding flock() on
  * the file, then fsync()ed: a crash or Ctrl-C loses at most the row in progress, and two
  * processes appending to the same file never interleave half lines.  When the file does
- * not end in a newline (a previous writer died mid-line), the row starts on a fresh line
- * so that only the broken fragment is lost.
+ * not end in a newline (a previous writer was killed mid-write), the cut fragment is
+ * removed (on open and before each row, under the lock) so the file holds whole lines
+ * only; a last row that is whole JSON but lacks its newline just gets one.
  *
  * Reading: a line that is not a JSON object is skipped and counted (the last line without
  * its newline is the usual case: a truncated write), never fatal.

@@ -131,6 +131,15 @@ int bb_sweep_plan(const bb_sweep_opts *o, bb_sweep_row **rows_out, size_t *n_out
                 free(rows);
                 return -1;
             }
+            /* the shape limits of every projection and the LM head, at the largest batch,
+             * before anything is allocated (bb_model_shape_check names the projection) */
+            uint64_t n_max = budget_batch ? budget_batch : 1;
+            for (size_t bi = 0; bi < o->n_batches; bi++)
+                n_max = o->batches[bi] > n_max ? o->batches[bi] : n_max;
+            if (bb_model_shape_check(m, k, o->lm_head ? bb_kernel_find_best("fp16") : NULL, n_max, err, errlen)) {
+                free(rows);
+                return -1;
+            }
             /* Batches ascending within a (model, format): when a large batch makes a full
              * step too slow, the group switches to extrapolation once and stays there. */
             for (size_t bi = 0; bi < o->n_batches + (o->budget_batch ? 1 : 0); bi++) {
@@ -1196,10 +1205,10 @@ static void measure_ceiling(sweep_state *st, const bb_sweep_opts *o)
         snprintf(st->ceiling_reason, sizeof st->ceiling_reason, "no thread pool: %s", err);
         return;
     }
-    int measured = tmax > 32 ? 32 : (int)tmax;
     /* 4x the LLC (at least 256 MiB) by default; 4x the --llc given, so that a small
      * assumed cache keeps the measurement small too (tests) */
-    if (bb_bandwidth_measure(pool, 4 * o->llc_bytes, CEILING_PASSES, st->ceiling) != 0) {
+    int measured = bb_bandwidth_measure(pool, 4 * o->llc_bytes, CEILING_PASSES, st->ceiling, MAX_THREADS);
+    if (measured < 1) {
         snprintf(st->ceiling_reason, sizeof st->ceiling_reason,
                  "the bandwidth buffer (4x LLC) could not be allocated");
         return;

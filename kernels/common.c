@@ -4,6 +4,8 @@
  */
 #include "kernel.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -81,8 +83,13 @@ int bb_weights_alloc(bb_weights *w, bb_format_id id, size_t m, size_t k)
     memset(w, 0, sizeof *w);
     if (!f || m == 0 || k == 0)
         return -1;
+    if (k > BB_MAX_BUFFER_BYTES) /* row_bytes below would overflow */
+        return -1;
     set_shape(w, f, m, k);
-    w->data = bb_alloc(m * w->row_bytes);
+    size_t bytes;
+    if (__builtin_mul_overflow(m, w->row_bytes, &bytes))
+        return -1;
+    w->data = bb_alloc(bytes);
     w->scales = bb_alloc((w->n_scales ? w->n_scales : 1) * sizeof(float));
     if (!w->data || !w->scales) {
         bb_weights_free(w);
@@ -150,6 +157,36 @@ void bb_kernel_work(const bb_kernel *kn, size_t m, size_t k, size_t n, bb_work *
     out->act_bytes = (uint64_t)n * k * (f->act == BB_ACT_Q8 ? 1 : sizeof(float));
     out->out_bytes = (uint64_t)n * m * sizeof(float);
     out->ops = 2ull * m * k * n;
+}
+
+size_t bb_kernel_max_k(const bb_kernel *kn)
+{
+    size_t f = bb_formats[kn->format].max_k;
+    return kn->max_k && kn->max_k < f ? kn->max_k : f;
+}
+
+int bb_kernel_shape_check(const bb_kernel *kn, size_t m, size_t k, size_t n, char *err, size_t errlen)
+{
+    if (kn->max_k && k > kn->max_k && k <= bb_formats[kn->format].max_k) {
+        snprintf(err, errlen, "%s: k = %zu is above this implementation's limit; accepted k <= %zu",
+                 kn->name, k, kn->max_k);
+        return -1;
+    }
+    if (bb_shape_check(kn->format, m, k, n, err, errlen))
+        return -1;
+    if (kn->layout_bytes) {
+        /* the format's weights passed: a repacked copy of them is within a small factor */
+        bb_weights shape = {0};
+        set_shape(&shape, bb_format_get(kn->format), m, k);
+        uint64_t bytes = kn->layout_bytes(&shape);
+        if (bytes > BB_MAX_BUFFER_BYTES) {
+            snprintf(err, errlen, "%s: m = %zu, k = %zu: its repacked weights (%" PRIu64 " bytes) exceed "
+                                  "2^46 bytes (64 TiB, the largest buffer bitbench allocates)",
+                     kn->name, m, k, bytes);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 void bb_kernel_gemm(const bb_kernel *kn, const bb_gemm_args *a)

@@ -139,6 +139,8 @@ typedef struct bb_format {
     uint32_t zero_code;   /* the code for 0, written into row padding */
     bb_act_type act;
     bb_scale_kind scale;
+    size_t max_k;          /* largest K its GEMM computes exactly: bb_shape_check refuses more */
+    const char *max_k_why; /* why, for the refusal message */
 
     /* Quantize fp32 W[m x k] (row-major, stride k) into out, which bb_weights_alloc made. */
     void (*quantize)(const float *w, bb_weights *out);
@@ -175,6 +177,31 @@ static inline float bb_row_scale(const bb_weights *w, size_t row)
 }
 /* Dequantized weight (row, i) in double: scale * code_value(code). */
 double bb_weight_value(const bb_weights *w, size_t row, size_t i);
+
+/* ------------------------------------------------------------------ shape limits */
+
+/* K limits of the integer accumulators (the proofs are in kernels/ref/<format>.c):
+ *   int8     K products of |127 x 127| in int32:           K <= INT32_MAX / 16129 = 133 144
+ *   pot4     K terms of |127 << 6| in int32:               K <= INT32_MAX / 8128  = 264 208
+ *   ternary  K terms of |127| in int32, and every Q8 format's int32 activation sum
+ *            (bb_act_q8.sum, K values of |127|):            K <= INT32_MAX / 127   = 16 909 320
+ * fp16 accumulates in fp32 and has no K limit of its own. */
+#define BB_INT8_MAX_K ((size_t)(INT32_MAX / (127 * 127)))
+#define BB_POT4_MAX_K ((size_t)(INT32_MAX / (127 << 6)))
+#define BB_Q8_MAX_K ((size_t)(INT32_MAX / 127))
+
+/* Every buffer one GEMM needs (packed weights, a kernel's layout, X, Y, the int8
+ * activations) must stay below 2^46 bytes (64 TiB): half of x86-64's 2^47-byte user
+ * address space, so no such buffer can ever be mapped, and with each below 2^46 no later
+ * sum or small multiple of buffer sizes can overflow a size_t.  That bounds M and N for a
+ * given K: M <= 2^46 / row_bytes and M x N x 4 <= 2^46 (Y), N <= 2^46 / (4 x_stride) (X).
+ * The work 2 M K N must also fit a uint64 (bb_work.ops). */
+#define BB_MAX_BUFFER_BYTES ((uint64_t)1 << 46)
+
+/* Whether a GEMM of m x k weights in format f by n tokens is within every limit above.
+ * 0, or -1 with one line naming the value, the limit and why.  Call it before anything is
+ * allocated: the kernels only assert the K limit (internal misuse). */
+int bb_shape_check(bb_format_id f, size_t m, size_t k, size_t n, char *err, size_t errlen);
 
 /* K rounded up so that every format's padded row fits: the x_stride floor. */
 size_t bb_k_stride(size_t k);
@@ -243,6 +270,7 @@ struct bb_kernel {
     const char *hot_symbol; /* function holding the hot loop (multiply-free kernels: the
                                one check-addonly disassembles; must not be inlined away) */
     unsigned row_block; /* rows one pass computes; thread chunks are multiples of it */
+    size_t max_k;       /* a K limit of its own, tighter than the format's; 0: the format's */
 
     /* Optional weight layout of the kernel's own (NULL: uses w->data as is).
      * repack runs once, outside any timed region. */
@@ -266,6 +294,12 @@ typedef struct bb_work {
     uint64_t ops;          /* 2*M*K*N: one multiply-accumulate counts two */
 } bb_work;
 void bb_kernel_work(const bb_kernel *k, size_t m, size_t kk, size_t n, bb_work *out);
+
+/* bb_shape_check for an implementation: its own K limit (if any), the format's limits,
+ * and its repacked layout's size.  0, or -1 with the reason. */
+int bb_kernel_shape_check(const bb_kernel *k, size_t m, size_t kk, size_t n, char *err, size_t errlen);
+/* The K limit that applies to an implementation (the smaller of its own and its format's). */
+size_t bb_kernel_max_k(const bb_kernel *k);
 
 extern const bb_kernel *const bb_kernels[];
 extern const size_t bb_kernel_count;

@@ -6,7 +6,9 @@
 #            (pinning, cache sizes) - optional: each missing one makes its figures "unavailable"
 #   test:    libcmocka-dev (unit tests), binutils (objdump for make check-addonly),
 #            slurm-wlm munge jq (make check-slurm: a one-node Slurm cluster on localhost;
-#            scripts/slurm/ on a real cluster needs jq only, Slurm is the site's)
+#            scripts/slurm/ on a real cluster needs jq only, Slurm is the site's),
+#            clang + libclang-rt-<version>-dev (libFuzzer for make fuzz / make check; the
+#            runtime is only "recommended" by clang, so it is named here, for clang's version)
 #   plots:   gnuplot-nox (runtime only: bitbench report draws with it)
 #   ARM:     on an x86-64 host, what make check-arm needs: gcc-aarch64-linux-gnu, qemu-user,
 #            and the arm64 builds of jansson, cmocka and hwloc from Debian's multiarch
@@ -14,7 +16,7 @@
 #            needs nothing beyond the lists above.
 set -euo pipefail
 packages=(gcc make pkg-config binutils libjansson-dev libcmocka-dev libpapi-dev papi-tools
-          hwloc libhwloc-dev gnuplot-nox slurm-wlm munge jq)
+          hwloc libhwloc-dev gnuplot-nox slurm-wlm munge jq clang)
 # likwid: Debian (bookworm) builds it for amd64, not arm64
 [ "$(dpkg --print-architecture)" = amd64 ] && packages+=(likwid)
 sudo=""
@@ -31,12 +33,22 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+export DEBIAN_FRONTEND=noninteractive
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present" >&2
-  exit 0
+else
+  echo "install-deps: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-echo "install-deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# libFuzzer's runtime, for the clang just installed (Debian names it by clang's major version)
+clang_major=$(clang -dumpversion 2>/dev/null | cut -d. -f1)
+if [ -n "$clang_major" ]; then
+  rt="libclang-rt-$clang_major-dev"
+  if ! dpkg-query -W -f='${Status}' "$rt" 2>/dev/null | grep -q 'install ok installed'; then
+    echo "install-deps: installing $rt" >&2
+    [ ${#missing[@]} -gt 0 ] || $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends "$rt" >/dev/null
+  fi
+fi
 echo "install-deps: done" >&2

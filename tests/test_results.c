@@ -1,5 +1,5 @@
 /* tests/test_results.c - JSON Lines results (harness/results.c): rows round-trip in order,
- * a truncated last line is skipped and the next row starts on a fresh line, resume keys,
+ * a truncated last line is skipped and the next writer cuts it off, resume keys,
  * concurrent writers never interleave, newer schemas are skipped, error paths. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -111,7 +111,7 @@ static void test_round_trip_in_order_and_parent_dirs(void **state)
 }
 
 /* A writer killed mid-row leaves a fragment without its newline: the reader skips it, and
- * the next writer starts on a fresh line so that its row survives. */
+ * the next writer cuts it off, so the file is whole rows again and its own row survives. */
 static void test_truncated_last_line(void **state)
 {
     (void)state;
@@ -138,10 +138,31 @@ static void test_truncated_last_line(void **state)
     memset(&s, 0, sizeof s);
     assert_int_equal(bb_results_read(path, collect, &s, &info, err, sizeof err), 0);
     assert_int_equal(info.rows, 3);
-    assert_int_equal(info.bad_lines, 1); /* the fragment, now a line of its own */
+    assert_int_equal(info.bad_lines, 0); /* the fragment is gone */
     assert_false(info.truncated_last);
     assert_int_equal(s.values[2], 3);
-    assert_int_equal(s.lines[2], 4);
+    assert_int_equal(s.lines[2], 3);
+}
+
+/* A last row that is whole JSON but lacks its newline (a hand-edited file) is kept: the
+ * next writer only adds the newline. */
+static void test_whole_last_row_without_newline_is_kept(void **state)
+{
+    (void)state;
+    char path[128];
+    path_in_dir(path, sizeof path, "nonl.jsonl");
+    append_raw(path, "{\"schema_version\":1,\"key\":\"a\",\"value\":1}\n{\"schema_version\":1,\"key\":\"b\",\"value\":2}");
+    bb_results_writer w;
+    assert_int_equal(bb_results_open(&w, path, err, sizeof err), 0);
+    append(&w, "c", 3);
+    bb_results_close(&w);
+    seen s = {0};
+    bb_results_read_info info;
+    assert_int_equal(bb_results_read(path, collect, &s, &info, err, sizeof err), 0);
+    assert_int_equal(info.rows, 3);
+    assert_int_equal(info.bad_lines, 0);
+    assert_int_equal(s.values[1], 2);
+    assert_int_equal(s.values[2], 3);
 }
 
 static void test_bad_lines_and_newer_schema_are_skipped(void **state)
@@ -286,6 +307,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip_in_order_and_parent_dirs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_last_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_whole_last_row_without_newline_is_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_lines_and_newer_schema_are_skipped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keyset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_writers_never_interleave, setup, teardown),

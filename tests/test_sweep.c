@@ -427,7 +427,7 @@ static void test_resume_after_kill(void **state)
     assert_int_equal(c.rows_skipped, 3);
     json_t *got = read_rows(path, &info);
     assert_int_equal(json_array_size(got), n);
-    assert_int_equal(info.bad_lines, 1);
+    assert_int_equal(info.bad_lines, 0); /* the writer cut the fragment off before its rows */
     for (size_t i = 0; i < n; i++) {
         int count = 0;
         for (size_t j = 0; j < n; j++)

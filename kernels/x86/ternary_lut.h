@@ -24,6 +24,7 @@
 
 #include "../kernel.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,15 +41,12 @@ enum { TLUT_CODE_NEG = 0, TLUT_CODE_ZERO = 1, TLUT_CODE_POS = 2 };
 enum { TLUT_PREFETCH_BYTES = TLUT_PREFETCH };
 
 /* Beyond this k an int32 accumulator of +-127 terms could overflow (as in the reference). */
-#define TLUT_MAX_K ((size_t)(INT32_MAX / 127))
+#define TLUT_MAX_K BB_Q8_MAX_K
 
 static inline void tlut_check_k(const char *kernel, size_t k)
 {
-    if (k > TLUT_MAX_K) {
-        fprintf(stderr, "%s: k = %zu would overflow the int32 accumulator; accepted k <= %zu\n",
-                kernel, k, TLUT_MAX_K);
-        abort();
-    }
+    (void)kernel;
+    assert(k <= TLUT_MAX_K); /* internal misuse: bb_shape_check refuses such shapes first */
 }
 
 /* Codes 0..2 of weights 0 .. len-1 of row r of a canonical tern2 or tern1.6 matrix (the

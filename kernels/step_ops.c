@@ -10,11 +10,12 @@
 #include <string.h>
 
 /* Defined in kernels/ref/step_ops.c and kernels/x86/step_ops_<isa>.c. */
-extern const bb_step_ops bb_step_ops_scalar_ref, bb_step_ops_avx2;
+extern const bb_step_ops bb_step_ops_scalar_ref, bb_step_ops_avx2, bb_step_ops_avx512;
 
 const bb_step_ops *const bb_step_ops_table[] = {
     &bb_step_ops_scalar_ref,
     &bb_step_ops_avx2,
+    &bb_step_ops_avx512,
 };
 const size_t bb_step_ops_count = sizeof bb_step_ops_table / sizeof bb_step_ops_table[0];
 

@@ -1,7 +1,8 @@
 /*
  * tests/test_step_ops.c - every decoder-step operation entry (kernels/step_ops.h) this CPU
  * can run, against double-precision references written here, within bounds derived below.
- * Entries whose CPU features this host lacks are skipped, and say so.
+ * Entries this host cannot run (CPU features, or the --isa / BITBENCH_ISA cap) are
+ * skipped, and say so.
  *
  * Notation: u = 2^-24, the unit roundoff of fp32; gamma(n) = n u / (1 - n u) bounds the
  * relative error of a sum of n non-negative rounded terms, or of a dot product of length n
@@ -13,6 +14,11 @@
  * The fp16 rounding of K and V happens when they are stored (to_fp16, tested bit-exact
  * here); attention is checked on the stored halves, so that rounding (2^-11 relative, the
  * same for every entry) is an input here, not an error of the operation.
+ *
+ * Largest error / bound seen on the development VM (Zen 5), any entry: RMSNorm 0.24, RoPE
+ * 0.69, SiLU 0.31, attention 0.04 (its bound is worst-case over positions; yet scaling one
+ * 16-float slice of the output by 1 + 1e-4, reading one position past the causal limit, or
+ * a wrong tail offset each fail it).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -44,7 +50,7 @@ static void for_each_runnable(void (*check)(const bb_step_ops *ops))
     for (size_t i = 0; i < bb_step_ops_count; i++) {
         const bb_step_ops *ops = bb_step_ops_table[i];
         if (!runnable(ops)) {
-            printf("%s: skipped, this CPU lacks its features\n", ops->name);
+            printf("%s: skipped, not runnable here (CPU features or the ISA cap)\n", ops->name);
             continue;
         }
         check(ops);

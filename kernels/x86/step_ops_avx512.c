@@ -282,10 +282,16 @@ static __m512 silu_mul16(__m512 g, __m512 u)
     return _mm512_mul_ps(_mm512_div_ps(g, denom), u);
 }
 
+/* The element-wise operations: whole vectors, then one masked step for the tail (a mask on
+ * every step measured slower: to_fp16 of 4096 floats 0.28 us against 0.15 us, median of
+ * 101 on a loaded VM, so indicative only). */
 static void silu_mul_avx512(const float *gate, const float *up, size_t n, float *out)
 {
-    for (size_t i = 0; i < n; i += 16) {
-        __mmask16 m = tail_mask(n - i < 16 ? n - i : 16);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(out + i, silu_mul16(_mm512_loadu_ps(gate + i), _mm512_loadu_ps(up + i)));
+    if (i < n) {
+        __mmask16 m = tail_mask(n - i);
         _mm512_mask_storeu_ps(out + i, m, silu_mul16(_mm512_maskz_loadu_ps(m, gate + i),
                                                      _mm512_maskz_loadu_ps(m, up + i)));
     }
@@ -293,8 +299,11 @@ static void silu_mul_avx512(const float *gate, const float *up, size_t n, float 
 
 static void add_avx512(float *y, const float *x, size_t n)
 {
-    for (size_t i = 0; i < n; i += 16) {
-        __mmask16 m = tail_mask(n - i < 16 ? n - i : 16);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(y + i, _mm512_add_ps(_mm512_loadu_ps(y + i), _mm512_loadu_ps(x + i)));
+    if (i < n) {
+        __mmask16 m = tail_mask(n - i);
         _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, y + i),
                                                       _mm512_maskz_loadu_ps(m, x + i)));
     }
@@ -302,8 +311,12 @@ static void add_avx512(float *y, const float *x, size_t n)
 
 static void to_fp16_avx512(const float *src, size_t n, uint16_t *dst)
 {
-    for (size_t i = 0; i < n; i += 16) {
-        __mmask16 m = tail_mask(n - i < 16 ? n - i : 16);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm256_storeu_si256((__m256i *)(dst + i),
+                            _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+    if (i < n) {
+        __mmask16 m = tail_mask(n - i);
         __m256i h = _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, src + i), _MM_FROUND_TO_NEAREST_INT);
         _mm256_mask_storeu_epi16(dst + i, m, h);
     }

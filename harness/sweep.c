@@ -1257,8 +1257,9 @@ static void layer_estimate_s(bb_pool *pool, model_set *ms, group *g, const bb_st
                              double *head_s)
 {
     *layer_s = *head_s = INFINITY;
-    /* twice (two copies when there are), the faster: one preemption must not skip a row */
-    for (int i = 0; i < 2; i++) {
+    /* twice (two copies when there are), the faster: one preemption must not skip a row;
+     * once when one takes over a quarter second (large batches: the estimate is dear) */
+    for (int i = 0; i < 2 && !(i == 1 && *layer_s + *head_s > 0.25); i++) {
         double lns, hns;
         bb_step_split sp;
         sample(pool, ms, g, geo, 1, 99 + (uint64_t)i, &lns, &hns, &sp);

@@ -13,7 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../harness/compare.h"
 #include "../harness/gemm_run.h"
+#include "../harness/report.h"
 #include "../harness/rng.h"
 #include "../harness/step.h"
 #include "../harness/sweep.h"
@@ -273,12 +275,69 @@ static void test_sweep_rows_interleaved(void **state)
     free(rows);
 }
 
+/* Old rows (schema 1, tests/fixtures): the report reads them as matmul-only steps of the
+ * best implementation; compare refuses to pair them with schema 2 rows, saying why; a newer
+ * schema is refused. */
+static void test_old_schema_rows(void **state)
+{
+    (void)state;
+    const char *src = getenv("BITBENCH_SRCDIR") ? getenv("BITBENCH_SRCDIR") : ".";
+    char v1[600];
+    snprintf(v1, sizeof v1, "%s/tests/fixtures/report/metal.jsonl", src);
+    bb_report r;
+    memset(&r, 0, sizeof r);
+    FILE *log = fopen("/dev/null", "w");
+    const char *files[1] = {v1};
+    assert_true(bb_report_load(&r, files, 1, log) > 0);
+    fclose(log);
+    for (size_t i = 0; i < r.n_rows; i++) {
+        assert_int_equal(r.rows[i].schema, 1);
+        assert_string_equal(r.rows[i].step_kind, "matmul_only");
+        assert_true(r.rows[i].best_impl);
+        assert_true(isnan(r.rows[i].speedup));
+        if (!strcmp(r.rows[i].status, "ok"))
+            assert_true(r.rows[i].matmul_ms == r.rows[i].latency_ms);
+    }
+    bb_report_free(&r);
+
+    char v2[] = "/tmp/bb_step_v2_XXXXXX";
+    int fd = mkstemp(v2);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("{\"schema_version\":2,\"kind\":\"sweep\",\"run_id\":\"r\",\"key\":\"700M|fp16|fp16-x|t2|b1|head|cold|tg|c512\","
+          "\"status\":\"ok\",\"format\":\"fp16\",\"impl\":\"fp16-x\",\"machine\":{\"id\":\"b2c7e0a94f13d688\"},"
+          "\"samples_step_ns\":[10,11,12]}\n", f);
+    fclose(f);
+    bb_rowset a, b;
+    assert_int_equal(bb_rowset_load(v1, &a, err, sizeof err), 0);
+    assert_int_equal(bb_rowset_load(v2, &b, err, sizeof err), 0);
+    assert_int_equal(a.sweep_schema, 1);
+    assert_int_equal(b.sweep_schema, 2);
+    bb_compare_opts o;
+    bb_compare_opts_default(&o);
+    bb_comparison c;
+    assert_int_equal(bb_compare_rowsets(&a, &b, NULL, &o, &c, err, sizeof err), 2);
+    assert_non_null(strstr(err, "schema_version 1"));
+    assert_non_null(strstr(err, "re-run the baseline"));
+    bb_comparison_free(&c);
+    bb_rowset_free(&a);
+    bb_rowset_free(&b);
+    f = fopen(v2, "w");
+    fputs("{\"schema_version\":3,\"kind\":\"sweep\",\"key\":\"k\",\"status\":\"ok\"}\n", f);
+    fclose(f);
+    assert_int_equal(bb_rowset_load(v2, &b, err, sizeof err), -1);
+    assert_non_null(strstr(err, "newer than this bitbench reads (2)"));
+    bb_rowset_free(&b);
+    unlink(v2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kv_cache_arithmetic),
         cmocka_unit_test(test_paired_speedup_known_data),
         cmocka_unit_test(test_interleave_order),
+        cmocka_unit_test(test_old_schema_rows),
         cmocka_unit_test(test_sweep_rows_interleaved),
         cmocka_unit_test(test_step_finite_every_format_700m),
     };

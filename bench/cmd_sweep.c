@@ -556,7 +556,10 @@ static void print_model_table(FILE *to, const json_t *rows, const bb_sweep_opts 
         char lat[32] = "", speed[16] = "-", red[16], tok[24], gbs[16] = "-", pct[16] = "-";
         if (b0)
             cell_latency(lat, sizeof lat, r1);
-        if (is_ok(r1) && is_ok(fp16))
+        const json_t *paired = json_object_get(json_object_get(r1, "vs_fp16"), "speedup");
+        if (is_ok(r1) && json_is_number(paired)) /* from samples taken side by side */
+            snprintf(speed, sizeof speed, "%.2fx", json_number_value(paired));
+        else if (is_ok(r1) && is_ok(fp16))
             snprintf(speed, sizeof speed, "%.2fx", num(fp16, "latency_ms_per_token") / num(r1, "latency_ms_per_token"));
         bb_model_bytes wb;
         bb_model_weight_bytes(m, f, &wb);
@@ -602,7 +605,9 @@ static void print_tables(FILE *to, const char *path, const bb_sweep_opts *o)
     for (size_t mi = 0; mi < o->n_models; mi++)
         for (size_t ti = 0; ti < o->n_threads; ti++)
             print_model_table(to, l.rows, o, &o->models[mi], o->threads[ti]);
-    fprintf(to, "\nms/token: median decode step (measured; * = extrapolated from per-layer samples). "
+    fprintf(to, "\nms/token: median decode step (measured; * = extrapolated from per-layer samples); vs fp16: "
+                "median of the paired ratios (formats alternate sample by sample; intervals in the rows and "
+                "REPORT.md). "
                 "weights: modeled bytes (format bits/weight + fp16 embedding and head). tok/s = batch / "
                 "step time. budget N: largest batch whose weights + fp16 KV cache at %u tokens fit %.1f GB "
                 "(modeled). GB/s: weight bytes streamed per step / step time, %%ceil: of the measured read "

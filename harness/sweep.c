@@ -779,8 +779,8 @@ static void sample(bb_pool *pool, model_set *ms, group *g, const bb_step_geom *g
     for (unsigned l = 0; l < layers; l++) {
         const mat *L = base + (size_t)l * BB_PROJ_COUNT;
         size_t slot = (size_t)kc * g->rot.layers_per_sample + l;
-        bb_step_layer layer = {.k_cache = (uint16_t *)kv_slot(ms, slot, 0) + off,
-                               .v_cache = (uint16_t *)kv_slot(ms, slot, 1) + off};
+        bb_step_layer layer = {.k_cache = ms->kv ? (uint16_t *)kv_slot(ms, slot, 0) + off : NULL,
+                               .v_cache = ms->kv ? (uint16_t *)kv_slot(ms, slot, 1) + off : NULL};
         for (int p = 0; p < BB_PROJ_COUNT; p++)
             layer.proj[p] = (bb_step_mat){&L[p].w, L[p].layout ? L[p].layout : L[p].w.data};
         bb_step_layer_run(pool, geo, &ms->bufs, &layer, sp);
@@ -863,6 +863,7 @@ typedef struct row_result {
     size_t n_samples;
     bool active;        /* being sampled in the current set */
     bool non_finite;    /* a sample ended with a non-finite activation */
+    bool matmul_non_finite; /* the same under --matmul-only: a warning */
     bb_step_geom geo;
     group *g;
     double speedup, speedup_lo, speedup_hi; /* vs the set's fp16 row, paired; NAN: none */
@@ -888,7 +889,6 @@ typedef struct sweep_state {
     arena ar;                /* the weights of the group being measured */
     double row_cap;          /* seconds this row may take: --max-row-time, or less under --time-budget */
     char cap_note[96];       /* where row_cap comes from, for reasons */
-    const float *last_x;     /* the activations after a set's last sample (warnings) */
 } sweep_state;
 
 static json_t *model_json(const bb_model *m)
@@ -1617,10 +1617,14 @@ static void take_sample(bb_sweep_ctx *c, sweep_state *st, model_set *ms, const b
     double lns, hns;
     bb_step_split sp;
     sample(pool, ms, g, &res->geo, g->rot.layers_per_sample, seed, &lns, &hns, &sp);
-    if (!c->opts->matmul_only && !step_finite(ms, g, res->geo.n_seq * res->geo.n_tok)) {
-        res->non_finite = true;
-        res->active = false;
-        return;
+    if (!step_finite(ms, g, res->geo.n_seq * res->geo.n_tok)) {
+        if (c->opts->matmul_only) { /* no norms: the earlier step's values may grow; a warning */
+            res->matmul_non_finite = true;
+        } else {
+            res->non_finite = true;
+            res->active = false;
+            return;
+        }
     }
     if (!keep) {
         res->warmup_done++;
@@ -1697,7 +1701,7 @@ static void row_warnings(const bb_sweep_opts *o, const sweep_state *st, const bb
         add_warning(res, "shortest sample %.0f ns is under 1000 timer ticks (%.0f ns each): timing error "
                          "above 0.1%%",
                     shortest, st->granularity_ns);
-    if (o->matmul_only && !bb_step_finite(st->last_x, 1, 1, 1))
+    if (res->matmul_non_finite)
         add_warning(res, "non-finite activations (--matmul-only has no norms): timings of NaN/inf data may "
                          "differ from real data");
     if (o->warm)
@@ -1827,7 +1831,6 @@ static int run_set(bb_sweep_ctx *c, sweep_state *st, model_set *ms, const bb_swe
         }
         rr->status = "ok";
         bb_summarize(rr->step_ns, rr->n_samples, &rr->stats);
-        st->last_x = ms->bufs.x;
         row_warnings(o, st, &rows[idx[k]], rr);
     }
     set_speedups(rows, res, n);

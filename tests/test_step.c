@@ -273,6 +273,45 @@ static void test_sweep_rows_interleaved(void **state)
     assert_int_equal(seen, (1u << n) - 1);
     json_decref(got);
     free(rows);
+
+    /* a prompt row per implementation (pp: 8 tokens of one sequence, causal), and the
+     * earlier matmul-only step: both measured, their kinds recorded */
+    for (int variant = 0; variant < 2; variant++) {
+        o.prompt = variant == 0 ? 8 : 0;
+        o.matmul_only = variant == 1;
+        assert_int_equal(bb_sweep_plan(&o, &rows, &n, err, sizeof err), 0);
+        fd = mkstemp(path);
+        close(fd);
+        assert_int_equal(bb_results_open(&w, path, err, sizeof err), 0);
+        bb_sweep_ctx c2 = {.opts = &o, .writer = &w, .common = bb_sweep_common("t")};
+        assert_int_equal(bb_sweep_run(&c2, rows, n, err, sizeof err), 0);
+        bb_results_close(&w);
+        json_decref(c2.common);
+        got = json_array();
+        assert_int_equal(bb_results_read(path, keep, got, &info, err, sizeof err), 0);
+        unlink(path);
+        snprintf(path, sizeof path, "/tmp/bb_step_XXXXXX");
+        size_t prompts = 0;
+        for (size_t i = 0; i < json_array_size(got); i++) {
+            const json_t *row = json_array_get(got, i), *step = json_object_get(row, "step");
+            assert_string_equal(json_string_value(json_object_get(row, "status")), "ok");
+            const char *kind = json_string_value(json_object_get(step, "kind"));
+            if (variant == 1) {
+                assert_string_equal(kind, "matmul_only");
+                assert_non_null(strstr(json_string_value(json_object_get(row, "key")), "|matmul"));
+            } else if (!strcmp(kind, "prompt")) {
+                prompts++;
+                assert_int_equal(num(step, "tokens"), 8);
+                assert_string_equal(json_string_value(json_object_get(row, "batch_source")), "prompt");
+                double tps = num(row, "tokens_per_s"), med = num(json_object_get(row, "stats_step_ns"), "median");
+                assert_true(fabs(tps - 8e9 / med) <= 1e-6 * tps);
+            }
+        }
+        if (variant == 0)
+            assert_int_equal(2 * prompts, json_array_size(got)); /* one pp row beside each tg row */
+        json_decref(got);
+        free(rows);
+    }
 }
 
 /* Old rows (schema 1, tests/fixtures): the report reads them as matmul-only steps of the

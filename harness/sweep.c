@@ -264,8 +264,15 @@ int bb_sweep_plan(const bb_sweep_opts *o, bb_sweep_row **rows_out, size_t *n_out
             return -1;
         }
     }
-    for (size_t mi = 0; mi < o->n_models; mi++) {
-        const bb_model *m = &o->models[mi];
+    /* models with Table 3 rows first: under a --time-budget the paper's headline table must
+     * not be what is left out */
+    size_t order[BB_MODELS_MAX * 2], n_order = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t mi = 0; mi < o->n_models && n_order < sizeof order / sizeof order[0]; mi++)
+            if (has_budget_rows(o, &o->models[mi]) == (pass == 0))
+                order[n_order++] = mi;
+    for (size_t oi = 0; oi < n_order; oi++) {
+        const bb_model *m = &o->models[order[oi]];
         bool budget = has_budget_rows(o, m);
         /* sets in order: list batches ascending (a full step too slow at one batch switches
          * the model to extrapolation once), the prompt, then the budget batches */
@@ -327,15 +334,15 @@ int bb_sweep_plan(const bb_sweep_opts *o, bb_sweep_row **rows_out, size_t *n_out
 
 /* ------------------------------------------------------------------ weights */
 
-/* The weights of every group come from one arena that outlives the groups.  First touch
- * of fresh memory is the dearest part of building gigabytes of weights (the kernel zeroes
- * every page; in a VM several times slower than a memcpy), so the pages that one group
- * touched are handed to the next, and only what a group does not need is returned. */
+/* The weights of a model's groups come from one arena.  An allocation takes the first chunk
+ * with room (first fit: a large matrix that needs a chunk of its own must not make the
+ * remainder of the previous chunk unusable for the small allocations after it, or the
+ * waste piles up to gigabytes at 70B).  Between models the arena is emptied: chunks kept
+ * from a smaller model would not fit a larger model's matrices and would be held twice. */
 typedef struct arena {
     uint8_t **base;
-    size_t *size;
+    size_t *size, *used;
     size_t n, cap;
-    size_t cur, off; /* allocation point: chunk, offset */
 } arena;
 
 #define ARENA_CHUNK (256ull << 20)
@@ -352,11 +359,11 @@ static uint64_t arena_bytes(const arena *a)
 static void *arena_alloc(arena *a, size_t bytes)
 {
     size_t align = bytes >= HUGE_ALIGN ? HUGE_ALIGN : BB_ALIGN;
-    for (; a->cur < a->n; a->cur++, a->off = 0) {
-        size_t off = bb_round_up(a->off, align);
-        if (off + bytes <= a->size[a->cur]) {
-            a->off = off + bytes;
-            return a->base[a->cur] + off;
+    for (size_t i = 0; i < a->n; i++) {
+        size_t off = bb_round_up(a->used[i], align);
+        if (off + bytes <= a->size[i]) {
+            a->used[i] = off + bytes;
+            return a->base[i] + off;
         }
     }
     if (a->n == a->cap) {
@@ -365,9 +372,12 @@ static void *arena_alloc(arena *a, size_t bytes)
         if (b)
             a->base = b;
         size_t *sz = b ? realloc(a->size, cap * sizeof *sz) : NULL;
-        if (!sz)
+        if (sz)
+            a->size = sz;
+        size_t *us = sz ? realloc(a->used, cap * sizeof *us) : NULL;
+        if (!us)
             return NULL;
-        a->size = sz;
+        a->used = us;
         a->cap = cap;
     }
     size_t size = bb_round_up(bytes > ARENA_CHUNK ? bytes : ARENA_CHUNK, HUGE_ALIGN);
@@ -379,8 +389,8 @@ static void *arena_alloc(arena *a, size_t bytes)
 #endif
     a->base[a->n] = p;
     a->size[a->n] = size;
-    a->cur = a->n++;
-    a->off = bytes;
+    a->used[a->n] = bytes;
+    a->n++;
     return p;
 }
 
@@ -394,7 +404,8 @@ static void arena_rewind(arena *a, uint64_t keep)
     for (size_t j = i; j < a->n; j++)
         free(a->base[j]);
     a->n = i;
-    a->cur = a->off = 0;
+    for (size_t j = 0; j < a->n; j++)
+        a->used[j] = 0;
 }
 
 static void arena_free(arena *a)
@@ -402,6 +413,7 @@ static void arena_free(arena *a)
     arena_rewind(a, 0);
     free(a->base);
     free(a->size);
+    free(a->used);
     memset(a, 0, sizeof *a);
 }
 
@@ -561,7 +573,6 @@ typedef struct group {
     uint64_t arena_need;         /* bytes of arena the weights take */
     uint64_t check_bytes;
     mat *layers;                 /* n_slots x BB_PROJ_COUNT */
-    mat *heads;                  /* rot.copies when lm_head */
     bb_kernel_weights check[BB_PROJ_COUNT + 1]; /* per distinct shape; [COUNT]: the head */
     uint64_t layer_stream, head_stream; /* bytes one layer / the head stream */
     uint64_t layer_macs, head_macs;     /* per token */
@@ -580,6 +591,9 @@ typedef struct model_set {
     uint16_t *kv;                /* kv.copies x layers_per_sample slices: K then V */
     bb_kv_plan kv_plan;
     uint64_t kv_next;            /* KV rotation position */
+    mat *heads;                  /* head_copies of the fp16 LM head, shared by the groups */
+    unsigned head_copies;
+    uint64_t head_next, head_bytes; /* head rotation position; bytes of the copies */
     uint64_t memory_estimate;
     bool hwm_reset;
     char hwm_note[160];
@@ -592,11 +606,9 @@ typedef struct model_set {
 static void group_free(group *g)
 {
     free(g->layers);
-    free(g->heads);
     for (int i = 0; i <= BB_PROJ_COUNT; i++)
         bb_kernel_weights_free(&g->check[i]);
     g->layers = NULL;
-    g->heads = NULL;
 }
 
 static void set_free(model_set *ms)
@@ -604,6 +616,8 @@ static void set_free(model_set *ms)
     for (size_t i = 0; i < ms->n; i++)
         group_free(&ms->g[i]);
     bb_step_bufs_free(&ms->bufs);
+    free(ms->heads);
+    ms->heads = NULL;
     ms->kv = NULL; /* in the arena */
 }
 
@@ -657,12 +671,9 @@ static void group_plan(group *g, const bb_sweep_opts *o, const bb_model *m, cons
             check += 2 * bb_kernel_weights_bytes(g->kn, bb_sweep_check_rows(g->proj[p].m), g->proj[p].k);
         }
     }
-    uint64_t head_alloc = g->lm_head ? copy_alloc_bytes(g->head_kn, head_m(g), head_k(g)) : 0;
-    if (g->lm_head && g->head_kn->layout_bytes)
-        shared += alloc_size(bb_weights_bytes(BB_FMT_FP16, head_m(g), head_k(g)));
-    /* + a chunk: a matrix that does not fit the rest of a chunk starts the next one */
-    g->arena_need = (uint64_t)g->n_slots * layer_alloc + (uint64_t)g->rot.copies * head_alloc + shared +
-                    ARENA_CHUNK;
+    /* the head copies are the set's (set_plan); alloc_size counts the alignment, and the
+     * first-fit arena wastes at most the set's last chunk (counted once in set_plan) */
+    g->arena_need = (uint64_t)g->n_slots * layer_alloc + shared;
     g->check_bytes = check;
 }
 
@@ -704,7 +715,9 @@ static int build_shape(group *g, int p, uint64_t seed)
     return rc;
 }
 
-static int build_heads(group *g, uint64_t seed)
+/* The head's check weights for group g and, when heads is not NULL, the set's shared head
+ * copies (every implementation of a model runs the same fp16 head). */
+static int build_heads(group *g, uint64_t seed, mat *heads, unsigned copies)
 {
     if (!g->lm_head)
         return 0;
@@ -712,32 +725,31 @@ static int build_heads(group *g, uint64_t seed)
     mat master;
     if (make_tile(BB_FMT_FP16, head_m(g), head_k(g), seed, &tile) != 0)
         return -1;
-    int rc = mat_from_tile(g->head_kn, &tile, head_m(g), g->ar, &master);
+    int rc = heads ? mat_from_tile(g->head_kn, &tile, head_m(g), g->ar, &master) : 0;
     mat chk;
     if (rc == 0 && (rc = mat_from_tile(g->head_kn, &tile, bb_sweep_check_rows(head_m(g)), NULL, &chk)) == 0) {
         g->check[BB_PROJ_COUNT].w = chk.w;
         g->check[BB_PROJ_COUNT].layout = chk.layout;
     }
     bb_weights_free(&tile);
-    for (unsigned c = 0; rc == 0 && c + 1 < g->rot.copies; c++)
-        rc = mat_clone(g->head_kn, &master, g->ar, &g->heads[c]);
-    if (rc == 0)
-        g->heads[g->rot.copies - 1] = master;
+    for (unsigned c = 0; heads && rc == 0 && c + 1 < copies; c++)
+        rc = mat_clone(g->head_kn, &master, g->ar, &heads[c]);
+    if (heads && rc == 0)
+        heads[copies - 1] = master;
     return rc;
 }
 
 /* Allocates and fills a group's weights; -1 when out of memory. */
-static int group_build(group *g, const bb_sweep_opts *o)
+static int group_build(group *g, const bb_sweep_opts *o, mat *heads, unsigned head_copies)
 {
     g->layers = calloc((size_t)g->n_slots * BB_PROJ_COUNT, sizeof *g->layers);
-    g->heads = calloc(g->rot.copies, sizeof *g->heads);
-    int rc = g->layers && g->heads ? 0 : -1;
+    int rc = g->layers ? 0 : -1;
     uint64_t seed = o->seed * 1000003u + (uint64_t)g->format * 131 + g->model->hidden;
     for (int p = 0; p < BB_PROJ_COUNT && rc == 0; p++)
         if (g->shape_of[p] == p)
             rc = build_shape(g, p, seed + (uint64_t)p);
     if (rc == 0)
-        rc = build_heads(g, seed + 97);
+        rc = build_heads(g, o->seed * 1000003u + 97, heads, head_copies);
     return rc;
 }
 
@@ -788,7 +800,8 @@ static void sample(bb_pool *pool, model_set *ms, group *g, const bb_step_geom *g
     uint64_t t1 = bb_now_ns();
     bb_step_split head_split = {0};
     if (g->lm_head) {
-        bb_step_mat h = {&g->heads[c].w, g->heads[c].layout ? g->heads[c].layout : g->heads[c].w.data};
+        const mat *hm = &ms->heads[ms->head_next++ % ms->head_copies];
+        bb_step_mat h = {&hm->w, hm->layout ? hm->layout : hm->w.data};
         bb_step_head_run(pool, geo, &ms->bufs, &h, &head_split);
     }
     uint64_t t2 = bb_now_ns();
@@ -1080,6 +1093,7 @@ static json_t *row_json(const bb_sweep_ctx *c, const sweep_state *st, const bb_s
                                              : json_null(),
                                          "kv_copies", (int)ms->kv_plan.copies, "kv_bytes",
                                          (json_int_t)ms->kv_plan.total_bytes));
+        json_object_set_new(json_object_get(j, "rotation"), "head_copies", json_integer(ms->head_copies));
         set_new(j, "extrapolation",
                 g->rot.full ? json_null()
                             : json_pack("{s:i, s:s}", "factor", (int)m->layers, "formula",
@@ -1439,7 +1453,18 @@ static void set_plan(model_set *ms, const bb_sweep_ctx *c, const sweep_state *st
         if (bb_step_act_bytes(ms->model, ms->g[i].kn, hk, ms->max_rows) >
             bb_step_act_bytes(ms->model, widest, hk, ms->max_rows))
             widest = ms->g[i].kn;
-    uint64_t total = ms->kv_plan.total_bytes + (64ull << 20);
+    ms->head_copies = 1;
+    ms->head_bytes = 0;
+    if (o->lm_head && ms->n) {
+        const group *g0 = &ms->g[0];
+        uint64_t one = copy_alloc_bytes(g0->head_kn, head_m(g0), head_k(g0));
+        uint64_t target = BB_SWEEP_LLC_MULTIPLE * bb_llc_or_assumed(st->llc);
+        ms->head_copies = o->warm ? 1 : (unsigned)div_up(target, g0->head_stream ? g0->head_stream : 1);
+        ms->head_bytes = ms->head_copies * one;
+        if (g0->head_kn->layout_bytes)
+            ms->head_bytes += alloc_size(bb_weights_bytes(BB_FMT_FP16, head_m(g0), head_k(g0)));
+    }
+    uint64_t total = ms->kv_plan.total_bytes + ms->head_bytes + ARENA_CHUNK + (64ull << 20);
     if (widest)
         total += bb_step_bufs_bytes(ms->model, widest, hk, ms->max_rows, ms->cap, ms->max_tok, MAX_THREADS > 64 ? 64 : MAX_THREADS);
     for (size_t i = 0; i < ms->n; i++)
@@ -1452,14 +1477,13 @@ static void set_build(model_set *ms, const bb_sweep_opts *o, sweep_state *st)
 {
     uint64_t t0 = bb_now_ns();
     reset_peak_rss(ms);
-    uint64_t need = ms->kv_plan.total_bytes + ARENA_CHUNK;
-    for (size_t i = 0; i < ms->n; i++)
-        need += ms->g[i].arena_need;
-    arena_rewind(&st->ar, need);
+    arena_rewind(&st->ar, 0); /* see struct arena */
     int rc = 0;
+    ms->heads = calloc(ms->head_copies, sizeof *ms->heads);
+    rc = ms->heads ? 0 : -1;
     for (size_t i = 0; i < ms->n && rc == 0; i++) {
         ms->g[i].ar = &st->ar;
-        rc = group_build(&ms->g[i], o);
+        rc = group_build(&ms->g[i], o, i == 0 ? ms->heads : NULL, ms->head_copies);
     }
     if (rc == 0 && ms->kv_plan.total_bytes) {
         ms->kv = arena_alloc(&st->ar, ms->kv_plan.total_bytes);
@@ -1496,7 +1520,7 @@ static void set_build(model_set *ms, const bb_sweep_opts *o, sweep_state *st)
 static void set_open(model_set *ms, const bb_sweep_ctx *c, sweep_state *st, const bb_sweep_row *rows, size_t n,
                      bool force_extrapolated)
 {
-    /* the arena's pages are ours already: they count as usable */
+    /* the arena's pages are ours already (set_build returns them first): they count as usable */
     uint64_t usable = usable_memory(c->opts) + arena_bytes(&st->ar);
     set_plan(ms, c, st, rows, n, usable, force_extrapolated);
     if (ms->full && ms->memory_estimate > usable) {

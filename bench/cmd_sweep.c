@@ -67,6 +67,8 @@ static void usage(FILE *to)
         "  --min-reps N       samples per row at least (default 5); --max-reps N (default 1000)\n"
         "  --warmup N         discarded samples first (default 1)\n"
         "  --max-row-time S   skip a row estimated to take longer; cap the samples (default 60)\n"
+        "  --max-budget-row-time S   the same for Table 3 rows, which are not cut by --time-budget\n"
+        "                     (default 120; their warm-up is the estimate's sample)\n"
         "  --time-budget S    the whole sweep's seconds: each row may take at most twice its share of\n"
         "                     what is left; rows after it is spent are written as skipped (default: none)\n"
         "  --full-max B       run full mode only when every copy of the model fits in B bytes\n"
@@ -318,7 +320,7 @@ static int parse(int argc, char **argv, sweep_cli *c)
     enum { O_MODELS = 256, O_SHAPE, O_CAT, O_FORMATS, O_THREADS, O_BATCH, O_BUDGET, O_SEQ, O_MINTIME,
            O_MINREPS, O_MAXREPS, O_WARMUP, O_ROWTIME, O_BUDGETTIME, O_FULLMAX, O_HEAD, O_NOHEAD, O_WARM, O_LLC, O_OUT,
            O_RESUME, O_QUICK, O_PLAN, O_JSON, O_ISA, O_SEED, O_HELP, O_IMPL, O_NOMETHODS, O_CONTEXT, O_PROMPT,
-           O_MATMUL, O_NOINTER, O_BMODELS };
+           O_MATMUL, O_NOINTER, O_BMODELS, O_BROWTIME };
     static const struct option opts[] = {
         {"models", required_argument, 0, O_MODELS}, {"model-shape", required_argument, 0, O_SHAPE},
         {"catalogue", required_argument, 0, O_CAT}, {"formats", required_argument, 0, O_FORMATS},
@@ -337,7 +339,8 @@ static int parse(int argc, char **argv, sweep_cli *c)
         {"impl", required_argument, 0, O_IMPL}, {"no-methods", no_argument, 0, O_NOMETHODS},
         {"context", required_argument, 0, O_CONTEXT}, {"prompt", required_argument, 0, O_PROMPT},
         {"matmul-only", no_argument, 0, O_MATMUL}, {"no-interleave", no_argument, 0, O_NOINTER},
-        {"budget-models", required_argument, 0, O_BMODELS}, {0, 0, 0, 0}};
+        {"budget-models", required_argument, 0, O_BMODELS},
+        {"max-budget-row-time", required_argument, 0, O_BROWTIME}, {0, 0, 0, 0}};
     bb_sweep_opts *o = &c->opts;
     uint64_t v;
     int opt;
@@ -376,6 +379,7 @@ static int parse(int argc, char **argv, sweep_cli *c)
         case O_MATMUL: o->matmul_only = true; break;
         case O_NOINTER: o->interleave = false; break;
         case O_BMODELS: c->budget_models = optarg; break;
+        case O_BROWTIME: bad = bb_cli_parse_double(CMD, "--max-budget-row-time", optarg, 0.001, 1e6, &o->max_budget_row_time); break;
         case O_SEQ: bad = bb_cli_parse_u64(CMD, "--seq-len", optarg, 1, 1u << 20, false, &v); o->seq_len = (uint32_t)v; break;
         case O_MINTIME: bad = bb_cli_parse_double(CMD, "--min-time", optarg, 0, 3600, &o->min_time); break;
         case O_MINREPS: bad = bb_cli_parse_u64(CMD, "--min-reps", optarg, 1, 100000, false, &v); o->min_reps = (unsigned)v; break;

@@ -66,6 +66,7 @@ typedef struct bb_sweep_opts {
     unsigned max_reps;
     unsigned warmup;      /* samples discarded first */
     double max_row_time;  /* seconds: a row estimated to take longer is skipped */
+    double max_budget_row_time; /* the same for Table 3 rows (large batches), outside --time-budget's share */
     double time_budget;   /* seconds for the whole sweep (0: none): rows share what is left */
     uint64_t full_max;    /* bytes: full mode only when every copy of the model fits */
     bool lm_head;

@@ -19,8 +19,10 @@
  * the last-level cache, used in turn, so every sample streams its weights from DRAM.
  * Weights are built from a seeded tile of 64 quantized rows repeated over M (values do not
  * change the timing of these kernels; building gigabytes from one tile takes a memcpy), with
- * the scales set so that the dequantized weights have RMS 1/sqrt(K): activations keep their
- * size through 80 layers.
+ * the scales set so that the dequantized weights have RMS 1/sqrt(K).  The fp16 LM head is
+ * one set of copies shared by a model's implementations, and the KV cache has a rotation of
+ * its own (copies and windows of sequences), both reaching 4x the cache too.  A model is in
+ * one mode for all its implementations; the Table 3 model runs first.
  */
 #ifndef BITBENCH_SWEEP_H
 #define BITBENCH_SWEEP_H

@@ -67,7 +67,7 @@ static void usage(FILE *to)
         "  --min-reps N       samples per row at least (default 5); --max-reps N (default 1000)\n"
         "  --warmup N         discarded samples first (default 1)\n"
         "  --max-row-time S   skip a row estimated to take longer; cap the samples (default 60)\n"
-        "  --max-budget-row-time S   the same for Table 3 rows, which are not cut by --time-budget\n"
+        "  --max-budget-row-time S   the same for Table 3 rows, which are not charged to --time-budget\n"
         "                     (default 120; their warm-up is the estimate's sample)\n"
         "  --time-budget S    the whole sweep's seconds: each row may take at most twice its share of\n"
         "                     what is left; rows after it is spent are written as skipped (default: none)\n"

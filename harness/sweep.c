@@ -1887,6 +1887,7 @@ int bb_sweep_run(bb_sweep_ctx *c, const bb_sweep_row *rows, size_t n, char *erro
 
     int status = 0;
     size_t processed = 0;
+    double budget_rows_s = 0; /* seconds spent on Table 3 sets */
     row_result *res = calloc(n ? n : 1, sizeof *res);
     model_set *ms = calloc(1, sizeof *ms);
     if (!res || !ms) {
@@ -1922,7 +1923,8 @@ int bb_sweep_run(bb_sweep_ctx *c, const bb_sweep_row *rows, size_t n, char *erro
                 continue;
             }
             uint64_t t0 = bb_now_ns();
-            bool spent = !set_row_cap(st, o, (double)(t0 - t_start) / 1e9, todo - processed);
+            /* Table 3 rows have their own cap and are not charged to --time-budget */
+            bool spent = !set_row_cap(st, o, (double)(t0 - t_start) / 1e9 - budget_rows_s, todo - processed);
             double build_s = 0;
             if (!opened && !spent && any) {
                 set_open(ms, c, st, &rows[i], end - i, false);
@@ -1971,6 +1973,8 @@ int bb_sweep_run(bb_sweep_ctx *c, const bb_sweep_row *rows, size_t n, char *erro
                 }
             }
             double wall = (double)(bb_now_ns() - t0) / 1e9;
+            if (set_rows[0].budget)
+                budget_rows_s += wall;
             if (rc == 1 || (c->stop && *c->stop)) {
                 snprintf(c->interrupted_row, sizeof c->interrupted_row, "%s", set_rows[0].key);
                 status = 1;

@@ -21,7 +21,7 @@
 #                        layer + head per sample and extrapolated to all layers (mode
 #                        "extrapolated"); the smaller ones run every layer (mode "full");
 #   Table 3 rows (70B at the paper's 160 GB: batches of 200-935) run first, each under
-#                        --max-budget-row-time (120 s by default), not a share of the budget;
+#                        --max-budget-row-time (120 s by default), outside --time-budget;
 #   --max-row-time 20    a row whose samples would take longer is skipped with the estimate
 #                        as its reason (scalar kernels at the large Table 3 batches), and a
 #                        full step too slow for it is timed per layer instead;

@@ -138,6 +138,10 @@ static int load(const char *path, const char *role, const compare_args *a, bb_ro
         return bb_cli_error(CMD, "%s %s", role, err);
     if (s->truncated_last)
         fprintf(stderr, "compare: %s '%s': last line incomplete (interrupted writer), skipped\n", role, path);
+    if (s->sweep_schema && s->sweep_schema_min != s->sweep_schema)
+        return bb_cli_error(CMD, "%s '%s' mixes sweep rows of schema_version %d and %d: schema 1 timed the "
+                            "projections alone, schema 2 the whole decoder step; compare files of one schema",
+                            role, path, s->sweep_schema_min, s->sweep_schema);
     if (a->opts.normalize && bb_rowset_normalize(s, a->opts.normalize) == 0)
         return bb_cli_error(CMD, "--normalize '%s': no row of %s '%s' could be normalized to it (no such "
                             "implementation or format measured beside the others in one run)",

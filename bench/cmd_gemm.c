@@ -196,10 +196,8 @@ static size_t copies_for(const gemm_opts *o, const bb_kernel *k)
 {
     if (o->warm)
         return 1;
-    uint64_t llc = bb_llc_bytes(NULL);
+    uint64_t llc = bb_llc_or_assumed(bb_llc_bytes(NULL)); /* one rule with sweep: harness/cache.h */
     uint64_t one = bb_kernel_weights_bytes(k, o->m, o->k);
-    if (!llc)
-        llc = 64ull << 20; /* unknown LLC: assume a large one rather than time warm weights */
     return (size_t)((4 * llc + one - 1) / one);
 }
 

@@ -26,7 +26,7 @@
 enum { MAX_SHAPES = 16 };
 
 typedef struct sweep_cli {
-    const char *models, *formats, *threads, *batches, *out, *resume, *catalogue, *isa;
+    const char *models, *formats, *threads, *batches, *out, *resume, *catalogue, *isa, *impls, *budget_models;
     const char *shapes[MAX_SHAPES];
     size_t n_shapes;
     int json, quick, plan_only;
@@ -48,14 +48,27 @@ static void usage(FILE *to)
         "                     --models only these run)\n"
         "  --catalogue FILE   model catalogue (default results/models.csv, or $BITBENCH_MODELS)\n"
         "  --formats LIST     weight formats, or all (default): %s\n"
+        "  --impl LIST        exact implementations instead (bitbench list), e.g. tern2-avx512-addonly;\n"
+        "                     the formats follow from them\n"
+        "  --no-methods       ternary formats by their best implementation only (default: also the best\n"
+        "                     of every other method: add-only, multiply-add, table lookup)\n"
+        "  --context C        positions of the KV cache a decode step attends to (default 512)\n"
+        "  --prompt P         also a prompt row per model: P tokens of one sequence at once (pp), besides\n"
+        "                     the generation step at --context (tg)\n"
+        "  --matmul-only      the projections alone (the earlier step: no norms, RoPE, attention)\n"
+        "  --no-interleave    time each row alone (energy and counters per row) instead of alternating\n"
+        "                     the implementations of a model and batch sample by sample\n"
         "  --threads LIST     thread counts, e.g. 1,2 (default: all cores)\n"
         "  --batch LIST       batches N, and 'budget' for the Table 3 batch (default 1,budget)\n"
-        "  --mem-budget B     Table 3 memory budget, e.g. 160G (default: this machine's RAM)\n"
+        "  --budget-models L  models with Table 3 rows, or all (default: the largest of the plan)\n"
+        "  --mem-budget B     a second Table 3 budget besides the paper's 160G, e.g. this machine's RAM\n"
         "  --seq-len N        Table 3 sequence length for the KV cache (default 512)\n"
         "  --min-time S       seconds of kept samples per row (default 1)\n"
         "  --min-reps N       samples per row at least (default 5); --max-reps N (default 1000)\n"
         "  --warmup N         discarded samples first (default 1)\n"
         "  --max-row-time S   skip a row estimated to take longer; cap the samples (default 60)\n"
+        "  --max-budget-row-time S   the same for Table 3 rows, which are not charged to --time-budget\n"
+        "                     (default 120; their warm-up is the estimate's sample)\n"
         "  --time-budget S    the whole sweep's seconds: each row may take at most twice its share of\n"
         "                     what is left; rows after it is spent are written as skipped (default: none)\n"
         "  --full-max B       run full mode only when every copy of the model fits in B bytes\n"
@@ -97,9 +110,65 @@ static int split_list(const char *s, char *buf, size_t buflen, char **items, siz
     }
 }
 
+/* --impl LIST: exact implementations (runnable under the ISA cap); their formats form
+ * --formats unless that is given too. */
+static int parse_impls(sweep_cli *c)
+{
+    bb_sweep_opts *o = &c->opts;
+    if (!c->impls)
+        return 0;
+    char buf[2048], *items[64];
+    size_t n;
+    if (split_list(c->impls, buf, sizeof buf, items, 64, &n))
+        return bb_cli_error(CMD, "--impl '%s': expected a comma-separated list of implementation names "
+                                 "(bitbench list shows them)", c->impls);
+    for (size_t i = 0; i < n; i++) {
+        const bb_kernel *k = bb_kernel_find_exact(items[i]);
+        if (!k)
+            return bb_cli_error(CMD, "--impl: unknown implementation '%s'; bitbench list shows the names", items[i]);
+        if (!bb_kernel_runnable(k))
+            return bb_cli_error(CMD, "--impl: %s cannot run on this CPU under --isa %s", items[i],
+                                bb_isa_name(bb_isa_cap()));
+        for (size_t j = 0; j < o->n_impls; j++)
+            if (o->impls[j] == k)
+                return bb_cli_error(CMD, "--impl: '%s' is listed twice", items[i]);
+        o->impls[o->n_impls++] = k;
+    }
+    if (!c->formats)
+        for (size_t i = 0; i < o->n_impls; i++) {
+            bool seen = false;
+            for (size_t j = 0; j < o->n_formats; j++)
+                seen |= o->formats[j] == o->impls[i]->format;
+            if (!seen)
+                o->formats[o->n_formats++] = o->impls[i]->format;
+        }
+    return 0;
+}
+
+static int parse_budget_models(sweep_cli *c)
+{
+    bb_sweep_opts *o = &c->opts;
+    if (!c->budget_models)
+        return 0;
+    static char buf[1024];
+    char *items[BB_SWEEP_MAX_LIST];
+    size_t n;
+    if (split_list(c->budget_models, buf, sizeof buf, items, BB_SWEEP_MAX_LIST, &n))
+        return bb_cli_error(CMD, "--budget-models '%s': expected a comma-separated list of model names, or all",
+                            c->budget_models);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(items[i], "all") && !bb_models_find(o->models, o->n_models, items[i]))
+            return bb_cli_error(CMD, "--budget-models: '%s' is not in the plan's models", items[i]);
+        o->budget_models[o->n_budget_models++] = items[i];
+    }
+    return 0;
+}
+
 static int parse_formats(sweep_cli *c)
 {
     bb_sweep_opts *o = &c->opts;
+    if (o->n_formats)
+        return 0; /* from --impl */
     if (!c->formats || !strcmp(c->formats, "all")) {
         for (int f = 0; f < BB_FMT_COUNT; f++)
             o->formats[o->n_formats++] = (bb_format_id)f;
@@ -252,7 +321,8 @@ static int parse(int argc, char **argv, sweep_cli *c)
 {
     enum { O_MODELS = 256, O_SHAPE, O_CAT, O_FORMATS, O_THREADS, O_BATCH, O_BUDGET, O_SEQ, O_MINTIME,
            O_MINREPS, O_MAXREPS, O_WARMUP, O_ROWTIME, O_BUDGETTIME, O_FULLMAX, O_HEAD, O_NOHEAD, O_WARM, O_LLC, O_OUT,
-           O_RESUME, O_QUICK, O_PLAN, O_JSON, O_ISA, O_SEED, O_HELP };
+           O_RESUME, O_QUICK, O_PLAN, O_JSON, O_ISA, O_SEED, O_HELP, O_IMPL, O_NOMETHODS, O_CONTEXT, O_PROMPT,
+           O_MATMUL, O_NOINTER, O_BMODELS, O_BROWTIME };
     static const struct option opts[] = {
         {"models", required_argument, 0, O_MODELS}, {"model-shape", required_argument, 0, O_SHAPE},
         {"catalogue", required_argument, 0, O_CAT}, {"formats", required_argument, 0, O_FORMATS},
@@ -267,7 +337,12 @@ static int parse(int argc, char **argv, sweep_cli *c)
         {"out", required_argument, 0, O_OUT}, {"resume", required_argument, 0, O_RESUME},
         {"quick", no_argument, 0, O_QUICK}, {"plan", no_argument, 0, O_PLAN},
         {"json", no_argument, 0, O_JSON}, {"isa", required_argument, 0, O_ISA},
-        {"seed", required_argument, 0, O_SEED}, {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0}};
+        {"seed", required_argument, 0, O_SEED}, {"help", no_argument, 0, O_HELP},
+        {"impl", required_argument, 0, O_IMPL}, {"no-methods", no_argument, 0, O_NOMETHODS},
+        {"context", required_argument, 0, O_CONTEXT}, {"prompt", required_argument, 0, O_PROMPT},
+        {"matmul-only", no_argument, 0, O_MATMUL}, {"no-interleave", no_argument, 0, O_NOINTER},
+        {"budget-models", required_argument, 0, O_BMODELS},
+        {"max-budget-row-time", required_argument, 0, O_BROWTIME}, {0, 0, 0, 0}};
     bb_sweep_opts *o = &c->opts;
     uint64_t v;
     int opt;
@@ -292,7 +367,21 @@ static int parse(int argc, char **argv, sweep_cli *c)
         case O_FORMATS: c->formats = optarg; break;
         case O_THREADS: c->threads = optarg; break;
         case O_BATCH: c->batches = optarg; break;
-        case O_BUDGET: bad = bb_cli_parse_u64(CMD, "--mem-budget", optarg, 1, UINT64_MAX, true, &o->mem_budget); break;
+        case O_BUDGET:
+            bad = bb_cli_parse_u64(CMD, "--mem-budget", optarg, 1, UINT64_MAX, true, &v);
+            if (!bad && v != BB_SWEEP_PAPER_BUDGET) {
+                o->mem_budgets[1] = v;
+                o->n_budgets = 2;
+            }
+            break;
+        case O_IMPL: c->impls = optarg; break;
+        case O_NOMETHODS: o->methods = false; break;
+        case O_CONTEXT: bad = bb_cli_parse_u64(CMD, "--context", optarg, 1, 1u << 20, false, &v); o->context = (uint32_t)v; break;
+        case O_PROMPT: bad = bb_cli_parse_u64(CMD, "--prompt", optarg, 1, 65536, false, &v); o->prompt = (uint32_t)v; break;
+        case O_MATMUL: o->matmul_only = true; break;
+        case O_NOINTER: o->interleave = false; break;
+        case O_BMODELS: c->budget_models = optarg; break;
+        case O_BROWTIME: bad = bb_cli_parse_double(CMD, "--max-budget-row-time", optarg, 0.001, 1e6, &o->max_budget_row_time); break;
         case O_SEQ: bad = bb_cli_parse_u64(CMD, "--seq-len", optarg, 1, 1u << 20, false, &v); o->seq_len = (uint32_t)v; break;
         case O_MINTIME: bad = bb_cli_parse_double(CMD, "--min-time", optarg, 0, 3600, &o->min_time); break;
         case O_MINREPS: bad = bb_cli_parse_u64(CMD, "--min-reps", optarg, 1, 100000, false, &v); o->min_reps = (unsigned)v; break;
@@ -325,9 +414,12 @@ static int parse(int argc, char **argv, sweep_cli *c)
     if (o->min_reps > o->max_reps)
         return bb_cli_error(CMD, "--min-reps %u is more than --max-reps %u", o->min_reps, o->max_reps);
     int rc;
-    if ((rc = bb_cli_apply_isa(CMD, c->isa)) || (rc = parse_formats(c)) || (rc = parse_batches(c)) ||
-        (rc = parse_threads(c)) || (rc = select_models(c)))
+    if ((rc = bb_cli_apply_isa(CMD, c->isa)) || (rc = parse_impls(c)) || (rc = parse_formats(c)) ||
+        (rc = parse_batches(c)) || (rc = parse_threads(c)) || (rc = select_models(c)) ||
+        (rc = parse_budget_models(c)))
         return rc;
+    if (o->matmul_only && o->prompt)
+        return bb_cli_error(CMD, "--prompt needs the decoder step: it cannot go with --matmul-only");
     if (!o->n_batches && !o->budget_batch)
         return bb_cli_error(CMD, "--batch: nothing to run");
     return 0;
@@ -421,6 +513,11 @@ static const json_t *find(const json_t *rows, const bb_sweep_opts *o, const bb_m
 {
     bb_sweep_row r = {.model = m, .format = f, .kernel = bb_kernel_find_best(bb_formats[f].name),
                       .threads = threads, .batch = batch, .budget = budget};
+    if (o->n_impls) {
+        const bb_kernel *v[8];
+        if (bb_sweep_variants(o, f, v, 8))
+            r.kernel = v[0];
+    }
     char key[224];
     if (!r.kernel)
         return NULL;
@@ -465,7 +562,10 @@ static void print_model_table(FILE *to, const json_t *rows, const bb_sweep_opts 
         char lat[32] = "", speed[16] = "-", red[16], tok[24], gbs[16] = "-", pct[16] = "-";
         if (b0)
             cell_latency(lat, sizeof lat, r1);
-        if (is_ok(r1) && is_ok(fp16))
+        const json_t *paired = json_object_get(json_object_get(r1, "vs_fp16"), "speedup");
+        if (is_ok(r1) && json_is_number(paired)) /* from samples taken side by side */
+            snprintf(speed, sizeof speed, "%.2fx", json_number_value(paired));
+        else if (is_ok(r1) && is_ok(fp16))
             snprintf(speed, sizeof speed, "%.2fx", num(fp16, "latency_ms_per_token") / num(r1, "latency_ms_per_token"));
         bb_model_bytes wb;
         bb_model_weight_bytes(m, f, &wb);
@@ -481,7 +581,7 @@ static void print_model_table(FILE *to, const json_t *rows, const bb_sweep_opts 
             fprintf(to, " %11s", tok);
         }
         if (o->budget_batch) {
-            uint64_t nb = bb_model_max_batch(wb.total, bb_model_kv_bytes_per_seq(m, o->seq_len, 2), o->mem_budget);
+            uint64_t nb = bb_sweep_budget_batch(o, m, f, o->mem_budgets[0]);
             const json_t *r = find(rows, o, m, f, threads, nb, true);
             if (is_ok(r))
                 snprintf(tok, sizeof tok, "%.2f", num(r, "tokens_per_s"));
@@ -511,12 +611,14 @@ static void print_tables(FILE *to, const char *path, const bb_sweep_opts *o)
     for (size_t mi = 0; mi < o->n_models; mi++)
         for (size_t ti = 0; ti < o->n_threads; ti++)
             print_model_table(to, l.rows, o, &o->models[mi], o->threads[ti]);
-    fprintf(to, "\nms/token: median decode step (measured; * = extrapolated from per-layer samples). "
+    fprintf(to, "\nms/token: median decode step (measured; * = extrapolated from per-layer samples); vs fp16: "
+                "median of the paired ratios (formats alternate sample by sample; intervals in the rows and "
+                "REPORT.md). "
                 "weights: modeled bytes (format bits/weight + fp16 embedding and head). tok/s = batch / "
                 "step time. budget N: largest batch whose weights + fp16 KV cache at %u tokens fit %.1f GB "
                 "(modeled). GB/s: weight bytes streamed per step / step time, %%ceil: of the measured read "
                 "bandwidth. Rows: %s\n",
-            o->seq_len, (double)o->mem_budget / 1e9, path);
+            o->seq_len, (double)o->mem_budgets[0] / 1e9, path);
     json_decref(l.rows);
 }
 

@@ -450,6 +450,12 @@ int bb_compare_rowsets(const bb_rowset *base, const bb_rowset *new_, const bb_ro
                        const bb_compare_opts *o, bb_comparison *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
+    if (base->sweep_schema && new_->sweep_schema && base->sweep_schema != new_->sweep_schema) {
+        snprintf(err, errlen, "BASE '%s' has sweep rows of schema_version %d and NEW '%s' of %d: schema 1 timed the "
+                 "projections alone, schema 2 the whole decoder step (other keys, other times); re-run the "
+                 "baseline with this bitbench", base->path, base->sweep_schema, new_->path, new_->sweep_schema);
+        return 2;
+    }
     int rc = pair_keys(base, new_, confirm, o, out, err, errlen);
     if (rc)
         return rc;

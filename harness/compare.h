@@ -137,6 +137,8 @@ typedef struct bb_rowset {
     size_t other_lines;  /* valid JSON of another kind (skipped) */
     bool truncated_last; /* the last line had no newline (an interrupted writer): skipped */
     char *normalized_to; /* the reference implementation, after bb_rowset_normalize */
+    int sweep_schema;    /* the newest schema_version of its sweep rows (0: none) */
+    int sweep_schema_min;
 } bb_rowset;
 
 /* Reads a JSON Lines file.  0, or -1 with a one-line reason in err (unreadable file, a

@@ -4,6 +4,7 @@
  * to a reference implementation of the same run.
  */
 #include "compare.h"
+#include "results.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -194,11 +195,18 @@ static int parse_line(bb_rowset *s, const char *line, size_t lineno, load_ctx *c
      * replaced the sweep one, which leaked) */
     bool sweep = kind && !strcmp(kind, "sweep"), gemm = !sweep && schema && !strcmp(schema, "bitbench.gemm/1");
     json_t *ver = json_object_get(o, "schema_version");
-    if (sweep && json_integer_value(ver) > 1) {
-        snprintf(err, errlen, "%s line %zu: schema_version %lld is newer than this bitbench reads (1)", s->path,
-                 lineno, (long long)json_integer_value(ver));
+    if (sweep && json_integer_value(ver) > BB_RESULTS_SCHEMA_VERSION) {
+        snprintf(err, errlen, "%s line %zu: schema_version %lld is newer than this bitbench reads (%d)", s->path,
+                 lineno, (long long)json_integer_value(ver), BB_RESULTS_SCHEMA_VERSION);
         json_decref(o);
         return -1;
+    }
+    if (sweep) {
+        int v = (int)json_integer_value(ver);
+        if (v > s->sweep_schema)
+            s->sweep_schema = v;
+        if (!s->sweep_schema_min || v < s->sweep_schema_min)
+            s->sweep_schema_min = v;
     }
     if (kind && !strcmp(kind, "machine") && json_is_object(json_object_get(o, "machine"))) {
         json_decref(ctx->machine);

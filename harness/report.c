@@ -167,6 +167,16 @@ static bool read_row(json_t *row, bb_report_row *w, char *why, size_t len)
     char text[32] = "";
     jstr(row, "batch_source", text, sizeof text);
     w->budget_batch = !strcmp(text, "budget");
+    w->prompt = !strcmp(text, "prompt");
+    w->schema = (int)json_integer_value(jpath(row, "schema_version"));
+    /* schema 1 rows timed the projections alone (and had no method variants) */
+    if (!jstr(row, "step.kind", w->step_kind, sizeof w->step_kind))
+        bb_fmt(w->step_kind, sizeof w->step_kind, "matmul_only");
+    w->prompt_tokens = (long)json_integer_value(jpath(row, "step.tokens_per_sequence"));
+    jstr(row, "impl_method", w->method, sizeof w->method);
+    w->multiply_free = json_is_true(jpath(row, "multiply_free"));
+    json_t *best = jpath(row, "impl_is_best");
+    w->best_impl = json_is_boolean(best) ? json_is_true(best) : true;
     text[0] = '\0';
     jstr(row, "mode", text, sizeof text);
     w->extrapolated = !strcmp(text, "extrapolated");
@@ -178,6 +188,15 @@ static bool read_row(json_t *row, bb_report_row *w, char *why, size_t len)
     if (!isfinite(w->size_b))
         w->size_b = w->params / 1e9;
     w->latency_ms = jnum(row, "latency_ms_per_token");
+    w->matmul_ms = jnum(row, "matmul_ms_per_token");
+    if (w->schema < 2)
+        w->matmul_ms = w->latency_ms; /* the whole step was the matmuls */
+    w->attention_ms = jnum(row, "split.attention_ms");
+    w->other_ms = jnum(row, "split.other_ms");
+    w->attention_share = jnum(row, "split.attention_share");
+    w->speedup = jnum(row, "vs_fp16.speedup");
+    w->speedup_lo = jnum(row, "vs_fp16.ci_low");
+    w->speedup_hi = jnum(row, "vs_fp16.ci_high");
     w->tokens_per_s = jnum(row, "tokens_per_s");
     w->cv = jnum(row, "stats_step_ns.cv");
     w->weight_bytes = jnum(row, "weight_bytes.value");
@@ -363,11 +382,18 @@ void bb_report_free(bb_report *r)
 
 /* ------------------------------------------------------------------ choosing rows */
 
+#define PAPER_BUDGET (160.0 * 1073741824.0) /* two A100 80GB, as bitbench sweep writes it */
+
 static bool better(const bb_report_row *candidate, const bb_report_row *best)
 {
     bool c_ok = !strcmp(candidate->status, "ok"), b_ok = !strcmp(best->status, "ok");
     if (c_ok != b_ok)
         return c_ok;
+    if (candidate->best_impl != best->best_impl)
+        return candidate->best_impl;
+    bool c_paper = candidate->mem_budget_bytes == PAPER_BUDGET, b_paper = best->mem_budget_bytes == PAPER_BUDGET;
+    if (candidate->budget_batch && c_paper != b_paper)
+        return c_paper;
     return strcmp(candidate->time, best->time) > 0;
 }
 
@@ -379,7 +405,7 @@ const bb_report_row *bb_report_pick(const bb_report *r, int machine, const char 
     const bb_report_row *best = NULL;
     for (size_t i = 0; i < r->n_rows; i++) {
         const bb_report_row *w = &r->rows[i];
-        if (w->machine != machine || w->threads != threads || w->budget_batch != budget ||
+        if (w->machine != machine || w->threads != threads || w->budget_batch != budget || w->prompt ||
             (!budget && w->batch != batch) || strcmp(w->model, model) || strcmp(w->format, format))
             continue;
         if (!best || better(w, best))

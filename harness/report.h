@@ -11,7 +11,9 @@
  * Choosing rows: rows are grouped by machine (machine.id).  A table cell is the row of that
  * machine, model, format, batch and thread count; when several rows match (two runs
  * concatenated, or several implementations of one format), an `ok` row wins over others,
- * then the latest `time`.  Tables use each machine's largest thread count with an `ok` row.
+ * then the format's best implementation (not a ternary method variant), then a budget row of
+ * the paper's budget, then the latest `time`; prompt rows only where a prompt is asked for.
+ * Tables use each machine's largest thread count with an `ok` row.
  */
 #ifndef BITBENCH_REPORT_H
 #define BITBENCH_REPORT_H
@@ -50,6 +52,17 @@ typedef struct bb_report_row {
     int threads;
     long batch;
     bool budget_batch; /* batch_source "budget": the Table 3 batch */
+    bool prompt;       /* batch_source "prompt": P tokens of one sequence (pp) */
+    long prompt_tokens;
+    int schema;        /* schema_version */
+    char step_kind[16]; /* "decode" (the whole step), "prompt", "matmul_only" (schema 1 rows: always) */
+    char method[16];   /* impl_method */
+    bool multiply_free;
+    bool best_impl;    /* the format's best implementation (schema 1 rows: true) */
+    /* the step's split (schema 2; NAN otherwise): medians in ms, and the attention share */
+    double matmul_ms, attention_ms, other_ms, attention_share;
+    /* paired speed-up vs the set's fp16 row with its 95% interval (schema 2; NAN otherwise) */
+    double speedup, speedup_lo, speedup_hi;
     bool extrapolated; /* mode "extrapolated" */
     double params;     /* model.params.total */
     double size_b;     /* model size in billions for the x axes: from the name ("1.3B"), else params */

@@ -35,9 +35,15 @@ static const char LEGEND[] =
 static const char CAVEATS[] =
     "- **CPU, not GPU.** The paper's figures come from GPUs (FasterTransformer with a 2-bit "
     "Ladder kernel; Table 3 on two A100 80GB). Compare ratios, not absolute times.\n"
-    "- **Matmul only.** A decode step here is the 7 projections of every layer (activation "
-    "quantization included) plus the fp16 LM head; attention, KV-cache reads, RMSNorm, RoPE and "
-    "sampling are not run. The paper's latency is end to end.\n"
+    "- **End to end, without sampling.** A decode step here is the whole transformer step (RMSNorm, "
+    "the 7 projections with activation quantization, RoPE, the fp16 KV cache at the row's context, "
+    "attention, SiLU gating, residuals, the final norm and the fp16 LM head); token sampling and the "
+    "embedding lookup are not run. The matmul-only view (the paper's kernels) is the linear layers' "
+    "share of the same samples. Rows of schema 1 (older bitbench) timed the projections alone and "
+    "count as matmul-only.\n"
+    "- **Speed-ups** come from samples taken side by side: a model's formats alternate sample by "
+    "sample, and the speed-up is the median of the paired ratios with a 95% bootstrap interval "
+    "(older rows: the ratio of medians, no interval).\n"
     "- **Memory.** Ours is the modeled weight bytes (what the format stores); the paper's is the "
     "GPU memory of the whole run, so its reductions are smaller at small sizes.\n"
     "- **Energy.** Modeled energy is arithmetic only (the paper's Figure 3 method); measured "
@@ -242,7 +248,23 @@ static val g_latency(const bb_report *r, int m, const char *model, const char *f
 
 static val g_speedup(const bb_report *r, int m, const char *model, const char *f)
 {
+    const bb_report_row *w = pick1(r, m, model, f);
+    val x = MEASURED(w, speedup);
+    if (!x.na)
+        return x; /* paired, from samples taken side by side */
     return vs_fp16(g_latency(r, m, model, "fp16"), g_latency(r, m, model, f), true);
+}
+
+/* "2.31x [2.20, 2.45]": the paired speed-up and its interval, else the ratio of medians. */
+static const char *speed_cell(cellbuf *c, const bb_report *r, int m, const bb_report_row *w, const char *model)
+{
+    if (w && !strcmp(w->status, "ok") && isfinite(w->speedup)) {
+        char a[32], b[32], d[32];
+        bb_fmt(c->s, sizeof c->s, "%sx [%s, %s]%s", sig3(a, sizeof a, w->speedup), sig3(b, sizeof b, w->speedup_lo),
+               sig3(d, sizeof d, w->speedup_hi), w->extrapolated ? EXTRAP_MARK : "");
+        return c->s;
+    }
+    return show(c, g_speedup(r, m, model, w ? w->format : "fp16"), 1, "x");
 }
 
 static val g_memory(const bb_report *r, int m, const char *model, const char *f)
@@ -548,10 +570,13 @@ static void table3_row(const bb_report *r, int m, FILE *out, const char *model, 
     if (!fp16_batch.na && fp16_batch.v == 0)
         fp16_batch.na = "does not fit";
     val tps = MEASURED(w, tokens_per_s), fp16_tps = MEASURED(base, tokens_per_s);
-    cellbuf c[6];
-    fprintf(out, "| %s | %s | %s | %s | %s | %s | %s |\n", f, show(&c[0], batch, 1, ""),
-            show(&c[1], vs_fp16(fp16_batch, batch, false), 1, "x"), show(&c[2], tps, 1, ""),
-            show(&c[3], vs_fp16(fp16_tps, tps, false), 1, "x"),
+    val share = MEASURED(w, attention_share);
+    cellbuf c[8];
+    const char *ratio = w && isfinite(w->speedup) ? speed_cell(&c[6], r, m, w, model)
+                                                  : show(&c[6], vs_fp16(fp16_tps, tps, false), 1, "x");
+    fprintf(out, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", f, show(&c[0], batch, 1, ""),
+            show(&c[1], vs_fp16(fp16_batch, batch, false), 1, "x"), show(&c[2], tps, 1, ""), ratio,
+            show(&c[7], share, 100, "%"),
             paper_cell(&c[4], r, model, f, "max_batch", "max_batch_ratio"),
             paper_cell(&c[5], r, model, f, "tokens_per_s", "tokens_per_s_ratio"));
 }
@@ -564,22 +589,151 @@ static void table3(const bb_report *r, int m, FILE *out)
                      "rows on this machine.\n\n");
         return;
     }
-    const bb_report_row *any = NULL;
+    const bb_report_row *any = bb_report_pick(r, m, model, "fp16", 0, 0, true);
     for (size_t i = 0; i < r->n_rows && !any; i++)
         if (r->rows[i].machine == m && r->rows[i].budget_batch && !strcmp(r->rows[i].model, model))
             any = &r->rows[i];
     fprintf(out, "### Table 3: %s, largest batch under the memory budget and its throughput\n\n", model);
     char b[64], kv[64];
     if (any)
-        fprintf(out, "Budget %s GiB (weights and KV cache only), sequence length 512; KV cache per sequence "
-                     "%s GB (modeled: %s).\n\n",
+        fprintf(out, "Budget %s GiB%s (weights and KV cache only), sequence length 512; KV cache per sequence "
+                     "%s GB (modeled: %s). A model or batch that does not fit this machine is timed one layer "
+                     "(its weights and its slice of the KV cache) + the head, and extrapolated (†). The "
+                     "tokens/s ratio is paired (formats alternated sample by sample) with its 95%% interval; "
+                     "the attention share is of the measured step at that batch.\n\n",
                 sig3(b, sizeof b, any->mem_budget_bytes / 1073741824.0),
+                any->mem_budget_bytes == 160.0 * 1073741824.0 ? " (the paper's: two A100 80GB)" : "",
                 sig3(kv, sizeof kv, any->kv_bytes_per_seq / 1e9), any->kv_formula);
     fprintf(out, "| format | max batch (modeled) | vs fp16 | tokens/s at that batch (measured) | vs fp16 | "
-                 "paper max batch | paper tokens/s |\n|---|---|---|---|---|---|---|\n");
+                 "attention share | paper max batch | paper tokens/s |\n|---|---|---|---|---|---|---|---|\n");
     for (size_t i = 0; i < r->n_formats; i++)
         if (machine_has_format(r, m, r->formats[i]))
             table3_row(r, m, out, model, r->formats[i]);
+    fprintf(out, "\n");
+}
+
+/* ------------------------------------------------------------------ end to end, methods, pp/tg */
+
+static void e2e_table(const bb_report *r, int m, FILE *out)
+{
+    fprintf(out, "### Where the time goes: end to end vs matmul only (batch 1)\n\n"
+                 "One clock over the same samples: the linear layers (7 projections x layers + LM head: "
+                 "the paper's matmul view), attention over the fp16 KV cache, and the rest (norms, RoPE, "
+                 "cache stores, SiLU, residuals). Speed-ups: end to end is paired with its 95%% interval; "
+                 "matmul only is the ratio of the linear layers' medians.\n\n"
+                 "| model | format | step ms (measured) | matmul ms | attention ms | rest ms | attention share | "
+                 "speed-up end to end | speed-up matmul only | context |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    bool any = false;
+    for (size_t j = 0; j < r->n_models; j++) {
+        const char *model = r->models[j].name;
+        if (!machine_has_model(r, m, model))
+            continue;
+        const bb_report_row *base = pick1(r, m, model, "fp16");
+        for (size_t i = 0; i < r->n_formats; i++) {
+            const char *f = r->formats[i];
+            const bb_report_row *w = pick1(r, m, model, f);
+            if (!w)
+                continue;
+            any = true;
+            cellbuf c[8];
+            val att = MEASURED(w, attention_ms), rest = MEASURED(w, other_ms), share = MEASURED(w, attention_share);
+            if (!strcmp(w->step_kind, "matmul_only") && !strcmp(w->status, "ok"))
+                att.na = rest.na = share.na = "not run (a matmul-only step)";
+            fprintf(out, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", model, f,
+                    show(&c[0], MEASURED(w, latency_ms), 1, ""), show(&c[1], MEASURED(w, matmul_ms), 1, ""),
+                    show(&c[2], att, 1, ""), show(&c[3], rest, 1, ""),
+                    show(&c[4], share, 100, "%"), speed_cell(&c[5], r, m, w, model),
+                    show(&c[6], vs_fp16(MEASURED(base, matmul_ms), MEASURED(w, matmul_ms), true), 1, "x"),
+                    !strcmp(w->step_kind, "decode") ? "512" : w->step_kind);
+        }
+    }
+    if (!any)
+        fprintf(out, "| unavailable: no batch-1 rows | | | | | | | | | |\n");
+    fprintf(out, "\n");
+}
+
+/* The latest ok row of an exact implementation at batch 1 (any method variant). */
+static const bb_report_row *pick_impl(const bb_report *r, int m, const char *model, const char *impl)
+{
+    const bb_report_row *best = NULL;
+    for (size_t i = 0; i < r->n_rows; i++) {
+        const bb_report_row *w = &r->rows[i];
+        if (w->machine != m || w->threads != r->machines[m].threads || w->budget_batch || w->prompt ||
+            w->batch != 1 || strcmp(w->model, model) || strcmp(w->impl, impl) || strcmp(w->status, "ok"))
+            continue;
+        if (!best || strcmp(w->time, best->time) > 0)
+            best = w;
+    }
+    return best;
+}
+
+static void methods_table(const bb_report *r, int m, FILE *out)
+{
+    bool header = false;
+    for (size_t j = 0; j < r->n_models; j++) {
+        const char *model = r->models[j].name;
+        for (size_t i = 0; i < r->n_rows; i++) {
+            const bb_report_row *w = &r->rows[i];
+            if (w->machine != m || strcmp(w->model, model) || strcmp(bb_report_family(w->format), "ternary"))
+                continue;
+            if (pick_impl(r, m, model, w->impl) != w)
+                continue;
+            if (!header) {
+                fprintf(out, "### Ternary methods end to end (batch 1)\n\n"
+                             "Each ternary format with the best implementation of every method, in the same "
+                             "interleaved set as fp16: what the multiply-free kernels (add-only, table lookup) "
+                             "cost or save against multiply-add, end to end.\n\n"
+                             "| model | format | implementation | method | multiply-free | step ms (measured) | "
+                             "matmul ms | speed-up vs fp16 end to end |\n|---|---|---|---|---|---|---|---|\n");
+                header = true;
+            }
+            cellbuf c[4];
+            fprintf(out, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", model, w->format, w->impl, w->method,
+                    w->multiply_free ? "yes" : "no", show(&c[0], MEASURED(w, latency_ms), 1, ""),
+                    show(&c[1], MEASURED(w, matmul_ms), 1, ""), speed_cell(&c[2], r, m, w, model));
+        }
+    }
+    if (header)
+        fprintf(out, "\n");
+}
+
+static const bb_report_row *pick_prompt(const bb_report *r, int m, const char *model, const char *f)
+{
+    const bb_report_row *best = NULL;
+    for (size_t i = 0; i < r->n_rows; i++) {
+        const bb_report_row *w = &r->rows[i];
+        if (w->machine == m && w->prompt && w->best_impl && w->threads == r->machines[m].threads &&
+            !strcmp(w->model, model) && !strcmp(w->format, f) && (!best || strcmp(w->time, best->time) > 0))
+            best = w;
+    }
+    return best;
+}
+
+static void pp_tg_table(const bb_report *r, int m, FILE *out)
+{
+    bool any = false;
+    for (size_t i = 0; i < r->n_rows && !any; i++)
+        any = r->rows[i].machine == m && r->rows[i].prompt;
+    if (!any)
+        return;
+    fprintf(out, "### Prompt and generation, tokens/s (measured, as llama-bench reports them)\n\n"
+                 "pp: one sequence of P tokens through every layer at once (causal attention); tg: the "
+                 "generation step at batch 1 over the KV cache.\n\n"
+                 "| model | format | pp tokens/s | P | tg tokens/s | pp speed-up vs fp16 | tg speed-up vs fp16 |\n"
+                 "|---|---|---|---|---|---|---|\n");
+    for (size_t j = 0; j < r->n_models; j++) {
+        const char *model = r->models[j].name;
+        for (size_t i = 0; i < r->n_formats; i++) {
+            const char *f = r->formats[i];
+            const bb_report_row *pp = pick_prompt(r, m, model, f), *tg = pick1(r, m, model, f);
+            if (!pp)
+                continue;
+            cellbuf c[5];
+            fprintf(out, "| %s | %s | %s | %ld | %s | %s | %s |\n", model, f, show(&c[0], MEASURED(pp, tokens_per_s), 1, ""),
+                    pp->prompt_tokens, show(&c[1], MEASURED(tg, tokens_per_s), 1, ""),
+                    show(&c[2], MEASURED(pp, speedup), 1, "x"), speed_cell(&c[3], r, m, tg, model));
+        }
+    }
     fprintf(out, "\n");
 }
 
@@ -751,6 +905,9 @@ void bb_report_markdown(const bb_report *r, FILE *out, const char *plots_note)
         table1(r, (int)m, out);
         figure2(r, (int)m, out);
         figure3(r, (int)m, out);
+        e2e_table(r, (int)m, out);
+        methods_table(r, (int)m, out);
+        pp_tg_table(r, (int)m, out);
         table3(r, (int)m, out);
         batch_table(r, (int)m, out);
         roofline(r, (int)m, out);

@@ -117,7 +117,8 @@ static const bb_report_row *pick1(const bb_report *r, int m, const char *model, 
 
 static void latency_block(const bb_report *r, int m, const char *f, FILE *out)
 {
-    fprintf(out, "# model size_b latency_ms measured extrapolated speedup_vs_fp16 measured extrapolated\n");
+    fprintf(out, "# model size_b latency_ms measured extrapolated speedup_vs_fp16 measured extrapolated ci_low "
+                 "ci_high (paired speed-up and its 95%% interval where the rows have one)\n");
     for (size_t j = 0; j < r->n_models; j++) {
         const bb_report_model *mod = &r->models[j];
         if (!bb_report_has(r, m, mod->name, NULL))
@@ -125,6 +126,12 @@ static void latency_block(const bb_report *r, int m, const char *f, FILE *out)
         const bb_report_row *w = pick1(r, m, mod->name, f), *base = pick1(r, m, mod->name, "fp16");
         double lat = measured(w, w ? w->latency_ms : NAN);
         double speedup = measured(base, base ? base->latency_ms : NAN) / lat;
+        double lo = NAN, hi = NAN;
+        if (w && ok_row(w) && isfinite(w->speedup)) { /* paired: samples taken side by side */
+            speedup = w->speedup;
+            lo = w->speedup_lo;
+            hi = w->speedup_hi;
+        }
         bool extrap = w && w->extrapolated;
         fprintf(out, "%s", mod->name);
         num(out, mod->size_b);
@@ -132,6 +139,8 @@ static void latency_block(const bb_report *r, int m, const char *f, FILE *out)
         split(out, lat, extrap);
         num(out, speedup);
         split(out, speedup, extrap || (base && base->extrapolated));
+        num(out, lo);
+        num(out, hi);
         fprintf(out, "\n");
     }
 }

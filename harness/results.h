@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define BB_RESULTS_SCHEMA_VERSION 1
+#define BB_RESULTS_SCHEMA_VERSION 2 /* 2: the whole decoder step, interleaved (harness/SCHEMA.md) */
 
 typedef struct bb_results_writer {
     int fd;

@@ -9,6 +9,8 @@
 #include "probe.h"
 #include "rng.h"
 #include "stats.h"
+#include "compare.h"
+#include "step.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -21,7 +23,6 @@
 #include <time.h>
 
 enum { HUGE_ALIGN = 2u << 20, MAX_THREADS = 256, CEILING_PASSES = 10 };
-#define ASSUMED_LLC (256ull << 20) /* when the LLC size is unknown */
 
 void bb_sweep_opts_default(bb_sweep_opts *o)
 {
@@ -31,13 +32,18 @@ void bb_sweep_opts_default(bb_sweep_opts *o)
     o->batches[0] = 1;
     o->n_batches = 1;
     o->budget_batch = true;
-    o->mem_budget = bb_machine_mem_total();
+    o->mem_budgets[0] = BB_SWEEP_PAPER_BUDGET;
+    o->n_budgets = 1;
     o->seq_len = 512;
+    o->context = 512;
+    o->interleave = true;
+    o->methods = true;
     o->min_time = 1.0;
     o->min_reps = 5;
     o->max_reps = 1000;
     o->warmup = 1;
     o->max_row_time = 60;
+    o->max_budget_row_time = 120;
     o->full_max = UINT64_MAX;
     o->lm_head = true;
     o->seed = 1;
@@ -57,7 +63,7 @@ static uint64_t div_up(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 void bb_sweep_rotation(uint64_t layer_bytes, uint64_t head_bytes, unsigned layers, uint64_t llc,
                        uint64_t full_max, bool warm, bb_rotation *out)
 {
-    uint64_t target = BB_SWEEP_LLC_MULTIPLE * (llc ? llc : ASSUMED_LLC);
+    uint64_t target = BB_SWEEP_LLC_MULTIPLE * bb_llc_or_assumed(llc);
     uint64_t model = layer_bytes * layers + head_bytes;
     uint64_t copies = warm ? 1 : div_up(target, model ? model : 1);
     memset(out, 0, sizeof *out);
@@ -85,6 +91,61 @@ double bb_sweep_extrapolate(double layers_ns, double head_ns, unsigned layers, u
 
 size_t bb_sweep_check_rows(size_t m) { return m <= 512 ? m : 256 + m % 256; }
 
+void bb_sweep_kv_plan(const bb_model *m, size_t n_seq, size_t cap, unsigned layers_per_sample, uint64_t llc,
+                      bool warm, size_t n, bb_kv_plan *out)
+{
+    memset(out, 0, sizeof *out);
+    out->slice_bytes = bb_step_kv_layer_bytes(m, n_seq ? n_seq : 1, cap);
+    uint64_t one = out->slice_bytes * (layers_per_sample ? layers_per_sample : 1);
+    uint64_t target = BB_SWEEP_LLC_MULTIPLE * bb_llc_or_assumed(llc);
+    out->copies = warm ? 1 : (unsigned)div_up(target, one ? one : 1);
+    if (out->copies < 1)
+        out->copies = 1;
+    out->total_bytes = out->copies * one;
+    out->step_bytes = bb_step_kv_layer_bytes(m, n, cap) * m->layers;
+}
+
+static size_t draw_index(uint64_t *s, size_t n)
+{
+    return (size_t)((double)(bb_rng_u64(s) >> 11) * 0x1.0p-53 * (double)n);
+}
+
+void bb_sweep_paired_speedup(const double *a, const double *b, size_t n, double tokens_ratio, size_t resamples,
+                             double level, uint64_t seed, double *point, double *lo, double *hi)
+{
+    *point = *lo = *hi = NAN;
+    if (!n)
+        return;
+    double *r = malloc(n * sizeof *r), *buf = malloc(n * sizeof *buf);
+    double *meds = malloc((resamples ? resamples : 1) * sizeof *meds);
+    if (!r || !buf || !meds) {
+        free(r), free(buf), free(meds);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        r[i] = a[i] / b[i] * tokens_ratio;
+    *point = bb_median_copy(r, n);
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull;
+    for (size_t k = 0; k < resamples; k++) {
+        for (size_t i = 0; i < n; i++)
+            buf[i] = r[draw_index(&s, n)];
+        meds[k] = bb_median_inplace(buf, n);
+    }
+    if (resamples) {
+        qsort(meds, resamples, sizeof *meds, bb_cmp_double);
+        *lo = bb_quantile_sorted(meds, resamples, (1.0 - level) / 2);
+        *hi = bb_quantile_sorted(meds, resamples, 1.0 - (1.0 - level) / 2);
+    }
+    free(r), free(buf), free(meds);
+}
+
+void bb_sweep_interleave_order(size_t n, size_t rounds, size_t *out)
+{
+    for (size_t r = 0; r < rounds; r++)
+        for (size_t i = 0; i < n; i++)
+            out[r * n + i] = i;
+}
+
 /* ------------------------------------------------------------------ plan */
 
 static uint64_t model_weight_total(const bb_model *m, bb_format_id f)
@@ -94,81 +155,188 @@ static uint64_t model_weight_total(const bb_model *m, bb_format_id f)
     return b.total;
 }
 
-static uint64_t budget_batch_of(const bb_sweep_opts *o, const bb_model *m, bb_format_id f)
+uint64_t bb_sweep_budget_batch(const bb_sweep_opts *o, const bb_model *m, bb_format_id f, uint64_t budget)
 {
-    return bb_model_max_batch(model_weight_total(m, f), bb_model_kv_bytes_per_seq(m, o->seq_len, 2),
-                              o->mem_budget);
+    return bb_model_max_batch(model_weight_total(m, f), bb_model_kv_bytes_per_seq(m, o->seq_len, 2), budget);
+}
+
+size_t bb_sweep_variants(const bb_sweep_opts *o, bb_format_id f, const bb_kernel **out, size_t cap)
+{
+    size_t n = 0;
+    if (o->n_impls) {
+        for (size_t i = 0; i < o->n_impls && n < cap; i++)
+            if (o->impls[i]->format == f)
+                out[n++] = o->impls[i];
+        return n;
+    }
+    const bb_kernel *best = bb_kernel_find_best(bb_formats[f].name);
+    if (!best)
+        return 0;
+    out[n++] = best;
+    if (!o->methods || strcmp(bb_formats[f].family, "ternary"))
+        return n;
+    /* the best runnable implementation of every other method of the format */
+    for (size_t i = 0; i < bb_kernel_count; i++) {
+        const bb_kernel *k = bb_kernels[i];
+        if (k->format != f || !bb_kernel_runnable(k) || !strcmp(k->method, "ref"))
+            continue;
+        bool seen = false;
+        for (size_t j = 0; j < n; j++)
+            if (!strcmp(out[j]->method, k->method)) {
+                seen = true;
+                if (k->priority > out[j]->priority && j > 0)
+                    out[j] = k;
+            }
+        if (!seen && n < cap)
+            out[n++] = k;
+    }
+    return n;
+}
+
+static bool has_budget_rows(const bb_sweep_opts *o, const bb_model *m)
+{
+    if (!o->budget_batch)
+        return false;
+    if (o->n_budget_models) {
+        for (size_t i = 0; i < o->n_budget_models; i++)
+            if (!strcmp(o->budget_models[i], m->name) || !strcmp(o->budget_models[i], "all"))
+                return true;
+        return false;
+    }
+    /* default: the largest model of the plan (the paper's Table 3 is its 70B) */
+    const bb_model *big = &o->models[0];
+    for (size_t i = 1; i < o->n_models; i++) {
+        bb_model_params a, b;
+        bb_model_params_count(&o->models[i], &a);
+        bb_model_params_count(big, &b);
+        if (a.total > b.total)
+            big = &o->models[i];
+    }
+    return big == m;
+}
+
+static void budget_tag(uint64_t budget, char *buf, size_t len)
+{
+    if (budget % (1ull << 30) == 0)
+        snprintf(buf, len, "%" PRIu64 "G", budget >> 30);
+    else
+        snprintf(buf, len, "%" PRIu64, budget);
 }
 
 void bb_sweep_key(const bb_sweep_opts *o, const bb_sweep_row *r, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s|%s|%s|t%u|b%" PRIu64 "%s|%s|%s", r->model->name, bb_formats[r->format].name,
-             r->kernel ? r->kernel->name : "none", r->threads, r->batch, r->budget ? "|budget" : "",
-             o->lm_head ? "head" : "nohead", o->warm ? "warm" : "cold");
+    char what[64], tag[32];
+    if (o->matmul_only)
+        snprintf(what, sizeof what, "matmul");
+    else if (r->prompt)
+        snprintf(what, sizeof what, "pp%u", r->prompt);
+    else
+        snprintf(what, sizeof what, "tg|c%u", o->context);
+    char budget[48] = "";
+    if (r->budget) {
+        budget_tag(o->mem_budgets[r->budget_index], tag, sizeof tag);
+        snprintf(budget, sizeof budget, "|budget%s", tag);
+    }
+    snprintf(buf, len, "%s|%s|%s|t%u|b%" PRIu64 "%s|%s|%s|%s", r->model->name, bb_formats[r->format].name,
+             r->kernel ? r->kernel->name : "none", r->threads, r->batch, budget, o->lm_head ? "head" : "nohead",
+             o->warm ? "warm" : "cold", what);
 }
 
 int bb_sweep_plan(const bb_sweep_opts *o, bb_sweep_row **rows_out, size_t *n_out, char *err, size_t errlen)
 {
-    size_t per = o->n_threads * (o->n_batches + (o->budget_batch ? 1 : 0));
-    size_t cap = o->n_models * o->n_formats * per;
+    enum { MAXV = 8 };
+    size_t per_batch = o->n_threads * o->n_formats * MAXV;
+    size_t cap = o->n_models * per_batch * (o->n_batches + 1 + o->n_budgets);
     bb_sweep_row *rows = calloc(cap ? cap : 1, sizeof *rows);
     size_t n = 0;
-    bool any_fits = false;
     if (!rows) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    for (size_t mi = 0; mi < o->n_models; mi++)
-        for (size_t fi = 0; fi < o->n_formats; fi++) {
-            const bb_model *m = &o->models[mi];
-            bb_format_id f = o->formats[fi];
-            const bb_kernel *k = bb_kernel_find_best(bb_formats[f].name);
-            uint64_t budget_batch = o->budget_batch ? budget_batch_of(o, m, f) : 0;
-            any_fits |= budget_batch > 0;
-            if (!k) {
-                snprintf(err, errlen, "no runnable kernel for format %s under --isa %s", bb_formats[f].name,
-                         bb_isa_name(bb_isa_cap()));
-                free(rows);
-                return -1;
-            }
-            /* the shape limits of every projection and the LM head, at the largest batch,
-             * before anything is allocated (bb_model_shape_check names the projection) */
-            uint64_t n_max = budget_batch ? budget_batch : 1;
-            for (size_t bi = 0; bi < o->n_batches; bi++)
-                n_max = o->batches[bi] > n_max ? o->batches[bi] : n_max;
-            if (bb_model_shape_check(m, k, o->lm_head ? bb_kernel_find_best("fp16") : NULL, n_max, err, errlen)) {
-                free(rows);
-                return -1;
-            }
-            /* Batches ascending within a (model, format): when a large batch makes a full
-             * step too slow, the group switches to extrapolation once and stays there. */
-            for (size_t bi = 0; bi < o->n_batches + (o->budget_batch ? 1 : 0); bi++) {
-                for (size_t ti = 0; ti < o->n_threads; ti++) {
-                    bb_sweep_row *r = &rows[n++];
-                    r->model = m;
-                    r->format = f;
-                    r->kernel = k;
-                    r->threads = o->threads[ti];
-                    r->budget = bi == o->n_batches;
-                    r->batch = r->budget ? budget_batch : o->batches[bi];
-                    bb_sweep_key(o, r, r->key, sizeof r->key);
-                }
-            }
+    for (size_t fi = 0; fi < o->n_formats; fi++) {
+        const bb_kernel *v[MAXV];
+        if (!bb_sweep_variants(o, o->formats[fi], v, MAXV)) {
+            if (o->n_impls)
+                snprintf(err, errlen, "--formats %s has no implementation among --impl", bb_formats[o->formats[fi]].name);
+            else
+                snprintf(err, errlen, "no runnable kernel for format %s under --isa %s",
+                         bb_formats[o->formats[fi]].name, bb_isa_name(bb_isa_cap()));
+            free(rows);
+            return -1;
         }
-    if (o->budget_batch && !any_fits && n) {
+    }
+    /* models with Table 3 rows first: under a --time-budget the paper's headline table must
+     * not be what is left out */
+    size_t order[BB_MODELS_MAX * 2], n_order = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t mi = 0; mi < o->n_models && n_order < sizeof order / sizeof order[0]; mi++)
+            if (has_budget_rows(o, &o->models[mi]) == (pass == 0))
+                order[n_order++] = mi;
+    for (size_t oi = 0; oi < n_order; oi++) {
+        const bb_model *m = &o->models[order[oi]];
+        bool budget = has_budget_rows(o, m);
+        /* sets in order: list batches ascending (a full step too slow at one batch switches
+         * the model to extrapolation once), the prompt, then the budget batches */
+        size_t n_sets = o->n_batches + (o->prompt ? 1 : 0) + (budget ? o->n_budgets : 0);
+        for (size_t si = 0; si < n_sets; si++)
+            for (size_t ti = 0; ti < o->n_threads; ti++)
+                for (size_t fi = 0; fi < o->n_formats; fi++) {
+                    bb_format_id f = o->formats[fi];
+                    const bb_kernel *v[MAXV];
+                    size_t nv = bb_sweep_variants(o, f, v, MAXV);
+                    bool is_budget = si >= o->n_batches + (o->prompt ? 1 : 0);
+                    if (is_budget)
+                        nv = 1; /* Table 3: each format's best implementation */
+                    for (size_t vi = 0; vi < nv; vi++) {
+                        bb_sweep_row *r = &rows[n++];
+                        r->model = m;
+                        r->format = f;
+                        r->kernel = v[vi];
+                        r->threads = o->threads[ti];
+                        if (si < o->n_batches) {
+                            r->batch = o->batches[si];
+                        } else if (!is_budget) {
+                            r->batch = 1;
+                            r->prompt = o->prompt;
+                        } else {
+                            r->budget = true;
+                            r->budget_index = (unsigned)(si - o->n_batches - (o->prompt ? 1 : 0));
+                            r->batch = bb_sweep_budget_batch(o, m, f, o->mem_budgets[r->budget_index]);
+                        }
+                        bb_sweep_key(o, r, r->key, sizeof r->key);
+                    }
+                }
+    }
+    /* the shape limits of every projection and the LM head, at each row's token count,
+     * before anything is allocated (bb_model_shape_check names the projection) */
+    const bb_kernel *head = o->lm_head ? bb_kernel_find_best("fp16") : NULL;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t tokens = rows[i].prompt > rows[i].batch ? rows[i].prompt : rows[i].batch;
+        if (bb_model_shape_check(rows[i].model, rows[i].kernel, head, tokens ? tokens : 1, err, errlen)) {
+            free(rows);
+            return -1;
+        }
+    }
+    /* a budget under which nothing fits is a mistake in the command, not a finding */
+    for (size_t bi = 0; bi < o->n_budgets; bi++) {
+        bool planned = false, fits = false;
         uint64_t smallest = UINT64_MAX;
-        for (size_t mi = 0; mi < o->n_models; mi++)
-            for (size_t fi = 0; fi < o->n_formats; fi++) {
-                uint64_t need = model_weight_total(&o->models[mi], o->formats[fi]) +
-                                bb_model_kv_bytes_per_seq(&o->models[mi], o->seq_len, 2);
+        for (size_t i = 0; i < n; i++)
+            if (rows[i].budget && rows[i].budget_index == bi) {
+                planned = true;
+                fits |= rows[i].batch > 0;
+                uint64_t need = model_weight_total(rows[i].model, rows[i].format) +
+                                bb_model_kv_bytes_per_seq(rows[i].model, o->seq_len, 2);
                 smallest = need < smallest ? need : smallest;
             }
-        snprintf(err, errlen,
-                 "--mem-budget %" PRIu64 " bytes (%.2f GB) is too small: no model and format fits its weights "
-                 "plus the KV cache of one sequence of %u tokens (the smallest needs %.2f GB)",
-                 o->mem_budget, (double)o->mem_budget / 1e9, o->seq_len, (double)smallest / 1e9);
-        free(rows);
-        return -1;
+        if (planned && !fits) {
+            snprintf(err, errlen,
+                     "--mem-budget %" PRIu64 " bytes (%.2f GB) is too small: no model and format fits its weights "
+                     "plus the KV cache of one sequence of %u tokens (the smallest needs %.2f GB)",
+                     o->mem_budgets[bi], (double)o->mem_budgets[bi] / 1e9, o->seq_len, (double)smallest / 1e9);
+            free(rows);
+            return -1;
+        }
     }
     *rows_out = rows;
     *n_out = n;
@@ -177,15 +345,15 @@ int bb_sweep_plan(const bb_sweep_opts *o, bb_sweep_row **rows_out, size_t *n_out
 
 /* ------------------------------------------------------------------ weights */
 
-/* The weights of every group come from one arena that outlives the groups.  First touch
- * of fresh memory is the dearest part of building gigabytes of weights (the kernel zeroes
- * every page; in a VM several times slower than a memcpy), so the pages that one group
- * touched are handed to the next, and only what a group does not need is returned. */
+/* The weights of a model's groups come from one arena.  An allocation takes the first chunk
+ * with room (first fit: a large matrix that needs a chunk of its own must not make the
+ * remainder of the previous chunk unusable for the small allocations after it, or the
+ * waste piles up to gigabytes at 70B).  Between models the arena is emptied: chunks kept
+ * from a smaller model would not fit a larger model's matrices and would be held twice. */
 typedef struct arena {
     uint8_t **base;
-    size_t *size;
+    size_t *size, *used;
     size_t n, cap;
-    size_t cur, off; /* allocation point: chunk, offset */
 } arena;
 
 #define ARENA_CHUNK (256ull << 20)
@@ -202,11 +370,11 @@ static uint64_t arena_bytes(const arena *a)
 static void *arena_alloc(arena *a, size_t bytes)
 {
     size_t align = bytes >= HUGE_ALIGN ? HUGE_ALIGN : BB_ALIGN;
-    for (; a->cur < a->n; a->cur++, a->off = 0) {
-        size_t off = bb_round_up(a->off, align);
-        if (off + bytes <= a->size[a->cur]) {
-            a->off = off + bytes;
-            return a->base[a->cur] + off;
+    for (size_t i = 0; i < a->n; i++) {
+        size_t off = bb_round_up(a->used[i], align);
+        if (off + bytes <= a->size[i]) {
+            a->used[i] = off + bytes;
+            return a->base[i] + off;
         }
     }
     if (a->n == a->cap) {
@@ -215,9 +383,12 @@ static void *arena_alloc(arena *a, size_t bytes)
         if (b)
             a->base = b;
         size_t *sz = b ? realloc(a->size, cap * sizeof *sz) : NULL;
-        if (!sz)
+        if (sz)
+            a->size = sz;
+        size_t *us = sz ? realloc(a->used, cap * sizeof *us) : NULL;
+        if (!us)
             return NULL;
-        a->size = sz;
+        a->used = us;
         a->cap = cap;
     }
     size_t size = bb_round_up(bytes > ARENA_CHUNK ? bytes : ARENA_CHUNK, HUGE_ALIGN);
@@ -229,8 +400,8 @@ static void *arena_alloc(arena *a, size_t bytes)
 #endif
     a->base[a->n] = p;
     a->size[a->n] = size;
-    a->cur = a->n++;
-    a->off = bytes;
+    a->used[a->n] = bytes;
+    a->n++;
     return p;
 }
 
@@ -244,7 +415,8 @@ static void arena_rewind(arena *a, uint64_t keep)
     for (size_t j = i; j < a->n; j++)
         free(a->base[j]);
     a->n = i;
-    a->cur = a->off = 0;
+    for (size_t j = 0; j < a->n; j++)
+        a->used[j] = 0;
 }
 
 static void arena_free(arena *a)
@@ -252,6 +424,7 @@ static void arena_free(arena *a)
     arena_rewind(a, 0);
     free(a->base);
     free(a->size);
+    free(a->used);
     memset(a, 0, sizeof *a);
 }
 
@@ -394,8 +567,9 @@ static int mat_clone(const bb_kernel *k, const mat *src, arena *ar, mat *dst)
 
 /* ------------------------------------------------------------------ a group */
 
-/* Everything built once for a (model, format): weights in rotation, check weights,
- * activation buffers for the largest batch of its rows. */
+enum { MAX_VARIANTS = 32 };
+
+/* Everything built once for a (model, implementation): weights in rotation, check weights. */
 typedef struct group {
     const bb_model *model;
     bb_format_id format;
@@ -408,72 +582,77 @@ typedef struct group {
     uint64_t next_copy;          /* rotation position */
     arena *ar;                   /* where layers and heads live */
     uint64_t arena_need;         /* bytes of arena the weights take */
+    uint64_t check_bytes;
     mat *layers;                 /* n_slots x BB_PROJ_COUNT */
-    mat *heads;                  /* rot.copies when lm_head */
     bb_kernel_weights check[BB_PROJ_COUNT + 1]; /* per distinct shape; [COUNT]: the head */
-    uint64_t n_max;
-    size_t hs, kvs, fs;          /* activation strides: hidden, kv, ffn */
-    float *x, *xn, *q, *k, *v, *o, *gate, *up, *logits;
-    void *act;
     uint64_t layer_stream, head_stream; /* bytes one layer / the head stream */
     uint64_t layer_macs, head_macs;     /* per token */
+} group;
+
+/* The groups of one model (one per implementation of its rows), built together so that
+ * their samples can alternate, and what they share: the activations and the KV cache. */
+typedef struct model_set {
+    const bb_model *model;
+    group g[MAX_VARIANTS];
+    size_t n;
+    bool full;                   /* every group in full mode, else all extrapolated */
+    uint64_t max_seq, max_rows, max_tok; /* over the rows to run */
+    size_t cap;                  /* cache positions per sequence */
+    bb_step_bufs bufs;
+    uint16_t *kv;                /* kv.copies x layers_per_sample slices: K then V */
+    bb_kv_plan kv_plan;
+    uint64_t kv_next;            /* KV rotation position */
+    mat *heads;                  /* head_copies of the fp16 LM head, shared by the groups */
+    unsigned head_copies;
+    uint64_t head_next, head_bytes; /* head rotation position; bytes of the copies */
     uint64_t memory_estimate;
     bool hwm_reset;
     char hwm_note[160];
-    char refuse[320];            /* non-empty: the group could not be built: why */
+    char refuse[320];            /* non-empty: the set could not be built: why */
     char mode_reason[320];       /* why extrapolated although the model fits, or "" */
     double build_s;
-} group;
+} model_set;
 
-/* The weights stay in the arena for the next group. */
+/* The weights stay in the arena for the next model. */
 static void group_free(group *g)
 {
     free(g->layers);
-    free(g->heads);
     for (int i = 0; i <= BB_PROJ_COUNT; i++)
         bb_kernel_weights_free(&g->check[i]);
-    float **bufs[] = {&g->x, &g->xn, &g->q, &g->k, &g->v, &g->o, &g->gate, &g->up, &g->logits};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
-        bb_free(*bufs[i]);
-        *bufs[i] = NULL;
-    }
-    bb_free(g->act);
-    g->act = NULL;
     g->layers = NULL;
-    g->heads = NULL;
+}
+
+static void set_free(model_set *ms)
+{
+    for (size_t i = 0; i < ms->n; i++)
+        group_free(&ms->g[i]);
+    bb_step_bufs_free(&ms->bufs);
+    free(ms->heads);
+    ms->heads = NULL;
+    ms->kv = NULL; /* in the arena */
 }
 
 static size_t head_m(const group *g) { return g->model->vocab; }
 static size_t head_k(const group *g) { return g->model->hidden; }
 
-static uint64_t act_scratch_bytes(const group *g, uint64_t n)
+static const group *find_group(const model_set *ms, const bb_kernel *k)
 {
-    uint64_t best = 0;
-    for (int p = 0; p < BB_PROJ_COUNT; p++)
-        if (g->kn->act_bytes && g->kn->act_bytes(g->proj[p].k, n) > best)
-            best = g->kn->act_bytes(g->proj[p].k, n);
-    if (g->lm_head && g->head_kn->act_bytes && g->head_kn->act_bytes(head_k(g), n) > best)
-        best = g->head_kn->act_bytes(head_k(g), n);
-    return best;
+    for (size_t i = 0; i < ms->n; i++)
+        if (ms->g[i].kn == k)
+            return &ms->g[i];
+    return NULL;
 }
 
-static uint64_t io_bytes(const group *g, uint64_t n)
-{
-    uint64_t floats = n * (3 * g->hs + 2 * g->kvs + 2 * g->fs + (g->lm_head ? head_m(g) : 0));
-    return floats * sizeof(float) + alloc_size(act_scratch_bytes(g, n)) + 9 * HUGE_ALIGN;
-}
-
-/* Shapes, rotation and the memory estimate: arithmetic only, nothing allocated. */
-static void group_plan(group *g, const bb_sweep_opts *o, const bb_model *m, bb_format_id f,
-                       uint64_t n_max, uint64_t llc, uint64_t usable, bool force_extrapolated)
+/* Shapes, rotation and the weights' memory: arithmetic only, nothing allocated. */
+static void group_plan(group *g, const bb_sweep_opts *o, const bb_model *m, const bb_kernel *kn, uint64_t llc,
+                       uint64_t full_limit)
 {
     memset(g, 0, sizeof *g);
     g->model = m;
-    g->format = f;
-    g->kn = bb_kernel_find_best(bb_formats[f].name);
+    g->format = kn->format;
+    g->kn = kn;
     g->head_kn = bb_kernel_find_best("fp16");
     g->lm_head = o->lm_head;
-    g->n_max = n_max ? n_max : 1;
     bb_model_projections(m, g->proj);
     for (int p = 0; p < BB_PROJ_COUNT; p++) {
         g->shape_of[p] = p;
@@ -489,42 +668,34 @@ static void group_plan(group *g, const bb_sweep_opts *o, const bb_model *m, bb_f
         g->head_stream = stream_bytes(g->head_kn, head_m(g), head_k(g));
         g->head_macs = (uint64_t)head_m(g) * head_k(g);
     }
-    g->hs = bb_k_stride(m->hidden);
-    g->kvs = bb_k_stride(bb_model_kv_dim(m));
-    g->fs = bb_k_stride(m->ffn);
-
-    uint64_t limit = force_extrapolated ? 0 : o->full_max < usable ? o->full_max : usable;
-    bb_sweep_rotation(g->layer_stream, g->head_stream, m->layers, llc, limit, o->warm, &g->rot);
+    bb_sweep_rotation(g->layer_stream, g->head_stream, m->layers, llc, full_limit, o->warm, &g->rot);
     g->n_slots = g->rot.copies * g->rot.layers_per_sample;
 
     /* What the build allocates: the copies, the canonical matrices that layout kernels
-     * keep (one per shape), the tiles and check weights, the activations. */
+     * keep (one per shape), the tiles and check weights. */
     uint64_t layer_alloc = 0, shared = 0, check = 0;
     for (int p = 0; p < BB_PROJ_COUNT; p++) {
         layer_alloc += copy_alloc_bytes(g->kn, g->proj[p].m, g->proj[p].k);
         if (g->shape_of[p] == p) {
             if (g->kn->layout_bytes)
-                shared += alloc_size(bb_weights_bytes(f, g->proj[p].m, g->proj[p].k));
+                shared += alloc_size(bb_weights_bytes(g->format, g->proj[p].m, g->proj[p].k));
             check += 2 * bb_kernel_weights_bytes(g->kn, bb_sweep_check_rows(g->proj[p].m), g->proj[p].k);
         }
     }
-    uint64_t head_alloc = g->lm_head ? copy_alloc_bytes(g->head_kn, head_m(g), head_k(g)) : 0;
-    if (g->lm_head && g->head_kn->layout_bytes)
-        shared += alloc_size(bb_weights_bytes(BB_FMT_FP16, head_m(g), head_k(g)));
-    /* + a chunk: a matrix that does not fit the rest of a chunk starts the next one */
-    g->arena_need = (uint64_t)g->n_slots * layer_alloc + (uint64_t)g->rot.copies * head_alloc + shared +
-                    ARENA_CHUNK;
-    g->memory_estimate = g->arena_need + check + io_bytes(g, g->n_max) + (64ull << 20);
+    /* the head copies are the set's (set_plan); alloc_size counts the alignment, and the
+     * first-fit arena wastes at most the set's last chunk (counted once in set_plan) */
+    g->arena_need = (uint64_t)g->n_slots * layer_alloc + shared;
+    g->check_bytes = check;
 }
 
-static void reset_peak_rss(group *g)
+static void reset_peak_rss(model_set *ms)
 {
     FILE *f = fopen("/proc/self/clear_refs", "w");
-    g->hwm_reset = f && fputs("5", f) >= 0;
+    ms->hwm_reset = f && fputs("5", f) >= 0;
     if (f && fclose(f) != 0)
-        g->hwm_reset = false;
-    if (!g->hwm_reset)
-        snprintf(g->hwm_note, sizeof g->hwm_note, "process peak so far (VmHWM could not be reset: %s)",
+        ms->hwm_reset = false;
+    if (!ms->hwm_reset)
+        snprintf(ms->hwm_note, sizeof ms->hwm_note, "process peak so far (VmHWM could not be reset: %s)",
                  strerror(errno));
 }
 
@@ -555,7 +726,9 @@ static int build_shape(group *g, int p, uint64_t seed)
     return rc;
 }
 
-static int build_heads(group *g, uint64_t seed)
+/* The head's check weights for group g and, when heads is not NULL, the set's shared head
+ * copies (every implementation of a model runs the same fp16 head). */
+static int build_heads(group *g, uint64_t seed, mat *heads, unsigned copies)
 {
     if (!g->lm_head)
         return 0;
@@ -563,128 +736,99 @@ static int build_heads(group *g, uint64_t seed)
     mat master;
     if (make_tile(BB_FMT_FP16, head_m(g), head_k(g), seed, &tile) != 0)
         return -1;
-    int rc = mat_from_tile(g->head_kn, &tile, head_m(g), g->ar, &master);
+    int rc = heads ? mat_from_tile(g->head_kn, &tile, head_m(g), g->ar, &master) : 0;
     mat chk;
     if (rc == 0 && (rc = mat_from_tile(g->head_kn, &tile, bb_sweep_check_rows(head_m(g)), NULL, &chk)) == 0) {
         g->check[BB_PROJ_COUNT].w = chk.w;
         g->check[BB_PROJ_COUNT].layout = chk.layout;
     }
     bb_weights_free(&tile);
-    for (unsigned c = 0; rc == 0 && c + 1 < g->rot.copies; c++)
-        rc = mat_clone(g->head_kn, &master, g->ar, &g->heads[c]);
-    if (rc == 0)
-        g->heads[g->rot.copies - 1] = master;
+    for (unsigned c = 0; heads && rc == 0 && c + 1 < copies; c++)
+        rc = mat_clone(g->head_kn, &master, g->ar, &heads[c]);
+    if (heads && rc == 0)
+        heads[copies - 1] = master;
     return rc;
 }
 
-static int alloc_io(group *g)
+/* Allocates and fills a group's weights; -1 when out of memory. */
+static int group_build(group *g, const bb_sweep_opts *o, mat *heads, unsigned head_copies)
 {
-    uint64_t n = g->n_max;
-    g->x = bb_alloc(n * g->hs * sizeof(float));
-    g->xn = bb_alloc(n * g->hs * sizeof(float));
-    g->q = bb_alloc(n * g->hs * sizeof(float));
-    g->o = bb_alloc(n * g->hs * sizeof(float));
-    g->k = bb_alloc(n * g->kvs * sizeof(float));
-    g->v = bb_alloc(n * g->kvs * sizeof(float));
-    g->gate = bb_alloc(n * g->fs * sizeof(float));
-    g->up = bb_alloc(n * g->fs * sizeof(float));
-    g->logits = g->lm_head ? bb_alloc(n * head_m(g) * sizeof(float)) : NULL;
-    uint64_t act = act_scratch_bytes(g, n);
-    g->act = act ? bb_alloc(act) : NULL;
-    return g->x && g->xn && g->q && g->o && g->k && g->v && g->gate && g->up &&
-                   (!g->lm_head || g->logits) && (!act || g->act)
-               ? 0
-               : -1;
-}
-
-/* Allocates and fills everything; on failure g->refuse says why. */
-static void group_build(group *g, const bb_sweep_opts *o)
-{
-    uint64_t t0 = bb_now_ns();
-    reset_peak_rss(g);
     g->layers = calloc((size_t)g->n_slots * BB_PROJ_COUNT, sizeof *g->layers);
-    g->heads = calloc(g->rot.copies, sizeof *g->heads);
-    int rc = g->layers && g->heads ? 0 : -1;
+    int rc = g->layers ? 0 : -1;
     uint64_t seed = o->seed * 1000003u + (uint64_t)g->format * 131 + g->model->hidden;
     for (int p = 0; p < BB_PROJ_COUNT && rc == 0; p++)
         if (g->shape_of[p] == p)
             rc = build_shape(g, p, seed + (uint64_t)p);
     if (rc == 0)
-        rc = build_heads(g, seed + 97);
-    if (rc == 0)
-        rc = alloc_io(g);
-    if (rc != 0) {
-        char h[32];
-        snprintf(g->refuse, sizeof g->refuse,
-                 "allocation failed while building the weights (estimate %s); the machine has less "
-                 "memory than MemAvailable said",
-                 fmt_gb((double)g->memory_estimate, h, sizeof h));
-        group_free(g);
-    }
-    g->build_s = (double)(bb_now_ns() - t0) / 1e9;
+        rc = build_heads(g, o->seed * 1000003u + 97, heads, head_copies);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ a decode step */
 
-static void gemm(bb_pool *pool, const bb_kernel *k, const mat *w, const float *x, size_t xs, float *y,
-                 size_t ys, size_t n, void *act)
+static const uint16_t *kv_slot(const model_set *ms, size_t slot, int which)
 {
-    bb_gemm_args a = {.w = &w->w, .layout = w->layout ? w->layout : w->w.data, .x = x, .x_stride = xs,
-                      .y = y, .y_stride = ys, .n = n, .act = act};
-    bb_gemm_exec(pool, k, &a);
+    return ms->kv + (2 * slot + (size_t)which) * (ms->kv_plan.slice_bytes / 4);
 }
 
-/* One layer: q, k, v from x; o from q (stand-in for the attention output); gate and up
- * from o; down from gate; down's output is the next layer's x. */
-static void layer_step(bb_pool *pool, group *g, const mat *L, size_t n)
+static bb_step_geom row_geom(const model_set *ms, const group *g, const bb_sweep_opts *o, const bb_sweep_row *r)
 {
-    const bb_kernel *k = g->kn;
-    gemm(pool, k, &L[BB_PROJ_Q], g->x, g->hs, g->q, g->hs, n, g->act);
-    gemm(pool, k, &L[BB_PROJ_K], g->x, g->hs, g->k, g->kvs, n, g->act);
-    gemm(pool, k, &L[BB_PROJ_V], g->x, g->hs, g->v, g->kvs, n, g->act);
-    gemm(pool, k, &L[BB_PROJ_O], g->q, g->hs, g->o, g->hs, n, g->act);
-    gemm(pool, k, &L[BB_PROJ_GATE], g->o, g->hs, g->gate, g->fs, n, g->act);
-    gemm(pool, k, &L[BB_PROJ_UP], g->o, g->hs, g->up, g->fs, n, g->act);
-    gemm(pool, k, &L[BB_PROJ_DOWN], g->gate, g->fs, g->xn, g->hs, n, g->act);
-    float *t = g->x;
-    g->x = g->xn;
-    g->xn = t;
+    bb_step_geom geo = {.model = ms->model, .kn = g->kn, .head_kn = g->head_kn, .ops = bb_step_ops_best(),
+                        .n_seq = r->prompt ? 1 : r->batch, .n_tok = r->prompt ? r->prompt : 1,
+                        .pos0 = r->prompt ? 0 : o->context, .cap = ms->cap, .matmul_only = o->matmul_only};
+    return geo;
 }
+
+/* Tokens a row's step produces: its batch, or the prompt's tokens. */
+static uint64_t row_tokens(const bb_sweep_row *r) { return r->prompt ? r->prompt : r->batch; }
 
 /* The next copy of the unit in the rotation (every call, estimates and warm-up included,
  * moves on, so a copy comes back only after all the others): its first `layers` layers,
- * then its head. */
-static void sample(bb_pool *pool, group *g, unsigned layers, size_t n, double *layers_ns, double *head_ns)
+ * with the next KV slices, then its head.  The inputs are refilled first (outside the
+ * clock), so a sample never continues another format's activations. */
+static void sample(bb_pool *pool, model_set *ms, group *g, const bb_step_geom *geo, unsigned layers,
+                   uint64_t seed, double *layers_ns, double *head_ns, bb_step_split *sp)
 {
     unsigned c = (unsigned)(g->next_copy++ % g->rot.copies);
     const mat *base = &g->layers[(size_t)c * g->rot.layers_per_sample * BB_PROJ_COUNT];
+    size_t kvd = bb_model_kv_dim(ms->model);
+    unsigned kc = (unsigned)(ms->kv_next % ms->kv_plan.copies);
+    size_t windows = ms->max_seq / geo->n_seq ? ms->max_seq / geo->n_seq : 1;
+    size_t off = (size_t)((ms->kv_next / ms->kv_plan.copies) % windows) * geo->n_seq * ms->cap * kvd;
+    ms->kv_next++;
+    bb_step_fill_x(&ms->bufs, geo->n_seq * geo->n_tok, ms->model->hidden, seed);
+    memset(sp, 0, sizeof *sp);
     uint64_t t0 = bb_now_ns();
-    for (unsigned l = 0; l < layers; l++)
-        layer_step(pool, g, base + (size_t)l * BB_PROJ_COUNT, n);
+    for (unsigned l = 0; l < layers; l++) {
+        const mat *L = base + (size_t)l * BB_PROJ_COUNT;
+        size_t slot = (size_t)kc * g->rot.layers_per_sample + l;
+        bb_step_layer layer = {.k_cache = ms->kv ? (uint16_t *)kv_slot(ms, slot, 0) + off : NULL,
+                               .v_cache = ms->kv ? (uint16_t *)kv_slot(ms, slot, 1) + off : NULL};
+        for (int p = 0; p < BB_PROJ_COUNT; p++)
+            layer.proj[p] = (bb_step_mat){&L[p].w, L[p].layout ? L[p].layout : L[p].w.data};
+        bb_step_layer_run(pool, geo, &ms->bufs, &layer, sp);
+    }
     uint64_t t1 = bb_now_ns();
-    if (g->lm_head)
-        gemm(pool, g->head_kn, &g->heads[c], g->x, g->hs, g->logits, head_m(g), n, g->act);
+    bb_step_split head_split = {0};
+    if (g->lm_head) {
+        const mat *hm = &ms->heads[ms->head_next++ % ms->head_copies];
+        bb_step_mat h = {&hm->w, hm->layout ? hm->layout : hm->w.data};
+        bb_step_head_run(pool, geo, &ms->bufs, &h, &head_split);
+    }
     uint64_t t2 = bb_now_ns();
     *layers_ns = (double)(t1 - t0);
     *head_ns = (double)(t2 - t1);
+    /* the split of the whole step: the layers' parts scaled like the layers, + the head's */
+    double f = (double)ms->model->layers / (double)layers;
+    sp->linear_ns = sp->linear_ns * f + head_split.linear_ns;
+    sp->attention_ns *= f;
+    sp->other_ns = sp->other_ns * f + head_split.other_ns;
 }
 
-static void fill_inputs(group *g, size_t n, uint64_t seed)
+static bool step_finite(const model_set *ms, const group *g, size_t rows)
 {
-    for (size_t t = 0; t < n; t++) {
-        bb_rng_fill(g->x + t * g->hs, g->model->hidden, 1.0f, seed + t);
-        bb_rng_fill(g->o + t * g->hs, g->model->hidden, 1.0f, seed + 7777 + t);
-        bb_rng_fill(g->gate + t * g->fs, g->model->ffn, 1.0f, seed + 15555 + t);
-    }
-}
-
-static bool all_finite(const float *v, size_t rows, size_t cols, size_t stride)
-{
-    for (size_t r = 0; r < rows; r++)
-        for (size_t i = 0; i < cols; i++)
-            if (!isfinite(v[r * stride + i]))
-                return false;
-    return true;
+    return bb_step_finite(ms->bufs.x, rows, ms->model->hidden, ms->bufs.hs) &&
+           (!g->lm_head || bb_step_finite(ms->bufs.logits, rows, head_m(g), ms->bufs.vocab));
 }
 
 /* ------------------------------------------------------------------ JSON helpers */
@@ -739,7 +883,17 @@ typedef struct row_result {
     char reason[512];
     json_t *check;      /* owned */
     double *layers_ns, *head_ns, *step_ns;
+    double *linear_ns, *attention_ns, *other_ns; /* the step's split, per sample */
     size_t n_samples;
+    bool active;        /* being sampled in the current set */
+    bool non_finite;    /* a sample ended with a non-finite activation */
+    bool matmul_non_finite; /* the same under --matmul-only: a warning */
+    bb_step_geom geo;
+    group *g;
+    double speedup, speedup_lo, speedup_hi; /* vs the set's fp16 row, paired; NAN: none */
+    size_t pairs;
+    const char *baseline_impl;
+    json_t *set;        /* owned: the interleaved set this row was sampled in */
     unsigned warmup_done;
     bb_summary stats;
     json_t *warnings;   /* owned */
@@ -783,12 +937,14 @@ static json_t *weight_bytes_json(const bb_model *m, bb_format_id f)
                      "scales and padding) + fp16 embedding + fp16 LM head + fp16 norms");
 }
 
-static json_t *budget_json(const bb_sweep_opts *o, const bb_model *m, bb_format_id f)
+static json_t *budget_json(const bb_sweep_opts *o, const bb_sweep_row *r)
 {
-    return json_pack("{s:I, s:i, s:I, s:s, s:I, s:s}", "mem_budget_bytes", (json_int_t)o->mem_budget,
+    uint64_t budget = o->mem_budgets[r->budget ? r->budget_index : 0];
+    return json_pack("{s:I, s:s, s:i, s:I, s:s, s:I, s:s}", "mem_budget_bytes", (json_int_t)budget, "budget_source",
+                     budget == BB_SWEEP_PAPER_BUDGET ? "paper (two A100 80GB)" : "--mem-budget",
                      "seq_len", (int)o->seq_len, "kv_bytes_per_seq",
-                     (json_int_t)bb_model_kv_bytes_per_seq(m, o->seq_len, 2), "kv_formula", bb_model_kv_formula,
-                     "max_batch", (json_int_t)budget_batch_of(o, m, f), "what_counts",
+                     (json_int_t)bb_model_kv_bytes_per_seq(r->model, o->seq_len, 2), "kv_formula", bb_model_kv_formula,
+                     "max_batch", (json_int_t)bb_sweep_budget_batch(o, r->model, r->format, budget), "what_counts",
                      "weights (modeled, weight_bytes) and the KV cache at seq_len; activations and runtime "
                      "buffers are not counted");
 }
@@ -807,15 +963,15 @@ static json_t *ceiling_json(const sweep_state *st, unsigned threads)
                      "how", how, "threads", (int)threads, "median_gbps", real_or_null(b->median_gbps));
 }
 
-static json_t *peak_rss_json(const group *g)
+static json_t *peak_rss_json(const model_set *g)
 {
     uint64_t hwm = read_vm_hwm();
     if (!hwm)
         return unavailable("no VmHWM in /proc/self/status");
     return json_pack("{s:I, s:s, s:s, s:s}", "value", (json_int_t)hwm, "status", "measured", "how",
                      "VmHWM of /proc/self/status at the end of the row", "scope",
-                     g && g->hwm_reset ? "since this model and format's weights were built (VmHWM reset "
-                                         "through /proc/self/clear_refs)"
+                     g && g->hwm_reset ? "since this model's weights (every implementation of its set) were "
+                                         "built (VmHWM reset through /proc/self/clear_refs)"
                                        : g ? g->hwm_note : "process peak so far");
 }
 
@@ -847,12 +1003,52 @@ static json_t *energy_model_json(const bb_model *m, bb_format_id f, bool lm_head
     return e;
 }
 
+static double median_of(const double *v, size_t n) { return n ? bb_median_copy(v, n) : NAN; }
+
+/* Where the time goes: medians of the per-sample split (whole step), and the attention share. */
+static json_t *split_json(const row_result *res)
+{
+    size_t n = res->n_samples;
+    if (!n)
+        return json_null();
+    double *share = malloc(n * sizeof *share);
+    for (size_t i = 0; share && i < n; i++)
+        share[i] = res->attention_ns[i] / res->step_ns[i];
+    json_t *j = json_pack("{s:o, s:o, s:o, s:o, s:s, s:s}", "linear_ms", real_or_null(median_of(res->linear_ns, n) / 1e6),
+                          "attention_ms", real_or_null(median_of(res->attention_ns, n) / 1e6), "other_ms",
+                          real_or_null(median_of(res->other_ns, n) / 1e6), "attention_share",
+                          real_or_null(share ? median_of(share, n) : NAN), "status", "measured", "how",
+                          "medians over the samples of the step's time in the linear layers (7 projections x "
+                          "layers + the LM head), attention, and the rest (norms, RoPE, cache stores, SiLU, "
+                          "residual adds), one clock (extrapolated rows: the layer's parts x layers)");
+    free(share);
+    return j;
+}
+
+static json_t *vs_fp16_json(const bb_sweep_row *r, const row_result *res)
+{
+    if (!res->n_samples)
+        return json_null();
+    if (!(res->speedup > 0))
+        return unavailable(res->baseline_impl ? "the fp16 row of this set was not measured"
+                                              : "no fp16 row in this set (run --formats with fp16)");
+    return json_pack("{s:s, s:f, s:f, s:f, s:f, s:I, s:s, s:s}", "status", "measured", "speedup", res->speedup,
+                     "ci_low", res->speedup_lo, "ci_high", res->speedup_hi, "level", 0.95, "pairs",
+                     (json_int_t)res->pairs, "baseline_impl", res->baseline_impl, "how",
+                     r->budget ? "median over rounds of the paired tokens/s ratio (batch / step ns of this row over "
+                                 "the fp16 row's, same round), percentile bootstrap of the median over resampled "
+                                 "rounds (2000)"
+                               : "median over rounds of fp16 step ns / this step ns (samples taken side by side), "
+                                 "percentile bootstrap of the median over resampled rounds (2000)");
+}
+
 /* The row as SCHEMA.md describes it. */
-static json_t *row_json(const bb_sweep_ctx *c, const sweep_state *st, const bb_sweep_row *r, const group *g,
+static json_t *row_json(const bb_sweep_ctx *c, const sweep_state *st, const bb_sweep_row *r, const model_set *ms,
                         row_result *res)
 {
     const bb_sweep_opts *o = c->opts;
     const bb_model *m = r->model;
+    const group *g = ms && !ms->refuse[0] ? find_group(ms, r->kernel) : NULL;
     json_t *j = json_object();
     char t[32];
     utc_now(t, sizeof t, "%Y-%m-%dT%H:%M:%SZ");
@@ -871,6 +1067,8 @@ static json_t *row_json(const bb_sweep_ctx *c, const sweep_state *st, const bb_s
     set_new(j, "impl_isa", json_string(bb_isa_name(r->kernel->isa)));
     set_new(j, "impl_method", json_string(r->kernel->method));
     set_new(j, "multiply_free", json_boolean(r->kernel->multiply_free));
+    const bb_kernel *best = bb_kernel_find_best(bb_formats[r->format].name);
+    set_new(j, "impl_is_best", json_boolean(best == r->kernel));
     const bb_kernel *hk = bb_kernel_find_best("fp16");
     set_new(j, "head_impl", o->lm_head && hk ? json_string(hk->name) : json_null());
     set_new(j, "threads", json_integer(r->threads));
@@ -878,28 +1076,41 @@ static json_t *row_json(const bb_sweep_ctx *c, const sweep_state *st, const bb_s
     set_new(j, "placement", pool ? json_string(bb_pool_placement(pool)) : json_null());
     set_new(j, "model", model_json(m));
     set_new(j, "batch", json_integer((json_int_t)r->batch));
-    set_new(j, "batch_source", json_string(r->budget ? "budget" : "list"));
+    set_new(j, "batch_source", json_string(r->budget ? "budget" : r->prompt ? "prompt" : "list"));
     set_new(j, "lm_head", json_boolean(o->lm_head));
     set_new(j, "warm", json_boolean(o->warm));
+    const bb_step_ops *ops = bb_step_ops_best();
+    set_new(j, "step", json_pack("{s:s, s:i, s:i, s:i, s:i, s:o, s:f, s:f}", "kind",
+                                 o->matmul_only ? "matmul_only" : r->prompt ? "prompt" : "decode", "context",
+                                 (int)(r->prompt ? 0 : o->context), "sequences", (int)(r->prompt ? 1 : r->batch),
+                                 "tokens_per_sequence", (int)(r->prompt ? r->prompt : 1), "tokens",
+                                 (int)row_tokens(r), "ops_impl",
+                                 o->matmul_only || !ops ? json_null() : json_string(ops->name), "rope_theta",
+                                 BB_STEP_ROPE_THETA, "norm_eps", (double)BB_STEP_NORM_EPS));
 
     bool measured = res->n_samples > 0;
     if (g) {
         set_new(j, "mode", json_string(g->rot.full ? "full" : "extrapolated"));
-        set_new(j, "mode_reason", g->rot.full ? json_null() : json_string(g->mode_reason[0] ? g->mode_reason
-                                                                                            : "the model does not fit --full-max or the usable memory"));
+        set_new(j, "mode_reason", g->rot.full ? json_null() : json_string(ms->mode_reason[0] ? ms->mode_reason
+                                                                                             : "the model does not fit --full-max or the usable memory"));
         set_new(j, "layers_per_sample", json_integer(g->rot.layers_per_sample));
         set_new(j, "layers_measured", json_integer((json_int_t)g->n_slots));
         uint64_t llc = st->llc;
-        set_new(j, "rotation", json_pack("{s:i, s:I, s:o, s:o}", "copies", (int)g->rot.copies, "bytes",
+        set_new(j, "rotation", json_pack("{s:i, s:I, s:o, s:o, s:i, s:I}", "copies", (int)g->rot.copies, "bytes",
                                          (json_int_t)g->rot.rotation_bytes, "llc_bytes",
                                          llc ? json_integer((json_int_t)llc) : unavailable(st->llc_source),
                                          "llc_multiple",
                                          llc ? real_or_null((double)g->rot.rotation_bytes / (double)llc)
-                                             : json_null()));
+                                             : json_null(),
+                                         "kv_copies", (int)ms->kv_plan.copies, "kv_bytes",
+                                         (json_int_t)ms->kv_plan.total_bytes));
+        json_object_set_new(json_object_get(j, "rotation"), "head_copies", json_integer(ms->head_copies));
         set_new(j, "extrapolation",
                 g->rot.full ? json_null()
                             : json_pack("{s:i, s:s}", "factor", (int)m->layers, "formula",
-                                        "step_ns = layers x layer_ns + head_ns (per sample)"));
+                                        "step_ns = layers x layer_ns + head_ns per sample; the layer is timed with "
+                                        "its own weights and its slice of the KV cache (this batch's sequences at "
+                                        "the row's context)"));
     } else {
         const char *keys[] = {"mode", "mode_reason", "layers_per_sample", "layers_measured", "rotation",
                               "extrapolation"};
@@ -907,6 +1118,7 @@ static json_t *row_json(const bb_sweep_ctx *c, const sweep_state *st, const bb_s
             set_new(j, keys[i], json_null());
     }
     set_new(j, "check", res->check ? json_incref(res->check) : json_null());
+    set_new(j, "interleave", res->set ? json_incref(res->set) : json_null());
     set_new(j, "timing", json_pack("{s:i, s:I, s:f, s:o, s:f, s:o, s:o, s:o}", "warmup_samples",
                                    (int)res->warmup_done, "samples", (json_int_t)res->n_samples, "min_time_s",
                                    o->min_time, "timed_s", real_or_null(res->timed_s), "timer_granularity_ns",
@@ -917,10 +1129,17 @@ static json_t *row_json(const bb_sweep_ctx *c, const sweep_state *st, const bb_s
     set_new(j, "samples_step_ns", array_of(res->step_ns, res->n_samples));
     set_new(j, "samples_layers_ns", array_of(res->layers_ns, res->n_samples));
     set_new(j, "samples_head_ns", o->lm_head ? array_of(res->head_ns, res->n_samples) : json_null());
+    set_new(j, "samples_linear_ns", array_of(res->linear_ns, res->n_samples));
+    set_new(j, "samples_attention_ns", array_of(res->attention_ns, res->n_samples));
+    set_new(j, "samples_other_ns", array_of(res->other_ns, res->n_samples));
     set_new(j, "stats_step_ns", measured ? stats_json(&res->stats) : json_null());
     double med = res->stats.median;
     set_new(j, "latency_ms_per_token", measured ? real_or_null(med / 1e6) : json_null());
-    set_new(j, "tokens_per_s", measured ? real_or_null((double)r->batch * 1e9 / med) : json_null());
+    set_new(j, "tokens_per_s", measured ? real_or_null((double)row_tokens(r) * 1e9 / med) : json_null());
+    set_new(j, "split", split_json(res));
+    set_new(j, "matmul_ms_per_token", measured ? real_or_null(median_of(res->linear_ns, res->n_samples) / 1e6)
+                                               : json_null());
+    set_new(j, "vs_fp16", vs_fp16_json(r, res));
     set_new(j, "warnings", json_incref(res->warnings));
 
     set_new(j, "weight_bytes", weight_bytes_json(m, r->format));
@@ -931,22 +1150,31 @@ static json_t *row_json(const bb_sweep_ctx *c, const sweep_state *st, const bb_s
     set_new(j, "bits_per_weight", real_or_null((double)wb.linear * 8.0 / (double)params.linear));
     uint64_t streamed = g ? g->layer_stream * m->layers + g->head_stream : 0;
     set_new(j, "streamed_bytes_per_step", g ? json_integer((json_int_t)streamed) : json_null());
-    set_new(j, "memory_estimate_bytes", g ? json_integer((json_int_t)g->memory_estimate) : json_null());
-    set_new(j, "peak_rss_bytes", peak_rss_json(g));
+    uint64_t kv_read = o->matmul_only ? 0
+                                      : bb_step_kv_layer_bytes(m, r->prompt ? 1 : r->batch,
+                                                               r->prompt ? r->prompt : o->context + 1) *
+                                            m->layers;
+    set_new(j, "kv_bytes_per_step", json_pack("{s:I, s:s, s:s}", "value", (json_int_t)kv_read, "status", "modeled",
+                                              "how", "2 (K,V) x layers x sequences x positions attended x kv_heads x "
+                                                     "head_dim x 2 bytes (fp16)"));
+    set_new(j, "memory_estimate_bytes", ms ? json_integer((json_int_t)ms->memory_estimate) : json_null());
+    set_new(j, "peak_rss_bytes", peak_rss_json(ms));
     double gbps = measured ? (double)streamed / med : NAN;
-    double ops = g ? 2.0 * (double)(g->layer_macs * m->layers + g->head_macs) * (double)r->batch : 0;
+    double ops_n = g ? 2.0 * (double)(g->layer_macs * m->layers + g->head_macs) * (double)row_tokens(r) : 0;
     set_new(j, "gbps", measured ? real_or_null(gbps) : json_null());
-    set_new(j, "gops", measured ? real_or_null(ops / med) : json_null());
+    set_new(j, "gops", measured ? real_or_null(ops_n / med) : json_null());
     json_t *ceil = ceiling_json(st, r->threads);
     double ceil_gbps = json_real_value(json_object_get(ceil, "gbps"));
     set_new(j, "bandwidth_ceiling", ceil);
     set_new(j, "pct_of_ceiling", measured && ceil_gbps > 0 ? real_or_null(100.0 * gbps / ceil_gbps) : json_null());
-    set_new(j, "budget", budget_json(o, m, r->format));
+    set_new(j, "budget", budget_json(o, r));
     json_t *energy = json_object_get(res->probe, "energy"), *counters = json_object_get(res->probe, "counters");
-    const char *why = "the row was not measured (see status and reason)";
+    const char *why = res->set && measured ? "formats were interleaved sample by sample: energy and counters need "
+                                             "one format per window (--no-interleave)"
+                                           : "the row was not measured (see status and reason)";
     set_new(j, "counters", counters ? json_incref(counters) : unavailable(why));
     set_new(j, "energy", energy ? json_incref(energy) : unavailable(why));
-    set_new(j, "energy_model", energy_model_json(m, r->format, o->lm_head, r->batch, streamed));
+    set_new(j, "energy_model", energy_model_json(m, r->format, o->lm_head, row_tokens(r), streamed));
     return j;
 }
 
@@ -1018,22 +1246,23 @@ static json_t *check_group(bb_pool *pool, const group *g, size_t n_check, bool *
                      real_or_null(worst), "detail", *passed ? "every shape passed" : detail, "shapes", shapes);
 }
 
-/* A lower bound of the seconds one layer + head take at N tokens with `threads` threads:
+/* A lower bound of the seconds one layer + head take at N rows with `threads` threads:
  * the largest projection's check weights (cache-warm) run on this thread alone, the
  * fastest of the calls made in 5 ms, scaled by operations and divided by the threads
  * (perfect scaling).  Single-threaded on purpose: on a loaded machine a pool call waits
  * for a descheduled worker, and a few-microsecond call would then read as milliseconds. */
-static double warm_estimate_s(group *g, size_t n, unsigned threads)
+static double warm_estimate_s(model_set *ms, const group *g, size_t n, unsigned threads)
 {
     int p = BB_PROJ_GATE;
     for (int q = 0; q < BB_PROJ_COUNT; q++)
         if (g->proj[q].m * g->proj[q].k > g->proj[p].m * g->proj[p].k)
             p = q;
     const bb_kernel_weights *cw = &g->check[g->shape_of[p]];
+    bb_step_bufs *b = &ms->bufs;
     bool from_ffn = g->proj[p].k == g->model->ffn, to_ffn = g->proj[p].m == g->model->ffn;
     bb_gemm_args a = {.w = &cw->w, .layout = cw->layout ? cw->layout : cw->w.data,
-                      .x = from_ffn ? g->gate : g->o, .x_stride = from_ffn ? g->fs : g->hs,
-                      .y = to_ffn ? g->up : g->q, .y_stride = to_ffn ? g->fs : g->hs, .n = n, .act = g->act};
+                      .x = from_ffn ? b->gate : b->o, .x_stride = from_ffn ? b->fs : b->hs,
+                      .y = to_ffn ? b->up : b->q, .y_stride = to_ffn ? b->fs : b->hs, .n = n, .act = b->act};
     double best = INFINITY;
     uint64_t t_end = bb_now_ns() + 5000000;
     for (int rep = 0; rep < 200 && (rep < 3 || bb_now_ns() < t_end); rep++) {
@@ -1047,15 +1276,18 @@ static double warm_estimate_s(group *g, size_t n, unsigned threads)
     return best / macs * (double)n * (double)(g->layer_macs + g->head_macs) / 1e9 / threads;
 }
 
-/* One real layer (the first copy) and head at N tokens, timed: what an extrapolated
- * sample costs, and from it a full step (layers x layer + head). */
-static void layer_estimate_s(bb_pool *pool, group *g, size_t n, double *layer_s, double *head_s)
+/* One real layer and head at the row's geometry, timed: what an extrapolated sample
+ * costs, and from it a full step (layers x layer + head). */
+static void layer_estimate_s(bb_pool *pool, model_set *ms, group *g, const bb_step_geom *geo, double *layer_s,
+                             double *head_s)
 {
     *layer_s = *head_s = INFINITY;
-    /* twice (two copies when there are), the faster: one preemption must not skip a row */
-    for (int i = 0; i < 2; i++) {
+    /* twice (two copies when there are), the faster: one preemption must not skip a row;
+     * once when one takes over a quarter second (large batches: the estimate is dear) */
+    for (int i = 0; i < 2 && !(i == 1 && *layer_s + *head_s > 0.25); i++) {
         double lns, hns;
-        sample(pool, g, 1, n, &lns, &hns);
+        bb_step_split sp;
+        sample(pool, ms, g, geo, 1, 99 + (uint64_t)i, &lns, &hns, &sp);
         if (lns + hns < (*layer_s + *head_s) * 1e9) {
             *layer_s = lns / 1e9;
             *head_s = hns / 1e9;
@@ -1073,114 +1305,6 @@ static void add_warning(row_result *res, const char *fmt, ...)
     va_end(ap);
     json_array_append_new(res->warnings, json_string(buf));
 }
-
-/* Kept samples until min_reps and min_time are both met (or max_reps, or the row's time
- * is up), inside one probe region.  Returns 1 when stopped by the signal flag. */
-static int sample_loop(bb_sweep_ctx *c, const sweep_state *st, bb_pool *pool, group *g, const bb_sweep_row *r,
-                       row_result *res, uint64_t row_t0, double *timed_ns)
-{
-    const bb_sweep_opts *o = c->opts;
-    double min_time = o->min_time;
-    if (bb_probe_min_window_s(st->probe) > min_time)
-        min_time = bb_probe_min_window_s(st->probe);
-    char region[96];
-    snprintf(region, sizeof region, "%s/%s/t%u/b%" PRIu64, g->model->name, bb_formats[g->format].name,
-             r->threads, r->batch);
-    double expected = res->est_sample_s * o->min_reps > min_time ? res->est_sample_s * o->min_reps : min_time;
-    bb_probe_idle(st->probe, expected < st->row_cap ? expected : st->row_cap);
-    bb_probe_begin(st->probe, region);
-    int rc = 0;
-    for (;;) {
-        if (c->stop && *c->stop) {
-            rc = 1;
-            break;
-        }
-        size_t s = res->n_samples++;
-        sample(pool, g, g->rot.layers_per_sample, r->batch, &res->layers_ns[s], &res->head_ns[s]);
-        res->step_ns[s] = bb_sweep_extrapolate(res->layers_ns[s], res->head_ns[s], g->model->layers,
-                                               g->rot.layers_per_sample);
-        *timed_ns += res->layers_ns[s] + res->head_ns[s];
-        if (res->n_samples >= o->max_reps)
-            break;
-        if (res->n_samples >= o->min_reps && *timed_ns >= min_time * 1e9)
-            break;
-        if ((double)(bb_now_ns() - row_t0) / 1e9 >= st->row_cap) {
-            if (res->n_samples < o->min_reps)
-                add_warning(res, "only %zu samples (fewer than %u): the row reached its time cap, %s",
-                            res->n_samples, o->min_reps, st->cap_note);
-            break;
-        }
-    }
-    bb_probe_end(st->probe);
-    /* A sample is a fraction of a step in extrapolated mode: count tokens by operations. */
-    double frac = (double)(g->rot.layers_per_sample * g->layer_macs + g->head_macs) /
-                  (double)(g->model->layers * g->layer_macs + g->head_macs);
-    double per_sample_bytes = (double)(g->rot.layers_per_sample * g->layer_stream + g->head_stream);
-    res->probe = bb_probe_result(st->probe, (double)res->n_samples,
-                                 (double)res->n_samples * (double)r->batch * frac, per_sample_bytes);
-    return rc;
-}
-
-static void row_warnings(const bb_sweep_opts *o, const sweep_state *st, const group *g, size_t n,
-                         unsigned threads, row_result *res)
-{
-    if (res->stats.cv > o->cv_warn)
-        add_warning(res, "CV %.1f%% > %.0f%%: noisy samples (a shared or virtual machine?); compare medians "
-                         "and their spread, not single values",
-                    100 * res->stats.cv, 100 * o->cv_warn);
-    double shortest = INFINITY;
-    for (size_t s = 0; s < res->n_samples; s++)
-        if (res->layers_ns[s] + res->head_ns[s] < shortest)
-            shortest = res->layers_ns[s] + res->head_ns[s];
-    if (shortest < 1000 * st->granularity_ns)
-        add_warning(res, "shortest sample %.0f ns is under 1000 timer ticks (%.0f ns each): timing error "
-                         "above 0.1%%",
-                    shortest, st->granularity_ns);
-    if (!all_finite(g->x, n, g->model->hidden, g->hs) ||
-        (g->lm_head && !all_finite(g->logits, n, head_m(g), head_m(g))))
-        add_warning(res, "non-finite activations after the last sample: timings of NaN/inf data may "
-                         "differ from real data");
-    if (o->warm)
-        add_warning(res, "--warm: weights were not rotated and may have been served from the cache");
-    int t = (int)threads;
-    if (t <= st->ceiling_threads && res->stats.median > 0 &&
-        (double)(g->layer_stream * g->model->layers + g->head_stream) / res->stats.median >
-            st->ceiling[t - 1].best_gbps)
-        add_warning(res, "weight bytes streamed faster than the measured read ceiling: the ceiling was "
-                         "measured under other load, or some weights came from a cache");
-    else if (!st->llc)
-        add_warning(res, "LLC size unknown (%s): the rotation assumed 256 MiB", st->llc_source);
-}
-
-/* Warm-up (discarded), then the kept samples.  Returns 1 when stopped by the signal flag. */
-static int time_row(bb_sweep_ctx *c, const sweep_state *st, bb_pool *pool, group *g, const bb_sweep_row *r,
-                    row_result *res, uint64_t row_t0)
-{
-    const bb_sweep_opts *o = c->opts;
-    res->layers_ns = calloc(o->max_reps, sizeof(double));
-    res->head_ns = calloc(o->max_reps, sizeof(double));
-    res->step_ns = calloc(o->max_reps, sizeof(double));
-    if (!res->layers_ns || !res->head_ns || !res->step_ns)
-        return -1;
-    fill_inputs(g, r->batch, o->seed + r->batch);
-    for (unsigned i = 0; i < o->warmup; i++) {
-        if (c->stop && *c->stop)
-            return 1;
-        double lns, hns;
-        sample(pool, g, g->rot.layers_per_sample, r->batch, &lns, &hns);
-        res->warmup_done++;
-    }
-    double timed_ns = 0;
-    int rc = sample_loop(c, st, pool, g, r, res, row_t0, &timed_ns);
-    if (rc != 0)
-        return rc;
-    res->timed_s = timed_ns / 1e9;
-    bb_summarize(res->step_ns, res->n_samples, &res->stats);
-    row_warnings(o, st, g, r->batch, r->threads, res);
-    return 0;
-}
-
-/* ------------------------------------------------------------------ the run */
 
 static bb_pool *pool_for(sweep_state *st, unsigned threads, char *err, size_t errlen)
 {
@@ -1216,115 +1340,11 @@ static void measure_ceiling(sweep_state *st, const bb_sweep_opts *o)
     st->ceiling_threads = measured;
 }
 
-static size_t count_group_rows(const bb_sweep_row *rows, size_t n, size_t i, uint64_t *n_max, bb_sweep_ctx *c)
-{
-    size_t j = i;
-    *n_max = 0;
-    for (; j < n && rows[j].model == rows[i].model && rows[j].format == rows[i].format; j++)
-        if ((!c->skip || !bb_keyset_has(c->skip, rows[j].key)) && rows[j].batch > *n_max)
-            *n_max = rows[j].batch;
-    return j - i;
-}
-
 static uint64_t usable_memory(const bb_sweep_opts *o)
 {
     uint64_t avail = o->mem_available ? o->mem_available() : bb_machine_mem_available();
     uint64_t margin = avail / 8 > (512ull << 20) ? avail / 8 : (512ull << 20);
     return avail > margin ? avail - margin : 0;
-}
-
-static void finish_row(row_result *res)
-{
-    json_decref(res->check);
-    json_decref(res->warnings);
-    json_decref(res->probe);
-    free(res->layers_ns);
-    free(res->head_ns);
-    free(res->step_ns);
-    memset(res, 0, sizeof *res);
-}
-
-/* Measures (or refuses, or skips) one row of a built group. */
-static int run_row(bb_sweep_ctx *c, sweep_state *st, group *g, const bb_sweep_row *r, row_result *res)
-{
-    const bb_sweep_opts *o = c->opts;
-    uint64_t t0 = bb_now_ns();
-    char err[200];
-    if (!g) {
-        res->status = "no_fit";
-        bb_model_bytes b;
-        bb_model_weight_bytes(r->model, r->format, &b);
-        snprintf(res->reason, sizeof res->reason,
-                 "Table 3: the weights (%.2f GB) plus the KV cache of one sequence of %u tokens (%.3f GB) "
-                 "exceed --mem-budget %.2f GB",
-                 (double)b.total / 1e9, o->seq_len,
-                 (double)bb_model_kv_bytes_per_seq(r->model, o->seq_len, 2) / 1e9, (double)o->mem_budget / 1e9);
-        return 0;
-    }
-    if (g->refuse[0]) {
-        res->status = "refused";
-        snprintf(res->reason, sizeof res->reason, "%s", g->refuse);
-        return 0;
-    }
-    bb_pool *pool = pool_for(st, r->threads, err, sizeof err);
-    if (!pool) {
-        res->status = "error";
-        snprintf(res->reason, sizeof res->reason, "cannot start %u threads: %s", r->threads, err);
-        return 0;
-    }
-    size_t n_check = r->batch < 8 ? r->batch : 8;
-    bool passed;
-    res->check = check_group(pool, g, n_check, &passed);
-    if (!passed) {
-        res->status = "check_failed";
-        snprintf(res->reason, sizeof res->reason, "the kernel disagrees with the scalar reference: %s",
-                 json_string_value(json_object_get(res->check, "detail")));
-        return 0;
-    }
-    fill_inputs(g, r->batch, o->seed);
-    unsigned samples = o->warmup + o->min_reps;
-    double lower = warm_estimate_s(g, r->batch, r->threads);
-    if (lower * samples > st->row_cap) {
-        res->est_sample_s = lower;
-        res->status = "skipped";
-        snprintf(res->reason, sizeof res->reason,
-                 "even one layer + head per sample would take at least %.2f s (a cache-warm probe of the "
-                 "largest projection at N=%" PRIu64 ", scaled by operations): %u warm-up + %u samples exceed "
-                 "the row's time cap, %s",
-                 lower, r->batch, o->warmup, o->min_reps, st->cap_note);
-        return 0;
-    }
-    double layer_s, head_s;
-    layer_estimate_s(pool, g, r->batch, &layer_s, &head_s);
-    res->est_sample_s = (double)g->rot.layers_per_sample * layer_s + head_s;
-    if (res->est_sample_s * samples > st->row_cap) {
-        /* A full step at this batch is too slow: one layer + head per sample will do. */
-        if (g->rot.full && (layer_s + head_s) * samples <= st->row_cap)
-            return 2;
-        res->status = "skipped";
-        snprintf(res->reason, sizeof res->reason,
-                 "one sample (%u layer%s + head) takes about %.2f s (one layer timed: %.3f s, head %.3f s): "
-                 "%u warm-up + %u samples exceed the row's time cap, %s",
-                 g->rot.layers_per_sample, g->rot.layers_per_sample == 1 ? "" : "s", res->est_sample_s, layer_s,
-                 head_s, o->warmup, o->min_reps, st->cap_note);
-        return 0;
-    }
-    int rc = time_row(c, st, pool, g, r, res, t0);
-    if (rc != 0)
-        return rc;
-    res->status = "ok";
-    return 0;
-}
-
-static void group_note(const group *g, const bb_sweep_opts *o, FILE *to)
-{
-    char a[32], b[32];
-    fprintf(to, "bitbench sweep: %s %s (%s): %s mode, %u cop%s of %s in rotation (%s), %s to allocate\n",
-            g->model->name, bb_formats[g->format].name, g->kn->name, g->rot.full ? "full" : "extrapolated",
-            g->rot.copies, g->rot.copies == 1 ? "y" : "ies",
-            g->rot.full ? "the model" : (o->lm_head ? "one layer + head" : "one layer"),
-            fmt_gb((double)g->rot.rotation_bytes, a, sizeof a),
-            fmt_gb((double)g->memory_estimate, b, sizeof b));
 }
 
 /* The time the next row may take: --max-row-time, or under --time-budget at most twice
@@ -1348,40 +1368,419 @@ static bool set_row_cap(sweep_state *st, const bb_sweep_opts *o, double elapsed_
     return true;
 }
 
-/* Plans and builds the group of row r (extrapolated when forced); refuses it when the
- * estimate exceeds what the machine can give. */
-static void group_open(group *g, const bb_sweep_opts *o, sweep_state *st, const bb_sweep_row *r,
-                       uint64_t n_max, bool force_extrapolated)
+
+static void finish_row(row_result *res)
 {
-    /* the arena's pages are ours already: they count as usable */
-    uint64_t usable = usable_memory(o) + arena_bytes(&st->ar);
-    group_plan(g, o, r->model, r->format, n_max, st->llc, usable, force_extrapolated);
-    if (g->rot.full && g->memory_estimate > usable) {
-        /* the weights fit but not with everything else: extrapolate rather than refuse */
-        group_plan(g, o, r->model, r->format, n_max, st->llc, usable, true);
-        snprintf(g->mode_reason, sizeof g->mode_reason,
-                 "the full model fits --full-max but not with its activations in the usable memory");
+    json_decref(res->check);
+    json_decref(res->warnings);
+    json_decref(res->probe);
+    json_decref(res->set);
+    double **arrays[] = {&res->layers_ns, &res->head_ns, &res->step_ns, &res->linear_ns, &res->attention_ns,
+                         &res->other_ns};
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
+        free(*arrays[i]);
+    memset(res, 0, sizeof *res);
+}
+
+static void row_init(row_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->warnings = json_array();
+    res->speedup = res->speedup_lo = res->speedup_hi = NAN;
+}
+
+static int row_arrays(row_result *res, size_t cap)
+{
+    double **arrays[] = {&res->layers_ns, &res->head_ns, &res->step_ns, &res->linear_ns, &res->attention_ns,
+                         &res->other_ns};
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
+        if (!(*arrays[i] = calloc(cap ? cap : 1, sizeof(double))))
+            return -1;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ a model's set of groups */
+
+static bool row_pending(const bb_sweep_ctx *c, const bb_sweep_row *r)
+{
+    return !(c->skip && bb_keyset_has(c->skip, r->key)) && !(r->budget && r->batch == 0);
+}
+
+static void set_note(const model_set *ms, FILE *to)
+{
+    char a[32], b[32];
+    uint64_t rot = ms->kv_plan.total_bytes;
+    for (size_t i = 0; i < ms->n; i++)
+        rot += ms->g[i].rot.rotation_bytes;
+    fprintf(to, "bitbench sweep: %s: %zu implementation%s, %s mode, weights and KV cache in rotation %s, %s to "
+                "allocate\n",
+            ms->model->name, ms->n, ms->n == 1 ? "" : "s", ms->full ? "full" : "extrapolated",
+            fmt_gb((double)rot, a, sizeof a), fmt_gb((double)ms->memory_estimate, b, sizeof b));
+}
+
+/* Plans every group of the model's pending rows [rows, rows + n), the shared KV cache and
+ * activations: arithmetic only. */
+static void set_plan(model_set *ms, const bb_sweep_ctx *c, const sweep_state *st, const bb_sweep_row *rows, size_t n,
+                     uint64_t usable, bool force_extrapolated)
+{
+    const bb_sweep_opts *o = c->opts;
+    memset(ms, 0, sizeof *ms);
+    ms->model = rows[0].model;
+    ms->max_seq = ms->max_tok = ms->max_rows = 1;
+    ms->cap = (size_t)o->context + 1;
+    for (size_t i = 0; i < n; i++) {
+        const bb_sweep_row *r = &rows[i];
+        if (!row_pending(c, r))
+            continue;
+        if (!find_group(ms, r->kernel) && ms->n < MAX_VARIANTS)
+            ms->g[ms->n++].kn = r->kernel;
+        if (r->prompt) {
+            ms->max_tok = r->prompt > ms->max_tok ? r->prompt : ms->max_tok;
+            ms->cap = r->prompt > ms->cap ? r->prompt : ms->cap;
+        } else if (r->batch > ms->max_seq) {
+            ms->max_seq = r->batch;
+        }
     }
-    g->ar = &st->ar;
-    arena_rewind(g->ar, g->arena_need);
-    group_note(g, o, stderr);
-    if (g->memory_estimate > usable) {
+    ms->max_rows = ms->max_seq > ms->max_tok ? ms->max_seq : ms->max_tok;
+    uint64_t limit = force_extrapolated ? 0 : o->full_max < usable ? o->full_max : usable;
+    ms->full = true;
+    for (size_t i = 0; i < ms->n; i++) {
+        group_plan(&ms->g[i], o, ms->model, ms->g[i].kn, st->llc, limit);
+        ms->full &= ms->g[i].rot.full;
+    }
+    if (!ms->full) /* one mode for the whole set: extrapolated for all */
+        for (size_t i = 0; i < ms->n; i++)
+            group_plan(&ms->g[i], o, ms->model, ms->g[i].kn, st->llc, 0);
+    unsigned lps = ms->full ? ms->model->layers : 1;
+    if (o->matmul_only) {
+        memset(&ms->kv_plan, 0, sizeof ms->kv_plan);
+        ms->kv_plan.copies = 1;
+    } else {
+        bb_sweep_kv_plan(ms->model, ms->max_seq, ms->cap, lps, st->llc, o->warm, ms->max_seq, &ms->kv_plan);
+    }
+    const bb_kernel *widest = ms->n ? ms->g[0].kn : NULL;
+    const bb_kernel *hk = o->lm_head ? bb_kernel_find_best("fp16") : NULL;
+    for (size_t i = 1; i < ms->n; i++)
+        if (bb_step_act_bytes(ms->model, ms->g[i].kn, hk, ms->max_rows) >
+            bb_step_act_bytes(ms->model, widest, hk, ms->max_rows))
+            widest = ms->g[i].kn;
+    ms->head_copies = 1;
+    ms->head_bytes = 0;
+    if (o->lm_head && ms->n) {
+        const group *g0 = &ms->g[0];
+        uint64_t one = copy_alloc_bytes(g0->head_kn, head_m(g0), head_k(g0));
+        uint64_t target = BB_SWEEP_LLC_MULTIPLE * bb_llc_or_assumed(st->llc);
+        ms->head_copies = o->warm ? 1 : (unsigned)div_up(target, g0->head_stream ? g0->head_stream : 1);
+        ms->head_bytes = ms->head_copies * one;
+        if (g0->head_kn->layout_bytes)
+            ms->head_bytes += alloc_size(bb_weights_bytes(BB_FMT_FP16, head_m(g0), head_k(g0)));
+    }
+    uint64_t total = ms->kv_plan.total_bytes + ms->head_bytes + ARENA_CHUNK + (64ull << 20);
+    if (widest)
+        total += bb_step_bufs_bytes(ms->model, widest, hk, ms->max_rows, ms->cap, ms->max_tok, MAX_THREADS > 64 ? 64 : MAX_THREADS);
+    for (size_t i = 0; i < ms->n; i++)
+        total += ms->g[i].arena_need + ms->g[i].check_bytes;
+    ms->memory_estimate = total;
+}
+
+/* Builds what set_plan planned; on failure ms->refuse says why. */
+static void set_build(model_set *ms, const bb_sweep_opts *o, sweep_state *st)
+{
+    uint64_t t0 = bb_now_ns();
+    reset_peak_rss(ms);
+    arena_rewind(&st->ar, 0); /* see struct arena */
+    int rc = 0;
+    ms->heads = calloc(ms->head_copies, sizeof *ms->heads);
+    rc = ms->heads ? 0 : -1;
+    for (size_t i = 0; i < ms->n && rc == 0; i++) {
+        ms->g[i].ar = &st->ar;
+        rc = group_build(&ms->g[i], o, i == 0 ? ms->heads : NULL, ms->head_copies);
+    }
+    if (rc == 0 && ms->kv_plan.total_bytes) {
+        ms->kv = arena_alloc(&st->ar, ms->kv_plan.total_bytes);
+        if (ms->kv)
+            bb_step_fill_cache(ms->kv, ms->kv_plan.total_bytes / 2, o->seed);
+        rc = ms->kv ? 0 : -1;
+    }
+    const bb_kernel *hk = o->lm_head ? bb_kernel_find_best("fp16") : NULL, *widest = ms->g[0].kn;
+    for (size_t i = 1; i < ms->n; i++)
+        if (bb_step_act_bytes(ms->model, ms->g[i].kn, hk, ms->max_rows) >
+            bb_step_act_bytes(ms->model, widest, hk, ms->max_rows))
+            widest = ms->g[i].kn;
+    unsigned tmax = 1;
+    for (size_t i = 0; i < o->n_threads; i++)
+        tmax = o->threads[i] > tmax ? o->threads[i] : tmax;
+    if (rc == 0)
+        rc = bb_step_bufs_alloc(&ms->bufs, ms->model, widest, hk, ms->max_rows, ms->cap, ms->max_tok, (int)tmax);
+    if (rc == 0)
+        for (size_t t = 0; t < ms->max_rows; t++) { /* inputs of the warm estimate */
+            bb_rng_fill(ms->bufs.o + t * ms->bufs.hs, ms->model->hidden, 1.0f, o->seed + 7777 + t);
+            bb_rng_fill(ms->bufs.gate + t * ms->bufs.fs, ms->model->ffn, 1.0f, o->seed + 15555 + t);
+        }
+    if (rc != 0) {
+        char h[32];
+        snprintf(ms->refuse, sizeof ms->refuse,
+                 "allocation failed while building the weights (estimate %s); the machine has less "
+                 "memory than MemAvailable said",
+                 fmt_gb((double)ms->memory_estimate, h, sizeof h));
+        set_free(ms);
+    }
+    ms->build_s = (double)(bb_now_ns() - t0) / 1e9;
+}
+
+static void set_open(model_set *ms, const bb_sweep_ctx *c, sweep_state *st, const bb_sweep_row *rows, size_t n,
+                     bool force_extrapolated)
+{
+    /* the arena's pages are ours already (set_build returns them first): they count as usable */
+    uint64_t usable = usable_memory(c->opts) + arena_bytes(&st->ar);
+    set_plan(ms, c, st, rows, n, usable, force_extrapolated);
+    if (ms->full && ms->memory_estimate > usable) {
+        set_plan(ms, c, st, rows, n, usable, true);
+        snprintf(ms->mode_reason, sizeof ms->mode_reason,
+                 "every implementation's full model fits --full-max but not all of them with the KV cache and "
+                 "activations in the usable memory");
+    }
+    set_note(ms, stderr);
+    if (!ms->n)
+        return;
+    if (ms->memory_estimate > usable) {
         char a[32], b[32];
-        snprintf(g->refuse, sizeof g->refuse,
-                 "needs about %s (weights in rotation, activations for N=%" PRIu64 ") but only %s can be "
-                 "used (MemAvailable less a margin): refused rather than risk the OOM killer",
-                 fmt_gb((double)g->memory_estimate, a, sizeof a), n_max, fmt_gb((double)usable, b, sizeof b));
+        snprintf(ms->refuse, sizeof ms->refuse,
+                 "needs about %s (the weights of its %zu implementations in rotation, KV cache and activations "
+                 "for %" PRIu64 " rows) but only %s can be used (MemAvailable less a margin): refused rather than "
+                 "risk the OOM killer",
+                 fmt_gb((double)ms->memory_estimate, a, sizeof a), ms->n, ms->max_rows,
+                 fmt_gb((double)usable, b, sizeof b));
         return;
     }
-    group_build(g, o);
+    set_build(ms, c->opts, st);
+}
+
+/* ------------------------------------------------------------------ one row, then a set */
+
+/* Everything before the samples: check, estimates.  0 with res->active set when the row
+ * is to be sampled (or its status set when not); 2 when a full step is too slow for the
+ * row's cap but one layer + head is not (the model should be extrapolated). */
+static int prepare_row(bb_sweep_ctx *c, sweep_state *st, model_set *ms, const bb_sweep_row *r, row_result *res)
+{
+    const bb_sweep_opts *o = c->opts;
+    char err[200];
+    if (r->budget && r->batch == 0) {
+        res->status = "no_fit";
+        bb_model_bytes b;
+        bb_model_weight_bytes(r->model, r->format, &b);
+        snprintf(res->reason, sizeof res->reason,
+                 "Table 3: the weights (%.2f GB) plus the KV cache of one sequence of %u tokens (%.3f GB) "
+                 "exceed the memory budget %.2f GB (%s)",
+                 (double)b.total / 1e9, o->seq_len,
+                 (double)bb_model_kv_bytes_per_seq(r->model, o->seq_len, 2) / 1e9,
+                 (double)o->mem_budgets[r->budget_index] / 1e9,
+                 o->mem_budgets[r->budget_index] == BB_SWEEP_PAPER_BUDGET ? "the paper's two A100 80GB"
+                                                                          : "--mem-budget");
+        return 0;
+    }
+    if (ms->refuse[0]) {
+        res->status = "refused";
+        snprintf(res->reason, sizeof res->reason, "%s", ms->refuse);
+        return 0;
+    }
+    group *g = (group *)find_group(ms, r->kernel);
+    bb_pool *pool = pool_for(st, r->threads, err, sizeof err);
+    if (!pool || !g) {
+        res->status = "error";
+        snprintf(res->reason, sizeof res->reason, "cannot start %u threads: %s", r->threads, err);
+        return 0;
+    }
+    size_t rows = (size_t)row_tokens(r);
+    size_t n_check = rows < 8 ? rows : 8;
+    bool passed;
+    res->check = check_group(pool, g, n_check, &passed);
+    if (!passed) {
+        res->status = "check_failed";
+        snprintf(res->reason, sizeof res->reason, "the kernel disagrees with the scalar reference: %s",
+                 json_string_value(json_object_get(res->check, "detail")));
+        return 0;
+    }
+    res->geo = row_geom(ms, g, o, r);
+    if (bb_step_validate(&res->geo, &ms->bufs, err, sizeof err) != 0) {
+        res->status = "error";
+        snprintf(res->reason, sizeof res->reason, "step geometry: %s", err);
+        return 0;
+    }
+    unsigned samples = o->warmup + o->min_reps;
+    double lower = warm_estimate_s(ms, g, rows, r->threads);
+    if (lower * samples > st->row_cap) {
+        res->est_sample_s = lower;
+        res->status = "skipped";
+        snprintf(res->reason, sizeof res->reason,
+                 "even one layer + head per sample would take at least %.2f s (a cache-warm probe of the "
+                 "largest projection at %zu rows, scaled by operations): %u warm-up + %u samples exceed "
+                 "the row's time cap, %s",
+                 lower, rows, o->warmup, o->min_reps, st->cap_note);
+        return 0;
+    }
+    double layer_s, head_s;
+    layer_estimate_s(pool, ms, g, &res->geo, &layer_s, &head_s);
+    res->est_sample_s = (double)g->rot.layers_per_sample * layer_s + head_s;
+    if (res->est_sample_s * samples > st->row_cap) {
+        if (g->rot.full && (layer_s + head_s) * samples <= st->row_cap)
+            return 2;
+        res->status = "skipped";
+        snprintf(res->reason, sizeof res->reason,
+                 "one sample (%u layer%s + head) takes about %.2f s (one layer timed: %.3f s, head %.3f s): "
+                 "%u warm-up + %u samples exceed the row's time cap, %s",
+                 g->rot.layers_per_sample, g->rot.layers_per_sample == 1 ? "" : "s", res->est_sample_s, layer_s,
+                 head_s, o->warmup, o->min_reps, st->cap_note);
+        return 0;
+    }
+    if (row_arrays(res, o->max_reps) != 0) {
+        res->status = "error";
+        snprintf(res->reason, sizeof res->reason, "out of memory for the samples");
+        return 0;
+    }
+    res->g = g;
+    res->active = true;
+    return 0;
+}
+
+/* One sample of an active row, kept (keep) or warm-up. */
+static void take_sample(bb_sweep_ctx *c, sweep_state *st, model_set *ms, const bb_sweep_row *r, row_result *res,
+                        bool keep, uint64_t seed, double *timed_ns)
+{
+    bb_pool *pool = st->pools[r->threads];
+    group *g = res->g;
+    double lns, hns;
+    bb_step_split sp;
+    sample(pool, ms, g, &res->geo, g->rot.layers_per_sample, seed, &lns, &hns, &sp);
+    if (!step_finite(ms, g, res->geo.n_seq * res->geo.n_tok)) {
+        if (c->opts->matmul_only) { /* no norms: the earlier step's values may grow; a warning */
+            res->matmul_non_finite = true;
+        } else {
+            res->non_finite = true;
+            res->active = false;
+            return;
+        }
+    }
+    if (!keep) {
+        res->warmup_done++;
+        return;
+    }
+    size_t s = res->n_samples++;
+    res->layers_ns[s] = lns;
+    res->head_ns[s] = hns;
+    res->step_ns[s] = bb_sweep_extrapolate(lns, hns, g->model->layers, g->rot.layers_per_sample);
+    res->linear_ns[s] = sp.linear_ns;
+    res->attention_ns[s] = sp.attention_ns;
+    res->other_ns[s] = sp.other_ns;
+    res->timed_s += (lns + hns) / 1e9;
+    *timed_ns += lns + hns;
+}
+
+/* Rounds over the rows idx[0..n) (each active row one sample per round, in order):
+ * warm-up rounds, then kept rounds until min_reps and a mean of min_time per row (or
+ * max_reps, or the set's time cap).  1 when stopped by the signal flag. */
+static int sample_rounds(bb_sweep_ctx *c, sweep_state *st, model_set *ms, const bb_sweep_row *rows,
+                         row_result *res, const size_t *idx, size_t n, double cap_s, size_t *rounds_out)
+{
+    const bb_sweep_opts *o = c->opts;
+    uint64_t t0 = bb_now_ns();
+    double timed_ns = 0;
+    /* Table 3 rows: the estimate's sample of seconds was their warm-up */
+    unsigned warmup = n && rows[idx[0]].budget ? 0 : o->warmup;
+    for (unsigned w = 0; w < warmup; w++)
+        for (size_t i = 0; i < n; i++) {
+            if (c->stop && *c->stop)
+                return 1;
+            if (res[idx[i]].active)
+                take_sample(c, st, ms, &rows[idx[i]], &res[idx[i]], false, o->seed * 31 + w, &timed_ns);
+        }
+    size_t rounds = 0;
+    for (;;) {
+        size_t live = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (c->stop && *c->stop)
+                return 1;
+            if (!res[idx[i]].active)
+                continue;
+            live++;
+            take_sample(c, st, ms, &rows[idx[i]], &res[idx[i]], true, o->seed * 1009 + rounds, &timed_ns);
+        }
+        rounds++;
+        if (!live || rounds >= o->max_reps)
+            break;
+        if (rounds >= o->min_reps && timed_ns / (double)live >= o->min_time * 1e9)
+            break;
+        if ((double)(bb_now_ns() - t0) / 1e9 >= cap_s) {
+            if (rounds < o->min_reps)
+                for (size_t i = 0; i < n; i++)
+                    if (res[idx[i]].active)
+                        add_warning(&res[idx[i]], "only %zu samples (fewer than %u): the set reached its time "
+                                                  "cap, %s per row", rounds, o->min_reps, st->cap_note);
+            break;
+        }
+    }
+    *rounds_out = rounds;
+    return 0;
+}
+
+static void row_warnings(const bb_sweep_opts *o, const sweep_state *st, const bb_sweep_row *r, row_result *res)
+{
+    const group *g = res->g;
+    if (res->stats.cv > o->cv_warn)
+        add_warning(res, "CV %.1f%% > %.0f%%: noisy samples (a shared or virtual machine?); compare medians "
+                         "and their spread, not single values",
+                    100 * res->stats.cv, 100 * o->cv_warn);
+    double shortest = INFINITY;
+    for (size_t s = 0; s < res->n_samples; s++)
+        if (res->layers_ns[s] + res->head_ns[s] < shortest)
+            shortest = res->layers_ns[s] + res->head_ns[s];
+    if (shortest < 1000 * st->granularity_ns)
+        add_warning(res, "shortest sample %.0f ns is under 1000 timer ticks (%.0f ns each): timing error "
+                         "above 0.1%%",
+                    shortest, st->granularity_ns);
+    if (res->matmul_non_finite)
+        add_warning(res, "non-finite activations (--matmul-only has no norms): timings of NaN/inf data may "
+                         "differ from real data");
+    if (o->warm)
+        add_warning(res, "--warm: weights were not rotated and may have been served from the cache");
+    int t = (int)r->threads;
+    if (t <= st->ceiling_threads && res->stats.median > 0 &&
+        (double)(g->layer_stream * g->model->layers + g->head_stream) / res->stats.median >
+            st->ceiling[t - 1].best_gbps)
+        add_warning(res, "weight bytes streamed faster than the measured read ceiling: the ceiling was "
+                         "measured under other load, or some weights came from a cache");
+    else if (!st->llc)
+        add_warning(res, "LLC size unknown (%s): the rotation assumed %llu MiB", st->llc_source,
+                    (unsigned long long)(BB_ASSUMED_LLC >> 20));
+}
+
+/* Speed-ups of every measured row of a set against its fp16 row, from paired samples. */
+static void set_speedups(const bb_sweep_row *rows, row_result *res, size_t n)
+{
+    int base = -1;
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].format == BB_FMT_FP16 && (base < 0 || res[i].n_samples > res[base].n_samples))
+            base = (int)i;
+    for (size_t i = 0; i < n; i++) {
+        if (base < 0)
+            continue;
+        res[i].baseline_impl = rows[base].kernel->name;
+        size_t pairs = res[i].n_samples < res[base].n_samples ? res[i].n_samples : res[base].n_samples;
+        if (!pairs)
+            continue;
+        double tok = (double)row_tokens(&rows[i]) / (double)row_tokens(&rows[base]);
+        bb_sweep_paired_speedup(res[base].step_ns, res[i].step_ns, pairs, tok, 2000, 0.95, 17, &res[i].speedup,
+                                &res[i].speedup_lo, &res[i].speedup_hi);
+        res[i].pairs = pairs;
+    }
 }
 
 /* Writes the row and reports progress.  0, or -1 when the write failed. */
-static int emit_row(bb_sweep_ctx *c, const sweep_state *st, const bb_sweep_row *r, const group *g,
+static int emit_row(bb_sweep_ctx *c, const sweep_state *st, const bb_sweep_row *r, const model_set *ms,
                     row_result *res, size_t index, size_t total, size_t processed, size_t todo,
                     uint64_t t_start, char *errout, size_t errlen)
 {
-    json_t *row = row_json(c, st, r, g, res);
+    json_t *row = row_json(c, st, r, ms, res);
     int rc = bb_results_append(c->writer, row, errout, errlen);
     if (rc == 0)
         c->rows_written++;
@@ -1391,6 +1790,88 @@ static int emit_row(bb_sweep_ctx *c, const sweep_state *st, const bb_sweep_row *
                     processed ? elapsed / (double)processed * (double)(todo - processed) : NAN);
     json_decref(row);
     return rc;
+}
+
+static bool same_set(const bb_sweep_row *a, const bb_sweep_row *b)
+{
+    return a->model == b->model && a->threads == b->threads && a->budget == b->budget && a->prompt == b->prompt &&
+           (a->budget ? a->budget_index == b->budget_index : a->batch == b->batch);
+}
+
+/* Measures the set rows[0..n) of an open model.  0 done (results in res), 1 stopped,
+ * 2 a full step is too slow (reopen the model extrapolated and call again). */
+static int run_set(bb_sweep_ctx *c, sweep_state *st, model_set *ms, const bb_sweep_row *rows, row_result *res,
+                   size_t n)
+{
+    const bb_sweep_opts *o = c->opts;
+    size_t idx[MAX_VARIANTS * BB_FMT_COUNT], n_active = 0;
+    for (size_t i = 0; i < n; i++) {
+        int rc = prepare_row(c, st, ms, &rows[i], &res[i]);
+        if (rc != 0)
+            return rc;
+        if (res[i].active && n_active < sizeof idx / sizeof idx[0])
+            idx[n_active++] = i;
+    }
+    if (!n_active)
+        return 0;
+    size_t rounds = 0;
+    if (o->interleave) {
+        int rc = sample_rounds(c, st, ms, rows, res, idx, n_active, st->row_cap * (double)n_active, &rounds);
+        if (rc != 0)
+            return rc;
+        json_t *order = json_array();
+        for (size_t i = 0; i < n_active; i++)
+            json_array_append_new(order, json_string(rows[idx[i]].kernel->name));
+        for (size_t i = 0; i < n_active; i++)
+            res[idx[i]].set = json_pack("{s:b, s:O, s:I, s:I, s:s}", "interleaved", 1, "order", order, "position",
+                                        (json_int_t)i, "rounds", (json_int_t)rounds, "how",
+                                        "one sample of each row in turn per round (A B C ... A B C ...), each "
+                                        "with its own cold rotation; warm-up rounds first");
+        json_decref(order);
+    } else {
+        for (size_t i = 0; i < n_active; i++) {
+            row_result *rr = &res[idx[i]];
+            const bb_sweep_row *r = &rows[idx[i]];
+            char region[96];
+            snprintf(region, sizeof region, "%s/%s/t%u/b%" PRIu64, r->model->name, r->kernel->name, r->threads,
+                     r->batch);
+            double expected = rr->est_sample_s * o->min_reps > o->min_time ? rr->est_sample_s * o->min_reps
+                                                                           : o->min_time;
+            bb_probe_idle(st->probe, expected < st->row_cap ? expected : st->row_cap);
+            bb_probe_begin(st->probe, region);
+            int rc = sample_rounds(c, st, ms, rows, res, &idx[i], 1, st->row_cap, &rounds);
+            bb_probe_end(st->probe);
+            if (rc != 0)
+                return rc;
+            const group *g = rr->g;
+            double frac = (double)(g->rot.layers_per_sample * g->layer_macs + g->head_macs) /
+                          (double)(g->model->layers * g->layer_macs + g->head_macs);
+            double per_sample_bytes = (double)(g->rot.layers_per_sample * g->layer_stream + g->head_stream);
+            rr->probe = bb_probe_result(st->probe, (double)rr->n_samples,
+                                        (double)rr->n_samples * (double)row_tokens(r) * frac, per_sample_bytes);
+        }
+    }
+    for (size_t k = 0; k < n_active; k++) {
+        row_result *rr = &res[idx[k]];
+        if (rr->non_finite) {
+            rr->status = "error";
+            snprintf(rr->reason, sizeof rr->reason,
+                     "non-finite activations after a sample (%zu kept before it): the step's output must stay "
+                     "finite", rr->n_samples);
+            rr->n_samples = 0;
+            continue;
+        }
+        if (!rr->n_samples) {
+            rr->status = "skipped";
+            snprintf(rr->reason, sizeof rr->reason, "no sample was kept");
+            continue;
+        }
+        rr->status = "ok";
+        bb_summarize(rr->step_ns, rr->n_samples, &rr->stats);
+        row_warnings(o, st, &rows[idx[k]], rr);
+    }
+    set_speedups(rows, res, n);
+    return 0;
 }
 
 int bb_sweep_run(bb_sweep_ctx *c, const bb_sweep_row *rows, size_t n, char *errout, size_t errlen)
@@ -1416,75 +1897,121 @@ int bb_sweep_run(bb_sweep_ctx *c, const bb_sweep_row *rows, size_t n, char *erro
 
     int status = 0;
     size_t processed = 0;
-    for (size_t i = 0; i < n && status == 0;) {
-        uint64_t n_max;
-        size_t count = count_group_rows(rows, n, i, &n_max, c);
-        group g;
-        bool built = false;
-        memset(&g, 0, sizeof g);
-        for (size_t j = i; j < i + count && status == 0; j++) {
-            const bb_sweep_row *r = &rows[j];
-            if (c->skip && bb_keyset_has(c->skip, r->key)) {
-                c->rows_skipped++;
-                continue;
-            }
-            bool no_fit = r->budget && r->batch == 0;
-            uint64_t t0 = bb_now_ns();
-            double build_s = 0;
-            if (!set_row_cap(st, o, (double)(t0 - t_start) / 1e9, todo - processed) && !no_fit) {
-                /* the time budget is spent: say so for every row left, build nothing */
-                row_result res = {.warnings = json_array(), .status = "skipped"};
-                snprintf(res.reason, sizeof res.reason, "the sweep's --time-budget of %.0f s was used up "
-                                                        "before this row", o->time_budget);
-                processed++;
-                if (emit_row(c, st, r, NULL, &res, j + 1, n, processed, todo, t_start, errout, errlen) != 0)
-                    status = -1;
-                finish_row(&res);
-                continue;
-            }
-            if (!built && !no_fit) {
-                group_open(&g, o, st, r, n_max, false);
-                built = true;
-                build_s = g.build_s;
-            }
-            row_result res = {.warnings = json_array()};
-            int rc = run_row(c, st, no_fit ? NULL : &g, r, &res);
-            if (rc == 2) {
-                /* too slow in full mode: rebuild as extrapolated, for this row and the rest */
-                char why[320];
-                snprintf(why, sizeof why,
-                         "a full decode step at N=%" PRIu64 " is estimated at %.1f s per sample: %u samples "
-                         "exceed the row's time cap, %s: from this batch on, one layer + head per sample, "
-                         "extrapolated",
-                         r->batch, res.est_sample_s, o->warmup + o->min_reps, st->cap_note);
-                finish_row(&res);
-                res = (row_result){.warnings = json_array()};
-                group_free(&g);
-                group_open(&g, o, st, r, n_max, true);
-                snprintf(g.mode_reason, sizeof g.mode_reason, "%s", why);
-                build_s += g.build_s;
-                rc = run_row(c, st, &g, r, &res);
-            }
-            res.row_s = (double)(bb_now_ns() - t0) / 1e9;
-            res.build_s = build_s;
-            if (rc == 1 || (c->stop && *c->stop)) {
-                snprintf(c->interrupted_row, sizeof c->interrupted_row, "%s", r->key);
-                status = 1;
-            } else if (rc < 0) {
-                snprintf(errout, errlen, "out of memory for the samples of %s", r->key);
-                status = -1;
-            } else {
-                processed++;
-                if (emit_row(c, st, r, no_fit ? NULL : &g, &res, j + 1, n, processed, todo, t_start, errout,
-                             errlen) != 0)
-                    status = -1;
-            }
-            finish_row(&res);
-        }
-        if (built)
-            group_free(&g);
-        i += count;
+    double budget_rows_s = 0; /* seconds spent on Table 3 sets */
+    row_result *res = calloc(n ? n : 1, sizeof *res);
+    model_set *ms = calloc(1, sizeof *ms);
+    if (!res || !ms) {
+        free(res);
+        free(ms);
+        free(st);
+        snprintf(errout, errlen, "out of memory");
+        return -1;
     }
+    for (size_t i = 0; i < n && status == 0;) {
+        size_t end = i;
+        bool any = false;
+        while (end < n && rows[end].model == rows[i].model) {
+            any |= row_pending(c, &rows[end]) || (rows[end].budget && !(c->skip && bb_keyset_has(c->skip, rows[end].key)));
+            end++;
+        }
+        bool opened = false;
+        for (size_t a = i; a < end && status == 0;) {
+            size_t b = a + 1;
+            while (b < end && same_set(&rows[a], &rows[b]))
+                b++;
+            /* the set's rows still to run, in plan order */
+            const bb_sweep_row *todo_rows[MAX_VARIANTS * BB_FMT_COUNT];
+            size_t nt = 0;
+            for (size_t k = a; k < b; k++) {
+                if (c->skip && bb_keyset_has(c->skip, rows[k].key))
+                    c->rows_skipped++;
+                else if (nt < sizeof todo_rows / sizeof todo_rows[0])
+                    todo_rows[nt++] = &rows[k];
+            }
+            if (!nt) {
+                a = b;
+                continue;
+            }
+            uint64_t t0 = bb_now_ns();
+            /* Table 3 rows have their own cap and are not charged to --time-budget */
+            bool spent = !set_row_cap(st, o, (double)(t0 - t_start) / 1e9 - budget_rows_s, todo - processed);
+            double build_s = 0;
+            if (!opened && !spent && any) {
+                set_open(ms, c, st, &rows[i], end - i, false);
+                opened = true;
+                build_s = ms->build_s;
+            }
+            bb_sweep_row set_rows[MAX_VARIANTS * BB_FMT_COUNT];
+            for (size_t k = 0; k < nt; k++) {
+                set_rows[k] = *todo_rows[k];
+                row_init(&res[k]);
+            }
+            int rc = 0;
+            if (spent) {
+                for (size_t k = 0; k < nt; k++) {
+                    res[k].status = "skipped";
+                    snprintf(res[k].reason, sizeof res[k].reason,
+                             "the sweep's --time-budget of %.0f s was used up before this row", o->time_budget);
+                }
+            } else {
+                if (set_rows[0].budget && o->max_budget_row_time > st->row_cap) {
+                    /* Table 3 rows run first and take seconds per sample at their batch:
+                     * their own cap, not a share of the --time-budget */
+                    st->row_cap = o->max_budget_row_time;
+                    snprintf(st->cap_note, sizeof st->cap_note, "--max-budget-row-time %.0f s",
+                             o->max_budget_row_time);
+                }
+                rc = run_set(c, st, ms, set_rows, res, nt);
+                if (rc == 2) {
+                    /* too slow in full mode: reopen as extrapolated, for this set and the rest */
+                    char why[320];
+                    snprintf(why, sizeof why,
+                             "a full decode step at N=%" PRIu64 " is too slow for the row's time cap (%s): from "
+                             "this batch on, one layer + head per sample, extrapolated",
+                             set_rows[0].batch, st->cap_note);
+                    for (size_t k = 0; k < nt; k++) {
+                        finish_row(&res[k]);
+                        row_init(&res[k]);
+                    }
+                    set_free(ms);
+                    set_open(ms, c, st, &rows[i], end - i, true);
+                    snprintf(ms->mode_reason, sizeof ms->mode_reason, "%s", why);
+                    build_s += ms->build_s;
+                    rc = run_set(c, st, ms, set_rows, res, nt);
+                    if (rc == 2)
+                        rc = 0; /* cannot happen extrapolated; the rows keep their status */
+                }
+            }
+            double wall = (double)(bb_now_ns() - t0) / 1e9;
+            if (set_rows[0].budget)
+                budget_rows_s += wall;
+            if (rc == 1 || (c->stop && *c->stop)) {
+                snprintf(c->interrupted_row, sizeof c->interrupted_row, "%s", set_rows[0].key);
+                status = 1;
+            } else {
+                for (size_t k = 0; k < nt && status == 0; k++) {
+                    if (!res[k].status) {
+                        res[k].status = "error";
+                        snprintf(res[k].reason, sizeof res[k].reason, "not measured");
+                    }
+                    res[k].row_s = wall;
+                    res[k].build_s = build_s;
+                    processed++;
+                    if (emit_row(c, st, &set_rows[k], opened && !spent ? ms : NULL, &res[k],
+                                 (size_t)(todo_rows[k] - rows) + 1, n, processed, todo, t_start, errout, errlen) != 0)
+                        status = -1;
+                }
+            }
+            for (size_t k = 0; k < nt; k++)
+                finish_row(&res[k]);
+            a = b;
+        }
+        if (opened)
+            set_free(ms);
+        i = end;
+    }
+    free(res);
+    free(ms);
     for (int t = 0; t <= MAX_THREADS; t++)
         if (st->pools[t])
             bb_pool_destroy(st->pools[t]);

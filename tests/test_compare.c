@@ -615,7 +615,7 @@ static void test_bad_files_are_refused(void **state)
 {
     (void)state;
     static const struct { const char *text, *must_say; } cases[] = {
-        {"{\"kind\":\"sweep\",\"schema_version\":2,\"key\":\"k\",\"status\":\"ok\"}\n", "schema_version 2"},
+        {"{\"kind\":\"sweep\",\"schema_version\":3,\"key\":\"k\",\"status\":\"ok\"}\n", "schema_version 3"},
         {"not json\n", "line 1"},
         {"{\"kind\":\"other\"}\n", "no sweep or gemm rows"},
         {"{\"kind\":\"sweep\",\"schema_version\":1,\"key\":\"k\",\"status\":\"ok\",\"samples_step_ns\":[]}\n",

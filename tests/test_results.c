@@ -174,7 +174,7 @@ static void test_bad_lines_and_newer_schema_are_skipped(void **state)
                      "not json\n"
                      "[1,2,3]\n"
                      "\n"
-                     "{\"schema_version\":2,\"key\":\"future\",\"value\":9}\n"
+                     "{\"schema_version\":3,\"key\":\"future\",\"value\":9}\n"
                      "{\"schema_version\":1,\"key\":\"b\",\"value\":2}\n");
     seen s = {0};
     bb_results_read_info info;

@@ -161,6 +161,7 @@ static void tiny_opts(bb_sweep_opts *o, const bb_model *models, size_t n_models)
     o->batches[1] = 3;
     o->n_batches = 2;
     o->budget_batch = false;
+    o->methods = false;
     o->llc_bytes = 64 << 10;
     o->min_time = 0.0005;
     o->min_reps = 3;
@@ -177,7 +178,9 @@ static void test_plan_order_keys_and_budget(void **state)
     o.threads[1] = 2;
     o.n_threads = 2;
     o.budget_batch = true;
-    o.mem_budget = 1 << 20;
+    o.budget_models[0] = "all";
+    o.n_budget_models = 1;
+    o.mem_budgets[0] = 1 << 20;
     bb_sweep_row *rows;
     size_t n;
     assert_int_equal(bb_sweep_plan(&o, &rows, &n, err, sizeof err), 0);
@@ -191,24 +194,55 @@ static void test_plan_order_keys_and_budget(void **state)
         assert_string_equal(key, rows[i].key);
         assert_non_null(rows[i].kernel);
     }
-    /* model, then format, then batches ascending (budget last), then threads */
+    /* model, then batches ascending (budget last), then threads, then format: the rows of
+     * one interleaved set are adjacent */
     assert_string_equal(rows[0].model->name, "a");
     assert_int_equal(rows[0].format, BB_FMT_FP16);
     assert_int_equal(rows[0].batch, 1);
     assert_int_equal(rows[0].threads, 1);
-    assert_int_equal(rows[1].threads, 2);
-    assert_int_equal(rows[2].batch, 3);
-    assert_true(rows[4].budget && rows[5].budget);
-    assert_int_equal(rows[6].format, BB_FMT_INT8);
+    assert_int_equal(rows[1].format, BB_FMT_INT8);
+    assert_int_equal(rows[BB_FMT_COUNT].threads, 2);
+    assert_int_equal(rows[2 * BB_FMT_COUNT].batch, 3);
+    size_t b0 = 4 * BB_FMT_COUNT; /* the first budget row */
+    assert_true(rows[b0].budget && rows[b0 + 1].budget && !rows[b0 - 1].budget);
     /* the budget batch is the modeled one */
     bb_model_bytes b;
     bb_model_weight_bytes(&m[0], BB_FMT_FP16, &b);
-    assert_int_equal(rows[4].batch, ((1 << 20) - b.total) / bb_model_kv_bytes_per_seq(&m[0], 512, 2));
-    assert_non_null(strstr(rows[4].key, "|budget|"));
+    assert_int_equal(rows[b0].batch, ((1 << 20) - b.total) / bb_model_kv_bytes_per_seq(&m[0], 512, 2));
+    assert_non_null(strstr(rows[b0].key, "|budget1048576|"));
     assert_non_null(strstr(rows[0].key, "a|fp16|"));
+    assert_non_null(strstr(rows[0].key, "|tg|c512"));
     free(rows);
 
-    o.mem_budget = 1000; /* nothing fits */
+    /* by default only the largest model has budget rows (the paper's Table 3 is 70B) */
+    o.n_budget_models = 0;
+    assert_int_equal(bb_sweep_plan(&o, &rows, &n, err, sizeof err), 0);
+    size_t budget_rows = 0;
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].budget) {
+            budget_rows++;
+            assert_string_equal(rows[i].model->name, "b");
+        }
+    assert_int_equal(budget_rows, BB_FMT_COUNT * 2);
+    free(rows);
+
+    /* every ternary method: the best of each, the best overall first */
+    o.methods = true;
+    o.budget_batch = false;
+    assert_int_equal(bb_sweep_plan(&o, &rows, &n, err, sizeof err), 0);
+    const bb_kernel *v[8];
+    size_t nv = bb_sweep_variants(&o, BB_FMT_TERN2, v, 8);
+    assert_true(nv >= 1);
+    assert_ptr_equal(v[0], bb_kernel_find_best("tern2"));
+    for (size_t i = 0; i < nv; i++)
+        for (size_t j = 0; j < i; j++)
+            assert_string_not_equal(v[i]->method, v[j]->method);
+    assert_int_equal(n, 2 * 2 * 2 * (BB_FMT_COUNT - 2 + nv + bb_sweep_variants(&o, BB_FMT_TERN1_6, v, 8)));
+    free(rows);
+    o.methods = false;
+    o.budget_batch = true;
+
+    o.mem_budgets[0] = 1000; /* nothing fits */
     assert_int_equal(bb_sweep_plan(&o, &rows, &n, err, sizeof err), -1);
     assert_non_null(strstr(err, "too small"));
 }
@@ -533,8 +567,8 @@ static void test_refused_skipped_and_no_fit_rows(void **state)
     bb_model_weight_bytes(&m[0], BB_FMT_FP16, &fp16);
     bb_model_weight_bytes(&m[0], BB_FMT_TERN2, &tern);
     uint64_t kv = bb_model_kv_bytes_per_seq(&m[0], 512, 2);
-    o.mem_budget = tern.total + kv + 1000; /* one sequence fits tern2; fp16 needs more */
-    assert_true(o.mem_budget < fp16.total + kv);
+    o.mem_budgets[0] = tern.total + kv + 1000; /* one sequence fits tern2; fp16 needs more */
+    assert_true(o.mem_budgets[0] < fp16.total + kv);
     got = sweep_all(&o, &rows, &n);
     assert_int_equal(n, 2);
     assert_string_equal(str(json_array_get(got, 0), "status"), "no_fit");
@@ -617,11 +651,13 @@ static void test_cli_plan(void **state)
     int lines = 0, budget = 0;
     while (fgets(line, sizeof line, p)) {
         lines++;
-        budget += strstr(line, "|budget|") != NULL;
+        budget += strstr(line, "|budget160G|") != NULL;
     }
     assert_int_equal(pclose(p), 0);
-    assert_int_equal(lines, 2 * 2 * 2 * 3);
-    assert_int_equal(budget, 2 * 2 * 2);
+    /* tern2 with its three methods at the list batches; budget rows for 70B only, each
+     * format's best implementation */
+    assert_int_equal(lines, 2 * 2 * 2 * 4 + 2 * 2);
+    assert_int_equal(budget, 2 * 2);
 }
 
 int main(void)

@@ -143,6 +143,9 @@ endif
 check-addonly: $(BUILD)/bitbench
 	@scripts/check-addonly.sh $(BUILD)/bitbench
 
+# Kernel modules (the built-in table as a .so, the example module): their own fragment.
+include kernels/module/module.mk
+
 # ---------------------------------------------------------------- jobs
 run: $(BUILD)/bitbench
 	@scripts/run.sh

@@ -31,6 +31,8 @@ int bb_cli_apply_isa(const char *cmd, const char *s);
 int bb_cli_default_threads(void);
 /* Comma-separated names of every format, e.g. for error messages. */
 const char *bb_cli_format_names(void);
+/* --plugin [PREFIX=]PATH: loads a kernel module.  0, or BB_EXIT_USAGE with the reason printed. */
+int bb_cli_load_plugin(const char *cmd, const char *spec);
 
 /* Subcommands: argv[0] is the subcommand name. */
 int bb_cmd_list(int argc, char **argv);
@@ -40,5 +42,6 @@ int bb_cmd_sweep(int argc, char **argv);
 int bb_cmd_report(int argc, char **argv);
 int bb_cmd_compare(int argc, char **argv);
 int bb_cmd_history(int argc, char **argv);
+int bb_cmd_paired(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@
 #include "../harness/cache.h"
 #include "../harness/gemm_run.h"
 #include "../harness/machine.h"
+#include "../harness/module.h"
 #include "../harness/openergy.h"
 #include "../harness/probe.h"
 #include "../harness/pool.h"
@@ -33,7 +34,7 @@ typedef struct gemm_opts {
     const char *kernels, *impls, *out, *isa, *events;
     uint64_t m, k, n, reps, seed, threads;
     double min_time;
-    int json, warm, ceiling, probe;
+    int json, warm, ceiling, probe, paired;
 } gemm_opts;
 
 typedef struct item {
@@ -66,7 +67,10 @@ static void usage(FILE *to)
         "  --events LIST   counters (PAPI preset or native names; default: env BITBENCH_EVENTS, else\n"
         "                  instructions, cycles, LLC misses), measured with energy in a per-kernel pass\n"
         "  --no-probe      skip the counter/energy pass (saves ~0.5 s of backend probing per process)\n"
-        "  --json          one JSON object per kernel on stdout (or --out FILE); summary on stderr\n");
+        "  --json          one JSON object per kernel on stdout (or --out FILE); summary on stderr\n"
+        "  --plugin [PREFIX=]LIB.so  add a kernel module's kernels (as PREFIX/NAME); repeatable\n"
+        "  --paired        time the kernels two by two as listed, each round's pair in random order\n"
+        "                  (A/B: `bitbench paired` judges the per-round ratios)\n");
 }
 
 static int parse(int argc, char **argv, gemm_opts *o)
@@ -80,6 +84,7 @@ static int parse(int argc, char **argv, gemm_opts *o)
         {"warm", no_argument, 0, 'w'},         {"no-ceiling", no_argument, 0, 'C'},
         {"json", no_argument, 0, 'j'},         {"out", required_argument, 0, 'o'},
         {"events", required_argument, 0, 'e'},  {"no-probe", no_argument, 0, 'P'},
+        {"plugin", required_argument, 0, 'L'}, {"paired", no_argument, 0, 'A'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     *o = (gemm_opts){.n = 1, .seed = 1, .min_time = 0.5, .ceiling = 1, .probe = 1,
                      .threads = (uint64_t)bb_cli_default_threads()};
@@ -106,6 +111,8 @@ static int parse(int argc, char **argv, gemm_opts *o)
         case 'o': o->out = optarg; break;
         case 'e': o->events = optarg; break;
         case 'P': o->probe = 0; break;
+        case 'A': o->paired = 1; break;
+        case 'L': bad = bb_cli_load_plugin(CMD, optarg); break;
         case 'h': usage(stdout); exit(BB_EXIT_OK);
         default:
             return bb_cli_error(CMD, "unknown or incomplete option '%s' (bitbench gemm --help lists them)",
@@ -119,6 +126,9 @@ static int parse(int argc, char **argv, gemm_opts *o)
     if (!o->kernels && !o->impls)
         return bb_cli_error(CMD, "no kernel: give --kernel FORMAT (one of: %s, all) or --impl NAME",
                             bb_cli_format_names());
+    char err[256];
+    if (bb_inject_slowdown_check(err, sizeof err) != 0)
+        return bb_cli_error(CMD, "%s", err);
     if (!have_m || !have_k)
         return bb_cli_error(CMD, "missing %s: the weight matrix is --m M (outputs) by --k K (inputs)",
                             !have_m ? "--m" : "--k");
@@ -166,9 +176,12 @@ static int select_kernels(const gemm_opts *o, item *items, size_t *n)
                 for (size_t i = 0; i < bb_kernel_count; i++)
                     if (bb_kernel_runnable(bb_kernels[i]) && add_item(items, n, bb_kernels[i]))
                         return BB_EXIT_USAGE;
+                for (size_t i = 0; i < bb_module_kernel_count(); i++)
+                    if (bb_kernel_runnable(bb_module_kernel(i)) && add_item(items, n, bb_module_kernel(i)))
+                        return BB_EXIT_USAGE;
                 continue;
             }
-            const bb_kernel *k = bb_kernel_find_exact(t);
+            const bb_kernel *k = bb_any_kernel_find_exact(t);
             if (!k)
                 return bb_cli_error(CMD, "--impl '%s': unknown implementation; `bitbench list` shows them", t);
             if (!bb_kernel_runnable(k)) {
@@ -183,6 +196,8 @@ static int select_kernels(const gemm_opts *o, item *items, size_t *n)
     }
     if (*n == 0)
         return bb_cli_error(CMD, "no kernel selected");
+    if (o->paired && *n % 2)
+        return bb_cli_error(CMD, "--paired: %zu distinct kernels selected; pairs need an even number", *n);
     return 0;
 }
 
@@ -300,10 +315,19 @@ static void run_interleaved(const gemm_opts *o, bb_pool *pool, item *items, size
     uint64_t start = bb_now_ns(), last_note = start;
     for (size_t i = 0; i < n; i++)
         items[i].samples = calloc(reps, sizeof(double));
+    uint64_t coin = o->seed * 0x9e3779b97f4a7c15ull + 1;
     for (size_t r = 0; r < reps; r++) {
-        for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            size_t i = j;
+            if (o->paired) { /* one coin per pair (xorshift64): heads, the pair runs in reverse */
+                if (j % 2 == 0)
+                    coin ^= coin << 13, coin ^= coin >> 7, coin ^= coin << 17;
+                if (coin >> 63)
+                    i = j ^ 1;
+            }
             if (items[i].check.passed)
                 items[i].samples[items[i].nsamples++] = time_call(pool, &items[i], o->m, o->n, r);
+        }
         uint64_t now = bb_now_ns();
         if (now - last_note > 2000000000ull) {
             double done = (double)(r + 1) / (double)reps, el = (double)(now - start) / 1e9;

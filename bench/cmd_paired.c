@@ -37,7 +37,7 @@ static void usage(FILE *to)
         "  --old P --new P  the two module prefixes (default old, new)\n"
         "  --threshold PCT  smallest slowdown called a regression, percent (default 3)\n"
         "  --alpha A        1 - confidence of the interval (default 0.01)\n"
-        "  --max-pairs N    pairs analysed per kernel; more rounds are summed in blocks (default 1000)\n"
+        "  --max-pairs N    pairs analysed per kernel; more rounds go in blocks (their median) (default 1000)\n"
         "  --json           the verdicts as JSON (stdout, or --out FILE); the table goes to stderr\n");
 }
 

@@ -37,7 +37,9 @@ static void exec_rows(void *p, int tid, int nt)
         c->k->gemm_rows(c->a, r0, r1);
     size_t extra = c->extra_rows < r1 - r0 ? c->extra_rows : r1 - r0;
     if (r0 < r1 && extra)
-        c->k->gemm_rows(c->a, r1 - extra, r1); /* the same outputs again: real, idempotent work */
+        c->k->gemm_rows(c->a, r0, r0 + extra); /* the same outputs again: real, idempotent work
+                                                  on the rows read longest ago (the last ones
+                                                  would still be in L1: cheaper than average) */
 }
 
 static size_t gcd(size_t a, size_t b) { return b ? gcd(b, a % b) : a; }

@@ -41,19 +41,26 @@ int bb_paired_estimate(const double *old, const double *new_, size_t n, double a
         free(w);
         return -1;
     }
-    double so = 0, sn = 0;
+    /* A block's value is the median of its rounds' log ratios: a sum would let one
+     * interrupted call (milliseconds, against microsecond calls) decide the block. */
+    double *blk = malloc(block * sizeof *blk);
+    if (!blk) {
+        free(d);
+        free(w);
+        return -1;
+    }
     size_t in_block = 0, p = 0;
     for (size_t i = 0; i < n && p < pairs; i++) {
         if (!(old[i] > 0 && new_[i] > 0))
             continue;
-        so += old[i];
-        sn += new_[i];
-        if (++in_block == block) {
-            d[p++] = log(sn / so);
-            so = sn = 0;
+        blk[in_block++] = log(new_[i] / old[i]);
+        if (in_block == block) {
+            qsort(blk, block, sizeof *blk, bb_cmp_double);
+            d[p++] = bb_quantile_sorted(blk, block, 0.5);
             in_block = 0;
         }
     }
+    free(blk);
     size_t k = 0;
     for (size_t i = 0; i < pairs; i++)
         for (size_t j = i; j < pairs; j++)

@@ -23,7 +23,7 @@ enum { BB_PAIRED_MIN_PAIRS = 20 }; /* below this, no verdict (the interval is to
 
 typedef struct bb_paired {
     size_t rounds;       /* pairs given (both samples > 0) */
-    size_t block;        /* consecutive rounds summed into one pair (to bound the work) */
+    size_t block;        /* consecutive rounds per analysed pair (to bound the work) */
     size_t pairs;        /* pairs analysed: rounds / block */
     double ratio;        /* Hodges-Lehmann estimate of new/old */
     double lo, hi;       /* its (1 - alpha) confidence interval */
@@ -31,8 +31,9 @@ typedef struct bb_paired {
 } bb_paired;
 
 /* Pairs old[i], new_[i] for i < n (rounds with a sample <= 0 are skipped); when more
- * than max_pairs remain, consecutive rounds are summed in blocks so that at most
- * max_pairs pairs are analysed (the Walsh averages are pairs^2 / 2 numbers).
+ * than max_pairs remain, consecutive rounds form blocks, each block one pair (the median
+ * of its rounds' log ratios), so that at most max_pairs pairs are analysed (the Walsh
+ * averages are pairs^2 / 2 numbers).
  * 0, or -1 with fewer than BB_PAIRED_MIN_PAIRS pairs or out of memory. */
 int bb_paired_estimate(const double *old, const double *new_, size_t n, double alpha, size_t max_pairs,
                        bb_paired *out);

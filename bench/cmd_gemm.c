@@ -33,7 +33,7 @@ enum { MAX_ITEMS = 64 };
 typedef struct gemm_opts {
     const char *kernels, *impls, *out, *isa, *events;
     uint64_t m, k, n, reps, seed, threads;
-    double min_time;
+    double min_time, max_time;
     int json, warm, ceiling, probe, paired;
 } gemm_opts;
 
@@ -72,6 +72,7 @@ static void usage(FILE *to)
         "  --json          one JSON object per kernel on stdout (or --out FILE); summary on stderr\n"
         "  --plugin [PREFIX=]LIB.so  add a kernel module's kernels (as PREFIX/NAME); repeatable\n"
         "  --paired        time the kernels two by two as listed, each round's pair in random order\n"
+        "  --max-time S    stop timing after S seconds (whole rounds), however many --reps remain\n"
         "                  (A/B: `bitbench paired` judges the per-round ratios)\n");
 }
 
@@ -87,6 +88,7 @@ static int parse(int argc, char **argv, gemm_opts *o)
         {"json", no_argument, 0, 'j'},         {"out", required_argument, 0, 'o'},
         {"events", required_argument, 0, 'e'},  {"no-probe", no_argument, 0, 'P'},
         {"plugin", required_argument, 0, 'L'}, {"paired", no_argument, 0, 'A'},
+        {"max-time", required_argument, 0, 'X'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     *o = (gemm_opts){.n = 1, .seed = 1, .min_time = 0.5, .ceiling = 1, .probe = 1,
                      .threads = (uint64_t)bb_cli_default_threads()};
@@ -114,6 +116,7 @@ static int parse(int argc, char **argv, gemm_opts *o)
         case 'e': o->events = optarg; break;
         case 'P': o->probe = 0; break;
         case 'A': o->paired = 1; break;
+        case 'X': bad = bb_cli_parse_double(CMD, "--max-time", optarg, 0.001, 86400, &o->max_time); break;
         case 'L': bad = bb_cli_load_plugin(CMD, optarg); break;
         case 'h': usage(stdout); exit(BB_EXIT_OK);
         default:
@@ -365,6 +368,8 @@ static void run_interleaved(const gemm_opts *o, bb_pool *pool, item *items, size
                 items[i].samples[items[i].nsamples++] = time_call(pool, &items[i], o->m, o->n, r);
         }
         uint64_t now = bb_now_ns();
+        if (o->max_time > 0 && (double)(now - start) > o->max_time * 1e9)
+            break;
         if (now - last_note > 2000000000ull) {
             double done = (double)(r + 1) / (double)reps, el = (double)(now - start) / 1e9;
             fprintf(stderr, "gemm: timing round %zu of %zu, %.0f s elapsed, about %.0f s left\n", r + 1,

@@ -43,7 +43,7 @@
 #
 # Options:
 #   --against REF       paired A/B against git revision REF (a commit, branch or tag)
-#   --seconds S         --against: timed seconds of the whole plan (default 24; the
+#   --seconds S         --against: timed seconds of the whole plan (default 16, wall clock; the
 #                       confirmation rerun of flagged kernels takes a part of that again)
 #   --update-baseline   write the run as the baseline (no comparison)
 #   --baseline FILE     baseline to use/write (default results/baselines/<machine-id>.jsonl)
@@ -70,7 +70,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${BITBENCH:-$here/build/bitbench}
-update=0 baseline="" out="" normalize=none threshold="" alpha=0.01 against="" seconds=24 threads=1 reps=100 cold=0 processes=3
+update=0 baseline="" out="" normalize=none threshold="" alpha=0.01 against="" seconds=16 threads=1 reps=100 cold=0 processes=3
 shapes=256x1024,1024x256 confirm=1 kernels=best
 
 die() { echo "ci-bench: $*" >&2; exit 2; }

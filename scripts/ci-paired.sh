@@ -53,7 +53,7 @@ nshapes=$(echo "${shapes//,/ }" | wc -w)
 
 # paired_run DEST "IMPL@MxK ..." : one gemm process per shape, pairs in plan order.
 paired_run() {
-  local dest=$1 items=$2 s impl list n min_time
+  local dest=$1 items=$2 s impl list n min_time max_time
   : > "$dest"
   for s in ${shapes//,/ }; do
     list="" n=0
@@ -63,10 +63,14 @@ paired_run() {
       n=$((n + 2))
     done
     [ "$n" -gt 0 ] || continue
-    # --min-time is per kernel (the slowest sets the rounds): the shape's share of the budget
-    min_time=$(awk -v t="$seconds" -v s="$nshapes" -v n="$n" 'BEGIN { printf "%.3f", t / s / n }')
+    # --min-time is per kernel (the slowest sets the rounds): the shape's share of the
+    # budget over the whole plan's kernels, so that a confirmation of a few kernels gets as
+    # many rounds as the first run, in a part of its time; --max-time caps a loaded machine.
+    min_time=$(awk -v t="$seconds" -v s="$nshapes" -v n="$((2 * ${#plan[@]}))" 'BEGIN { printf "%.3f", t / s / n }')
+    max_time=$(awk -v t="$seconds" -v s="$nshapes" -v n="$n" -v p="$((2 * ${#plan[@]}))" \
+                 'BEGIN { printf "%.3f", t / s * n / p }')
     BITBENCH_INJECT_SLOWDOWN=$inject "$bin" gemm "${plugins[@]}" --impl "$list" --paired --m "${s%x*}" \
-      --k "${s#*x}" --threads "$threads" --min-time "$min_time" --no-ceiling --no-probe --json $mode \
+      --k "${s#*x}" --threads "$threads" --min-time "$min_time" --max-time "$max_time" --no-ceiling --no-probe --json $mode \
       >> "$dest" 2>> "$out/gemm.log" \
       || { local rc=$?; tail -3 "$out/gemm.log" >&2
            [ "$rc" = 1 ] || die "bitbench gemm failed at $s: see $out/gemm.log"; }
@@ -81,7 +85,8 @@ start=$(date +%s)
 paired_run "$out/run.jsonl" "$items"
 judge=(--threshold "$threshold" --alpha "$alpha")
 rc=0
-"$bin" paired "$out/run.jsonl" "${judge[@]}" > "$out/paired.txt" || rc=$?
+# the verdicts as JSON; the table (on stderr with --json) is what gate-power.sh reads
+"$bin" paired "$out/run.jsonl" "${judge[@]}" --json --out "$out/paired.json" 2> "$out/paired.txt" || rc=$?
 if [ "$rc" = 1 ] && [ "$confirm" = 1 ]; then
   flagged=$(awk '$NF == "regression" { split($2, d, "x"); print $1 "@" d[1] "x" d[2] }' "$out/paired.txt" | tr '\n' ' ')
   if [ -n "$flagged" ]; then
@@ -89,11 +94,10 @@ if [ "$rc" = 1 ] && [ "$confirm" = 1 ]; then
     paired_run "$out/confirm.jsonl" "$flagged"
     judge+=(--confirm "$out/confirm.jsonl")
     rc=0
-    "$bin" paired "$out/run.jsonl" "${judge[@]}" > "$out/paired.txt" || rc=$?
+    "$bin" paired "$out/run.jsonl" "${judge[@]}" --json --out "$out/paired.json" 2> "$out/paired.txt" || rc=$?
   fi
 fi
-[ "$rc" -le 1 ] || die "bitbench paired failed (rc $rc)"
-"$bin" paired "$out/run.jsonl" "${judge[@]}" --json --out "$out/paired.json" 2> /dev/null || true
+[ "$rc" -le 1 ] || { cat "$out/paired.txt" >&2; die "bitbench paired failed (exit $rc)"; }
 cat "$out/paired.txt"
 [ -z "${GITHUB_STEP_SUMMARY:-}" ] || { echo '```'; cat "$out/paired.txt"; echo '```'; } >> "$GITHUB_STEP_SUMMARY"
 echo "ci-bench: exit $rc (0 no regression, 1 regression, 2 bad input); $(( $(date +%s) - start )) s; files in $out" >&2

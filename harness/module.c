@@ -80,8 +80,6 @@ static const char *malformed(const bb_kernel *k)
         return "an entry with an unknown format";
     if (!k->gemm_rows)
         return "an entry without gemm_rows";
-    if ((unsigned)k->isa > BB_ISA_AVX512)
-        return "an entry with an unknown ISA level";
     if (bb_formats[k->format].act == BB_ACT_Q8 && (!k->prepare_act || !k->act_bytes))
         return "an entry of an int8-activation format without prepare_act and act_bytes";
     if (!k->prepare_act != !k->act_bytes)

@@ -12,13 +12,13 @@
 #                at 1.05, 1.03-1.07); the injected rows are a whole number of row blocks
 #                and re-read rows can be in a nearer cache than the average, so the time
 #                ratio is near FACTOR, not equal to it
-#   --seconds    timed seconds per factor and shape (default 4)
+#   --seconds    timed seconds per kernel, factor and shape (default 2)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${BITBENCH:-$here/build/bitbench}
 module=${BITBENCH_MODULE:-$here/build/module/bitbench-kernels.so}
-impls="" factors=1.02,1.05,1.10,2 shapes=256x1024,1024x256 seconds=4 tol=0.4 lock=/tmp/bitbench-timing.lock
+impls="" factors=1.02,1.05,1.10,2 shapes=256x1024,1024x256 seconds=2 tol=0.4 lock=/tmp/bitbench-timing.lock
 
 die() { echo "bench-inject: $*" >&2; exit 2; }
 need_arg() { [ $# -ge 2 ] || die "$1 needs a value"; }
@@ -38,7 +38,9 @@ done
 [ -x "$bin" ] || die "no bitbench binary at '$bin' (run make, or set BITBENCH)"
 [ -f "$module" ] || make -C "$here" -s build/module/bitbench-kernels.so >&2 || die "cannot build $module"
 [ -n "$impls" ] || impls=$("$bin" list | awk '/^Implementations/ { t = 1; next } t && $1 == "*" && $7 == "yes" { print $2 }')
-locked() { if [ "$lock" = none ]; then "$@"; else flock "$lock" "$@"; fi; }
+# one lock for the whole measurement (about a minute with the defaults of a few kernels):
+# taken per call, a busy lock's queue would stretch it by its wait once per call
+[ "$lock" = none ] || { exec 9>> "$lock"; flock 9; }
 tmp=$(mktemp -d /tmp/bitbench-inject-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -51,7 +53,7 @@ for f in ${factors//,/ }; do
   for i in $impls; do
     for s in ${shapes//,/ }; do
       min_time=$(awk -v t="$seconds" -v n="$n" 'BEGIN { printf "%.3f", t / n }')
-      BITBENCH_INJECT_SLOWDOWN=new/$i:$f locked "$bin" gemm --plugin "old=$module" --plugin "new=$module" \
+      BITBENCH_INJECT_SLOWDOWN=new/$i:$f "$bin" gemm --plugin "old=$module" --plugin "new=$module" \
         --impl "old/$i,new/$i" --paired --m "${s%x*}" --k "${s#*x}" --threads 1 --warm --no-ceiling --no-probe \
         --min-time "$min_time" --max-time "$seconds" --json --out "$tmp/run.jsonl" 2> /dev/null > /dev/null \
         || die "bitbench gemm failed for $i at $s"

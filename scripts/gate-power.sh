@@ -7,6 +7,7 @@
 #
 #   scripts/gate-power.sh [--against REF] [--impl IMPL] [--factors 1.02,1.05,1.10]
 #                         [--runs R] [--clean-runs C] [--seconds S] [--out DIR] [--lock FILE|none]
+#                         [--include-runs FILE]
 #
 #   --against REF   revision to compare with (default HEAD: the same code, so that every
 #                   flag but the injected one is a false positive)
@@ -14,7 +15,12 @@
 #   --factors LIST  injected factors (BITBENCH_INJECT_SLOWDOWN=IMPL:FACTOR; default 1.02,1.05,1.10)
 #   --runs R        gate runs per factor (default 10);  --clean-runs C (default 20)
 #   --seconds S     passed to ci-bench.sh (timed seconds per gate run; its default 16)
-#   --lock FILE     lock taken around each gate run (default /tmp/bitbench-timing.lock)
+#   --lock FILE     lock taken around each round (default /tmp/bitbench-timing.lock): one
+#                   round is each factor once and C/R clean runs, 2-3 minutes here; taking
+#                   the lock per round, not per run, keeps a busy lock from stretching the
+#                   measurement by its queue once per run
+#   --include-runs FILE  a runs.tsv of an earlier invocation (same REF, IMPL and seconds):
+#                   its runs count in the table too (after an interrupted measurement)
 # Writes DIR/runs.tsv (one line per gate run) and prints the table; exit 0, or 2 when a gate
 # run failed (exit 2) or an option is bad.
 set -euo pipefail
@@ -23,6 +29,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${BITBENCH:-$here/build/bitbench}
 against=HEAD impl="" factors=1.02,1.05,1.10 runs=10 clean=20 seconds="" lock=/tmp/bitbench-timing.lock
 out=$here/results/gate-power/$(date -u +%Y%m%dT%H%M%SZ)
+include=()
 
 die() { echo "gate-power: $*" >&2; exit 2; }
 need_arg() { [ $# -ge 2 ] || die "$1 needs a value"; }
@@ -36,6 +43,7 @@ while [ $# -gt 0 ]; do
     --seconds)    need_arg "$@"; seconds=$2; shift ;;
     --out)        need_arg "$@"; out=$2; shift ;;
     --lock)       need_arg "$@"; lock=$2; shift ;;
+    --include-runs) need_arg "$@"; [ -f "$2" ] || die "--include-runs '$2': no such file"; include+=("$2"); shift ;;
     -h|--help)    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$1' (scripts/gate-power.sh --help lists them)" ;;
   esac
@@ -55,13 +63,14 @@ fi
 [ -n "$impl" ] || die "no --impl given and no tern2 kernel found"
 mkdir -p "$out"
 
-locked() { if [ "$lock" = none ]; then "$@"; else flock "$lock" "$@"; fi; }
+lock_round() { [ "$lock" = none ] || { exec 9>> "$lock"; flock 9; }; }
+unlock_round() { [ "$lock" = none ] || { flock -u 9; exec 9>&-; }; }
 
 # gate FACTOR I: one gate run; appends "factor run exit detected others ratios" to runs.tsv
 gate() {
   local factor=$1 i=$2 dir=$out/$1-$2 rc=0 env=()
   [ "$factor" = clean ] || env=(BITBENCH_INJECT_SLOWDOWN="$impl:$factor")
-  locked env "${env[@]}" BITBENCH="$bin" "$here/scripts/ci-bench.sh" --against "$sha" --out "$dir" \
+  env "${env[@]}" BITBENCH="$bin" "$here/scripts/ci-bench.sh" --against "$sha" --out "$dir" \
     ${seconds:+--seconds "$seconds"} > "$dir.log" 2>&1 || rc=$?
   [ "$rc" -le 1 ] || { tail -3 "$dir.log" >&2; die "gate run $factor #$i failed (exit $rc): see $dir.log"; }
   awk -v impl="$impl" -v f="$factor" -v i="$i" -v rc="$rc" '
@@ -73,12 +82,17 @@ gate() {
 
 echo "gate-power: $impl, against $against (${sha:0:12}), factors $factors x $runs runs, $clean clean runs; in $out" >&2
 printf 'factor\trun\texit\tdetected\tothers_flagged\tratios_of_%s\n' "$impl" > "$out/runs.tsv"
+for f in ${include[@]+"${include[@]}"}; do
+  tail -n +2 "$f" | sed 's/\t/\tincluded-/' >> "$out/runs.tsv"   # run numbers marked as earlier ones
+done
 # Interleaved (clean runs spread over the rounds): a partial run still covers every factor,
 # and the machine's busy and quiet spells fall on all of them alike.
 rounds=$(( runs > 0 ? runs : 1 )) c=0
 for i in $(seq "$rounds"); do
+  lock_round
   while [ "$c" -lt $(( clean * i / rounds )) ]; do c=$((c + 1)); gate clean "$c"; done
   [ "$runs" = 0 ] || for f in ${factors//,/ }; do gate "$f" "$i"; done
+  unlock_round
 done
 
 awk -F'\t' -v impl="$impl" 'NR > 1 {

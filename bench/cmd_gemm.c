@@ -71,9 +71,9 @@ static void usage(FILE *to)
         "  --no-probe      skip the counter/energy pass (saves ~0.5 s of backend probing per process)\n"
         "  --json          one JSON object per kernel on stdout (or --out FILE); summary on stderr\n"
         "  --plugin [PREFIX=]LIB.so  add a kernel module's kernels (as PREFIX/NAME); repeatable\n"
-        "  --paired        time the kernels two by two as listed, each round's pair in random order\n"
-        "  --max-time S    stop timing after S seconds (whole rounds), however many --reps remain\n"
-        "                  (A/B: `bitbench paired` judges the per-round ratios)\n");
+        "  --paired        time the kernels two by two as listed, each round's pair in random order,\n"
+        "                  on shared weights where they pack alike (A/B: `bitbench paired` judges it)\n"
+        "  --max-time S    stop timing after S seconds (whole rounds), however many --reps remain\n");
 }
 
 static int parse(int argc, char **argv, gemm_opts *o)

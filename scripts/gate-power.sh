@@ -8,6 +8,7 @@
 #   scripts/gate-power.sh [--against REF] [--impl IMPL] [--factors 1.02,1.05,1.10]
 #                         [--runs R] [--clean-runs C] [--seconds S] [--out DIR] [--lock FILE|none]
 #                         [--include-runs FILE]
+#   scripts/gate-power.sh --table RUNS.tsv     the table of an earlier (or interrupted) measurement
 #
 #   --against REF   revision to compare with (default HEAD: the same code, so that every
 #                   flag but the injected one is a false positive)
@@ -32,6 +33,26 @@ out=$here/results/gate-power/$(date -u +%Y%m%dT%H%M%SZ)
 include=()
 
 die() { echo "gate-power: $*" >&2; exit 2; }
+table() { # table RUNS.tsv
+  local impl
+  impl=$(head -1 "$1" | sed 's/.*ratios_of_//')
+  awk -F'\t' -v impl="$impl" 'NR > 1 {
+    n[$1]++; det[$1] += $4; fp[$1] += ($5 > 0); split($6, r, ",");
+    for (j in r) { sum[$1] += r[j]; cnt[$1]++ }
+    if (!($1 in seen)) { order[++k] = $1; seen[$1] = 1 } }
+  END {
+    printf "%-7s %5s %-22s %-30s %s\n", "factor", "runs", "detected (" impl ")", "false positive (other kernels)", "mean ratio new/old of it"
+    for (j = 1; j <= k; j++) { f = order[j]
+      d = (f == "clean") ? "-" : sprintf("%d/%d (%.0f%%)", det[f], n[f], 100 * det[f] / n[f])
+      if (f == "clean") fpos = sprintf("%d/%d runs flagged anything", fp[f] + det[f], n[f])
+      else fpos = sprintf("%d/%d runs (%.0f%%)", fp[f], n[f], 100 * fp[f] / n[f])
+      printf "%-7s %5d %-22s %-30s %.4f\n", f, n[f], d, fpos, cnt[f] ? sum[f] / cnt[f] : 0 } }' "$1"
+}
+if [ "${1:-}" = --table ]; then
+  [ -f "${2:-}" ] || die "--table needs a runs.tsv file"
+  table "$2"
+  exit 0
+fi
 need_arg() { [ $# -ge 2 ] || die "$1 needs a value"; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -95,14 +116,4 @@ for i in $(seq "$rounds"); do
   unlock_round
 done
 
-awk -F'\t' -v impl="$impl" 'NR > 1 {
-    n[$1]++; det[$1] += $4; fp[$1] += ($5 > 0); split($6, r, ",");
-    for (j in r) { sum[$1] += r[j]; cnt[$1]++ }
-    if (!($1 in seen)) { order[++k] = $1; seen[$1] = 1 } }
-  END {
-    printf "%-7s %5s %-22s %-30s %s\n", "factor", "runs", "detected (" impl ")", "false positive (other kernels)", "mean ratio new/old of it"
-    for (j = 1; j <= k; j++) { f = order[j]
-      d = (f == "clean") ? "-" : sprintf("%d/%d (%.0f%%)", det[f], n[f], 100 * det[f] / n[f])
-      if (f == "clean") fpos = sprintf("%d/%d runs flagged anything", fp[f] + det[f], n[f])
-      else fpos = sprintf("%d/%d runs (%.0f%%)", fp[f], n[f], 100 * fp[f] / n[f])
-      printf "%-7s %5d %-22s %-30s %.4f\n", f, n[f], d, fpos, cnt[f] ? sum[f] / cnt[f] : 0 } }' "$out/runs.tsv" | tee "$out/table.txt"
+table "$out/runs.tsv" | tee "$out/table.txt"

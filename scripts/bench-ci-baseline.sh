@@ -4,8 +4,8 @@
 # baseline, an unmodified build passes against it (exit 0), and a real injected 2x slowdown
 # of one kernel (BITBENCH_INJECT_SLOWDOWN) fails it (exit 1) with exactly that kernel's
 # rows flagged and the rerun confirming.  The kernels are the scalar references of three
-# formats (every machine runs them; calls of 50-200 us).  Takes the shared timing lock
-# around each timed step; exit 0 when all of that held, 1 when not.
+# formats (every machine runs them; calls of 50-200 us).  Takes the shared timing lock once
+# for the whole (about a minute here); exit 0 when all of that held, 1 when not.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,11 +15,12 @@ impls=(fp16-scalar-ref int8-scalar-ref tern2-scalar-ref)
 tmp=$(mktemp -d /tmp/bitbench-ci-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
+[ "$lock" = none ] || { exec 9>> "$lock"; flock 9; }
 
 ci() { # ci NAME [ENV...] -- [OPTIONS]: the small plan; prints and returns the exit status
   local name=$1 rc=0; shift
   local envs=(); while [ "$1" != -- ]; do envs+=("$1"); shift; done; shift
-  flock "$lock" env "${envs[@]}" BITBENCH="$bin" "$here/scripts/ci-bench.sh" \
+  env ${envs[@]+"${envs[@]}"} BITBENCH="$bin" "$here/scripts/ci-bench.sh" \
     --kernels "$(IFS=,; echo "${impls[*]}")" --shapes 256x512 --processes 2 --reps 150 \
     --baseline "$tmp/base.jsonl" --out "$tmp/$name" "$@" > "$tmp/$name.log" 2>&1 || rc=$?
   echo "$rc"

@@ -202,6 +202,9 @@ check-arm:
 	@$(MAKE) --no-print-directory BUILD=$(ARM_BUILD) CC=$(ARM_CC) SAN='$(ARM_SAN)' CHECK_ARM= test-programs check-isa
 	@scripts/check-arm.sh $(ARM_BUILD)
 
+# Kernel modules (the built-in table as a .so, the example module): their own fragment.
+include kernels/module/module.mk
+
 # ---------------------------------------------------------------- jobs
 run: $(BUILD)/bitbench
 	@scripts/run.sh

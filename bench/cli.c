@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include "../harness/machine.h"
+#include "../harness/module.h"
 #include "../harness/pool.h"
 #include "../kernels/kernel.h"
 
@@ -166,4 +167,12 @@ const char *bb_cli_format_names(void)
             strcat(buf, bb_formats[f].name);
         }
     return buf;
+}
+
+int bb_cli_load_plugin(const char *cmd, const char *spec)
+{
+    char err[512];
+    if (bb_module_load(spec, err, sizeof err) != 0)
+        return bb_cli_error(cmd, "--plugin: %s", err);
+    return 0;
 }

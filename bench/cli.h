@@ -38,6 +38,8 @@ const char *bb_cli_format_names(void);
  * buffer, reused), and the architecture's name for messages. */
 const char *bb_cli_isa_names(const char *sep);
 const char *bb_cli_arch_name(void);
+/* --plugin [PREFIX=]PATH: loads a kernel module.  0, or BB_EXIT_USAGE with the reason printed. */
+int bb_cli_load_plugin(const char *cmd, const char *spec);
 
 /* Subcommands: argv[0] is the subcommand name. */
 int bb_cmd_list(int argc, char **argv);
@@ -47,5 +49,6 @@ int bb_cmd_sweep(int argc, char **argv);
 int bb_cmd_report(int argc, char **argv);
 int bb_cmd_compare(int argc, char **argv);
 int bb_cmd_history(int argc, char **argv);
+int bb_cmd_paired(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@
 #include "../harness/cache.h"
 #include "../harness/gemm_run.h"
 #include "../harness/machine.h"
+#include "../harness/module.h"
 #include "../harness/openergy.h"
 #include "../harness/probe.h"
 #include "../harness/pool.h"
@@ -32,8 +33,8 @@ enum { MAX_ITEMS = 64 };
 typedef struct gemm_opts {
     const char *kernels, *impls, *out, *isa, *events;
     uint64_t m, k, n, reps, seed, threads;
-    double min_time;
-    int json, warm, ceiling, probe;
+    double min_time, max_time;
+    int json, warm, ceiling, probe, paired;
 } gemm_opts;
 
 typedef struct item {
@@ -48,6 +49,8 @@ typedef struct item {
     bb_summary stats;
     json_t *probe;   /* {"energy", "counters"} of this kernel's own pass */
     size_t probe_calls;
+    int borrowed;       /* --paired: copies and io are its partner's (not freed here) */
+    size_t copy_offset; /* and it starts half a rotation away from the partner */
 } item;
 
 static void usage(FILE *to)
@@ -66,7 +69,11 @@ static void usage(FILE *to)
         "  --events LIST   counters (PAPI preset or native names; default: env BITBENCH_EVENTS, else\n"
         "                  instructions, cycles, LLC misses), measured with energy in a per-kernel pass\n"
         "  --no-probe      skip the counter/energy pass (saves ~0.5 s of backend probing per process)\n"
-        "  --json          one JSON object per kernel on stdout (or --out FILE); summary on stderr\n",
+        "  --json          one JSON object per kernel on stdout (or --out FILE); summary on stderr\n"
+        "  --plugin [PREFIX=]LIB.so  add a kernel module's kernels (as PREFIX/NAME); repeatable\n"
+        "  --paired        time the kernels two by two as listed, each round's pair in random order,\n"
+        "                  on shared weights where they pack alike (A/B: `bitbench paired` judges it)\n"
+        "  --max-time S    stop timing after S seconds (whole rounds), however many --reps remain\n",
         bb_cli_isa_names("|"));
 }
 
@@ -81,6 +88,8 @@ static int parse(int argc, char **argv, gemm_opts *o)
         {"warm", no_argument, 0, 'w'},         {"no-ceiling", no_argument, 0, 'C'},
         {"json", no_argument, 0, 'j'},         {"out", required_argument, 0, 'o'},
         {"events", required_argument, 0, 'e'},  {"no-probe", no_argument, 0, 'P'},
+        {"plugin", required_argument, 0, 'L'}, {"paired", no_argument, 0, 'A'},
+        {"max-time", required_argument, 0, 'X'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     *o = (gemm_opts){.n = 1, .seed = 1, .min_time = 0.5, .ceiling = 1, .probe = 1,
                      .threads = (uint64_t)bb_cli_default_threads()};
@@ -110,6 +119,9 @@ static int parse(int argc, char **argv, gemm_opts *o)
         case 'o': o->out = optarg; break;
         case 'e': o->events = optarg; break;
         case 'P': o->probe = 0; break;
+        case 'A': o->paired = 1; break;
+        case 'X': bad = bb_cli_parse_double(CMD, "--max-time", optarg, 0.001, 86400, &o->max_time); break;
+        case 'L': bad = bb_cli_load_plugin(CMD, optarg); break;
         case 'h': usage(stdout); exit(BB_EXIT_OK);
         default:
             return bb_cli_error(CMD, "unknown or incomplete option '%s' (bitbench gemm --help lists them)",
@@ -123,6 +135,9 @@ static int parse(int argc, char **argv, gemm_opts *o)
     if (!o->kernels && !o->impls)
         return bb_cli_error(CMD, "no kernel: give --kernel FORMAT (one of: %s, all) or --impl NAME",
                             bb_cli_format_names());
+    char err[256];
+    if (bb_inject_slowdown_check(err, sizeof err) != 0)
+        return bb_cli_error(CMD, "%s", err);
     if (!have_m || !have_k)
         return bb_cli_error(CMD, "missing %s: the weight matrix is --m M (outputs) by --k K (inputs)",
                             !have_m ? "--m" : "--k");
@@ -170,9 +185,12 @@ static int select_kernels(const gemm_opts *o, item *items, size_t *n)
                 for (size_t i = 0; i < bb_kernel_count; i++)
                     if (bb_kernel_runnable(bb_kernels[i]) && add_item(items, n, bb_kernels[i]))
                         return BB_EXIT_USAGE;
+                for (size_t i = 0; i < bb_module_kernel_count(); i++)
+                    if (bb_kernel_runnable(bb_module_kernel(i)) && add_item(items, n, bb_module_kernel(i)))
+                        return BB_EXIT_USAGE;
                 continue;
             }
-            const bb_kernel *k = bb_kernel_find_exact(t);
+            const bb_kernel *k = bb_any_kernel_find_exact(t);
             if (!k)
                 return bb_cli_error(CMD, "--impl '%s': unknown implementation; `bitbench list` shows them", t);
             if (!bb_kernel_runnable(k)) {
@@ -187,6 +205,8 @@ static int select_kernels(const gemm_opts *o, item *items, size_t *n)
     }
     if (*n == 0)
         return bb_cli_error(CMD, "no kernel selected");
+    if (o->paired && *n % 2)
+        return bb_cli_error(CMD, "--paired: %zu distinct kernels selected; pairs need an even number", *n);
     return 0;
 }
 
@@ -257,9 +277,43 @@ fail:
     return -1;
 }
 
+/* --paired: a pair whose weights pack to the same bytes and whose activation buffers
+ * have the same size shares them.  Measured here with one build loaded twice: on
+ * buffers of their own, the two sides of a pair differed by up to 4% (9% between two
+ * builds), changing from process to process - the placement of the data, not the code.
+ * Sharing makes placement common to both sides (cold: the partner starts half a
+ * rotation away, so that it does not find the weights its partner just read). */
+static void share_pairs(const gemm_opts *o, item *items, size_t n)
+{
+    for (size_t p = 0; o->paired && p + 1 < n; p += 2) {
+        item *a = &items[p], *b = &items[p + 1];
+        size_t lb = a->k->layout_bytes ? a->k->layout_bytes(&a->copies[0].w) : 0;
+        size_t act_a = a->k->act_bytes ? a->k->act_bytes(o->k, o->n) : 0;
+        size_t act_b = b->k->act_bytes ? b->k->act_bytes(o->k, o->n) : 0;
+        if (a->k->format != b->k->format || a->ncopies != b->ncopies || act_a != act_b ||
+            !a->copies[0].layout != !b->copies[0].layout ||
+            (lb && (lb != b->k->layout_bytes(&b->copies[0].w) ||
+                    memcmp(a->copies[0].layout, b->copies[0].layout, lb) != 0)))
+            continue;
+        for (size_t c = 0; c < b->ncopies; c++)
+            bb_kernel_weights_free(&b->copies[c]);
+        free(b->copies);
+        bb_gemm_io_free(&b->io);
+        b->copies = a->copies;
+        b->io = a->io;
+        b->borrowed = 1;
+        b->copy_offset = a->ncopies / 2;
+    }
+}
+
 static void free_items(item *items, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
+        if (items[i].borrowed) {
+            free(items[i].samples);
+            json_decref(items[i].probe);
+            continue;
+        }
         for (size_t c = 0; items[i].copies && c < items[i].ncopies; c++)
             bb_kernel_weights_free(&items[i].copies[c]);
         free(items[i].copies);
@@ -273,7 +327,7 @@ static void free_items(item *items, size_t n)
 
 static void call(bb_pool *pool, item *it, size_t m, size_t n, size_t copy)
 {
-    bb_kernel_weights *kw = &it->copies[copy % it->ncopies];
+    bb_kernel_weights *kw = &it->copies[(copy + it->copy_offset) % it->ncopies];
     bb_gemm_args a = {.w = &kw->w, .layout = kw->layout ? kw->layout : kw->w.data, .x = it->io.x,
                       .x_stride = it->io.x_stride, .y = it->io.y, .y_stride = m, .n = n,
                       .act = it->io.act};
@@ -312,11 +366,22 @@ static void run_interleaved(const gemm_opts *o, bb_pool *pool, item *items, size
     uint64_t start = bb_now_ns(), last_note = start;
     for (size_t i = 0; i < n; i++)
         items[i].samples = calloc(reps, sizeof(double));
+    uint64_t coin = o->seed * 0x9e3779b97f4a7c15ull + 1;
     for (size_t r = 0; r < reps; r++) {
-        for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            size_t i = j;
+            if (o->paired) { /* one coin per pair (xorshift64): heads, the pair runs in reverse */
+                if (j % 2 == 0)
+                    coin ^= coin << 13, coin ^= coin >> 7, coin ^= coin << 17;
+                if (coin >> 63)
+                    i = j ^ 1;
+            }
             if (items[i].check.passed)
                 items[i].samples[items[i].nsamples++] = time_call(pool, &items[i], o->m, o->n, r);
+        }
         uint64_t now = bb_now_ns();
+        if (o->max_time > 0 && (double)(now - start) > o->max_time * 1e9)
+            break;
         if (now - last_note > 2000000000ull) {
             double done = (double)(r + 1) / (double)reps, el = (double)(now - start) / 1e9;
             fprintf(stderr, "gemm: timing round %zu of %zu, %.0f s elapsed, about %.0f s left\n", r + 1,
@@ -536,6 +601,7 @@ int bb_cmd_gemm(int argc, char **argv)
         bb_probe_close(probe);
         return bb_cli_error(CMD, "out of memory while preparing the weights");
     }
+    share_pairs(&o, items, n);
     /* one result per thread count measured: the ceiling is the last, the pool's own count */
     bb_bandwidth *bw = calloc((size_t)bb_pool_threads(pool), sizeof *bw), *ceil = NULL;
     int measured = bw && o.ceiling ? bb_bandwidth_measure(pool, 0, 5, bw, bb_pool_threads(pool)) : -1;

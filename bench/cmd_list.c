@@ -1,6 +1,7 @@
 /* bench/cmd_list.c - `bitbench list [--json]`: formats, implementations, what runs here. */
 #include "cli.h"
 
+#include "../harness/module.h"
 #include "../kernels/kernel.h"
 
 #include <getopt.h>
@@ -37,8 +38,8 @@ static json_t *list_json(void)
             "block", (int)F->block, "block_bytes", (int)F->block_bytes, "activations", act_name(F->act)));
     }
     char needs[128], why[160];
-    for (size_t i = 0; i < bb_kernel_count; i++) {
-        const bb_kernel *k = bb_kernels[i];
+    for (size_t i = 0; i < bb_kernel_count + bb_module_kernel_count(); i++) {
+        const bb_kernel *k = i < bb_kernel_count ? bb_kernels[i] : bb_module_kernel(i - bb_kernel_count);
         bool run = bb_kernel_runnable(k);
         json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:b, s:s?}",
             "impl", k->name, "format", bb_formats[k->format].name, "method", k->method,
@@ -47,6 +48,8 @@ static json_t *list_json(void)
             "hot_symbol", k->hot_symbol);
         if (!run)
             json_object_set_new(o, "not_runnable_because", json_string(why_not_runnable(k, why, sizeof why)));
+        if (i >= bb_kernel_count)
+            json_object_set_new(o, "module", json_string(bb_module_kernel_origin(i - bb_kernel_count)));
         json_array_append_new(kernels, o);
     }
     return json_pack("{s:o, s:o}", "formats", formats, "kernels", kernels);
@@ -64,8 +67,8 @@ static void list_text(void)
     printf("\nImplementations (best runnable per format is marked *):\n");
     printf("  %-28s %-8s %-8s %-7s %4s %-5s %s\n", "impl", "format", "method", "isa", "prio", "runs", "mult-free");
     char why[160];
-    for (size_t i = 0; i < bb_kernel_count; i++) {
-        const bb_kernel *k = bb_kernels[i];
+    for (size_t i = 0; i < bb_kernel_count + bb_module_kernel_count(); i++) {
+        const bb_kernel *k = i < bb_kernel_count ? bb_kernels[i] : bb_module_kernel(i - bb_kernel_count);
         bool run = bb_kernel_runnable(k);
         bool best = bb_kernel_find_best(bb_formats[k->format].name) == k;
         printf("%c %-28s %-8s %-8s %-7s %4d %-5s %s%s%s", best ? '*' : ' ', k->name,
@@ -73,16 +76,18 @@ static void list_text(void)
                run ? "yes" : "no", k->multiply_free ? "yes" : "no", run ? "" : "   (",
                run ? "" : why_not_runnable(k, why, sizeof why));
         if (!run)
-            printf(")\n");
-        else
-            printf("\n");
+            printf(")");
+        if (i >= bb_kernel_count)
+            printf("   (module %s)", bb_module_kernel_origin(i - bb_kernel_count));
+        printf("\n");
     }
 }
 
 int bb_cmd_list(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"json", no_argument, 0, 'j'}, {"isa", required_argument, 0, 'i'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"json", no_argument, 0, 'j'}, {"isa", required_argument, 0, 'i'}, {"help", no_argument, 0, 'h'},
+        {"plugin", required_argument, 0, 'L'}, {0, 0, 0, 0}};
     int json = 0, c;
     const char *isa = NULL;
     opterr = 0;
@@ -92,11 +97,15 @@ int bb_cmd_list(int argc, char **argv)
             json = 1;
         else if (c == 'i')
             isa = optarg;
+        else if (c == 'L') {
+            if (bb_cli_load_plugin("list", optarg) != 0)
+                return BB_EXIT_USAGE;
+        }
         else if (c == 'h') {
-            printf("usage: bitbench list [--json] [--isa %s]\n", bb_cli_isa_names("|"));
+            printf("usage: bitbench list [--json] [--isa %s] [--plugin [PREFIX=]LIB.so ...]\n", bb_cli_isa_names("|"));
             return BB_EXIT_OK;
         } else
-            return bb_cli_error("list", "unknown option '%s'; accepted: --json, --isa", argv[optind - 1]);
+            return bb_cli_error("list", "unknown option '%s'; accepted: --json, --isa, --plugin", argv[optind - 1]);
     }
     if (optind < argc)
         return bb_cli_error("list", "unexpected argument '%s'", argv[optind]);

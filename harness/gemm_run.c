@@ -14,7 +14,8 @@ typedef struct exec_ctx {
     const bb_kernel *k;
     const bb_gemm_args *a;
     size_t chunk;
-    int repeat; /* 2 under the injected slowdown */
+    int repeat;        /* whole passes over the rows: 1, more under an injected slowdown */
+    size_t extra_rows; /* then this many rows of each chunk once more (injected slowdown) */
 } exec_ctx;
 
 static void exec_act(void *p, int tid, int nt)
@@ -34,26 +35,85 @@ static void exec_rows(void *p, int tid, int nt)
     size_t r0 = (size_t)tid * c->chunk, r1 = r0 + c->chunk > m ? m : r0 + c->chunk;
     for (int i = 0; i < c->repeat && r0 < r1; i++)
         c->k->gemm_rows(c->a, r0, r1);
+    size_t extra = c->extra_rows < r1 - r0 ? c->extra_rows : r1 - r0;
+    if (r0 < r1 && extra)
+        c->k->gemm_rows(c->a, r0, r0 + extra); /* the same outputs again: real, idempotent work
+                                                  on the rows read longest ago (the last ones
+                                                  would still be in L1: cheaper than average) */
 }
 
 static size_t gcd(size_t a, size_t b) { return b ? gcd(b, a % b) : a; }
 
-/* Read once: bb_gemm_exec runs inside timed regions, where a getenv per call is noise. */
-static int injected_slowdown(const bb_kernel *k)
+/* BITBENCH_INJECT_SLOWDOWN=IMPL[:FACTOR], read once: bb_gemm_exec runs inside timed
+ * regions, where a getenv per call is noise. */
+static struct {
+    int read, bad;
+    char impl[160];
+    double factor;
+    double carry; /* rows owed by the dithering of the fractional part */
+} inject;
+
+int bb_inject_slowdown_parse(const char *s, char *impl, size_t len, double *factor)
 {
-    static const char *env;
-    static int read;
-    if (!read) {
-        env = getenv("BITBENCH_INJECT_SLOWDOWN");
-        read = 1;
+    const char *colon = strrchr(s, ':');
+    size_t n = colon ? (size_t)(colon - s) : strlen(s);
+    *factor = 2.0;
+    if (n == 0 || n >= len)
+        return -1;
+    memcpy(impl, s, n);
+    impl[n] = 0;
+    if (colon) {
+        char *end;
+        *factor = strtod(colon + 1, &end);
+        if (end == colon + 1 || *end || !(*factor >= 1.0 && *factor <= 16.0))
+            return -1;
     }
-    return env && strcmp(env, k->name) == 0;
+    return 0;
+}
+
+static void inject_read(void)
+{
+    const char *env = getenv("BITBENCH_INJECT_SLOWDOWN");
+    inject.read = 1;
+    if (env && *env && bb_inject_slowdown_parse(env, inject.impl, sizeof inject.impl, &inject.factor) != 0)
+        inject.bad = 1;
+}
+
+int bb_inject_slowdown_check(char *err, size_t len)
+{
+    if (!inject.read)
+        inject_read();
+    if (inject.bad)
+        snprintf(err, len, "BITBENCH_INJECT_SLOWDOWN='%s': expected IMPL or IMPL:FACTOR with FACTOR in [1, 16]",
+                 getenv("BITBENCH_INJECT_SLOWDOWN"));
+    return inject.bad ? -1 : 0;
+}
+
+static double injected_factor(const bb_kernel *k)
+{
+    if (!inject.read)
+        inject_read();
+    return !inject.bad && inject.impl[0] && strcmp(inject.impl, k->name) == 0 ? inject.factor : 1.0;
+}
+
+/* Extra work (factor - 1) x the rows: whole passes, then a part of each chunk computed once
+ * more.  The part is a whole number of row blocks, so the fraction is dithered over calls:
+ * each call owes frac x chunk rows plus what earlier calls left, and pays in row blocks. */
+static void plan_injection(exec_ctx *c, double factor, size_t rows_per_chunk, size_t rb)
+{
+    double extra = factor - 1.0, whole = floor(extra + 1e-9);
+    c->repeat = 1 + (int)whole;
+    double owed = (extra - whole) * (double)rows_per_chunk + inject.carry;
+    size_t pay = owed > 0 ? (size_t)(owed / (double)rb) * rb : 0;
+    inject.carry = owed - (double)pay;
+    c->extra_rows = pay;
 }
 
 void bb_gemm_exec(bb_pool *pool, const bb_kernel *k, const bb_gemm_args *a)
 {
     int threads = bb_pool_threads(pool);
-    exec_ctx c = {.k = k, .a = a, .repeat = injected_slowdown(k) ? 2 : 1};
+    exec_ctx c = {.k = k, .a = a, .repeat = 1};
+    double factor = injected_factor(k);
     if (k->prepare_act) {
         if (a->n >= 2 * (size_t)threads)
             bb_pool_run(pool, exec_act, &c);
@@ -66,6 +126,8 @@ void bb_gemm_exec(bb_pool *pool, const bb_kernel *k, const bb_gemm_args *a)
     size_t unit = 16 / gcd(16, rb) * rb;
     size_t per = (a->w->m + (size_t)threads - 1) / (size_t)threads;
     c.chunk = bb_round_up(per, unit);
+    if (factor != 1.0)
+        plan_injection(&c, factor, c.chunk < a->w->m ? c.chunk : a->w->m, rb);
     bb_pool_run(pool, exec_rows, &c);
 }
 

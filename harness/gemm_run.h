@@ -14,9 +14,17 @@
 
 /* One GEMM through kernel k on the pool: activations prepared (split by tokens when
  * there are enough), then rows split into cache-line-aligned chunks, one per thread.
- * When env BITBENCH_INJECT_SLOWDOWN names k (exactly), the rows are computed twice:
- * a real, known slowdown for testing regression detection. */
+ * When env BITBENCH_INJECT_SLOWDOWN=IMPL[:FACTOR] names k (exactly; FACTOR default 2),
+ * k computes (FACTOR - 1) x its rows once more - whole passes, then the first rows of each
+ * thread's chunk, the fraction dithered over calls in row blocks: a real, known slowdown
+ * (of the row work; activation preparation is not repeated) for measuring regression
+ * detection.  Cold weights: the repeated rows were read earlier in the call and may come from
+ * cache, so the slowdown can be below FACTOR; scripts/bench-inject.sh measures how close it gets. */
 void bb_gemm_exec(bb_pool *pool, const bb_kernel *k, const bb_gemm_args *a);
+/* Splits "IMPL[:FACTOR]" (FACTOR in [1, 16], default 2).  0, or -1 when malformed. */
+int bb_inject_slowdown_parse(const char *s, char *impl, size_t len, double *factor);
+/* 0, or -1 with a one-line reason when BITBENCH_INJECT_SLOWDOWN is set but malformed. */
+int bb_inject_slowdown_check(char *err, size_t len);
 
 /* Kernel-specific weights: the canonical matrix plus the kernel's repacked layout. */
 typedef struct bb_kernel_weights {

@@ -5,6 +5,8 @@
 #
 #   scripts/ci-bench.sh                    measure, compare with results/baselines/<machine-id>.jsonl
 #   scripts/ci-bench.sh --update-baseline  measure and make that the baseline
+#   scripts/ci-bench.sh --against REF      paired A/B: REF's kernels against this tree's, in
+#                                          one process (no baseline: for shared runners)
 #
 # The plan: each format's best implementation here (--kernels all: every runnable one), each in
 # its own processes, on small shapes whose weights stay in L2 (--warm), one thread.  That
@@ -26,7 +28,23 @@
 #   - a suspected regression is measured again (the whole plan, once); only a regression
 #     that the rerun shows too fails the build.
 #
+# Paired A/B (--against REF): a stored baseline was measured in another noise regime; on
+# a shared runner the same code moves 1.2x-2.3x between runs, and no threshold tells that
+# from a 5% regression.  So both revisions run in the same process, at the same moment:
+# REF's kernel table is built as a module (kernels/module.h) in a git worktree, cached
+# under build/ab/<commit>/, and loaded next to this tree's as old/IMPL and new/IMPL;
+# `bitbench gemm --paired` times each kernel of the plan as pairs (old then new, or new
+# then old, a coin per pair and round) on the same weights and buffers, and `bitbench
+# paired` judges the per-round ratios new/old: Hodges-Lehmann estimate and 99% Wilcoxon
+# signed-rank interval.  A regression is an interval above 1 with an estimate >= 1 +
+# threshold (default 3% here), confirmed by a rerun of the flagged kernels in a new
+# process (a process's placement of code in memory alone moved a ratio by up to 2%, rarely
+# more, here: the rerun redraws it).  Measured power: README, "Paired A/B gate".
+#
 # Options:
+#   --against REF       paired A/B against git revision REF (a commit, branch or tag)
+#   --seconds S         --against: timed seconds of the whole plan (default 16, wall clock; the
+#                       confirmation rerun of flagged kernels takes a part of that again)
 #   --update-baseline   write the run as the baseline (no comparison)
 #   --baseline FILE     baseline to use/write (default results/baselines/<machine-id>.jsonl)
 #   --out DIR           where the runs and reports go (default results/ci/<UTC time>)
@@ -39,10 +57,12 @@
 #   --cold              rotate weight copies through > 4x LLC (DRAM-bound; noisy if shared)
 #   --normalize X       compare ratios to implementation or format X of the same run
 #                       (default none: measured here, it added noise)
-#   --threshold PCT     minimum slowdown, percent (default 5);  --alpha A (default 0.01)
+#   --threshold PCT     minimum slowdown, percent (default 5; --against: 3);  --alpha A (default 0.01)
 #   --no-confirm        no confirmation rerun
 # Environment: BITBENCH (the binary, default build/bitbench next to this script);
-#   BITBENCH_INJECT_SLOWDOWN=<impl> makes that kernel do its work twice (to test all this).
+#   BITBENCH_INJECT_SLOWDOWN=IMPL[:FACTOR] makes that kernel do FACTOR (default 2) times its
+#   row work (to test all this; with --against, the new side's IMPL);
+#   BITBENCH_MODULE: this tree's kernel module (default build/module/bitbench-kernels.so, made).
 # Writes in --out: run.jsonl (and confirm.jsonl), compare.md, compare-json.json,
 #   compare-bencher.json, compare-github-action-benchmark.json; appends compare.md to
 #   $GITHUB_STEP_SUMMARY when that is set (GitHub Actions).
@@ -50,7 +70,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${BITBENCH:-$here/build/bitbench}
-update=0 baseline="" out="" normalize=none threshold=5 alpha=0.01 threads=1 reps=100 cold=0 processes=3
+update=0 baseline="" out="" normalize=none threshold="" alpha=0.01 against="" seconds=16 threads=1 reps=100 cold=0 processes=3
 shapes=256x1024,1024x256 confirm=1 kernels=best
 
 die() { echo "ci-bench: $*" >&2; exit 2; }
@@ -58,6 +78,8 @@ need_arg() { [ $# -ge 2 ] || die "$1 needs a value"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --update-baseline) update=1 ;;
+    --against)   need_arg "$@"; against=$2; shift ;;
+    --seconds)   need_arg "$@"; seconds=$2; shift ;;
     --baseline)  need_arg "$@"; baseline=$2; shift ;;
     --out)       need_arg "$@"; out=$2; shift ;;
     --normalize) need_arg "$@"; normalize=$2; shift ;;
@@ -77,6 +99,11 @@ while [ $# -gt 0 ]; do
 done
 [[ $processes =~ ^[1-9][0-9]*$ ]] || die "--processes '$processes': expected a whole number >= 1"
 [ -x "$bin" ] || die "no bitbench binary at '$bin' (run make, or set BITBENCH)"
+awk -v s="$seconds" 'BEGIN { exit !(s ~ /^[0-9]+([.][0-9]+)?$/ && s + 0 > 0) }' \
+  || die "--seconds '$seconds': expected a positive number of seconds"
+if [ -n "$against" ] && [ "$update" = 1 ]; then
+  die "--against and --update-baseline exclude each other (a paired run needs no baseline)"
+fi
 for s in ${shapes//,/ }; do
   [[ $s =~ ^[0-9]+x[0-9]+$ ]] || die "--shapes: '$s' is not MxK (e.g. 512x2048)"
 done
@@ -96,6 +123,14 @@ esac
 [ -n "$impls" ] || die "no runnable implementation found (bitbench list)"
 mode=--warm
 [ "$cold" = 0 ] || mode=""
+
+if [ -n "$against" ]; then
+  threshold=${threshold:-3}
+  # shellcheck source=scripts/ci-paired.sh
+  . "$here/scripts/ci-paired.sh"
+  exit $?
+fi
+threshold=${threshold:-5}
 
 # One process per implementation, shape and pass; the passes go over the whole plan in
 # turn, so that a busy minute does not hit every process of a row.  A machine line

@@ -40,5 +40,6 @@ int bb_cmd_sweep(int argc, char **argv);
 int bb_cmd_report(int argc, char **argv);
 int bb_cmd_compare(int argc, char **argv);
 int bb_cmd_history(int argc, char **argv);
+int bb_cmd_tune(int argc, char **argv);
 
 #endif

@@ -10,6 +10,7 @@
 #include "../harness/models.h"
 #include "../harness/results.h"
 #include "../harness/sweep.h"
+#include "../harness/tune.h"
 #include "../kernels/kernel.h"
 
 #include <getopt.h>
@@ -417,7 +418,7 @@ static bool is_ok(const json_t *row) { return has_status(row, "ok"); }
 static const json_t *find(const json_t *rows, const bb_sweep_opts *o, const bb_model *m, bb_format_id f,
                           unsigned threads, uint64_t batch, bool budget)
 {
-    bb_sweep_row r = {.model = m, .format = f, .kernel = bb_kernel_find_best(bb_formats[f].name),
+    bb_sweep_row r = {.model = m, .format = f, .kernel = bb_select_kernel_model(bb_formats[f].name, m, o->threads, o->n_threads, NULL),
                       .threads = threads, .batch = batch, .budget = budget};
     char key[224];
     if (!r.kernel)
@@ -458,7 +459,7 @@ static void print_model_table(FILE *to, const json_t *rows, const bb_sweep_opts 
     bb_model_weight_bytes(m, BB_FMT_FP16, &fp16_bytes);
     for (size_t fi = 0; fi < o->n_formats; fi++) {
         bb_format_id f = o->formats[fi];
-        const bb_kernel *k = bb_kernel_find_best(bb_formats[f].name);
+        const bb_kernel *k = bb_select_kernel_model(bb_formats[f].name, m, o->threads, o->n_threads, NULL);
         const json_t *r1 = b0 ? find(rows, o, m, f, threads, b0, false) : NULL;
         char lat[32] = "", speed[16] = "-", red[16], tok[24], gbs[16] = "-", pct[16] = "-";
         if (b0)
@@ -591,6 +592,7 @@ int bb_cmd_sweep(int argc, char **argv)
     size_t n = 0;
     bb_keyset skip = {0};
     bb_results_read_info info;
+    bb_tune_hint(CMD);
     if (bb_sweep_plan(o, &rows, &n, err, sizeof err)) {
         free(c);
         return bb_cli_error(CMD, "%s", err);

@@ -9,6 +9,7 @@
 #include "probe.h"
 #include "rng.h"
 #include "stats.h"
+#include "tune.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -122,7 +123,7 @@ int bb_sweep_plan(const bb_sweep_opts *o, bb_sweep_row **rows_out, size_t *n_out
         for (size_t fi = 0; fi < o->n_formats; fi++) {
             const bb_model *m = &o->models[mi];
             bb_format_id f = o->formats[fi];
-            const bb_kernel *k = bb_kernel_find_best(bb_formats[f].name);
+            const bb_kernel *k = bb_select_kernel_model(bb_formats[f].name, m, o->threads, o->n_threads, NULL);
             uint64_t budget_batch = o->budget_batch ? budget_batch_of(o, m, f) : 0;
             any_fits |= budget_batch > 0;
             if (!k) {
@@ -461,7 +462,7 @@ static void group_plan(group *g, const bb_sweep_opts *o, const bb_model *m, bb_f
     memset(g, 0, sizeof *g);
     g->model = m;
     g->format = f;
-    g->kn = bb_kernel_find_best(bb_formats[f].name);
+    g->kn = bb_select_kernel_model(bb_formats[f].name, m, o->threads, o->n_threads, NULL);
     g->head_kn = bb_kernel_find_best("fp16");
     g->lm_head = o->lm_head;
     g->n_max = n_max ? n_max : 1;
@@ -859,6 +860,9 @@ static json_t *row_json(const bb_sweep_ctx *c, const sweep_state *st, const bb_s
     json_object_set(j, "machine", json_object_get(c->common, "machine"));
     set_new(j, "format", json_string(bb_formats[r->format].name));
     set_new(j, "impl", json_string(r->kernel->name));
+    bb_select_rule rule;
+    bb_select_kernel_model(bb_formats[r->format].name, m, o->threads, o->n_threads, &rule);
+    set_new(j, "impl_rule", json_string(rule.text));
     set_new(j, "impl_isa", json_string(bb_isa_name(r->kernel->isa)));
     set_new(j, "impl_method", json_string(r->kernel->method));
     set_new(j, "multiply_free", json_boolean(r->kernel->multiply_free));

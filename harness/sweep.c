@@ -9,6 +9,7 @@
 #include "probe.h"
 #include "rng.h"
 #include "stats.h"
+#include "roofs.h"
 #include "tune.h"
 
 #include <errno.h>
@@ -743,6 +744,7 @@ typedef struct sweep_state {
     bb_pool *pools[MAX_THREADS + 1];
     bb_bandwidth ceiling[MAX_THREADS];
     int ceiling_threads;     /* entries of ceiling[] measured */
+    json_t *roofs;           /* compute roofs (harness/roofs.h), measured with the ceiling */
     char ceiling_reason[240];
     uint64_t llc;
     const char *llc_source;
@@ -935,6 +937,7 @@ static json_t *row_json(const bb_sweep_ctx *c, const sweep_state *st, const bb_s
     json_t *ceil = ceiling_json(st, r->threads);
     double ceil_gbps = json_real_value(json_object_get(ceil, "gbps"));
     set_new(j, "bandwidth_ceiling", ceil);
+    set_new(j, "compute_roofs", st->roofs ? json_incref(st->roofs) : json_null());
     set_new(j, "pct_of_ceiling", measured && ceil_gbps > 0 ? real_or_null(100.0 * gbps / ceil_gbps) : json_null());
     set_new(j, "budget", budget_json(o, m, r->format));
     json_t *energy = json_object_get(res->probe, "energy"), *counters = json_object_get(res->probe, "counters");
@@ -1209,6 +1212,8 @@ static void measure_ceiling(sweep_state *st, const bb_sweep_opts *o)
         return;
     }
     st->ceiling_threads = measured;
+    bb_roof roofs[64];
+    st->roofs = bb_roofs_json(roofs, bb_roofs_measure(pool, roofs, 64), bb_pool_placement(pool));
 }
 
 static size_t count_group_rows(const bb_sweep_row *rows, size_t n, size_t i, uint64_t *n_max, bb_sweep_ctx *c)
@@ -1485,6 +1490,7 @@ int bb_sweep_run(bb_sweep_ctx *c, const bb_sweep_row *rows, size_t n, char *erro
             bb_pool_destroy(st->pools[t]);
     bb_probe_close(st->probe);
     arena_free(&st->ar);
+    json_decref(st->roofs);
     free(st);
     return status;
 }

@@ -151,7 +151,6 @@ static int add_selected(const gemm_opts *o, item *items, size_t *n, const char *
         return BB_EXIT_USAGE;
     if (*n > before)
         snprintf(items[before].rule, sizeof items[before].rule, "%s", rule.text);
-    bb_tune_hint(CMD);
     return 0;
 }
 
@@ -534,6 +533,8 @@ int bb_cmd_gemm(int argc, char **argv)
         bb_probe_close(probe);
         return bb_cli_error(CMD, "%s", err);
     }
+    if (o.kernels) /* after every input check: bad input stays one line */
+        bb_tune_hint(CMD);
     fprintf(stderr, "gemm: preparing %zu kernel(s) at %llux%llux%llu\n", n, (unsigned long long)o.m,
             (unsigned long long)o.k, (unsigned long long)o.n);
     if (build_items(&o, items, n) != 0) {

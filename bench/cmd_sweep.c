@@ -592,7 +592,6 @@ int bb_cmd_sweep(int argc, char **argv)
     size_t n = 0;
     bb_keyset skip = {0};
     bb_results_read_info info;
-    bb_tune_hint(CMD);
     if (bb_sweep_plan(o, &rows, &n, err, sizeof err)) {
         free(c);
         return bb_cli_error(CMD, "%s", err);
@@ -633,6 +632,7 @@ int bb_cmd_sweep(int argc, char **argv)
                         .stop = &stop_flag, .common = bb_sweep_common(run_id)};
     fprintf(stderr, "bitbench sweep: %zu rows (%zu models x %zu formats), results to %s\n", n, o->n_models,
             o->n_formats, out);
+    bb_tune_hint(CMD);
     install_signals();
     int status = bb_sweep_run(&ctx, rows, n, err, sizeof err);
     bb_results_close(&w);

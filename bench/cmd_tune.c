@@ -60,7 +60,8 @@ static void usage(FILE *to)
         "  --formats LIST   formats to tune (default: all)\n"
         "  --threads LIST   thread counts (default: all cores, as gemm and sweep use)\n"
         "  --batch LIST     token counts N (default 1: decode; e.g. 1,128 adds prefill)\n"
-        "  --min-time S     seconds of interleaved timed calls per shape and format (default 0.2, >= 10 rounds)\n"
+        "  --min-time S     seconds of interleaved timed calls per shape and format (default 0.2; raised\n"
+        "                   to 30 calls' worth at 10 GB/s for big shapes, so the paired interval means something)\n"
         "  --with-ref       time the scalar references too (slow; never the pick when SIMD runs)\n"
         "  --out FILE       the record (default: $BITBENCH_TUNING, else results/tuning/<machine-id>.json);\n"
         "                   entries measured now replace the same (format, class, threads, batch) ones\n"
@@ -355,7 +356,11 @@ static int tune(const tune_opts *o, const char *path, bb_tune_table *t)
                     measured rows[MAX_LIST];
                     size_t n_rows = 0;
                     char why[300] = "";
-                    int rc = run_gemm(impls, m, k, o->batches[bi], o->threads[ti], o->min_time, rows, &n_rows,
+                    /* >= ~30 rounds even for big shapes (gemm's own floor is 10, which makes the
+                     * paired interval [min, max]): time for 30 calls streaming at 10 GB/s */
+                    double min_time = 30.0 * (double)bb_weights_bytes((bb_format_id)f, m, k) / 10e9;
+                    min_time = min_time > o->min_time ? min_time : o->min_time;
+                    int rc = run_gemm(impls, m, k, o->batches[bi], o->threads[ti], min_time, rows, &n_rows,
                                       why, sizeof why);
                     bb_tune_entry e;
                     memset(&e, 0, sizeof e);

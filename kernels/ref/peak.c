@@ -12,6 +12,7 @@ static uint64_t int8dot(uint64_t iters)
     int32_t a = 3; /* a u8 x s8 product */
     for (uint64_t i = 0; i < iters; i++) {
         OPAQUE(a);
+        #pragma GCC unroll 16
         for (int j = 0; j < 8; j++)
             acc[j] += (int32_t)(uint8_t)(a + j) * (int32_t)(int8_t)(j - 4);
     }
@@ -25,6 +26,7 @@ static uint64_t fma_(uint64_t iters)
 {
     float acc[8] = {0}, a = 1.0000001f, b = 1e-7f;
     for (uint64_t i = 0; i < iters; i++)
+        #pragma GCC unroll 16
         for (int j = 0; j < 8; j++)
             acc[j] = acc[j] * a + b;
     float s = 0;
@@ -38,6 +40,7 @@ static uint64_t add(uint64_t iters)
     uint32_t acc[8] = {0}, a = 1;
     for (uint64_t i = 0; i < iters; i++) {
         OPAQUE(a);
+        #pragma GCC unroll 16
         for (int j = 0; j < 8; j++)
             acc[j] += a;
     }

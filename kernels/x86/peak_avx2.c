@@ -16,6 +16,7 @@ static uint64_t int8dot(uint64_t iters)
         acc[j] = _mm256_setzero_si256();
     for (uint64_t i = 0; i < iters; i++) {
         OPAQUE(a);
+        #pragma GCC unroll 16
         for (int j = 0; j < 8; j++)
             acc[j] = _mm256_add_epi32(
                 acc[j], _mm256_madd_epi16(_mm256_maddubs_epi16(a, _mm256_set1_epi8((char)(j - 4))), ones));
@@ -32,6 +33,7 @@ static uint64_t fma_(uint64_t iters)
     for (int j = 0; j < 12; j++)
         acc[j] = _mm256_setzero_ps();
     for (uint64_t i = 0; i < iters; i++)
+        #pragma GCC unroll 16
         for (int j = 0; j < 12; j++)
             acc[j] = _mm256_fmadd_ps(acc[j], a, b);
     __m256 s = acc[0];
@@ -47,6 +49,7 @@ static uint64_t add(uint64_t iters)
         acc[j] = _mm256_setzero_si256();
     for (uint64_t i = 0; i < iters; i++) {
         OPAQUE(a);
+        #pragma GCC unroll 16
         for (int j = 0; j < 8; j++)
             acc[j] = _mm256_add_epi32(acc[j], a);
     }

@@ -22,6 +22,7 @@ static uint64_t int8dot_vnni(uint64_t iters)
     for (int j = 0; j < 12; j++)
         acc[j] = _mm512_setzero_si512();
     for (uint64_t i = 0; i < iters; i++)
+        #pragma GCC unroll 16
         for (int j = 0; j < 12; j++)
             acc[j] = _mm512_dpbusd_epi32(acc[j], a, b);
     return fold(acc, 12);
@@ -35,6 +36,7 @@ static uint64_t int8dot_maddubs(uint64_t iters)
         acc[j] = _mm512_setzero_si512();
     for (uint64_t i = 0; i < iters; i++) {
         OPAQUE(a);
+        #pragma GCC unroll 16
         for (int j = 0; j < 8; j++)
             acc[j] = _mm512_add_epi32(
                 acc[j], _mm512_madd_epi16(_mm512_maddubs_epi16(a, _mm512_set1_epi8((char)(j - 4))), ones));
@@ -48,6 +50,7 @@ static uint64_t fma_(uint64_t iters)
     for (int j = 0; j < 12; j++)
         acc[j] = _mm512_setzero_ps();
     for (uint64_t i = 0; i < iters; i++)
+        #pragma GCC unroll 16
         for (int j = 0; j < 12; j++)
             acc[j] = _mm512_fmadd_ps(acc[j], a, b);
     __m512 s = acc[0];
@@ -63,6 +66,7 @@ static uint64_t add(uint64_t iters)
         acc[j] = _mm512_setzero_si512();
     for (uint64_t i = 0; i < iters; i++) {
         OPAQUE(a);
+        #pragma GCC unroll 16
         for (int j = 0; j < 12; j++)
             acc[j] = _mm512_add_epi32(acc[j], a);
     }

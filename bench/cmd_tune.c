@@ -160,7 +160,7 @@ static void show(const bb_tune_table *t)
 {
     printf("tuning record %s (version %d)\n  machine %s (%s), created %s, updated %s, git %s\n", t->path,
            t->version, t->machine_id, t->cpu_model, t->created, t->updated, t->git_revision);
-    printf("%-8s %-8s %7s %3s %-8s %-26s %-26s %7s %-17s %s\n", "format", "class", "shape", "T", "batch",
+    printf("%-8s %-8s %11s %3s %-8s %-26s %-26s %7s %-17s %s\n", "format", "class", "shape", "T", "batch",
            "chosen", "priority pick", "ratio", "95% interval", "decision");
     for (size_t i = 0; i < t->n; i++) {
         const bb_tune_entry *e = &t->entries[i];

@@ -21,6 +21,7 @@ static const struct subcommand {
     {"compare", bb_cmd_compare, "regression verdicts between two result files"},
     {"history", bb_cmd_history, "a metric over successive result files, with step changes"},
     {"paired", bb_cmd_paired, "verdicts of a paired A/B run of two kernel modules (gemm --paired)"},
+    {"tune", bb_cmd_tune, "time every implementation per shape; --kernel then picks the fastest here"},
 };
 enum { N_SUB = sizeof subcommands / sizeof subcommands[0] };
 
@@ -45,6 +46,6 @@ int main(int argc, char **argv)
         if (!strcmp(argv[1], subcommands[i].name))
             return subcommands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "bitbench: unknown command '%s'; expected one of: list, info, gemm, sweep, report, "
-                    "compare, history, paired\n", argv[1]);
+                    "compare, history, paired, tune\n", argv[1]);
     return BB_EXIT_USAGE;
 }

@@ -50,5 +50,6 @@ int bb_cmd_report(int argc, char **argv);
 int bb_cmd_compare(int argc, char **argv);
 int bb_cmd_history(int argc, char **argv);
 int bb_cmd_paired(int argc, char **argv);
+int bb_cmd_tune(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@
 #include "../harness/pool.h"
 #include "../harness/rng.h"
 #include "../harness/stats.h"
+#include "../harness/tune.h"
 #include "../kernels/kernel.h"
 
 #include <getopt.h>
@@ -48,6 +49,7 @@ typedef struct item {
     size_t nsamples;
     bb_summary stats;
     json_t *probe;   /* {"energy", "counters"} of this kernel's own pass */
+    char rule[512];  /* which rule chose the implementation (harness/tune.h) */
     size_t probe_calls;
     int borrowed;       /* --paired: copies and io are its partner's (not freed here) */
     size_t copy_offset; /* and it starts half a rotation away from the partner */
@@ -158,6 +160,19 @@ static int add_item(item *items, size_t *n, const bb_kernel *k)
     return 0;
 }
 
+/* --kernel F: the fastest F here when tuned, else the priority (harness/tune.h). */
+static int add_selected(const gemm_opts *o, item *items, size_t *n, const char *format)
+{
+    bb_select_rule rule;
+    const bb_kernel *k = bb_select_kernel(format, o->m, o->k, o->n, (unsigned)o->threads, &rule);
+    size_t before = *n;
+    if (!k || add_item(items, n, k))
+        return BB_EXIT_USAGE;
+    if (*n > before)
+        snprintf(items[before].rule, sizeof items[before].rule, "%s", rule.text);
+    return 0;
+}
+
 static int select_kernels(const gemm_opts *o, item *items, size_t *n)
 {
     char buf[1024];
@@ -167,14 +182,13 @@ static int select_kernels(const gemm_opts *o, item *items, size_t *n)
         for (char *s = NULL, *t = strtok_r(buf, ",", &s); t; t = strtok_r(NULL, ",", &s)) {
             if (!strcmp(t, "all")) {
                 for (int f = 0; f < BB_FMT_COUNT; f++)
-                    add_item(items, n, bb_kernel_find_best(bb_formats[f].name));
+                    add_selected(o, items, n, bb_formats[f].name);
                 continue;
             }
-            const bb_kernel *k = bb_kernel_find_best(t);
-            if (!k)
+            if (!bb_format_find(t))
                 return bb_cli_error(CMD, "--kernel '%s': unknown format; expected one of: %s, all", t,
                                     bb_cli_format_names());
-            if (add_item(items, n, k))
+            if (add_selected(o, items, n, t))
                 return BB_EXIT_USAGE;
         }
     }
@@ -437,6 +451,7 @@ static json_t *item_json(const gemm_opts *o, const item *it, bb_pool *pool, cons
         "threads", bb_pool_threads(pool), "placement", bb_pool_placement(pool),
         "mode", o->warm ? "warm" : "cold", "weight_copies", (json_int_t)it->ncopies,
         "weight_bytes", (json_int_t)it->work.weight_bytes, "check", check);
+    json_object_set_new(o_, "impl_rule", json_string(it->rule[0] ? it->rule : "exact: --impl"));
     json_object_set_new(o_, "machine", bb_machine_json(machine));
     json_object_set_new(o_, "build", bb_build_json());
     if (!it->check.passed) {
@@ -543,6 +558,9 @@ static void print_table(FILE *to, const gemm_opts *o, const item *items, size_t 
     }
     fprintf(to, "(latency measured: median of %zu interleaved calls per kernel; GB/s = packed weight bytes / median)\n",
             n ? items[0].nsamples : 0);
+    for (size_t i = 0; i < n; i++)
+        if (items[i].rule[0])
+            fprintf(to, "%-26s chosen by %s\n", items[i].k->name, items[i].rule);
     print_best_per_format(to, items, n, ceil);
 }
 
@@ -593,6 +611,8 @@ int bb_cmd_gemm(int argc, char **argv)
         bb_probe_close(probe);
         return bb_cli_error(CMD, "%s", err);
     }
+    if (o.kernels) /* after every input check: bad input stays one line */
+        bb_tune_hint(CMD);
     fprintf(stderr, "gemm: preparing %zu kernel(s) at %llux%llux%llu\n", n, (unsigned long long)o.m,
             (unsigned long long)o.k, (unsigned long long)o.n);
     if (build_items(&o, items, n) != 0) {

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "../harness/bandwidth.h"
+#include "../harness/roofs.h"
 #include "../harness/cache.h"
 #include "../harness/machine.h"
 #include "../harness/pool.h"
@@ -132,12 +133,46 @@ static void info_text(json_t *o)
                json_is_true(json_object_get(e, "validated")) ? "validated" : "NOT validated");
 }
 
+/* --roofs: the compute roofs (harness/roofs.h), measured now. */
+static json_t *roofs_json(int threads)
+{
+    char err[200];
+    bb_pool *pool = bb_pool_create(threads, err, sizeof err);
+    if (!pool)
+        return json_pack("{s:s, s:s}", "status", "unavailable", "reason", err);
+    fprintf(stderr, "info: measuring compute roofs at 1 and %d thread(s) (take the timing lock)\n", threads);
+    bb_roof r[64];
+    size_t n = bb_roofs_measure(pool, r, 64);
+    json_t *o = bb_roofs_json(r, n, bb_pool_placement(pool));
+    bb_pool_destroy(pool);
+    return o;
+}
+
+static void roofs_text(const json_t *o)
+{
+    size_t i;
+    json_t *e;
+    if (!o)
+        return;
+    if (strcmp(json_string_value(json_object_get(o, "status")), "measured") != 0) {
+        printf("roofs:        unavailable: %s\n", json_string_value(json_object_get(o, "reason")));
+        return;
+    }
+    json_array_foreach(json_object_get(o, "roofs"), i, e)
+        printf("roof:         %-9s %-24s %2d thread(s): %8.1f GOP/s best, %8.1f median (measured, %s)\n",
+               json_string_value(json_object_get(e, "kind")), json_string_value(json_object_get(e, "loop")),
+               (int)json_integer_value(json_object_get(e, "threads")),
+               json_real_value(json_object_get(e, "best_gops")), json_real_value(json_object_get(e, "median_gops")),
+               json_string_value(json_object_get(e, "instr")));
+    printf("roofs method: %s\n", json_string_value(json_object_get(o, "method")));
+}
+
 int bb_cmd_info(int argc, char **argv)
 {
     static const struct option opts[] = {{"json", no_argument, 0, 'j'}, {"bandwidth", no_argument, 0, 'b'},
-        {"threads", required_argument, 0, 't'}, {"isa", required_argument, 0, 'i'}, {"help", no_argument, 0, 'h'},
+        {"roofs", no_argument, 0, 'r'}, {"threads", required_argument, 0, 't'}, {"isa", required_argument, 0, 'i'}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
-    int json = 0, bw = 0, c;
+    int json = 0, bw = 0, roofs = 0, c;
     uint64_t threads = (uint64_t)bb_cli_default_threads();
     const char *isa = NULL;
     opterr = 0;
@@ -145,16 +180,17 @@ int bb_cmd_info(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'j') json = 1;
         else if (c == 'b') bw = 1;
+        else if (c == 'r') roofs = 1;
         else if (c == 'i') isa = optarg;
         else if (c == 't') {
             if (bb_cli_parse_u64(CMD, "--threads", optarg, 1, 1024, false, &threads) ||
                 bb_cli_check_threads(CMD, threads))
                 return BB_EXIT_USAGE;
         } else if (c == 'h') {
-            printf("usage: bitbench info [--bandwidth] [--threads T] [--isa L] [--json]\n");
+            printf("usage: bitbench info [--bandwidth] [--roofs] [--threads T] [--isa L] [--json]\n");
             return BB_EXIT_OK;
         } else
-            return bb_cli_error(CMD, "unknown option '%s'; accepted: --bandwidth, --threads, --isa, --json",
+            return bb_cli_error(CMD, "unknown option '%s'; accepted: --bandwidth, --roofs, --threads, --isa, --json",
                                 argv[optind - 1]);
     }
     if (optind < argc)
@@ -162,11 +198,15 @@ int bb_cmd_info(int argc, char **argv)
     if (bb_cli_apply_isa(CMD, isa))
         return BB_EXIT_USAGE;
     json_t *o = info_json(bw, (int)threads);
+    if (roofs)
+        json_object_set_new(o, "roofs", roofs_json((int)threads));
     if (json) {
         json_dumpf(o, stdout, JSON_INDENT(2));
         putchar('\n');
-    } else
+    } else {
         info_text(o);
+        roofs_text(json_object_get(o, "roofs"));
+    }
     json_decref(o);
     return BB_EXIT_OK;
 }

@@ -10,6 +10,7 @@
 #include "../harness/models.h"
 #include "../harness/results.h"
 #include "../harness/sweep.h"
+#include "../harness/tune.h"
 #include "../kernels/kernel.h"
 
 #include <getopt.h>
@@ -511,11 +512,11 @@ static bool is_ok(const json_t *row) { return has_status(row, "ok"); }
 static const json_t *find(const json_t *rows, const bb_sweep_opts *o, const bb_model *m, bb_format_id f,
                           unsigned threads, uint64_t batch, bool budget)
 {
-    bb_sweep_row r = {.model = m, .format = f, .kernel = bb_kernel_find_best(bb_formats[f].name),
+    bb_sweep_row r = {.model = m, .format = f, .kernel = bb_select_kernel_model(bb_formats[f].name, m, o->threads, o->n_threads, NULL),
                       .threads = threads, .batch = batch, .budget = budget};
     if (o->n_impls) {
         const bb_kernel *v[8];
-        if (bb_sweep_variants(o, f, v, 8))
+        if (bb_sweep_variants(o, m, f, v, 8))
             r.kernel = v[0];
     }
     char key[224];
@@ -557,7 +558,7 @@ static void print_model_table(FILE *to, const json_t *rows, const bb_sweep_opts 
     bb_model_weight_bytes(m, BB_FMT_FP16, &fp16_bytes);
     for (size_t fi = 0; fi < o->n_formats; fi++) {
         bb_format_id f = o->formats[fi];
-        const bb_kernel *k = bb_kernel_find_best(bb_formats[f].name);
+        const bb_kernel *k = bb_select_kernel_model(bb_formats[f].name, m, o->threads, o->n_threads, NULL);
         const json_t *r1 = b0 ? find(rows, o, m, f, threads, b0, false) : NULL;
         char lat[32] = "", speed[16] = "-", red[16], tok[24], gbs[16] = "-", pct[16] = "-";
         if (b0)
@@ -743,6 +744,7 @@ int bb_cmd_sweep(int argc, char **argv)
                         .stop = &stop_flag, .common = bb_sweep_common(run_id)};
     fprintf(stderr, "bitbench sweep: %zu rows (%zu models x %zu formats), results to %s\n", n, o->n_models,
             o->n_formats, out);
+    bb_tune_hint(CMD);
     install_signals();
     int status = bb_sweep_run(&ctx, rows, n, err, sizeof err);
     bb_results_close(&w);

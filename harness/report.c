@@ -110,6 +110,7 @@ static int machine_index(bb_report *r, json_t *row)
     m->memory_bytes = jnum(row, "machine.memory_bytes");
     m->virtualized = json_is_true(jpath(row, "machine.virtualized"));
     m->ceiling_gbps = NAN;
+    m->roof_gops[0] = m->roof_gops[1] = m->roof_gops[2] = NAN;
     return (int)r->n_machines++;
 }
 
@@ -205,6 +206,12 @@ static bool read_row(json_t *row, bb_report_row *w, char *why, size_t len)
     w->gops = jnum(row, "gops");
     w->streamed_bytes = jnum(row, "streamed_bytes_per_step");
     w->ceiling_gbps = jnum(row, "bandwidth_ceiling.gbps");
+    static const char *const roof_kinds[3] = {"int8_dot", "fp32_fma", "int_add"};
+    for (int k = 0; k < 3; k++) {
+        char path[64];
+        snprintf(path, sizeof path, "compute_roofs.peak.%s.t%d", roof_kinds[k], w->threads);
+        w->roof_gops[k] = jnum(row, path);
+    }
     json_t *mb = jpath(row, "budget.max_batch");
     w->max_batch = json_is_integer(mb) ? (long)json_integer_value(mb) : -1;
     w->mem_budget_bytes = jnum(row, "budget.mem_budget_bytes");
@@ -328,6 +335,9 @@ static void summarize_machines(bb_report *r)
         bb_report_machine *m = &r->machines[w->machine];
         if (w->threads == m->threads && isfinite(w->ceiling_gbps) && !isfinite(m->ceiling_gbps))
             m->ceiling_gbps = w->ceiling_gbps;
+        for (int k = 0; k < 3; k++)
+            if (w->threads == m->threads && isfinite(w->roof_gops[k]) && !isfinite(m->roof_gops[k]))
+                m->roof_gops[k] = w->roof_gops[k];
     }
 }
 

@@ -70,6 +70,7 @@ typedef struct bb_report_row {
     /* NAN when null or absent */
     double latency_ms, tokens_per_s, cv, weight_bytes, peak_rss_bytes, gbps, gops;
     double streamed_bytes, ceiling_gbps;
+    double roof_gops[3]; /* compute roofs at the row's threads: int8 dot, fp32 FMA, int add (NaN: none) */
     long max_batch; /* budget.max_batch; -1 unknown */
     double mem_budget_bytes, kv_bytes_per_seq;
     char kv_formula[BB_REPORT_TEXT];
@@ -92,6 +93,7 @@ typedef struct bb_report_machine {
     char first_time[32], last_time[32];
     int threads; /* the thread count the tables use */
     double ceiling_gbps;
+    double roof_gops[3]; /* int8 dot, fp32 FMA, int add at `threads`, from the rows (NaN: none) */
     char ceiling_how[BB_REPORT_TEXT];
 } bb_report_machine;
 

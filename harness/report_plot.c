@@ -326,6 +326,10 @@ static void plotvars(const bb_report *r, int m, const char *table3_model, FILE *
     gp_string(out, energy_note(r, m));
     fprintf(out, "\nhave_ceiling = %d\nbandwidth_ceiling = %.6g\n", isfinite(M->ceiling_gbps),
             isfinite(M->ceiling_gbps) ? M->ceiling_gbps : 0.0);
+    /* compute roofs (harness/roofs.h) when the rows carry them; 0 = not drawn */
+    static const char *const roof_vars[3] = {"roof_int8_dot", "roof_fp32_fma", "roof_int_add"};
+    for (int k = 0; k < 3; k++)
+        fprintf(out, "%s = %.6g\n", roof_vars[k], isfinite(M->roof_gops[k]) ? M->roof_gops[k] : 0.0);
     fprintf(out, "table3_model = ");
     gp_string(out, table3_model ? table3_model : "");
     const char *bm = bb_report_batch_model(r, m);

@@ -11,6 +11,8 @@
 #include "stats.h"
 #include "compare.h"
 #include "step.h"
+#include "roofs.h"
+#include "tune.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -160,7 +162,8 @@ uint64_t bb_sweep_budget_batch(const bb_sweep_opts *o, const bb_model *m, bb_for
     return bb_model_max_batch(model_weight_total(m, f), bb_model_kv_bytes_per_seq(m, o->seq_len, 2), budget);
 }
 
-size_t bb_sweep_variants(const bb_sweep_opts *o, bb_format_id f, const bb_kernel **out, size_t cap)
+size_t bb_sweep_variants(const bb_sweep_opts *o, const bb_model *m, bb_format_id f, const bb_kernel **out,
+                         size_t cap)
 {
     size_t n = 0;
     if (o->n_impls) {
@@ -169,7 +172,10 @@ size_t bb_sweep_variants(const bb_sweep_opts *o, bb_format_id f, const bb_kernel
                 out[n++] = o->impls[i];
         return n;
     }
-    const bb_kernel *best = bb_kernel_find_best(bb_formats[f].name);
+    /* the format's pick: the tuned winner where this machine's record covers the model
+     * (harness/tune.h), else the priority pick */
+    const bb_kernel *best = m ? bb_select_kernel_model(bb_formats[f].name, m, o->threads, o->n_threads, NULL)
+                              : bb_kernel_find_best(bb_formats[f].name);
     if (!best)
         return 0;
     out[n++] = best;
@@ -255,7 +261,7 @@ int bb_sweep_plan(const bb_sweep_opts *o, bb_sweep_row **rows_out, size_t *n_out
     }
     for (size_t fi = 0; fi < o->n_formats; fi++) {
         const bb_kernel *v[MAXV];
-        if (!bb_sweep_variants(o, o->formats[fi], v, MAXV)) {
+        if (!bb_sweep_variants(o, NULL, o->formats[fi], v, MAXV)) {
             if (o->n_impls)
                 snprintf(err, errlen, "--formats %s has no implementation among --impl", bb_formats[o->formats[fi]].name);
             else
@@ -283,7 +289,7 @@ int bb_sweep_plan(const bb_sweep_opts *o, bb_sweep_row **rows_out, size_t *n_out
                 for (size_t fi = 0; fi < o->n_formats; fi++) {
                     bb_format_id f = o->formats[fi];
                     const bb_kernel *v[MAXV];
-                    size_t nv = bb_sweep_variants(o, f, v, MAXV);
+                    size_t nv = bb_sweep_variants(o, m, f, v, MAXV);
                     bool is_budget = si >= o->n_batches + (o->prompt ? 1 : 0);
                     if (is_budget)
                         nv = 1; /* Table 3: each format's best implementation */
@@ -905,6 +911,7 @@ typedef struct sweep_state {
     bb_pool *pools[MAX_THREADS + 1];
     bb_bandwidth ceiling[MAX_THREADS];
     int ceiling_threads;     /* entries of ceiling[] measured */
+    json_t *roofs;           /* compute roofs (harness/roofs.h), measured with the ceiling */
     char ceiling_reason[240];
     uint64_t llc;
     const char *llc_source;
@@ -1064,11 +1071,19 @@ static json_t *row_json(const bb_sweep_ctx *c, const sweep_state *st, const bb_s
     json_object_set(j, "machine", json_object_get(c->common, "machine"));
     set_new(j, "format", json_string(bb_formats[r->format].name));
     set_new(j, "impl", json_string(r->kernel->name));
+    bb_select_rule rule;
+    const bb_kernel *pick = bb_select_kernel_model(bb_formats[r->format].name, m, o->threads, o->n_threads, &rule);
+    if (o->n_impls)
+        set_new(j, "impl_rule", json_string("exact: --impl"));
+    else if (pick != r->kernel)
+        set_new(j, "impl_rule", json_string("method: the best runnable implementation of its method (the format's "
+                                            "pick is another method)"));
+    else
+        set_new(j, "impl_rule", json_string(rule.text));
     set_new(j, "impl_isa", json_string(bb_isa_name(r->kernel->isa)));
     set_new(j, "impl_method", json_string(r->kernel->method));
     set_new(j, "multiply_free", json_boolean(r->kernel->multiply_free));
-    const bb_kernel *best = bb_kernel_find_best(bb_formats[r->format].name);
-    set_new(j, "impl_is_best", json_boolean(best == r->kernel));
+    set_new(j, "impl_is_best", json_boolean(pick == r->kernel));
     const bb_kernel *hk = bb_kernel_find_best("fp16");
     set_new(j, "head_impl", o->lm_head && hk ? json_string(hk->name) : json_null());
     set_new(j, "threads", json_integer(r->threads));
@@ -1166,6 +1181,7 @@ static json_t *row_json(const bb_sweep_ctx *c, const sweep_state *st, const bb_s
     json_t *ceil = ceiling_json(st, r->threads);
     double ceil_gbps = json_real_value(json_object_get(ceil, "gbps"));
     set_new(j, "bandwidth_ceiling", ceil);
+    set_new(j, "compute_roofs", st->roofs ? json_incref(st->roofs) : json_null());
     set_new(j, "pct_of_ceiling", measured && ceil_gbps > 0 ? real_or_null(100.0 * gbps / ceil_gbps) : json_null());
     set_new(j, "budget", budget_json(o, r));
     json_t *energy = json_object_get(res->probe, "energy"), *counters = json_object_get(res->probe, "counters");
@@ -1338,6 +1354,8 @@ static void measure_ceiling(sweep_state *st, const bb_sweep_opts *o)
         return;
     }
     st->ceiling_threads = measured;
+    bb_roof roofs[64];
+    st->roofs = bb_roofs_json(roofs, bb_roofs_measure(pool, roofs, 64), bb_pool_placement(pool));
 }
 
 static uint64_t usable_memory(const bb_sweep_opts *o)
@@ -2017,6 +2035,7 @@ int bb_sweep_run(bb_sweep_ctx *c, const bb_sweep_row *rows, size_t n, char *erro
             bb_pool_destroy(st->pools[t]);
     bb_probe_close(st->probe);
     arena_free(&st->ar);
+    json_decref(st->roofs);
     free(st);
     return status;
 }

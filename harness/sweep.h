@@ -98,7 +98,8 @@ typedef struct bb_sweep_row {
 #define BB_SWEEP_PAPER_BUDGET (160ull << 30) /* two A100 80GB, as --mem-budget 160G parses */
 
 /* The implementations a plan runs for format f (best first), per opts; n <= cap. */
-size_t bb_sweep_variants(const bb_sweep_opts *o, bb_format_id f, const bb_kernel **out, size_t cap);
+size_t bb_sweep_variants(const bb_sweep_opts *o, const struct bb_model *m, bb_format_id f, const bb_kernel **out,
+                         size_t cap);
 /* The Table 3 batch of model m with kernel k's format under budget b. */
 uint64_t bb_sweep_budget_batch(const bb_sweep_opts *o, const bb_model *m, bb_format_id f, uint64_t budget);
 

@@ -1,6 +1,8 @@
 # plots/roofline.gp - how close each kernel gets to the machine's measured read bandwidth:
 # achieved GOP/s against operations per weight byte (the bandwidth roof is ceiling x
-# intensity), and achieved GB/s of weights per model size at batch 1.
+# intensity), and achieved GB/s of weights per model size at batch 1.  When the rows carry
+# compute roofs (sweep rows' compute_roofs, measured by in-register loops: harness/roofs.h),
+# the int8 dot-product, fp32 FMA and integer-add peaks are drawn as flat roofs beside it.
 name = "roofline"; width = 1400; height = 650
 load plots."common.gp"
 load data."plotvars.gp"
@@ -21,9 +23,20 @@ set samples 200
 stats r using 3:4 nooutput
 if (STATS_records > 0) {
     set xrange [STATS_min_x / 2 : STATS_max_x * 2]
-    set yrange [STATS_min_y / 3 : STATS_max_y * 5]
+    ymax = STATS_max_y * 5
+    if (exists("roof_int8_dot")) {
+        rmax = roof_int8_dot > roof_fp32_fma ? roof_int8_dot : roof_fp32_fma
+        rmax = roof_int_add > rmax ? roof_int_add : rmax
+        ymax = rmax * 2 > ymax ? rmax * 2 : ymax
+    }
+    set yrange [STATS_min_y / 3 : ymax]
 }
+if (!exists("roof_int8_dot")) { roof_int8_dot = 0; roof_fp32_fma = 0; roof_int_add = 0 }
+croof(v, x) = v > 0 ? v : NaN
 plot roof(x) with lines lw 2 dt 2 lc rgb "#555555" title sprintf("bandwidth roof: %.3g GB/s (measured)", bandwidth_ceiling), \
+     croof(roof_int8_dot, x) with lines lw 1.5 dt 3 lc rgb "#aa3377" title (roof_int8_dot > 0 ? sprintf("int8 dot peak %.4g GOP/s (measured)", roof_int8_dot) : ""), \
+     croof(roof_fp32_fma, x) with lines lw 1.5 dt 4 lc rgb "#4477aa" title (roof_fp32_fma > 0 ? sprintf("fp32 FMA peak %.4g GFLOP/s (measured)", roof_fp32_fma) : ""), \
+     croof(roof_int_add, x) with lines lw 1.5 dt 5 lc rgb "#228833" title (roof_int_add > 0 ? sprintf("int add peak %.4g GOP/s (measured)", roof_int_add) : ""), \
      for [i=1:series_count] r index (i-1) using 3:5 with points pt PT_MEASURED ps 1.4 lc rgb color_of(series[i]) notitle, \
      for [i=1:series_count] r index (i-1) using 3:6 with points pt PT_EXTRAP ps 1.8 lw 2 lc rgb color_of(series[i]) notitle
 

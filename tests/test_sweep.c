@@ -231,13 +231,13 @@ static void test_plan_order_keys_and_budget(void **state)
     o.budget_batch = false;
     assert_int_equal(bb_sweep_plan(&o, &rows, &n, err, sizeof err), 0);
     const bb_kernel *v[8];
-    size_t nv = bb_sweep_variants(&o, BB_FMT_TERN2, v, 8);
+    size_t nv = bb_sweep_variants(&o, NULL, BB_FMT_TERN2, v, 8);
     assert_true(nv >= 1);
     assert_ptr_equal(v[0], bb_kernel_find_best("tern2"));
     for (size_t i = 0; i < nv; i++)
         for (size_t j = 0; j < i; j++)
             assert_string_not_equal(v[i]->method, v[j]->method);
-    assert_int_equal(n, 2 * 2 * 2 * (BB_FMT_COUNT - 2 + nv + bb_sweep_variants(&o, BB_FMT_TERN1_6, v, 8)));
+    assert_int_equal(n, 2 * 2 * 2 * (BB_FMT_COUNT - 2 + nv + bb_sweep_variants(&o, NULL, BB_FMT_TERN1_6, v, 8)));
     free(rows);
     o.methods = false;
     o.budget_batch = true;

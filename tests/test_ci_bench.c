@@ -20,18 +20,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static const char *bin(void)
-{
-    const char *b = getenv("BITBENCH_BIN");
-    return b ? b : "build/bitbench";
-}
-
-static const char *srcdir(void)
-{
-    const char *s = getenv("BITBENCH_SRCDIR");
-    return s ? s : ".";
-}
+#include "testutil.h"
 
 static char tmpdir[64];
 
@@ -66,13 +55,13 @@ static int teardown(void **state)
 static void test_bad_options_exit_2(void **state)
 {
     (void)state;
-    assert_int_equal(sh("BITBENCH='%s' '%s/scripts/ci-bench.sh' --bogus > /dev/null 2>&1", bin(), srcdir()), 2);
-    assert_int_equal(sh("BITBENCH='%s' '%s/scripts/ci-bench.sh' --shapes 12by3 > /dev/null 2>&1", bin(), srcdir()),
+    assert_int_equal(sh("BITBENCH='%s' '%s/scripts/ci-bench.sh' --bogus > /dev/null 2>&1", tu_bitbench_bin(), tu_srcdir()), 2);
+    assert_int_equal(sh("BITBENCH='%s' '%s/scripts/ci-bench.sh' --shapes 12by3 > /dev/null 2>&1", tu_bitbench_bin(), tu_srcdir()),
                      2);
-    assert_int_equal(sh("BITBENCH=/nonexistent '%s/scripts/ci-bench.sh' > /dev/null 2>&1", srcdir()), 2);
-    assert_int_equal(sh("BITBENCH='%s' '%s/scripts/ci-bench.sh' --seconds -3 > /dev/null 2>&1", bin(), srcdir()), 2);
+    assert_int_equal(sh("BITBENCH=/nonexistent '%s/scripts/ci-bench.sh' > /dev/null 2>&1", tu_srcdir()), 2);
+    assert_int_equal(sh("BITBENCH='%s' '%s/scripts/ci-bench.sh' --seconds -3 > /dev/null 2>&1", tu_bitbench_bin(), tu_srcdir()), 2);
     assert_int_equal(sh("BITBENCH='%s' '%s/scripts/ci-bench.sh' --against HEAD --update-baseline > /dev/null 2>&1",
-                        bin(), srcdir()), 2);
+                        tu_bitbench_bin(), tu_srcdir()), 2);
 }
 
 /* No baseline for this machine: bad input, before anything is timed. */
@@ -80,7 +69,7 @@ static void test_missing_baseline_exit_2(void **state)
 {
     (void)state;
     assert_int_equal(sh("BITBENCH='%s' '%s/scripts/ci-bench.sh' --kernels fp16-scalar-ref --baseline '%s/none.jsonl' "
-                        "--out '%s/out' > /dev/null 2>&1", bin(), srcdir(), tmpdir, tmpdir), 2);
+                        "--out '%s/out' > /dev/null 2>&1", tu_bitbench_bin(), tu_srcdir(), tmpdir, tmpdir), 2);
     assert_int_equal(sh("test -e '%s/out/run.jsonl'", tmpdir), 1); /* nothing was measured */
 }
 
@@ -89,7 +78,7 @@ static void test_bad_against_exit_2(void **state)
 {
     (void)state;
     assert_int_equal(sh("BITBENCH='%s' '%s/scripts/ci-bench.sh' --against no-such-revision-xyz --out '%s/ab' "
-                        "> '%s/ab.log' 2>&1", bin(), srcdir(), tmpdir, tmpdir), 2);
+                        "> '%s/ab.log' 2>&1", tu_bitbench_bin(), tu_srcdir(), tmpdir, tmpdir), 2);
     assert_int_equal(sh("grep -q \"no-such-revision-xyz': not a commit\" '%s/ab.log'", tmpdir), 0);
 }
 
@@ -97,8 +86,8 @@ static void test_bad_against_exit_2(void **state)
 static void test_help_names_both_modes(void **state)
 {
     (void)state;
-    assert_int_equal(sh("'%s/scripts/ci-bench.sh' --help | grep -q -- '--against REF'", srcdir()), 0);
-    assert_int_equal(sh("'%s/scripts/ci-bench.sh' --help | grep -q -- '--update-baseline'", srcdir()), 0);
+    assert_int_equal(sh("'%s/scripts/ci-bench.sh' --help | grep -q -- '--against REF'", tu_srcdir()), 0);
+    assert_int_equal(sh("'%s/scripts/ci-bench.sh' --help | grep -q -- '--update-baseline'", tu_srcdir()), 0);
 }
 
 int main(void)

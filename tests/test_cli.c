@@ -14,12 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-
-static const char *bin(void)
-{
-    const char *b = getenv("BITBENCH_BIN");
-    return b ? b : "build/bitbench";
-}
+#include "testutil.h"
 
 /* Runs `bitbench <args>`; returns the exit status, stdout and stderr in out/err. */
 static int run(const char *env, const char *args, char *out, size_t outlen, char *err, size_t errlen)
@@ -27,7 +22,7 @@ static int run(const char *env, const char *args, char *out, size_t outlen, char
     char cmd[1024], errfile[] = "/tmp/bitbench-cli-XXXXXX";
     int fd = mkstemp(errfile);
     assert_true(fd >= 0);
-    snprintf(cmd, sizeof cmd, "%s %s %s 2>%s", env ? env : "", bin(), args, errfile);
+    snprintf(cmd, sizeof cmd, "%s %s %s 2>%s", env ? env : "", tu_bitbench_bin(), args, errfile);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     size_t got = fread(out, 1, outlen - 1, p);

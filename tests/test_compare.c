@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "testutil.h"
 
 /* ------------------------------------------------------------------ synthetic timings */
 
@@ -641,19 +642,13 @@ static void test_bad_files_are_refused(void **state)
 
 /* ------------------------------------------------------------------ the program */
 
-static const char *bin(void)
-{
-    const char *b = getenv("BITBENCH_BIN");
-    return b ? b : "build/bitbench";
-}
-
 /* Runs `bitbench <args>`; exit status; stdout into out; stderr into err. */
 static int run_bitbench(const char *args, char *out, size_t outlen, char *err, size_t errlen)
 {
     char cmd[2048], errfile[] = "/tmp/bitbench-compare-err-XXXXXX";
     int fd = mkstemp(errfile);
     assert_true(fd >= 0);
-    snprintf(cmd, sizeof cmd, "%s %s 2>%s", bin(), args, errfile);
+    snprintf(cmd, sizeof cmd, "%s %s 2>%s", tu_bitbench_bin(), args, errfile);
     FILE *p = popen(cmd, "r");
     size_t got = fread(out, 1, outlen - 1, p);
     out[got] = '\0';

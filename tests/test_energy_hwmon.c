@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "testutil.h"
 
 /* ------------------------------------------------------------------ fake trees */
 
@@ -630,23 +631,11 @@ static void after_rapl_and_chosen_by_environment(void **state)
 
 /* ------------------------------------------------------------------ end to end */
 
-static const char *bin(void)
-{
-    const char *b = getenv("BITBENCH_BIN");
-    return b ? b : "build/bitbench";
-}
-
-static const char *srcdir(void)
-{
-    const char *s = getenv("BITBENCH_SRCDIR");
-    return s ? s : ".";
-}
-
 /* Starts scripts/fake-hwmon.sh on root with `args`; the ticker's pid. */
 static pid_t fake_hwmon(const char *args)
 {
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "'%s/scripts/fake-hwmon.sh' '%s' %s", srcdir(), root, args);
+    snprintf(cmd, sizeof cmd, "'%s/scripts/fake-hwmon.sh' '%s' %s", tu_srcdir(), root, args);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     long pid = 0;
@@ -676,7 +665,7 @@ static json_t *gemm_energy(void)
              "BITBENCH_ENERGY_SOURCE=hwmon BITBENCH_HWMON_ROOT='%s' '%s' gemm --impl "
              "tern2-scalar-ref --m 256 --k 256 --threads 1 --min-time 0.2 --no-ceiling --warm --json "
              "2>/dev/null",
-             root, bin());
+             root, tu_bitbench_bin());
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     json_error_t err;

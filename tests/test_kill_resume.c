@@ -21,14 +21,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "testutil.h"
 
 enum { KILLS = 20, MAX_KEYS = 64 };
-
-static const char *bin(void)
-{
-    const char *b = getenv("BITBENCH_BIN");
-    return b ? b : "build/bitbench";
-}
 
 static double now_s(void)
 {
@@ -52,7 +47,7 @@ static pid_t start_sweep(const char *mode, const char *path)
         int null = open("/dev/null", O_WRONLY);
         dup2(null, 1);
         dup2(null, 2);
-        char *argv[] = {(char *)bin(), SWEEP_ARGS, (char *)mode, (char *)path, NULL};
+        char *argv[] = {(char *)tu_bitbench_bin(), SWEEP_ARGS, (char *)mode, (char *)path, NULL};
         execv(argv[0], argv);
         _exit(127);
     }
@@ -71,7 +66,7 @@ static size_t planned_keys(char keys[][224])
 {
     char cmd[1024], line[200];
     snprintf(cmd, sizeof cmd, "%s sweep --model-shape tiny:64:128:2:2:1:256 --formats fp16,int8,tern2 "
-                              "--threads 1 --batch 1,2,3,4,5,6 --plan", bin());
+                              "--threads 1 --batch 1,2,3,4,5,6 --plan", tu_bitbench_bin());
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     size_t n = 0;
@@ -126,7 +121,7 @@ static void read_state(const char *path, char keys[][224], size_t n_keys, file_s
 static int run_cmd(const char *fmt, const char *a, const char *b)
 {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, fmt, bin(), a, b);
+    snprintf(cmd, sizeof cmd, fmt, tu_bitbench_bin(), a, b);
     int status = system(cmd);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }

@@ -27,12 +27,6 @@
 #define BB_TEST_MODULE_DIR "build"
 #endif
 
-static const char *bin(void)
-{
-    const char *b = getenv("BITBENCH_BIN");
-    return b ? b : "build/bitbench";
-}
-
 static const char *module_path(const char *rel)
 {
     static char path[4][512];
@@ -248,15 +242,15 @@ static void test_program_refuses_and_reports(void **state)
     int fd = mkstemp(out);
     assert_true(fd >= 0);
     /* refused: exit 2 and one line naming the module and the reason */
-    assert_int_equal(sh("'%s' gemm --plugin '%s' --impl fp16-test-wrong %s > /dev/null 2> '%s'", bin(),
+    assert_int_equal(sh("'%s' gemm --plugin '%s' --impl fp16-test-wrong %s > /dev/null 2> '%s'", tu_bitbench_bin(),
                         module_path("tests/modules/abi2.so"), shape, out), 2);
     assert_int_equal(sh("test $(wc -l < '%s') = 1 && grep -q 'ABI version 2' '%s'", out, out), 0);
-    assert_int_equal(sh("'%s' list --plugin '%s' > /dev/null 2>&1", bin(), module_path("tests/modules/nosym.so")), 2);
-    assert_int_equal(sh("'%s' list --plugin '%s' > /dev/null 2>&1", bin(), module_path("tests/modules/clash.so")), 2);
+    assert_int_equal(sh("'%s' list --plugin '%s' > /dev/null 2>&1", tu_bitbench_bin(), module_path("tests/modules/nosym.so")), 2);
+    assert_int_equal(sh("'%s' list --plugin '%s' > /dev/null 2>&1", tu_bitbench_bin(), module_path("tests/modules/clash.so")), 2);
     /* the example: listed, checked and timed */
-    assert_int_equal(sh("'%s' list --plugin '%s' | grep -q '^  fp16-example-c4 .*(module '", bin(),
+    assert_int_equal(sh("'%s' list --plugin '%s' | grep -q '^  fp16-example-c4 .*(module '", tu_bitbench_bin(),
                         module_path("examples/fp16-example.so")), 0);
-    assert_int_equal(sh("'%s' gemm --plugin '%s' --impl fp16-example-c4 %s --json > '%s' 2> /dev/null", bin(),
+    assert_int_equal(sh("'%s' gemm --plugin '%s' --impl fp16-example-c4 %s --json > '%s' 2> /dev/null", tu_bitbench_bin(),
                         module_path("examples/fp16-example.so"), shape, out), 0);
     json_t *j = json_load_file(out, JSON_DISABLE_EOF_CHECK, NULL);
     assert_non_null(j);
@@ -264,7 +258,7 @@ static void test_program_refuses_and_reports(void **state)
     assert_true(json_is_object(json_object_get(j, "latency_ns")));
     json_decref(j);
     /* a wrong kernel: exit 1, reported failed, not timed */
-    assert_int_equal(sh("'%s' gemm --plugin '%s' --impl fp16-test-wrong %s --json > '%s' 2> /dev/null", bin(),
+    assert_int_equal(sh("'%s' gemm --plugin '%s' --impl fp16-test-wrong %s --json > '%s' 2> /dev/null", tu_bitbench_bin(),
                         module_path("tests/modules/wrong.so"), shape, out), 1);
     j = json_load_file(out, JSON_DISABLE_EOF_CHECK, NULL);
     assert_non_null(j);
@@ -273,11 +267,11 @@ static void test_program_refuses_and_reports(void **state)
     assert_non_null(json_object_get(j, "latency_unavailable"));
     json_decref(j);
     /* --paired needs pairs */
-    assert_int_equal(sh("'%s' gemm --plugin '%s' --impl fp16-example-c4 --paired %s > /dev/null 2>&1", bin(),
+    assert_int_equal(sh("'%s' gemm --plugin '%s' --impl fp16-example-c4 --paired %s > /dev/null 2>&1", tu_bitbench_bin(),
                         module_path("examples/fp16-example.so"), shape), 2);
     /* a malformed injection is bad input */
     assert_int_equal(sh("BITBENCH_INJECT_SLOWDOWN=fp16-scalar-ref:0.5 '%s' gemm --impl fp16-scalar-ref %s "
-                        "> /dev/null 2>&1", bin(), shape), 2);
+                        "> /dev/null 2>&1", tu_bitbench_bin(), shape), 2);
     remove(out);
 }
 

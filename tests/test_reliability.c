@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "testutil.h"
 
 static char err[512];
 
@@ -132,18 +133,6 @@ static void test_machine_record_ignores_affinity(void **state)
 
 /* ------------------------------------------------------------------ commands */
 
-static const char *bin(void)
-{
-    const char *b = getenv("BITBENCH_BIN");
-    return b ? b : "build/bitbench";
-}
-
-static const char *srcdir(void)
-{
-    const char *s = getenv("BITBENCH_SRCDIR");
-    return s ? s : ".";
-}
-
 static char dir[] = "/tmp/bitbench-rel-XXXXXX";
 
 /* Runs `bitbench <args>` (args may name @D for the scratch folder and @S for the source);
@@ -154,7 +143,7 @@ static int run(const char *args, char *errbuf, size_t errlen)
     size_t o = 0;
     for (const char *p = args; *p && o + 600 < sizeof expanded; p++) {
         if (p[0] == '@' && (p[1] == 'D' || p[1] == 'S')) {
-            o += (size_t)snprintf(expanded + o, sizeof expanded - o, "%s", p[1] == 'D' ? dir : srcdir());
+            o += (size_t)snprintf(expanded + o, sizeof expanded - o, "%s", p[1] == 'D' ? dir : tu_srcdir());
             p++;
         } else {
             expanded[o++] = *p;
@@ -166,7 +155,7 @@ static int run(const char *args, char *errbuf, size_t errlen)
      * under ASan) and fails the case, rather than taking the machine's memory */
     snprintf(cmd, sizeof cmd,
              "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}hard_rss_limit_mb=1024 timeout -s KILL 120 %s %s "
-             ">/dev/null 2>%s", bin(), expanded, errfile);
+             ">/dev/null 2>%s", tu_bitbench_bin(), expanded, errfile);
     int status = system(cmd);
     FILE *e = fopen(errfile, "r");
     size_t got = e ? fread(errbuf, 1, errlen - 1, e) : 0;
@@ -335,7 +324,7 @@ static void test_row_of_both_kinds_does_not_leak(void **state)
 {
     (void)state;
     char path[600];
-    snprintf(path, sizeof path, "%s/tests/fuzz/seeds/rows-sweep-and-gemm-kind.jsonl", srcdir());
+    snprintf(path, sizeof path, "%s/tests/fuzz/seeds/rows-sweep-and-gemm-kind.jsonl", tu_srcdir());
     bb_rowset s;
     (void)bb_rowset_load(path, &s, err, sizeof err);
     bb_rowset_free(&s);

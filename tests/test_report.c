@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "testutil.h"
 
 #define FIX "tests/fixtures/report/"
 #define GOLDEN FIX "REPORT.golden.md"
@@ -102,12 +103,6 @@ static int run_report(const char *const *inputs, size_t n, const char *out_dir, 
     return rc;
 }
 
-static const char *bin(void)
-{
-    const char *b = getenv("BITBENCH_BIN");
-    return b ? b : "build/bitbench";
-}
-
 /* `env bitbench args` through the shell; exit status, stderr into err. */
 static int run_cli(const char *env, const char *args, char *err, size_t errlen)
 {
@@ -115,7 +110,7 @@ static int run_cli(const char *env, const char *args, char *err, size_t errlen)
     int fd = mkstemp(errfile);
     assert_true(fd >= 0);
     close(fd);
-    snprintf(cmd, sizeof cmd, "%s %s %s >/dev/null 2>%s", env, bin(), args, errfile);
+    snprintf(cmd, sizeof cmd, "%s %s %s >/dev/null 2>%s", env, tu_bitbench_bin(), args, errfile);
     int status = system(cmd);
     char *text = read_all(errfile);
     snprintf(err, errlen, "%s", text ? text : "");

@@ -6,6 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *tu_bitbench_bin(void)
+{
+    const char *b = getenv("BITBENCH_BIN");
+    return b ? b : "build/bitbench";
+}
+
+const char *tu_srcdir(void)
+{
+    const char *s = getenv("BITBENCH_SRCDIR");
+    return s ? s : ".";
+}
+
 uint64_t tu_rand_u64(uint64_t *s) { return bb_rng_u64(s); }
 float tu_rand_f32(uint64_t *s) { return bb_rng_f32(s); }
 void tu_fill_normalish(float *v, size_t n, float scale, uint64_t seed) { bb_rng_fill(v, n, scale, seed); }

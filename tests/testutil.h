@@ -1,10 +1,16 @@
-/* tests/testutil.h - shared by the cmocka tests: seeded data and the double reference. */
+/* tests/testutil.h - shared by the cmocka tests: seeded data, the double reference, and where
+ * the program under test and the source tree are. */
 #ifndef BITBENCH_TESTUTIL_H
 #define BITBENCH_TESTUTIL_H
 
 #include "../kernels/kernel.h"
 
 #include <stdint.h>
+
+/* The bitbench binary the CLI tests run ($BITBENCH_BIN, else build/bitbench) and the source
+ * tree ($BITBENCH_SRCDIR, else .): make check sets both. */
+const char *tu_bitbench_bin(void);
+const char *tu_srcdir(void);
 
 /* xorshift64*: reproducible across machines (rand() is not). */
 uint64_t tu_rand_u64(uint64_t *state);

@@ -23,12 +23,9 @@ FUZZ_LIB_OBJ     := $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 .PHONY: fuzz fuzz-ci fuzz-build
 fuzz-build: $(FUZZ_BIN)
 
-# clang ignores `#pragma GCC target`, by which the bit-serial AVX-512 kernels get vpopcntdq
-# under gcc: give it on the command line (nothing here runs a kernel the CPU lacks).
-fuzz_flags = $(call file_flags,$(1)) $(if $(findstring _avx512,$(1)),-mavx512vpopcntdq)
 $(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(call fuzz_flags,$<) -MMD -MP -c $< -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(call file_flags,$<) -MMD -MP -c $< -o $@
 
 # An archive: a target that includes a command's .c file (fuzz_cli_gemm) is not given the
 # command's object twice.

@@ -9,19 +9,25 @@
 #include <math.h>
 #include <string.h>
 
-/* Defined in kernels/ref/step_ops.c and kernels/x86/step_ops_<isa>.c. */
-extern const bb_step_ops bb_step_ops_scalar_ref, bb_step_ops_avx2, bb_step_ops_avx512;
+/* Defined in kernels/ref/step_ops.c and kernels/x86/step_ops_<isa>.c; an architecture
+ * without SIMD entries of its own (AArch64 today) runs the scalar reference. */
+extern const bb_step_ops bb_step_ops_scalar_ref;
+#if defined(__x86_64__)
+extern const bb_step_ops bb_step_ops_avx2, bb_step_ops_avx512;
+#endif
 
 const bb_step_ops *const bb_step_ops_table[] = {
     &bb_step_ops_scalar_ref,
+#if defined(__x86_64__)
     &bb_step_ops_avx2,
     &bb_step_ops_avx512,
+#endif
 };
 const size_t bb_step_ops_count = sizeof bb_step_ops_table / sizeof bb_step_ops_table[0];
 
 static int step_ops_runnable(const bb_step_ops *ops)
 {
-    return (bb_cpu_features() & ops->needs) == ops->needs && ops->isa <= (int)bb_isa_cap();
+    return (bb_cpu_features() & ops->needs) == ops->needs && bb_isa_allowed((bb_isa_level)ops->isa, bb_isa_cap());
 }
 
 const bb_step_ops *bb_step_ops_best(void)

@@ -35,7 +35,7 @@ static double now_s(void)
 /* The sweep: 3 formats x 6 batches of a 2-layer model of 64 x 128 projections, one thread,
  * a few samples per row, a 64 KiB "LLC" so the bandwidth buffer and rotations are small. */
 #define SWEEP_ARGS "sweep", "--model-shape", "tiny:64:128:2:2:1:256", "--formats", "fp16,int8,tern2", \
-                   "--threads", "1", "--batch", "1,2,3,4,5,6", "--min-time", "0.001", "--min-reps", "2",     \
+                   "--no-methods", "--threads", "1", "--batch", "1,2,3,4,5,6", "--min-time", "0.001", "--min-reps", "2",     \
                    "--max-reps", "3", "--warmup", "0", "--llc", "64K"
 
 /* Starts `bitbench sweep ... <mode> path` with stdout and stderr to /dev/null. */
@@ -66,7 +66,7 @@ static size_t planned_keys(char keys[][224])
 {
     char cmd[1024], line[200];
     snprintf(cmd, sizeof cmd, "%s sweep --model-shape tiny:64:128:2:2:1:256 --formats fp16,int8,tern2 "
-                              "--threads 1 --batch 1,2,3,4,5,6 --plan", tu_bitbench_bin());
+                              "--no-methods --threads 1 --batch 1,2,3,4,5,6 --plan", tu_bitbench_bin());
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     size_t n = 0;

@@ -17,6 +17,7 @@
 #include "../harness/probe.h"
 #include "../harness/pool.h"
 #include "../harness/rng.h"
+#include "../harness/sampler.h"
 #include "../harness/stats.h"
 #include "../harness/tune.h"
 #include "../kernels/kernel.h"
@@ -228,11 +229,8 @@ static int select_kernels(const gemm_opts *o, item *items, size_t *n)
 
 static size_t copies_for(const gemm_opts *o, const bb_kernel *k)
 {
-    if (o->warm)
-        return 1;
-    uint64_t llc = bb_llc_or_assumed(bb_llc_bytes(NULL)); /* one rule with sweep: harness/cache.h */
-    uint64_t one = bb_kernel_weights_bytes(k, o->m, o->k);
-    return (size_t)((4 * llc + one - 1) / one);
+    /* one rule with sweep: harness/cache.h */
+    return (size_t)bb_cold_copies(bb_kernel_weights_bytes(k, o->m, o->k), bb_llc_bytes(NULL), o->warm);
 }
 
 /* The shape limits (kernel.h), for every selected kernel, before anything is allocated. */
@@ -348,64 +346,67 @@ static void call(bb_pool *pool, item *it, size_t m, size_t n, size_t copy)
     bb_gemm_exec(pool, it->k, &a);
 }
 
-static double time_call(bb_pool *pool, item *it, size_t m, size_t n, size_t copy)
+/* The sampler's view of a run (harness/sampler.h): one participant per kernel. */
+typedef struct gemm_run {
+    const gemm_opts *o;
+    bb_pool *pool;
+    item *items;
+    size_t n;
+    uint64_t coin; /* --paired: xorshift64 state, one coin per pair and round */
+} gemm_run;
+
+static double sample_item(void *ctx, size_t who, bb_sample_phase phase, size_t round)
 {
-    uint64_t t0 = bb_now_ns();
-    call(pool, it, m, n, copy);
-    return (double)(bb_now_ns() - t0);
+    gemm_run *g = ctx;
+    /* calibration calls use copies 1, 2, 3 (as before the sampler); timed rounds copy `round` */
+    call(g->pool, &g->items[who], g->o->m, g->o->n, phase == BB_SAMPLE_CALIBRATE ? round + 1 : round);
+    return 0;
 }
 
-/* Calls per kernel: --reps, or enough for --min-time judged from a few calls, >= 10. */
-static size_t plan_reps(const gemm_opts *o, bb_pool *pool, item *items, size_t n)
+static bool item_active(void *ctx, size_t who) { return ((gemm_run *)ctx)->items[who].check.passed; }
+
+/* --paired: each round, a coin per pair; heads, the pair runs in reverse. */
+static void paired_order(void *ctx, size_t round, size_t *perm)
 {
-    if (o->reps)
-        return (size_t)o->reps;
-    double slowest = 0;
+    gemm_run *g = ctx;
+    (void)round;
+    for (size_t j = 0; j < g->n; j++) {
+        if (j % 2 == 0)
+            g->coin ^= g->coin << 13, g->coin ^= g->coin >> 7, g->coin ^= g->coin << 17;
+        perm[j] = g->coin >> 63 ? j ^ 1 : j;
+    }
+}
+
+static void note_progress(void *ctx, size_t done_rounds, size_t planned, double el)
+{
+    (void)ctx;
+    double done = (double)done_rounds / (double)planned;
+    fprintf(stderr, "gemm: timing round %zu of %zu, %.0f s elapsed, about %.0f s left\n", done_rounds, planned,
+            el, el / done - el);
+}
+
+/* Calls per kernel: --reps, or enough for --min-time judged from 3 calls each, 10 to 10^6;
+ * rounds interleaved (A B C A B C ...), each call timed alone, until done or --max-time. */
+static int run_interleaved(const gemm_opts *o, bb_pool *pool, item *items, size_t n)
+{
+    gemm_run g = {.o = o, .pool = pool, .items = items, .n = n, .coin = o->seed * 0x9e3779b97f4a7c15ull + 1};
+    bb_sampler s = {.n = n, .ctx = &g, .sample = sample_item, .active = item_active,
+                    .order = o->paired ? paired_order : NULL, .progress = note_progress, .progress_every_s = 2,
+                    .warmup = 1, .fixed_rounds = (size_t)o->reps, .calibrate = 3, .min_reps = 10, .max_reps = 1000000,
+                    .min_time_s = o->min_time, .max_time_s = o->max_time};
+    if (bb_sampler_run(&s) < 0) {
+        bb_sampler_free(&s);
+        return -1;
+    }
     for (size_t i = 0; i < n; i++) {
-        if (!items[i].check.passed)
-            continue;
-        double best = INFINITY;
-        for (int r = 0; r < 3; r++) {
-            double t = time_call(pool, &items[i], o->m, o->n, (size_t)r + 1);
-            best = t < best ? t : best;
-        }
-        slowest = best > slowest ? best : slowest;
-    }
-    double reps = slowest > 0 ? o->min_time * 1e9 / slowest : 10;
-    return reps < 10 ? 10 : reps > 1e6 ? 1000000 : (size_t)reps;
-}
-
-static void run_interleaved(const gemm_opts *o, bb_pool *pool, item *items, size_t n, size_t reps)
-{
-    uint64_t start = bb_now_ns(), last_note = start;
-    for (size_t i = 0; i < n; i++)
-        items[i].samples = calloc(reps, sizeof(double));
-    uint64_t coin = o->seed * 0x9e3779b97f4a7c15ull + 1;
-    for (size_t r = 0; r < reps; r++) {
-        for (size_t j = 0; j < n; j++) {
-            size_t i = j;
-            if (o->paired) { /* one coin per pair (xorshift64): heads, the pair runs in reverse */
-                if (j % 2 == 0)
-                    coin ^= coin << 13, coin ^= coin >> 7, coin ^= coin << 17;
-                if (coin >> 63)
-                    i = j ^ 1;
-            }
-            if (items[i].check.passed)
-                items[i].samples[items[i].nsamples++] = time_call(pool, &items[i], o->m, o->n, r);
-        }
-        uint64_t now = bb_now_ns();
-        if (o->max_time > 0 && (double)(now - start) > o->max_time * 1e9)
-            break;
-        if (now - last_note > 2000000000ull) {
-            double done = (double)(r + 1) / (double)reps, el = (double)(now - start) / 1e9;
-            fprintf(stderr, "gemm: timing round %zu of %zu, %.0f s elapsed, about %.0f s left\n", r + 1,
-                    reps, el, el / done - el);
-            last_note = now;
-        }
-    }
-    for (size_t i = 0; i < n; i++)
+        items[i].samples = s.samples[i];
+        items[i].nsamples = s.nsamples[i];
+        s.samples[i] = NULL;
         if (items[i].nsamples)
             bb_summarize(items[i].samples, items[i].nsamples, &items[i].stats);
+    }
+    bb_sampler_free(&s);
+    return 0;
 }
 
 /* Counters and energy: a pass of each kernel alone (the interleaved timing mixes kernels),
@@ -636,11 +637,13 @@ int bb_cmd_gemm(int argc, char **argv)
             fprintf(stderr, "gemm: %s FAILED its check, not timed: %s\n", items[i].k->name, items[i].check.detail);
         }
     }
-    for (size_t i = 0; i < n; i++) /* warm-up: discarded */
-        if (items[i].check.passed)
-            call(pool, &items[i], o.m, o.n, 0);
-    size_t reps = plan_reps(&o, pool, items, n);
-    run_interleaved(&o, pool, items, n, reps);
+    if (run_interleaved(&o, pool, items, n) != 0) {
+        free(bw);
+        free_items(items, n);
+        bb_pool_destroy(pool);
+        bb_probe_close(probe);
+        return bb_cli_error(CMD, "out of memory for the samples");
+    }
     if (probe)
         probe_pass(&o, pool, probe, items, n);
     rc = emit(&o, items, n, pool, ceil);

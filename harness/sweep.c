@@ -1,5 +1,7 @@
 #include "sweep.h"
 
+#include "sampler.h"
+
 #include "bandwidth.h"
 #include "cache.h"
 #include "gemm_run.h"
@@ -60,17 +62,13 @@ static const char *fmt_gb(double bytes, char *buf, size_t len)
     return buf;
 }
 
-static uint64_t div_up(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
 void bb_sweep_rotation(uint64_t layer_bytes, uint64_t head_bytes, unsigned layers, uint64_t llc,
                        uint64_t full_max, bool warm, bb_rotation *out)
 {
-    uint64_t target = BB_SWEEP_LLC_MULTIPLE * bb_llc_or_assumed(llc);
     uint64_t model = layer_bytes * layers + head_bytes;
-    uint64_t copies = warm ? 1 : div_up(target, model ? model : 1);
+    uint64_t copies = bb_cold_copies(model, llc, warm);
     memset(out, 0, sizeof *out);
-    if (copies < 1)
-        copies = 1;
     if (model <= full_max / copies) {
         out->full = true;
         out->layers_per_sample = layers;
@@ -78,9 +76,7 @@ void bb_sweep_rotation(uint64_t layer_bytes, uint64_t head_bytes, unsigned layer
     } else {
         out->layers_per_sample = 1;
         out->unit_bytes = layer_bytes + head_bytes;
-        copies = warm ? 1 : div_up(target, out->unit_bytes ? out->unit_bytes : 1);
-        if (copies < 1)
-            copies = 1;
+        copies = bb_cold_copies(out->unit_bytes, llc, warm);
     }
     out->copies = (unsigned)copies;
     out->rotation_bytes = copies * out->unit_bytes;
@@ -99,10 +95,7 @@ void bb_sweep_kv_plan(const bb_model *m, size_t n_seq, size_t cap, unsigned laye
     memset(out, 0, sizeof *out);
     out->slice_bytes = bb_step_kv_layer_bytes(m, n_seq ? n_seq : 1, cap);
     uint64_t one = out->slice_bytes * (layers_per_sample ? layers_per_sample : 1);
-    uint64_t target = BB_SWEEP_LLC_MULTIPLE * bb_llc_or_assumed(llc);
-    out->copies = warm ? 1 : (unsigned)div_up(target, one ? one : 1);
-    if (out->copies < 1)
-        out->copies = 1;
+    out->copies = (unsigned)bb_cold_copies(one, llc, warm);
     out->total_bytes = out->copies * one;
     out->step_bytes = bb_step_kv_layer_bytes(m, n, cap) * m->layers;
 }
@@ -1487,8 +1480,7 @@ static void set_plan(model_set *ms, const bb_sweep_ctx *c, const sweep_state *st
     if (o->lm_head && ms->n) {
         const group *g0 = &ms->g[0];
         uint64_t one = copy_alloc_bytes(g0->head_kn, head_m(g0), head_k(g0));
-        uint64_t target = BB_SWEEP_LLC_MULTIPLE * bb_llc_or_assumed(st->llc);
-        ms->head_copies = o->warm ? 1 : (unsigned)div_up(target, g0->head_stream ? g0->head_stream : 1);
+        ms->head_copies = (unsigned)bb_cold_copies(g0->head_stream, st->llc, o->warm);
         ms->head_bytes = ms->head_copies * one;
         if (g0->head_kn->layout_bytes)
             ms->head_bytes += alloc_size(bb_weights_bytes(BB_FMT_FP16, head_m(g0), head_k(g0)));
@@ -1661,9 +1653,10 @@ static int prepare_row(bb_sweep_ctx *c, sweep_state *st, model_set *ms, const bb
     return 0;
 }
 
-/* One sample of an active row, kept (keep) or warm-up. */
-static void take_sample(bb_sweep_ctx *c, sweep_state *st, model_set *ms, const bb_sweep_row *r, row_result *res,
-                        bool keep, uint64_t seed, double *timed_ns)
+/* One sample of an active row, kept (keep) or warm-up: its timed ns (layers + head),
+ * or NAN when it gave none (warm-up, or non-finite activations). */
+static double take_sample(bb_sweep_ctx *c, sweep_state *st, model_set *ms, const bb_sweep_row *r, row_result *res,
+                          bool keep, uint64_t seed)
 {
     bb_pool *pool = st->pools[r->threads];
     group *g = res->g;
@@ -1676,12 +1669,12 @@ static void take_sample(bb_sweep_ctx *c, sweep_state *st, model_set *ms, const b
         } else {
             res->non_finite = true;
             res->active = false;
-            return;
+            return NAN;
         }
     }
     if (!keep) {
         res->warmup_done++;
-        return;
+        return NAN;
     }
     size_t s = res->n_samples++;
     res->layers_ns[s] = lns;
@@ -1691,7 +1684,31 @@ static void take_sample(bb_sweep_ctx *c, sweep_state *st, model_set *ms, const b
     res->attention_ns[s] = sp.attention_ns;
     res->other_ns[s] = sp.other_ns;
     res->timed_s += (lns + hns) / 1e9;
-    *timed_ns += lns + hns;
+    return lns + hns;
+}
+
+/* The sampler's view of a set (harness/sampler.h): one participant per row idx[i]. */
+typedef struct set_run {
+    bb_sweep_ctx *c;
+    sweep_state *st;
+    model_set *ms;
+    const bb_sweep_row *rows;
+    row_result *res;
+    const size_t *idx;
+} set_run;
+
+static double set_sample(void *ctx, size_t who, bb_sample_phase phase, size_t round)
+{
+    set_run *sr = ctx;
+    size_t i = sr->idx[who];
+    uint64_t seed = sr->c->opts->seed * (phase == BB_SAMPLE_KEPT ? 1009 : 31) + round;
+    return take_sample(sr->c, sr->st, sr->ms, &sr->rows[i], &sr->res[i], phase == BB_SAMPLE_KEPT, seed);
+}
+
+static bool set_active(void *ctx, size_t who)
+{
+    set_run *sr = ctx;
+    return sr->res[sr->idx[who]].active;
 }
 
 /* Rounds over the rows idx[0..n) (each active row one sample per round, in order):
@@ -1701,43 +1718,24 @@ static int sample_rounds(bb_sweep_ctx *c, sweep_state *st, model_set *ms, const 
                          row_result *res, const size_t *idx, size_t n, double cap_s, size_t *rounds_out)
 {
     const bb_sweep_opts *o = c->opts;
-    uint64_t t0 = bb_now_ns();
-    double timed_ns = 0;
-    /* Table 3 rows: the estimate's sample of seconds was their warm-up */
-    unsigned warmup = n && rows[idx[0]].budget ? 0 : o->warmup;
-    for (unsigned w = 0; w < warmup; w++)
-        for (size_t i = 0; i < n; i++) {
-            if (c->stop && *c->stop)
-                return 1;
+    set_run sr = {.c = c, .st = st, .ms = ms, .rows = rows, .res = res, .idx = idx};
+    bb_sampler s = {.n = n, .ctx = &sr, .sample = set_sample, .self_timed = true, .active = set_active,
+                    .stop = c->stop,
+                    /* Table 3 rows: the estimate's sample of seconds was their warm-up */
+                    .warmup = n && rows[idx[0]].budget ? 0 : o->warmup, .min_reps = o->min_reps,
+                    .max_reps = o->max_reps ? o->max_reps : 1, .min_time_s = o->min_time, .max_time_s = cap_s};
+    int rc = bb_sampler_run(&s);
+    bb_sampler_free(&s);
+    if (rc < 0)
+        return -1;
+    if (rc == 1)
+        return 1;
+    if (s.capped && s.rounds < o->min_reps)
+        for (size_t i = 0; i < n; i++)
             if (res[idx[i]].active)
-                take_sample(c, st, ms, &rows[idx[i]], &res[idx[i]], false, o->seed * 31 + w, &timed_ns);
-        }
-    size_t rounds = 0;
-    for (;;) {
-        size_t live = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (c->stop && *c->stop)
-                return 1;
-            if (!res[idx[i]].active)
-                continue;
-            live++;
-            take_sample(c, st, ms, &rows[idx[i]], &res[idx[i]], true, o->seed * 1009 + rounds, &timed_ns);
-        }
-        rounds++;
-        if (!live || rounds >= o->max_reps)
-            break;
-        if (rounds >= o->min_reps && timed_ns / (double)live >= o->min_time * 1e9)
-            break;
-        if ((double)(bb_now_ns() - t0) / 1e9 >= cap_s) {
-            if (rounds < o->min_reps)
-                for (size_t i = 0; i < n; i++)
-                    if (res[idx[i]].active)
-                        add_warning(&res[idx[i]], "only %zu samples (fewer than %u): the set reached its time "
-                                                  "cap, %s per row", rounds, o->min_reps, st->cap_note);
-            break;
-        }
-    }
-    *rounds_out = rounds;
+                add_warning(&res[idx[i]], "only %zu samples (fewer than %u): the set reached its time "
+                                          "cap, %s per row", s.rounds, o->min_reps, st->cap_note);
+    *rounds_out = s.rounds;
     return 0;
 }
 

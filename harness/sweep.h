@@ -27,6 +27,7 @@
 #ifndef BITBENCH_SWEEP_H
 #define BITBENCH_SWEEP_H
 
+#include "cache.h"
 #include "../kernels/kernel.h"
 #include "models.h"
 #include "results.h"
@@ -39,7 +40,7 @@
 
 #define BB_SWEEP_MAX_LIST 16
 #define BB_SWEEP_TILE_ROWS 64
-#define BB_SWEEP_LLC_MULTIPLE 4
+#define BB_SWEEP_LLC_MULTIPLE BB_COLD_LLC_MULTIPLE /* harness/cache.h: one rule with gemm */
 
 typedef struct bb_sweep_opts {
     const bb_model *models;

@@ -12,7 +12,14 @@ static uint64_t fold(__m512i *acc, int n)
     __m512i s = acc[0];
     for (int j = 1; j < n; j++)
         s = _mm512_add_epi32(s, acc[j]);
-    return (uint64_t)(uint32_t)_mm512_reduce_add_epi32(s);
+    /* the lanes wrap by design (the loop counts instructions, not a dot product):
+     * sum them as uint32, since _mm512_reduce_add_epi32 adds as signed int, which
+     * UBSan rightly reports as an overflow */
+    uint32_t lanes[16], sum = 0;
+    _mm512_storeu_si512(lanes, s);
+    for (int j = 0; j < 16; j++)
+        sum += lanes[j];
+    return sum;
 }
 
 /* vpdpbusd: 64 u8 x s8 products summed into 16 32-bit lanes, one instruction. */

@@ -52,7 +52,7 @@ SLURM_CONF=$("$root/tests/slurm/cluster.sh" start "$tmp") || { failed=1; exit 2;
 export SLURM_CONF
 
 fleet=$tmp/fleet
-good="--model-shape tinyci:256:512:2:4:4:1000 --formats fp16,int8,tern2 --batch 1 --min-time 1 --min-reps 3"
+good="--model-shape tinyci:256:512:2:4:4:1000 --formats tern2 --no-methods --batch 1,2,4 --min-time 1 --min-reps 3"
 BITBENCH_BIN=$root/tests/slurm/flaky-bitbench.sh BITBENCH_REAL_BIN=$bin BITBENCH_TEST_FAIL_TASK=0 \
     "$root/scripts/slurm/submit.sh" --out "$fleet" --attempts 3 \
     --node-type partition=typea --node-type partition=typeb,constraint=typeb \

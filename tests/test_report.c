@@ -36,22 +36,6 @@ static const char *const two_machines[] = {FIX "vm.jsonl", FIX "metal.jsonl"};
 
 /* ------------------------------------------------------------------ helpers */
 
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    size_t got = fread(buf, 1, (size_t)n, f);
-    buf[got] = 0;
-    fclose(f);
-    return buf;
-}
-
 static void make_temp_dir(char *dir, size_t len)
 {
     snprintf(dir, len, "/tmp/bitbench-report-XXXXXX");
@@ -87,7 +71,7 @@ static char *read_in(const char *dir, const char *name)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    return read_all(path);
+    return tu_read_file(path);
 }
 
 /* Runs the report with its messages captured; returns the exit status, log in *log. */
@@ -112,7 +96,7 @@ static int run_cli(const char *env, const char *args, char *err, size_t errlen)
     close(fd);
     snprintf(cmd, sizeof cmd, "%s %s %s >/dev/null 2>%s", env, tu_bitbench_bin(), args, errfile);
     int status = system(cmd);
-    char *text = read_all(errfile);
+    char *text = tu_read_file(errfile);
     snprintf(err, errlen, "%s", text ? text : "");
     free(text);
     unlink(errfile);
@@ -136,7 +120,7 @@ static void test_markdown_matches_golden(void **state)
         fclose(f);
         print_message("rewrote %s: read its diff before committing\n", GOLDEN);
     }
-    char *want = read_all(GOLDEN);
+    char *want = tu_read_file(GOLDEN);
     assert_non_null(want);
     if (strcmp(got, want)) {
         size_t i = 0;

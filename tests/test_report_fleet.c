@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "testutil.h"
 
 #define FIX "tests/fixtures/fleet/"
 #define GOLDEN FIX "FLEET.golden.md"
@@ -36,27 +37,11 @@ enum { N_FILES = sizeof fleet_files / sizeof *fleet_files };
 
 /* ------------------------------------------------------------------ helpers */
 
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    size_t got = fread(buf, 1, (size_t)n, f);
-    buf[got] = 0;
-    fclose(f);
-    return buf;
-}
-
 static char *read_in(const char *dir, const char *name)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    return read_all(path);
+    return tu_read_file(path);
 }
 
 static void remove_dir(const char *dir)
@@ -171,7 +156,7 @@ static void test_markdown_matches_golden(void **state)
         fclose(f);
         print_message("rewrote %s: read its diff before committing\n", GOLDEN);
     }
-    char *want = read_all(GOLDEN);
+    char *want = tu_read_file(GOLDEN);
     assert_non_null(want);
     if (strcmp(got, want)) {
         size_t i = 0;

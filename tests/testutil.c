@@ -18,6 +18,22 @@ const char *tu_srcdir(void)
     return s ? s : ".";
 }
 
+char *tu_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    size_t got = buf ? fread(buf, 1, (size_t)n, f) : 0;
+    if (buf)
+        buf[got] = 0;
+    fclose(f);
+    return buf;
+}
+
 uint64_t tu_rand_u64(uint64_t *s) { return bb_rng_u64(s); }
 float tu_rand_f32(uint64_t *s) { return bb_rng_f32(s); }
 void tu_fill_normalish(float *v, size_t n, float scale, uint64_t seed) { bb_rng_fill(v, n, scale, seed); }

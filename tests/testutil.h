@@ -11,6 +11,8 @@
  * tree ($BITBENCH_SRCDIR, else .): make check sets both. */
 const char *tu_bitbench_bin(void);
 const char *tu_srcdir(void);
+/* A whole file as a NUL-terminated string (free it), or NULL if it cannot be read. */
+char *tu_read_file(const char *path);
 
 /* xorshift64*: reproducible across machines (rand() is not). */
 uint64_t tu_rand_u64(uint64_t *state);

@@ -89,7 +89,7 @@ endif
 CFLAGS_BASE := $(CSTD) $(WARN) $(OPT) $(DEP_CFLAGS) $(EXTRA_CFLAGS)
 # make check also runs the AArch64 suite under qemu when building for x86-64
 CHECK_ARM ?= $(if $(filter x86_64,$(ARCH)),check-arm)
-# harness/machine.c records the flags in every result row (build.cflags)
+# harness/machine/machine.c records the flags in every result row (build.cflags)
 BUILD_INFO  := -DBB_CFLAGS='"$(CFLAGS_BASE)"'
 
 # isa_level: the level word of a file's name (the first word, split at '_', that names a
@@ -104,7 +104,7 @@ file_flags = $(strip $(call isa_flags,$(1)) $(call ref_flags,$(1)))
 # ---------------------------------------------------------------- sources
 KERNEL_SRC := $(if $(KDIR),$(sort $(wildcard $(KDIR)/*.c)))
 $(foreach f,$(KERNEL_SRC),$(if $(call isa_level,$(f)),,$(error $(f): no ISA level ($(ISA_LEVELS)) in its name; see kernels/isa.def)))
-LIB_SRC   := $(sort $(wildcard kernels/*.c kernels/ref/*.c harness/*.c) $(KERNEL_SRC))
+LIB_SRC   := $(sort $(wildcard kernels/*.c kernels/ref/*.c harness/*/*.c) $(KERNEL_SRC))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 TESTUTIL_SRC := $(sort $(filter-out $(TEST_SRC),$(wildcard tests/*.c)))
@@ -121,7 +121,7 @@ TEST_BIN      := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 .PHONY: all check run clean bench-kernels check-addonly check-isa check-arm test-programs
 all: $(BUILD)/bitbench
 
-$(BUILD)/obj/harness/machine.o $(BUILD)/asan/harness/machine.o: CFLAGS_BASE += $(BUILD_INFO)
+$(BUILD)/obj/harness/machine/machine.o $(BUILD)/asan/harness/machine/machine.o: CFLAGS_BASE += $(BUILD_INFO)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -1,8 +1,8 @@
 #include "cli.h"
 
-#include "../harness/machine.h"
-#include "../harness/module.h"
-#include "../harness/pool.h"
+#include "../harness/machine/machine.h"
+#include "../harness/core/module.h"
+#include "../harness/core/pool.h"
 #include "../kernels/kernel.h"
 
 #include <errno.h>

@@ -7,8 +7,8 @@
  */
 #include "cli.h"
 
-#include "../harness/compare.h"
-#include "../harness/machine.h"
+#include "../harness/compare/compare.h"
+#include "../harness/machine/machine.h"
 
 #include <getopt.h>
 #include <jansson.h>

@@ -6,8 +6,8 @@
  */
 #include "cli.h"
 
-#include "../harness/compare.h"
-#include "../harness/history.h"
+#include "../harness/compare/compare.h"
+#include "../harness/compare/history.h"
 
 #include <dirent.h>
 #include <errno.h>

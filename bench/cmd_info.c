@@ -1,12 +1,12 @@
 /* bench/cmd_info.c - `bitbench info [--bandwidth] [--json]`: what this machine offers. */
 #include "cli.h"
 
-#include "../harness/bandwidth.h"
-#include "../harness/roofs.h"
-#include "../harness/cache.h"
-#include "../harness/machine.h"
-#include "../harness/pool.h"
-#include "../harness/probe.h"
+#include "../harness/machine/bandwidth.h"
+#include "../harness/machine/roofs.h"
+#include "../harness/machine/cache.h"
+#include "../harness/machine/machine.h"
+#include "../harness/core/pool.h"
+#include "../harness/probe/probe.h"
 #include "../kernels/kernel.h"
 
 #include <getopt.h>

@@ -1,7 +1,7 @@
 /* bench/cmd_list.c - `bitbench list [--json]`: formats, implementations, what runs here. */
 #include "cli.h"
 
-#include "../harness/module.h"
+#include "../harness/core/module.h"
 #include "../kernels/kernel.h"
 
 #include <getopt.h>

@@ -11,7 +11,7 @@
  */
 #include "cli.h"
 
-#include "../harness/paired.h"
+#include "../harness/compare/paired.h"
 
 #include <getopt.h>
 #include <jansson.h>

@@ -4,7 +4,7 @@
  */
 #include "cli.h"
 
-#include "../harness/report.h"
+#include "../harness/report/report.h"
 
 #include <getopt.h>
 #include <stdio.h>

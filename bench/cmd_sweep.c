@@ -6,11 +6,11 @@
  */
 #include "cli.h"
 
-#include "../harness/machine.h"
-#include "../harness/models.h"
-#include "../harness/results.h"
-#include "../harness/sweep.h"
-#include "../harness/tune.h"
+#include "../harness/machine/machine.h"
+#include "../harness/model/models.h"
+#include "../harness/results/results.h"
+#include "../harness/sweep/sweep.h"
+#include "../harness/tune/tune.h"
 #include "../kernels/kernel.h"
 
 #include <getopt.h>

@@ -14,9 +14,9 @@
  */
 #include "cli.h"
 
-#include "../harness/machine.h"
-#include "../harness/stats.h"
-#include "../harness/tune.h"
+#include "../harness/machine/machine.h"
+#include "../harness/base/stats.h"
+#include "../harness/tune/tune.h"
 #include "../kernels/kernel.h"
 
 #include <fcntl.h>

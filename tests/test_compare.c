@@ -10,10 +10,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../harness/compare.h"
-#include "../harness/history.h"
-#include "../harness/rng.h"
-#include "../harness/stats.h"
+#include "../harness/compare/compare.h"
+#include "../harness/compare/history.h"
+#include "../harness/base/rng.h"
+#include "../harness/base/stats.h"
 
 #include <jansson.h>
 #include <math.h>

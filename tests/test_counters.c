@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../harness/counters.h"
+#include "../harness/probe/counters.h"
 
 #include <errno.h>
 #include <linux/perf_event.h>

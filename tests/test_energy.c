@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../harness/energy.h"
-#include "../harness/probe.h"
+#include "../harness/probe/energy.h"
+#include "../harness/probe/probe.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -14,8 +14,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../harness/energy.h"
-#include "../harness/energy_hwmon.h"
+#include "../harness/probe/energy.h"
+#include "../harness/probe/energy_hwmon.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../harness/gemm_run.h"
-#include "../harness/pool.h"
+#include "../harness/core/gemm_run.h"
+#include "../harness/core/pool.h"
 #include "testutil.h"
 
 #include <math.h>

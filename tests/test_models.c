@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../harness/models.h"
+#include "../harness/model/models.h"
 
 static bb_model models[BB_MODELS_MAX];
 static size_t n_models;

@@ -12,9 +12,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../harness/gemm_run.h"
-#include "../harness/module.h"
-#include "../harness/pool.h"
+#include "../harness/core/gemm_run.h"
+#include "../harness/core/module.h"
+#include "../harness/core/pool.h"
 #include "testutil.h"
 
 #include <jansson.h>

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../harness/openergy.h"
+#include "../harness/model/openergy.h"
 
 #include <math.h>
 #include <string.h>

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../harness/paired.h"
+#include "../harness/compare/paired.h"
 #include "testutil.h"
 
 #include <math.h>

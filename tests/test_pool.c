@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../harness/bandwidth.h"
-#include "../harness/pool.h"
+#include "../harness/machine/bandwidth.h"
+#include "../harness/core/pool.h"
 
 #include <stdatomic.h>
 #include <string.h>

@@ -11,10 +11,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../harness/compare.h"
-#include "../harness/machine.h"
-#include "../harness/models.h"
-#include "../harness/pool.h"
+#include "../harness/compare/compare.h"
+#include "../harness/machine/machine.h"
+#include "../harness/model/models.h"
+#include "../harness/core/pool.h"
 #include "../kernels/kernel.h"
 
 #include <pthread.h>

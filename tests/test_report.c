@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../harness/report.h"
+#include "../harness/report/report.h"
 
 #include <dirent.h>
 #include <jansson.h>

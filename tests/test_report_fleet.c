@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../harness/report.h"
-#include "../harness/report_fleet.h"
+#include "../harness/report/report.h"
+#include "../harness/report/report_fleet.h"
 
 #include <dirent.h>
 #include <jansson.h>

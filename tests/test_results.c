@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../harness/results.h"
+#include "../harness/results/results.h"
 
 static char dir[64];
 static char err[512];

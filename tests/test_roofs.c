@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../harness/roofs.h"
+#include "../harness/machine/roofs.h"
 
 #include <string.h>
 

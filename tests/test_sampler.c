@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../harness/sampler.h"
+#include "../harness/core/sampler.h"
 
 #include <math.h>
 #include <stdlib.h>

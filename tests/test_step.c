@@ -13,12 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../harness/compare.h"
-#include "../harness/gemm_run.h"
-#include "../harness/report.h"
-#include "../harness/rng.h"
-#include "../harness/step.h"
-#include "../harness/sweep.h"
+#include "../harness/compare/compare.h"
+#include "../harness/core/gemm_run.h"
+#include "../harness/report/report.h"
+#include "../harness/base/rng.h"
+#include "../harness/model/step.h"
+#include "../harness/sweep/sweep.h"
 
 static char err[512];
 

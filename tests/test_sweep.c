@@ -13,9 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../harness/rng.h"
-#include "../harness/stats.h"
-#include "../harness/sweep.h"
+#include "../harness/base/rng.h"
+#include "../harness/base/stats.h"
+#include "../harness/sweep/sweep.h"
 
 #define MiB (1ull << 20)
 

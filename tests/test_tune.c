@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../harness/machine.h"
-#include "../harness/tune.h"
+#include "../harness/machine/machine.h"
+#include "../harness/tune/tune.h"
 
 #include <math.h>
 #include <stdio.h>

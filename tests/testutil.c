@@ -1,5 +1,5 @@
 #include "testutil.h"
-#include "../harness/rng.h"
+#include "../harness/base/rng.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * parsed, then every model's projections sized and checked against the shape limits of
  * every format, as `sweep` does.  Any bytes: a model list or a one-line error, no crash.
  */
-#include "../../harness/models.h"
+#include "../../harness/model/models.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -3,7 +3,7 @@
  * parsed, then sized and checked against every format's shape limits.  Any bytes: a
  * model or a one-line error, no crash.
  */
-#include "../../harness/models.h"
+#include "../../harness/model/models.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

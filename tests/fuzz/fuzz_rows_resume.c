@@ -4,7 +4,7 @@
  * from any bytes: exit 0 or 2, never a crash.
  */
 #include "../../bench/cli.h"
-#include "../../harness/results.h"
+#include "../../harness/results/results.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -6,7 +6,7 @@
 #ifndef BITBENCH_BANDWIDTH_H
 #define BITBENCH_BANDWIDTH_H
 
-#include "pool.h"
+#include "../core/pool.h"
 
 #include <stdbool.h>
 #include <stdint.h>

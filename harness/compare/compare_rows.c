@@ -4,7 +4,7 @@
  * to a reference implementation of the same run.
  */
 #include "compare.h"
-#include "results.h"
+#include "../results/results.h"
 
 #include <errno.h>
 #include <jansson.h>

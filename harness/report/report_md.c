@@ -5,7 +5,7 @@
 #include "report.h"
 #include "report_fleet.h"
 
-#include "counters.h" /* bb_fmt */
+#include "../probe/counters.h" /* bb_fmt */
 
 #include <math.h>
 #include <stddef.h>

@@ -1,8 +1,8 @@
 #include "machine.h"
 
-#include "../kernels/kernel.h"
+#include "../../kernels/kernel.h"
 #include "cache.h"
-#include "pool.h"
+#include "../core/pool.h"
 
 #include <inttypes.h>
 #include <stdio.h>

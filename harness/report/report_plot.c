@@ -10,7 +10,7 @@
 #include "report.h"
 #include "report_fleet.h"
 
-#include "counters.h" /* bb_fmt */
+#include "../probe/counters.h" /* bb_fmt */
 
 #include <errno.h>
 #include <fcntl.h>

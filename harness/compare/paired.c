@@ -1,7 +1,7 @@
 /* harness/paired.c - Hodges-Lehmann estimate and Wilcoxon signed-rank interval of paired ratios. */
 #include "paired.h"
 
-#include "stats.h"
+#include "../base/stats.h"
 
 #include <math.h>
 #include <stdlib.h>

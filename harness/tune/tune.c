@@ -1,9 +1,9 @@
 /* harness/tune.c - the tuning record (read, write, merge), its classes, and the selection rule. */
 #include "tune.h"
 
-#include "machine.h"
-#include "models.h"
-#include "stats.h"
+#include "../machine/machine.h"
+#include "../model/models.h"
+#include "../base/stats.h"
 
 #include <errno.h>
 #include <math.h>

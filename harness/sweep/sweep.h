@@ -27,10 +27,10 @@
 #ifndef BITBENCH_SWEEP_H
 #define BITBENCH_SWEEP_H
 
-#include "cache.h"
-#include "../kernels/kernel.h"
-#include "models.h"
-#include "results.h"
+#include "../machine/cache.h"
+#include "../../kernels/kernel.h"
+#include "../model/models.h"
+#include "../results/results.h"
 
 #include <jansson.h>
 #include <signal.h>

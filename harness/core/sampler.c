@@ -1,7 +1,7 @@
 /* harness/sampler.c - the one interleaved sampler of gemm and sweep (see sampler.h). */
 #include "sampler.h"
 
-#include "stats.h"
+#include "../base/stats.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -22,10 +22,10 @@
 #ifndef BITBENCH_STEP_H
 #define BITBENCH_STEP_H
 
-#include "../kernels/kernel.h"
-#include "../kernels/step_ops.h"
+#include "../../kernels/kernel.h"
+#include "../../kernels/step_ops.h"
 #include "models.h"
-#include "pool.h"
+#include "../core/pool.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -32,7 +32,7 @@
 #ifndef BITBENCH_OPENERGY_H
 #define BITBENCH_OPENERGY_H
 
-#include "../kernels/kernel.h"
+#include "../../kernels/kernel.h"
 
 #include <jansson.h>
 #include <stddef.h>

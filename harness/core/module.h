@@ -11,7 +11,7 @@
 #ifndef BITBENCH_MODULE_LOADER_H
 #define BITBENCH_MODULE_LOADER_H
 
-#include "../kernels/module.h"
+#include "../../kernels/module.h"
 
 #include <stddef.h>
 

@@ -24,7 +24,7 @@
 #ifndef BITBENCH_TUNE_H
 #define BITBENCH_TUNE_H
 
-#include "../kernels/kernel.h"
+#include "../../kernels/kernel.h"
 
 #include <jansson.h>
 #include <stdbool.h>

@@ -13,7 +13,7 @@
 #ifndef BITBENCH_MODELS_H
 #define BITBENCH_MODELS_H
 
-#include "../kernels/kernel.h"
+#include "../../kernels/kernel.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -7,8 +7,8 @@
 #ifndef BITBENCH_ROOFS_H
 #define BITBENCH_ROOFS_H
 
-#include "../kernels/peak.h"
-#include "pool.h"
+#include "../../kernels/peak.h"
+#include "../core/pool.h"
 
 #include <jansson.h>
 

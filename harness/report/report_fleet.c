@@ -5,7 +5,7 @@
  */
 #include "report_fleet.h"
 
-#include "counters.h" /* bb_fmt */
+#include "../probe/counters.h" /* bb_fmt */
 
 #include <errno.h>
 #include <math.h>

@@ -7,7 +7,7 @@
 #ifndef BITBENCH_GEMM_RUN_H
 #define BITBENCH_GEMM_RUN_H
 
-#include "../kernels/kernel.h"
+#include "../../kernels/kernel.h"
 #include "pool.h"
 
 #include <stdbool.h>

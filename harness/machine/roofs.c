@@ -1,7 +1,7 @@
 /* harness/roofs.c - timing the compute-roof loops of kernels/peak.h on 1 and T threads. */
 #include "roofs.h"
 
-#include "stats.h"
+#include "../base/stats.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -2,10 +2,10 @@
  * validation; the read loops themselves are kernels (kernels/read_loop.h). */
 #include "bandwidth.h"
 
-#include "../kernels/kernel.h"
-#include "../kernels/read_loop.h"
+#include "../../kernels/kernel.h"
+#include "../../kernels/read_loop.h"
 #include "cache.h"
-#include "stats.h"
+#include "../base/stats.h"
 
 #include <stdlib.h>
 #include <string.h>

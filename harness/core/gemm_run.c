@@ -1,6 +1,6 @@
 #include "gemm_run.h"
 
-#include "rng.h"
+#include "../base/rng.h"
 
 #include <float.h>
 #include <math.h>

@@ -5,9 +5,9 @@
  */
 #include "report.h"
 
-#include "../kernels/kernel.h"
-#include "counters.h" /* bb_fmt */
-#include "results.h"
+#include "../../kernels/kernel.h"
+#include "../probe/counters.h" /* bb_fmt */
+#include "../results/results.h"
 
 #include <errno.h>
 #include <jansson.h>

@@ -1,9 +1,9 @@
 /* harness/compare.c - the statistics of a verdict, and pairing two result files by key. */
 #include "compare.h"
 
-#include "machine.h"
-#include "rng.h"
-#include "stats.h"
+#include "../machine/machine.h"
+#include "../base/rng.h"
+#include "../base/stats.h"
 
 #include <math.h>
 #include <stdio.h>

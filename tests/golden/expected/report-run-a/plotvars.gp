@@ -1,0 +1,20 @@
+# written by bitbench report: what the scripts under plots/ need to know
+machine_title = 'AMD EPYC (vm, VM, 2 threads) - 2026-12-05'
+array series[7] = ["fp16", "int8", "pot4", "pot5", "pot6", "tern2", "tern1.6"]
+series_count = 7
+xtics_models = '("700M" 0.7, "1.3B" 1.3, "3B" 3, "7B" 7, "13B" 13, "70B" 70)'
+size_min = 0.466667
+size_max = 154
+have_measured = 1
+have_energy_measured = 0
+energy_note = 'formats were interleaved sample by sample: energy and counters need one format per window (--no-interleave)'
+have_ceiling = 1
+bandwidth_ceiling = 19.7843
+roof_int8_dot = 0
+roof_fp32_fma = 0
+roof_int_add = 0
+table3_model = '70B'
+batch_model = '70B'
+have_paper = 1
+paper_matmul_ratio_7nm = 71.4
+paper_table3 = 'paper (GPU, 2x A100 80GB): LLaMA batch 16, 333 tokens/s; BitNet b1.58 batch 176, 2977 tokens/s'

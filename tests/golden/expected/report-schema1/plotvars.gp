@@ -1,0 +1,20 @@
+# written by bitbench report: what the scripts under plots/ need to know
+machine_title = 'Intel(R) Xeon(R) Processor (ci-vm-2, KVM, 2 threads) - 2025-01-31'
+array series[5] = ["fp16", "int8", "pot4", "tern2", "tern1.6"]
+series_count = 5
+xtics_models = '("700M" 0.7, "1.3B" 1.3, "3B" 3, "7B" 7, "70B" 70)'
+size_min = 0.466667
+size_max = 154
+have_measured = 1
+have_energy_measured = 0
+energy_note = 'powercap: /sys/class/powercap has no intel-rapl zones; perf_event: no power PMU (/sys/bus/event_source/devices/power missing); PAPI: rapl component disabled'
+have_ceiling = 1
+bandwidth_ceiling = 14.6
+roof_int8_dot = 0
+roof_fp32_fma = 0
+roof_int_add = 0
+table3_model = '70B'
+batch_model = '70B'
+have_paper = 1
+paper_matmul_ratio_7nm = 71.4
+paper_table3 = 'paper (GPU, 2x A100 80GB): LLaMA batch 16, 333 tokens/s; BitNet b1.58 batch 176, 2977 tokens/s'

@@ -1,0 +1,49 @@
+/*
+ * tests/test_golden.c - the analysis commands' outputs did not change: report, compare and
+ * history rendered from fixed result files (tests/golden/render.sh) must equal
+ * tests/golden/expected/ byte for byte.  The expected files were rendered by the build of
+ * main before harness/ was split into rooms (42339a7), so the move is checked to change
+ * no output.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "testutil.h"
+
+static int shell(const char *cmd)
+{
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_outputs_match_expected(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/bitbench-golden-XXXXXX", cmd[8192];
+    assert_non_null(mkdtemp(dir));
+    snprintf(cmd, sizeof cmd, "cd '%s' && tests/golden/render.sh '%s' '%s/out'", tu_srcdir(), tu_bitbench_bin(), dir);
+    assert_int_equal(shell(cmd), 0);
+    snprintf(cmd, sizeof cmd, "cd '%s' && diff -r tests/golden/expected '%s/out' >&2", tu_srcdir(), dir);
+    int rc = shell(cmd);
+    if (rc)
+        print_error("the outputs above differ from tests/golden/expected (left: expected)\n");
+    assert_int_equal(rc, 0);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    shell(cmd);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_outputs_match_expected),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -3,7 +3,7 @@
  * its throughput limit (likwid-bench's peakflops kernels are the model), so the roofline can
  * draw this CPU's measured peak int8 dot-product, fp32 FMA and integer-add rates beside the
  * bandwidth roof.  One loop = one table entry; each declares the operations one iteration
- * performs, and the harness (harness/roofs.c) times it without knowing its instructions.
+ * performs, and the harness (harness/machine/roofs.c) times it without knowing its instructions.
  *
  * Operations are counted as the kernels' GOP/s counts them: a multiply-accumulate is two
  * (int8 dot: 2 per u8 x s8 pair; FMA: 2 per lane), an integer add one per lane.

@@ -1,5 +1,5 @@
 /*
- * kernels/read_loop.h - the read loops of the memory-bandwidth probe (harness/bandwidth.c),
+ * kernels/read_loop.h - the read loops of the memory-bandwidth probe (harness/machine/bandwidth.c),
  * one table entry per ISA like the GEMM kernels, so that the harness holds no intrinsics.
  * Single-core read bandwidth depends on load width on some CPUs (measured on the
  * development VM: 16-byte loads 7.6 GB/s, 64-byte loads 14.6 GB/s), so the probe takes the

@@ -1,7 +1,7 @@
 # plots/fleet.gp - which CPU gains most from each format: for one model at batch 1 (the
 # largest measured on two or more machines), per format a bar per machine - left the speed-up
 # vs that machine's own fp16, right the share of that machine's own measured bandwidth ceiling.
-# Data: fleet.dat and fleetvars.gp, written by bitbench report (harness/report_fleet.c).
+# Data: fleet.dat and fleetvars.gp, written by bitbench report (harness/report/report_fleet.c).
 name = "fleet"; width = 1400; height = 700
 load plots."common.gp"
 load shared."fleetvars.gp"

@@ -1,7 +1,7 @@
 # plots/roofline.gp - how close each kernel gets to the machine's measured read bandwidth:
 # achieved GOP/s against operations per weight byte (the bandwidth roof is ceiling x
 # intensity), and achieved GB/s of weights per model size at batch 1.  When the rows carry
-# compute roofs (sweep rows' compute_roofs, measured by in-register loops: harness/roofs.h),
+# compute roofs (sweep rows' compute_roofs, measured by in-register loops: harness/machine/roofs.h),
 # the int8 dot-product, fp32 FMA and integer-add peaks are drawn as flat roofs beside it.
 name = "roofline"; width = 1400; height = 650
 load plots."common.gp"

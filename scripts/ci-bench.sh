@@ -20,7 +20,7 @@
 # compare requires NEW's fastest process to be slower than BASE's slowest by the threshold.
 # Use --cold on a dedicated runner to track the memory-bound decode behaviour instead.
 #
-# Noise control on top of that (harness/compare.h):
+# Noise control on top of that (harness/compare/compare.h):
 #   - a verdict needs significance (Mann-Whitney U, p < alpha) AND an effect: the floor
 #     (5% quantile: the calls no neighbour interrupted) slower by >= threshold beyond the
 #     range of the baseline's processes, and the median's bootstrap CI reaching it too;

@@ -1,5 +1,5 @@
 /*
- * tests/test_energy_hwmon.c - the hwmon energy backend (harness/energy_hwmon.c) on fake hwmon
+ * tests/test_energy_hwmon.c - the hwmon energy backend (harness/probe/energy_hwmon.c) on fake hwmon
  * trees in a temporary directory: the trapezoid rule and its bound on readings with exact
  * results, sensor kinds from labels, which sensors are chosen (socket counters over per-core
  * ones, energy counters over power sensors, no GPUs, _input over _average), exact joules from

@@ -1,4 +1,4 @@
-/* tests/test_models.c - the model catalogue (harness/models.c): parsing and its error
+/* tests/test_models.c - the model catalogue (harness/model/models.c): parsing and its error
  * messages, --model-shape, parameter counts against published sizes, weight bytes, the
  * KV-cache formula and the largest batch under a budget. */
 #include <stdarg.h>

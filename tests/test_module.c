@@ -1,5 +1,5 @@
 /*
- * tests/test_module.c - kernel modules (kernels/module.h, harness/module.h): the ABI
+ * tests/test_module.c - kernel modules (kernels/module.h, harness/core/module.h): the ABI
  * version and layout checks, name clashes, a missing entry symbol, the example module and
  * the built-in table as a module passing the harness's check, a module whose kernel is
  * wrong reported failed and not timed, and the BITBENCH_INJECT_SLOWDOWN syntax.  No

@@ -1,6 +1,6 @@
 /*
  * tests/test_openergy.c - the modeled energy against values computed by hand from the
- * Horowitz table (paper-facts.md), the class mapping stated in harness/openergy.h, the
+ * Horowitz table (paper-facts.md), the class mapping stated in harness/model/openergy.h, the
  * paper's 71.4x at 7 nm, and the JSON labels.
  */
 #include <setjmp.h>

@@ -1,5 +1,5 @@
 /*
- * tests/test_paired.c - the paired A/B statistics (harness/paired.h) on data whose answer
+ * tests/test_paired.c - the paired A/B statistics (harness/compare/paired.h) on data whose answer
  * is known: constant ratios, a symmetric spread around a known shift, the signed-rank
  * critical value counted against the Walsh averages, the interval's coverage over seeded
  * samples, blocking, and the verdict rules.  Plus `bitbench paired` on a hand-made run file.

@@ -1,6 +1,6 @@
 /*
  * tests/test_report_fleet.c - the cross-machine table and figure of `bitbench report`
- * (harness/report_fleet.c) on the rows of two fake machines of a fleet sweep
+ * (harness/report/report_fleet.c) on the rows of two fake machines of a fleet sweep
  * (tests/fixtures/fleet: a Zen 4 node type whose task was requeued onto a second host, and a
  * Sapphire Rapids one): the markdown against a golden file, compared exactly; its cells against
  * the JSONL read independently; fleet.dat's blocks; nothing with one machine; the figure drawn

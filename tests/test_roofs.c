@@ -1,6 +1,6 @@
 /*
  * tests/test_roofs.c - the compute-roof loops (kernels/peak.h) and their JSON
- * (harness/roofs.h): every entry well formed, every runnable loop runs and gives the same
+ * (harness/machine/roofs.h): every entry well formed, every runnable loop runs and gives the same
  * result twice (no shared state), the scalar ones exist for every kind.  Nothing is timed.
  */
 #include <setjmp.h>

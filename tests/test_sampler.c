@@ -1,5 +1,5 @@
 /*
- * tests/test_sampler.c - the one interleaved sampler (harness/sampler.h) on fake participants
+ * tests/test_sampler.c - the one interleaved sampler (harness/core/sampler.h) on fake participants
  * and a fake clock: interleaving order, warm-up and calibration discarded, the min-reps /
  * min-time / max-reps / time-cap stop rules, calibration arithmetic, a custom round order,
  * participants dropping out, and the stop flag.  No real time is measured or asserted.

@@ -1,4 +1,4 @@
-/* tests/test_step.c - the decoder step (harness/step.c) and the sweep's arithmetic around it:
+/* tests/test_step.c - the decoder step (harness/model/step.c) and the sweep's arithmetic around it:
  * a step's output stays finite (and bounded) for every format over all layers of 700M, a
  * prompt step too; the KV cache's bytes and rotation; extrapolation; paired speed-up
  * intervals on known data; the interleaving order, in the arithmetic and in a real sweep. */

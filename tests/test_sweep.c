@@ -1,4 +1,4 @@
-/* tests/test_sweep.c - the sweep (harness/sweep.c): rotation and extrapolation arithmetic,
+/* tests/test_sweep.c - the sweep (harness/sweep/sweep.c): rotation and extrapolation arithmetic,
  * check rows, statistics against hand values, the plan, and whole sweeps of a tiny model
  * (full and extrapolated), resuming after a kill, Ctrl-C, memory refusal, time skips. */
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /*
- * tests/test_tune.c - tuned selection (harness/tune.h): the record's write/read round trip,
+ * tests/test_tune.c - tuned selection (harness/tune/tune.h): the record's write/read round trip,
  * versioning, the selection rule and its fallbacks with their reasons, the classes, the
  * paired ratio, and `bitbench gemm --kernel` reading a record.  Nothing here is timed.
  */

@@ -1,3 +1,4 @@
+/* bench/cli.c - what every subcommand shares: one-line errors, number and list parsing, --threads and --isa (cli.h). */
 #include "cli.h"
 
 #include "../harness/machine/machine.h"

@@ -21,6 +21,9 @@
 #include "../harness/base/stats.h"
 #include "../harness/tune/tune.h"
 #include "../kernels/kernel.h"
+#include "../harness/core/clock.h"
+#include "../harness/results/value.h"
+#include "../harness/results/row.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -50,7 +53,7 @@ typedef struct item {
     size_t nsamples;
     bb_summary stats;
     json_t *probe;   /* {"energy", "counters"} of this kernel's own pass */
-    char rule[512];  /* which rule chose the implementation (harness/tune.h) */
+    char rule[512];  /* which rule chose the implementation (harness/tune/tune.h) */
     size_t probe_calls;
     int borrowed;       /* --paired: copies and io are its partner's (not freed here) */
     size_t copy_offset; /* and it starts half a rotation away from the partner */
@@ -161,7 +164,7 @@ static int add_item(item *items, size_t *n, const bb_kernel *k)
     return 0;
 }
 
-/* --kernel F: the fastest F here when tuned, else the priority (harness/tune.h). */
+/* --kernel F: the fastest F here when tuned, else the priority (harness/tune/tune.h). */
 static int add_selected(const gemm_opts *o, item *items, size_t *n, const char *format)
 {
     bb_select_rule rule;
@@ -229,7 +232,7 @@ static int select_kernels(const gemm_opts *o, item *items, size_t *n)
 
 static size_t copies_for(const gemm_opts *o, const bb_kernel *k)
 {
-    /* one rule with sweep: harness/cache.h */
+    /* one rule with sweep: harness/machine/cache.h */
     return (size_t)bb_cold_copies(bb_kernel_weights_bytes(k, o->m, o->k), bb_llc_bytes(NULL), o->warm);
 }
 
@@ -276,7 +279,7 @@ static int build_items(const gemm_opts *o, item *items, size_t n)
         if (!it->copies || bb_kernel_weights_make(&it->copies[0], it->k, w32, o->m, o->k) != 0)
             goto fail;
         for (size_t c = 1; c < it->ncopies; c++)
-            if (bb_kernel_weights_clone(&it->copies[c], &it->copies[0], it->k) != 0)
+            if (bb_kernel_weights_clone(&it->copies[c], &it->copies[0], it->k, NULL) != 0)
                 goto fail;
         if (bb_gemm_io_make(&it->io, it->k, o->m, o->k, o->n, o->seed) != 0)
             goto fail;
@@ -346,7 +349,7 @@ static void call(bb_pool *pool, item *it, size_t m, size_t n, size_t copy)
     bb_gemm_exec(pool, it->k, &a);
 }
 
-/* The sampler's view of a run (harness/sampler.h): one participant per kernel. */
+/* The sampler's view of a run (harness/core/sampler.h): one participant per kernel. */
 typedef struct gemm_run {
     const gemm_opts *o;
     bb_pool *pool;
@@ -437,69 +440,79 @@ static void probe_pass(const gemm_opts *o, bb_pool *pool, bb_probe *probe, item 
 
 /* ------------------------------------------------------------------ output */
 
+/* The kernel's line (README, "bitbench gemm"): the typed row (harness/results/row.h), kind gemm. */
 static json_t *item_json(const gemm_opts *o, const item *it, bb_pool *pool, const bb_bandwidth *ceil,
                          double granularity, const bb_machine *machine)
 {
     const bb_format *f = bb_format_get(it->k->format);
-    json_t *check = json_pack("{s:b, s:b, s:I, s:f, s:f, s:I, s:s}", "passed", it->check.passed,
-                              "bit_exact_required", it->check.bit_exact, "mismatches",
-                              (json_int_t)it->check.mismatches, "max_abs_err", it->check.max_abs_err,
-                              "max_err_over_bound", it->check.max_err_ratio, "rows_vs_double",
-                              (json_int_t)it->check.rows_vs_double, "detail", it->check.detail);
-    json_t *o_ = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:i, s:s, s:s, s:I, s:I, s:o}",
-        "schema", "bitbench.gemm/1", "format", f->name, "impl", it->k->name, "method", it->k->method,
-        "isa", bb_isa_name(it->k->isa), "m", (json_int_t)o->m, "k", (json_int_t)o->k, "n", (json_int_t)o->n,
-        "threads", bb_pool_threads(pool), "placement", bb_pool_placement(pool),
-        "mode", o->warm ? "warm" : "cold", "weight_copies", (json_int_t)it->ncopies,
-        "weight_bytes", (json_int_t)it->work.weight_bytes, "check", check);
-    json_object_set_new(o_, "impl_rule", json_string(it->rule[0] ? it->rule : "exact: --impl"));
-    json_object_set_new(o_, "machine", bb_machine_json(machine));
-    json_object_set_new(o_, "build", bb_build_json());
+    bb_result_row w;
+    bb_result_row_init(&w, BB_RESULT_GEMM);
+    w.format = f->name;
+    w.impl = it->k->name;
+    w.method = it->k->method;
+    w.isa = bb_isa_name(it->k->isa);
+    w.m = (int64_t)o->m, w.has_m = true;
+    w.k = (int64_t)o->k, w.has_k = true;
+    w.n = (int64_t)o->n, w.has_n = true;
+    w.threads = bb_pool_threads(pool), w.has_threads = true;
+    w.placement = bb_pool_placement(pool);
+    w.mode = o->warm ? "warm" : "cold";
+    w.weight_copies = (int64_t)it->ncopies, w.has_weight_copies = true;
+    w.weight_bytes = json_integer((json_int_t)it->work.weight_bytes);
+    w.check = json_pack("{s:b, s:b, s:I, s:f, s:f, s:I, s:s}", "passed", it->check.passed, "bit_exact_required",
+                        it->check.bit_exact, "mismatches", (json_int_t)it->check.mismatches, "max_abs_err",
+                        it->check.max_abs_err, "max_err_over_bound", it->check.max_err_ratio, "rows_vs_double",
+                        (json_int_t)it->check.rows_vs_double, "detail", it->check.detail);
+    w.impl_rule = it->rule[0] ? it->rule : "exact: --impl";
+    w.machine = bb_machine_json(machine);
+    w.build = bb_build_json();
     if (!it->check.passed) {
-        json_object_set_new(o_, "latency_ns", json_null());
-        json_object_set_new(o_, "latency_unavailable", json_string("not timed: the correctness check failed"));
-        return o_;
+        w.latency_ns = json_null();
+        w.latency_unavailable = "not timed: the correctness check failed";
+        json_t *j = bb_result_row_json(&w);
+        bb_result_row_drop_json(&w);
+        return j;
     }
     const bb_summary *s = &it->stats;
     json_t *samples = json_array();
     for (size_t i = 0; i < it->nsamples; i++)
         json_array_append_new(samples, json_real(it->samples[i]));
-    json_object_set_new(o_, "latency_ns", json_pack("{s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:o}",
-        "measured", "CLOCK_MONOTONIC around each call, interleaved with the other kernels of this run",
-        "median", s->median, "min", s->min, "max", s->max, "p10", s->p10, "p90", s->p90, "mad", s->mad,
-        "cv", s->cv, "n", (json_int_t)s->n, "samples", samples));
+    w.latency_ns = json_pack("{s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:o}", "measured",
+                             "CLOCK_MONOTONIC around each call, interleaved with the other kernels of this run",
+                             "median", s->median, "min", s->min, "max", s->max, "p10", s->p10, "p90", s->p90, "mad",
+                             s->mad, "cv", s->cv, "n", (json_int_t)s->n, "samples", samples);
     double secs = s->median * 1e-9;
-    json_object_set_new(o_, "gbps", json_real((double)it->work.weight_bytes / secs / 1e9));
-    json_object_set_new(o_, "gops", json_real((double)it->work.ops / secs / 1e9));
-    json_object_set_new(o_, "timer_granularity_ns", json_real(granularity));
+    w.gbps = (double)it->work.weight_bytes / secs / 1e9;
+    w.gops = (double)it->work.ops / secs / 1e9;
+    w.timer_granularity_ns = granularity;
     if (ceil) {
-        json_object_set_new(o_, "ceiling", json_pack("{s:f, s:f, s:i, s:I, s:b, s:s, s:s}", "gbps", ceil->best_gbps,
-            "median_gbps", ceil->median_gbps, "threads", ceil->threads, "buffer_bytes",
-            (json_int_t)ceil->buffer_bytes, "validated", ceil->validated, "loads", ceil->loads, "measured",
-            "read-only sum over a buffer >= 4x LLC, best of passes, in this run"));
-        json_object_set_new(o_, "pct_of_ceiling",
-                            json_real(100.0 * (double)it->work.weight_bytes / secs / 1e9 / ceil->best_gbps));
+        w.ceiling = json_pack("{s:f, s:f, s:i, s:I, s:b, s:s, s:s}", "gbps", ceil->best_gbps, "median_gbps",
+                              ceil->median_gbps, "threads", ceil->threads, "buffer_bytes",
+                              (json_int_t)ceil->buffer_bytes, "validated", ceil->validated, "loads", ceil->loads,
+                              "measured", "read-only sum over a buffer >= 4x LLC, best of passes, in this run");
+        w.pct_of_ceiling = 100.0 * (double)it->work.weight_bytes / secs / 1e9 / ceil->best_gbps;
     } else {
-        json_object_set_new(o_, "ceiling", json_null());
-        json_object_set_new(o_, "pct_of_ceiling", json_null());
+        w.ceiling = json_null();
     }
     if (!o->probe) {
-        json_object_set_new(o_, "energy", json_pack("{s:s, s:s}", "status", "unavailable", "reason", "not measured: --no-probe"));
-        json_object_set_new(o_, "counters", json_pack("{s:s, s:s}", "status", "unavailable", "reason", "not measured: --no-probe"));
+        w.energy = bb_value_unavailable("not measured: --no-probe");
+        w.counters = bb_value_unavailable("not measured: --no-probe");
     } else if (it->probe) {
-        json_object_update(o_, it->probe);
-        json_object_set_new(o_, "probe_pass_calls", json_integer((json_int_t)it->probe_calls));
+        w.energy = json_incref(json_object_get(it->probe, "energy"));
+        w.counters = json_incref(json_object_get(it->probe, "counters"));
+        w.probe_pass_calls = (int64_t)it->probe_calls, w.has_probe_pass_calls = true;
     }
     bb_opcount ops;
     f->opcount(o->m, o->k, o->n, &ops);
-    json_object_set_new(o_, "energy_model", bb_openergy_json(&ops, (double)o->n));
-    json_t *warn = json_array();
+    w.energy_model = bb_openergy_json(&ops, (double)o->n);
+    w.warnings = json_array();
     if (s->cv > 0.10)
-        json_array_append_new(warn, json_string("high variation: coefficient of variation above 10%"));
+        json_array_append_new(w.warnings, json_string("high variation: coefficient of variation above 10%"));
     if (s->min < 100 * granularity)
-        json_array_append_new(warn, json_string("calls shorter than 100x the timer granularity"));
-    json_object_set_new(o_, "warnings", warn);
-    return o_;
+        json_array_append_new(w.warnings, json_string("calls shorter than 100x the timer granularity"));
+    json_t *j = bb_result_row_json(&w);
+    bb_result_row_drop_json(&w);
+    return j;
 }
 
 /* With several implementations of a format in one run, which one won. */

@@ -1,6 +1,6 @@
 /*
  * bench/cmd_history.c - `bitbench history DIR|FILE...`: each key's median over successive
- * result files, with step changes detected (harness/history.h), as a markdown (or JSON)
+ * result files, with step changes detected (harness/compare/history.h), as a markdown (or JSON)
  * report, gnuplot data, and a plot drawn by plots/history.gp when gnuplot is installed.
  * Files of a directory are taken in path order (result directories are named by time).
  */
@@ -8,6 +8,8 @@
 
 #include "../harness/compare/compare.h"
 #include "../harness/compare/history.h"
+#include "../harness/report/history_table.h"
+#include "../harness/base/stats.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -22,7 +24,6 @@
 #include <unistd.h>
 
 #define CMD "history"
-enum { MAX_STEPS = 64 };
 
 typedef struct history_args {
     char **files;
@@ -31,15 +32,6 @@ typedef struct history_args {
     bool plot, json, allow_machines;
     bb_history_opts h;
 } history_args;
-
-/* One key over all files. */
-typedef struct key_series {
-    const char *key, *unit;
-    bb_series_point *pts; /* one per file */
-    double **owned;       /* pooled samples per file */
-    bb_step steps[MAX_STEPS];
-    size_t n_steps;
-} key_series;
 
 static void usage(FILE *to)
 {
@@ -184,153 +176,6 @@ static int load_all(const history_args *a, bb_rowset *sets)
     return 0;
 }
 
-/* ------------------------------------------------------------------ series */
-
-static bool key_listed(key_series *ks, size_t n, const char *key)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(ks[i].key, key))
-            return true;
-    return false;
-}
-
-static key_series *build_series(const history_args *a, const bb_rowset *sets, size_t *n_keys)
-{
-    size_t cap = 0, n = 0;
-    for (size_t f = 0; f < a->n_files; f++)
-        cap += sets[f].n;
-    key_series *ks = calloc(cap, sizeof *ks);
-    for (size_t f = 0; f < a->n_files; f++)
-        for (size_t i = 0; i < sets[f].n; i++) {
-            const bb_row *r = &sets[f].rows[i];
-            if ((a->key_filter && !strstr(r->key, a->key_filter)) || key_listed(ks, n, r->key))
-                continue;
-            ks[n].key = r->key;
-            ks[n].unit = r->normalized ? "ratio" : "ns";
-            n++;
-        }
-    size_t kept = 0;
-    for (size_t k = 0; k < n; k++) {
-        ks[k].pts = calloc(a->n_files, sizeof *ks[k].pts);
-        ks[k].owned = calloc(a->n_files, sizeof *ks[k].owned);
-        for (size_t f = 0; f < a->n_files; f++) {
-            size_t cnt;
-            double *v = bb_rowset_pool(&sets[f], ks[k].key, &cnt);
-            if (!v)
-                continue;
-            ks[k].owned[f] = v;
-            ks[k].pts[f] = (bb_series_point){.present = true, .median = bb_median_copy(v, cnt), .samples = v,
-                                             .n = cnt};
-        }
-        bool any = false;
-        for (size_t f = 0; f < a->n_files; f++)
-            any = any || ks[k].pts[f].present;
-        if (!any) { /* rows without samples (not measured): no point to follow, no first level */
-            free(ks[k].pts);
-            free(ks[k].owned);
-            continue;
-        }
-        ks[k].n_steps = bb_detect_steps(ks[k].pts, a->n_files, &a->h, ks[k].steps, MAX_STEPS);
-        ks[kept++] = ks[k];
-    }
-    *n_keys = kept;
-    return ks;
-}
-
-static void free_series(key_series *ks, size_t n, size_t n_files)
-{
-    for (size_t k = 0; k < n; k++) {
-        for (size_t f = 0; f < n_files; f++)
-            free(ks[k].owned[f]);
-        free(ks[k].owned);
-        free(ks[k].pts);
-    }
-    free(ks);
-}
-
-/* "dir/file.jsonl" of a path: enough to tell results/<time>/sweep.jsonl files apart. */
-static const char *short_label(const char *path, char *buf, size_t len)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return path;
-    const char *prev = slash;
-    while (prev > path && prev[-1] != '/')
-        prev--;
-    snprintf(buf, len, "%s", prev);
-    return buf;
-}
-
-/* ------------------------------------------------------------------ reports */
-
-static size_t first_present(const key_series *s, size_t n_files, bool last)
-{
-    for (size_t i = 0; i < n_files; i++) {
-        size_t f = last ? n_files - 1 - i : i;
-        if (s->pts[f].present)
-            return f;
-    }
-    return n_files;
-}
-
-static void markdown_report(const history_args *a, const key_series *ks, size_t n)
-{
-    char lb[PATH_MAX];
-    size_t steps = 0;
-    for (size_t k = 0; k < n; k++)
-        steps += ks[k].n_steps;
-    printf("### bitbench history: %zu key(s) over %zu file(s), %zu step change(s)\n\n", n, a->n_files, steps);
-    char lb2[PATH_MAX];
-    printf("Files, oldest first: `%s` ... `%s`. Per file, the median of the key's samples (measured; %s). A step: "
-           "the median of up to %zu files' medians each side differs by >= %.1f%%, and Mann-Whitney U over their "
-           "samples gives p < %g.\n\n", short_label(a->files[0], lb, sizeof lb),
-           short_label(a->files[a->n_files - 1], lb2, sizeof lb2),
-           a->normalize ? "ratios to the reference measured in the same run" : "ns", a->h.window,
-           100 * a->h.threshold, a->h.alpha);
-    printf("| key | files | first median | last median | steps (file: change) |\n|---|---:|---:|---:|---|\n");
-    for (size_t k = 0; k < n; k++) {
-        const key_series *s = &ks[k];
-        size_t present = 0, f0 = first_present(s, a->n_files, false), f1 = first_present(s, a->n_files, true);
-        for (size_t f = 0; f < a->n_files; f++)
-            present += s->pts[f].present;
-        fputs("| ", stdout);
-        bb_md_code(stdout, s->key);
-        printf(" | %zu | %.4g | %.4g |", present, s->pts[f0].median, s->pts[f1].median);
-        for (size_t i = 0; i < s->n_steps; i++)
-            printf("%s %s: %+.1f%%%s", i ? "," : "", short_label(a->files[s->steps[i].at], lb, sizeof lb),
-                   100 * s->steps[i].change, s->steps[i].tentative ? " (tentative: last file)" : "");
-        printf("%s |\n", s->n_steps ? "" : " none");
-    }
-}
-
-static void json_report(const history_args *a, const key_series *ks, size_t n)
-{
-    json_t *files = json_array(), *keys = json_array();
-    for (size_t f = 0; f < a->n_files; f++)
-        json_array_append_new(files, json_string(a->files[f]));
-    for (size_t k = 0; k < n; k++) {
-        json_t *pts = json_array(), *steps = json_array();
-        for (size_t f = 0; f < a->n_files; f++)
-            json_array_append_new(pts, ks[k].pts[f].present
-                ? json_pack("{s:f, s:I}", "median", ks[k].pts[f].median, "n", (json_int_t)ks[k].pts[f].n)
-                : json_null());
-        for (size_t i = 0; i < ks[k].n_steps; i++) {
-            const bb_step *s = &ks[k].steps[i];
-            json_array_append_new(steps, json_pack("{s:I, s:s, s:f, s:f, s:f, s:f, s:b}", "file_index",
-                (json_int_t)s->at, "file", a->files[s->at], "before", s->before, "after", s->after, "change",
-                s->change, "p", s->p, "tentative", s->tentative));
-        }
-        json_array_append_new(keys, json_pack("{s:s, s:s, s:o, s:o}", "key", ks[k].key, "unit", ks[k].unit,
-                                               "medians", pts, "steps", steps));
-    }
-    json_t *o = json_pack("{s:s, s:o, s:f, s:f, s:I, s:o, s:o}", "schema", "bitbench.history/1", "files", files,
-        "threshold", a->h.threshold, "alpha", a->h.alpha, "window", (json_int_t)a->h.window,
-        "normalize", a->normalize ? json_string(a->normalize) : json_null(), "keys", keys);
-    json_dumpf(o, stdout, JSON_INDENT(1));
-    putchar('\n');
-    json_decref(o);
-}
-
 /* mkdir -p, without a shell: --out is the user's text (a quote in it once reached sh). */
 static int make_dirs(const char *dir)
 {
@@ -353,41 +198,6 @@ static int make_dirs(const char *dir)
 }
 
 /* ------------------------------------------------------------------ gnuplot */
-
-static int write_data(const history_args *a, const key_series *ks, size_t n, char *dat, char *steps_path,
-                      size_t len)
-{
-    char lb[PATH_MAX];
-    snprintf(dat, len, "%s/history.dat", a->out_dir);
-    snprintf(steps_path, len, "%s/history-steps.dat", a->out_dir);
-    FILE *d = fopen(dat, "w"), *st = fopen(steps_path, "w");
-    if (!d || !st) {
-        if (d) fclose(d);
-        if (st) fclose(st);
-        return bb_cli_error(CMD, "--out '%s': cannot write history.dat there", a->out_dir);
-    }
-    fprintf(d, "# bitbench history: one block per key; file index, median (%s), median / first median, file\n",
-            a->normalize ? "ratio to the reference" : "ns, measured");
-    fprintf(st, "# file index, level after the step / first median, change, key number\n");
-    for (size_t k = 0; k < n; k++) {
-        size_t f0 = first_present(&ks[k], a->n_files, false);
-        double first = ks[k].pts[f0].median;
-        fprintf(d, "%s\"%s\"\n", k ? "\n\n" : "", ks[k].key);
-        for (size_t f = 0; f < a->n_files; f++) {
-            const char *label = short_label(a->files[f], lb, sizeof lb);
-            if (ks[k].pts[f].present)
-                fprintf(d, "%zu %.6g %.6g \"%s\"\n", f, ks[k].pts[f].median, ks[k].pts[f].median / first, label);
-            else
-                fprintf(d, "%zu NaN NaN \"%s\"\n", f, label);
-        }
-        for (size_t i = 0; i < ks[k].n_steps; i++)
-            fprintf(st, "%zu %.6g %.6g %zu\n", ks[k].steps[i].at, ks[k].steps[i].after / first,
-                    ks[k].steps[i].change, k);
-    }
-    fclose(d);
-    fclose(st);
-    return 0;
-}
 
 /* plots/history.gp: $BITBENCH_PLOTS, else next to the binary's parent (build/..), else ./plots. */
 static void find_script(char *buf, size_t len)
@@ -434,26 +244,31 @@ int bb_cmd_history(int argc, char **argv)
     history_args a;
     int rc = parse(argc, argv, &a);
     bb_rowset *sets = NULL;
-    key_series *ks = NULL;
+    bb_key_series *ks = NULL;
     size_t n_keys = 0;
     if (rc)
         goto done;
     sets = calloc(a.n_files, sizeof *sets);
     if ((rc = load_all(&a, sets)))
         goto done;
-    ks = build_series(&a, sets, &n_keys);
+    ks = bb_history_series(sets, a.n_files, a.key_filter, &a.h, &n_keys);
     if (n_keys == 0) {
         rc = bb_cli_error(CMD, "no key%s%s%s in the %zu file(s)", a.key_filter ? " containing '" : "",
                           a.key_filter ? a.key_filter : "", a.key_filter ? "'" : "", a.n_files);
         goto done;
     }
+    bb_history_view view = {.files = (const char *const *)a.files, .n_files = a.n_files, .normalize = a.normalize,
+                            .opts = a.h};
     if (a.json)
-        json_report(&a, ks, n_keys);
+        bb_history_json(stdout, &view, ks, n_keys);
     else
-        markdown_report(&a, ks, n_keys);
+        bb_history_markdown(stdout, &view, ks, n_keys);
     char dat[PATH_MAX], steps_path[PATH_MAX];
-    if (make_dirs(a.out_dir) != 0 || (rc = write_data(&a, ks, n_keys, dat, steps_path, sizeof dat))) {
-        rc = rc ? rc : bb_cli_error(CMD, "--out '%s': cannot create the directory", a.out_dir);
+    if (make_dirs(a.out_dir) != 0)
+        rc = bb_cli_error(CMD, "--out '%s': cannot create the directory", a.out_dir);
+    else if (bb_history_write_data(&view, ks, n_keys, a.out_dir, dat, steps_path, sizeof dat) != 0)
+        rc = bb_cli_error(CMD, "--out '%s': cannot write history.dat there", a.out_dir);
+    if (rc) {
         goto done;
     }
     size_t n_steps = 0;
@@ -465,7 +280,7 @@ int bb_cmd_history(int argc, char **argv)
         fprintf(stderr, "history: plot not drawn (--no-plot); data in %s\n", dat);
 done:
     if (ks)
-        free_series(ks, n_keys, a.n_files);
+        bb_history_series_free(ks, n_keys, a.n_files);
     for (size_t f = 0; sets && f < a.n_files; f++)
         bb_rowset_free(&sets[f]);
     free(sets);

@@ -8,6 +8,7 @@
 #include "../harness/core/pool.h"
 #include "../harness/probe/probe.h"
 #include "../kernels/kernel.h"
+#include "../harness/results/value.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -21,14 +22,14 @@ static json_t *bandwidth_json(int threads)
     char err[200];
     bb_pool *pool = bb_pool_create(threads, err, sizeof err);
     if (!pool)
-        return json_pack("{s:s, s:s}", "status", "unavailable", "reason", err);
+        return bb_value_unavailable(err);
     fprintf(stderr, "info: measuring read bandwidth with 1..%d thread(s)\n", threads);
     bb_bandwidth *bw = calloc((size_t)bb_pool_threads(pool), sizeof *bw);
     int measured = bw ? bb_bandwidth_measure(pool, 0, 7, bw, bb_pool_threads(pool)) : -1;
     if (measured < 1) {
         free(bw);
         bb_pool_destroy(pool);
-        return json_pack("{s:s, s:s}", "status", "unavailable", "reason", "cannot allocate the buffer (4x LLC)");
+        return bb_value_unavailable("cannot allocate the buffer (4x LLC)");
     }
     json_t *arr = json_array();
     for (int t = 0; t < measured; t++)
@@ -66,7 +67,7 @@ static json_t *info_json(int bandwidth, int threads)
     json_object_set_new(o, "measurement", bb_probe_describe(probe));
     bb_probe_close(probe);
     json_object_set_new(o, "bandwidth", bandwidth ? bandwidth_json(threads)
-        : json_pack("{s:s, s:s}", "status", "unavailable", "reason", "not measured: pass --bandwidth"));
+        : bb_value_unavailable("not measured: pass --bandwidth"));
     return o;
 }
 
@@ -133,13 +134,13 @@ static void info_text(json_t *o)
                json_is_true(json_object_get(e, "validated")) ? "validated" : "NOT validated");
 }
 
-/* --roofs: the compute roofs (harness/roofs.h), measured now. */
+/* --roofs: the compute roofs (harness/machine/roofs.h), measured now. */
 static json_t *roofs_json(int threads)
 {
     char err[200];
     bb_pool *pool = bb_pool_create(threads, err, sizeof err);
     if (!pool)
-        return json_pack("{s:s, s:s}", "status", "unavailable", "reason", err);
+        return bb_value_unavailable(err);
     fprintf(stderr, "info: measuring compute roofs at 1 and %d thread(s) (take the timing lock)\n", threads);
     bb_roof r[64];
     size_t n = bb_roofs_measure(pool, r, 64);

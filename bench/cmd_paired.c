@@ -4,7 +4,7 @@
  * RUN.jsonl holds `bitbench gemm --paired --json` rows of two builds of the same kernels,
  * named OLD/IMPL and NEW/IMPL (module prefixes, default old/ and new/).  Round i's samples
  * of OLD/IMPL and NEW/IMPL were timed back to back, so each kernel and shape gives a
- * series of ratios new/old, judged by harness/paired.h (Hodges-Lehmann estimate and
+ * series of ratios new/old, judged by harness/compare/paired.h (Hodges-Lehmann estimate and
  * Wilcoxon signed-rank interval).  With --confirm RUN2.jsonl, a regression counts only
  * when the second run shows it too.  Exit 0 no regression, 1 a regression (or a kernel
  * that failed its check), 2 bad input.

@@ -1,6 +1,6 @@
 /*
  * bench/cmd_report.c - `bitbench report RESULTS.jsonl... [--out DIR]`: REPORT.md, the
- * gnuplot data files and the figures (harness/report.h does the work).
+ * gnuplot data files and the figures (harness/report/report.h does the work).
  */
 #include "cli.h"
 

@@ -1,8 +1,8 @@
 /*
  * bench/cmd_sweep.c - `bitbench sweep`: every weight format across the model sizes, one
  * JSON row per (model, format, threads, batch) appended to --out as it is measured, then
- * a table per model on stdout.  The plan and the measuring live in harness/sweep.c; the
- * row schema in harness/SCHEMA.md.
+ * a table per model on stdout.  The plan and the measuring live in harness/sweep/sweep.c; the
+ * row schema in harness/results/SCHEMA.md.
  */
 #include "cli.h"
 
@@ -10,6 +10,7 @@
 #include "../harness/model/models.h"
 #include "../harness/results/results.h"
 #include "../harness/sweep/sweep.h"
+#include "../harness/report/sweep_table.h"
 #include "../harness/tune/tune.h"
 #include "../kernels/kernel.h"
 
@@ -43,7 +44,7 @@ static void usage(FILE *to)
     fprintf(to,
         "usage: bitbench sweep [options]\n"
         "Decode steps of every model and format: latency per token, tokens/s, memory; one JSON row\n"
-        "per model, format, threads and batch (harness/SCHEMA.md), then a table per model.\n"
+        "per model, format, threads and batch (harness/results/SCHEMA.md), then a table per model.\n"
         "  --models LIST      model names from the catalogue, or all (default)\n"
         "  --model-shape S    add a model name:hidden:ffn:layers:heads:kv:vocab (repeatable; without\n"
         "                     --models only these run)\n"
@@ -501,16 +502,10 @@ static void collect_row(json_t *row, size_t line, void *ctx)
         json_object_set(l->rows, key, row);
 }
 
-static double num(const json_t *row, const char *k) { return json_number_value(json_object_get(row, k)); }
-static bool has_status(const json_t *row, const char *status)
-{
-    const char *s = row ? json_string_value(json_object_get(row, "status")) : NULL;
-    return s && !strcmp(s, status);
-}
-static bool is_ok(const json_t *row) { return has_status(row, "ok"); }
-
-static const json_t *find(const json_t *rows, const bb_sweep_opts *o, const bb_model *m, bb_format_id f,
-                          unsigned threads, uint64_t batch, bool budget)
+/* The key of the row of (model, format, threads, batch) in this plan; NULL when the format has
+ * no runnable implementation. */
+static const char *find_key(const bb_sweep_opts *o, const bb_model *m, bb_format_id f, unsigned threads,
+                            uint64_t batch, bool budget, char *key, size_t len)
 {
     bb_sweep_row r = {.model = m, .format = f, .kernel = bb_select_kernel_model(bb_formats[f].name, m, o->threads, o->n_threads, NULL),
                       .threads = threads, .batch = batch, .budget = budget};
@@ -519,84 +514,48 @@ static const json_t *find(const json_t *rows, const bb_sweep_opts *o, const bb_m
         if (bb_sweep_variants(o, m, f, v, 8))
             r.kernel = v[0];
     }
-    char key[224];
     if (!r.kernel)
         return NULL;
-    bb_sweep_key(o, &r, key, sizeof key);
-    return json_object_get(rows, key);
+    bb_sweep_key(o, &r, key, len);
+    return key;
 }
 
-static void cell_latency(char *buf, size_t len, const json_t *row)
-{
-    if (!row)
-        snprintf(buf, len, "-");
-    else if (is_ok(row))
-        snprintf(buf, len, "%.3f%s", num(row, "latency_ms_per_token"),
-                 strcmp(json_string_value(json_object_get(row, "mode")), "full") ? "*" : "");
-    else
-        snprintf(buf, len, "%s", json_string_value(json_object_get(row, "status")));
-}
+enum { KEY_LEN = 224 };
 
+/* The table of one model and thread count: which rows make each format's line
+ * (harness/report/sweep_table.h prints it). */
 static void print_model_table(FILE *to, const json_t *rows, const bb_sweep_opts *o, const bb_model *m,
                               unsigned threads)
 {
     uint64_t b0 = o->n_batches ? o->batches[0] : 0;
-    fprintf(to, "\n== %s (hidden %u, ffn %u, %u layers, vocab %u), %u thread%s%s\n", m->name, m->hidden, m->ffn,
-            m->layers, m->vocab, threads, threads == 1 ? "" : "s", o->lm_head ? ", fp16 LM head" : "");
-    fprintf(to, "%-8s %-22s %12s %8s %10s %8s", "format", "impl", b0 ? "ms/token" : "", b0 ? "vs fp16" : "",
-            "weights GB", "vs fp16");
-    for (size_t b = 0; b < o->n_batches; b++) {
-        char h[24];
-        snprintf(h, sizeof h, "tok/s b%" PRIu64, o->batches[b]);
-        fprintf(to, " %11s", h);
-    }
-    if (o->budget_batch)
-        fprintf(to, " %8s %12s", "budget N", "tok/s budget");
-    fprintf(to, " %7s %6s\n", "GB/s", "%ceil");
-    const json_t *fp16 = b0 ? find(rows, o, m, BB_FMT_FP16, threads, b0, false) : NULL;
+    size_t nb = o->n_batches < BB_SWEEP_TABLE_MAX_BATCHES ? o->n_batches : BB_SWEEP_TABLE_MAX_BATCHES;
+    bb_sweep_table_line lines[BB_FMT_COUNT];
+    char keys[BB_FMT_COUNT][BB_SWEEP_TABLE_MAX_BATCHES + 2][KEY_LEN], fp16_key[KEY_LEN];
     bb_model_bytes fp16_bytes;
     bb_model_weight_bytes(m, BB_FMT_FP16, &fp16_bytes);
     for (size_t fi = 0; fi < o->n_formats; fi++) {
         bb_format_id f = o->formats[fi];
         const bb_kernel *k = bb_select_kernel_model(bb_formats[f].name, m, o->threads, o->n_threads, NULL);
-        const json_t *r1 = b0 ? find(rows, o, m, f, threads, b0, false) : NULL;
-        char lat[32] = "", speed[16] = "-", red[16], tok[24], gbs[16] = "-", pct[16] = "-";
-        if (b0)
-            cell_latency(lat, sizeof lat, r1);
-        const json_t *paired = json_object_get(json_object_get(r1, "vs_fp16"), "speedup");
-        if (is_ok(r1) && json_is_number(paired)) /* from samples taken side by side */
-            snprintf(speed, sizeof speed, "%.2fx", json_number_value(paired));
-        else if (is_ok(r1) && is_ok(fp16))
-            snprintf(speed, sizeof speed, "%.2fx", num(fp16, "latency_ms_per_token") / num(r1, "latency_ms_per_token"));
         bb_model_bytes wb;
         bb_model_weight_bytes(m, f, &wb);
-        snprintf(red, sizeof red, "%.2fx", (double)fp16_bytes.total / (double)wb.total);
-        fprintf(to, "%-8s %-22s %12s %8s %10.2f %8s", bb_formats[f].name, k ? k->name : "-", lat,
-                b0 ? speed : "", (double)wb.total / 1e9, red);
-        for (size_t b = 0; b < o->n_batches; b++) {
-            const json_t *r = find(rows, o, m, f, threads, o->batches[b], false);
-            if (is_ok(r))
-                snprintf(tok, sizeof tok, "%.2f", num(r, "tokens_per_s"));
-            else
-                snprintf(tok, sizeof tok, "%s", r ? json_string_value(json_object_get(r, "status")) : "-");
-            fprintf(to, " %11s", tok);
-        }
+        bb_sweep_table_line *l = &lines[fi];
+        *l = (bb_sweep_table_line){.format = bb_formats[f].name, .impl = k ? k->name : NULL,
+                                   .weight_bytes = (double)wb.total};
+        if (b0)
+            l->first_key = find_key(o, m, f, threads, b0, false, keys[fi][0], KEY_LEN);
+        for (size_t b = 0; b < nb; b++)
+            l->batch_keys[b] = find_key(o, m, f, threads, o->batches[b], false, keys[fi][b + 1], KEY_LEN);
         if (o->budget_batch) {
-            uint64_t nb = bb_sweep_budget_batch(o, m, f, o->mem_budgets[0]);
-            const json_t *r = find(rows, o, m, f, threads, nb, true);
-            if (is_ok(r))
-                snprintf(tok, sizeof tok, "%.2f", num(r, "tokens_per_s"));
-            else
-                snprintf(tok, sizeof tok, "%s", r ? json_string_value(json_object_get(r, "status")) : "-");
-            fprintf(to, " %8" PRIu64 " %12s", nb, tok);
+            l->budget_batch = bb_sweep_budget_batch(o, m, f, o->mem_budgets[0]);
+            l->budget_key = find_key(o, m, f, threads, l->budget_batch, true, keys[fi][nb + 1], KEY_LEN);
         }
-        if (is_ok(r1)) {
-            snprintf(gbs, sizeof gbs, "%.2f", num(r1, "gbps"));
-            if (json_is_number(json_object_get(r1, "pct_of_ceiling")))
-                snprintf(pct, sizeof pct, "%.0f%%", num(r1, "pct_of_ceiling"));
-        }
-        fprintf(to, " %7s %6s\n", gbs, pct);
     }
+    bb_sweep_table t = {.model = m->name, .hidden = m->hidden, .ffn = m->ffn, .layers = m->layers,
+                        .vocab = m->vocab, .threads = threads, .lm_head = o->lm_head, .batches = o->batches,
+                        .n_batches = nb, .budget = o->budget_batch,
+                        .fp16_first_key = b0 ? find_key(o, m, BB_FMT_FP16, threads, b0, false, fp16_key, KEY_LEN) : NULL,
+                        .fp16_weight_bytes = (double)fp16_bytes.total, .lines = lines, .n_lines = o->n_formats};
+    bb_sweep_table_print(to, rows, &t);
 }
 
 static void print_tables(FILE *to, const char *path, const bb_sweep_opts *o)
@@ -612,14 +571,7 @@ static void print_tables(FILE *to, const char *path, const bb_sweep_opts *o)
     for (size_t mi = 0; mi < o->n_models; mi++)
         for (size_t ti = 0; ti < o->n_threads; ti++)
             print_model_table(to, l.rows, o, &o->models[mi], o->threads[ti]);
-    fprintf(to, "\nms/token: median decode step (measured; * = extrapolated from per-layer samples); vs fp16: "
-                "median of the paired ratios (formats alternate sample by sample; intervals in the rows and "
-                "REPORT.md). "
-                "weights: modeled bytes (format bits/weight + fp16 embedding and head). tok/s = batch / "
-                "step time. budget N: largest batch whose weights + fp16 KV cache at %u tokens fit %.1f GB "
-                "(modeled). GB/s: weight bytes streamed per step / step time, %%ceil: of the measured read "
-                "bandwidth. Rows: %s\n",
-            o->seq_len, (double)o->mem_budgets[0] / 1e9, path);
+    bb_sweep_table_legend(to, o->seq_len, (double)o->mem_budgets[0], path);
     json_decref(l.rows);
 }
 
@@ -672,8 +624,10 @@ static bool any_check_failed(const char *path)
     if (bb_results_read(path, collect_row, &l, &info, err, sizeof err) == 0) {
         const char *key;
         json_t *row;
-        json_object_foreach(l.rows, key, row)
-            failed |= has_status(row, "check_failed");
+        json_object_foreach(l.rows, key, row) {
+            const char *status = json_string_value(json_object_get(row, "status"));
+            failed |= status && !strcmp(status, "check_failed");
+        }
     }
     json_decref(l.rows);
     return failed;

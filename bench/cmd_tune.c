@@ -1,7 +1,7 @@
 /*
  * bench/cmd_tune.c - `bitbench tune`: time every runnable implementation of each format at
  * the shapes asked for and record, per (format, shape class, threads, batch class), which
- * one `--kernel FORMAT` should run on this machine (harness/tune.h has the classes, the
+ * one `--kernel FORMAT` should run on this machine (harness/tune/tune.h has the classes, the
  * file and the rule).
  *
  * The measurement is `bitbench gemm`'s, called in-process with --impl listing a format's
@@ -9,7 +9,7 @@
  * weights rotated through > 4x LLC.  No timing loop of its own.  Because the samples of
  * one round are taken side by side, the ratio of a rival to the priority pick is judged
  * per round (paired); a rival replaces the priority pick only when it is clearly faster
- * (harness/tune.h, BB_TUNE_MARGIN), so that a table taken on a loaded machine keeps the
+ * (harness/tune/tune.h, BB_TUNE_MARGIN), so that a table taken on a loaded machine keeps the
  * priority where the difference is noise.
  */
 #include "cli.h"
@@ -18,6 +18,7 @@
 #include "../harness/base/stats.h"
 #include "../harness/tune/tune.h"
 #include "../kernels/kernel.h"
+#include "../harness/core/clock.h"
 
 #include <fcntl.h>
 #include <getopt.h>
@@ -267,7 +268,7 @@ static void utc_now(char *buf, size_t len)
     strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* The decision of harness/tune.h from one gemm run. */
+/* The decision of harness/tune/tune.h from one gemm run. */
 static void decide(bb_tune_entry *e, const measured *rows, size_t n_rows, const bb_kernel *prio)
 {
     const measured *p = NULL, *best = NULL;

@@ -1,4 +1,4 @@
-/* tests/test_results.c - JSON Lines results (harness/results.c): rows round-trip in order,
+/* tests/test_results.c - JSON Lines results (harness/results/results.c): rows round-trip in order,
  * a truncated last line is skipped and the next writer cuts it off, resume keys,
  * concurrent writers never interleave, newer schemas are skipped, error paths. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* tests/testutil.c - shared by the cmocka tests: seeded data, the double reference, where the binary and sources are (testutil.h). */
 #include "testutil.h"
 #include "../harness/base/rng.h"
 

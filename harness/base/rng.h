@@ -1,4 +1,4 @@
-/* harness/rng.h - xorshift64*: seeded data that is the same on every machine (rand() is not). */
+/* harness/base/rng.h - xorshift64*: seeded data that is the same on every machine (rand() is not). */
 #ifndef BITBENCH_RNG_H
 #define BITBENCH_RNG_H
 

@@ -1,9 +1,9 @@
+/* harness/base/stats.c - summary statistics, quantiles and medians of samples (stats.h). */
 #include "stats.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 int bb_cmp_double(const void *a, const void *b)
 {
@@ -53,26 +53,62 @@ void bb_summarize(const double *v, size_t n, bb_summary *out)
     free(s);
 }
 
-uint64_t bb_now_ns(void)
+static void swap_d(double *a, double *b)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    double t = *a;
+    *a = *b;
+    *b = t;
 }
 
-double bb_timer_granularity_ns(void)
+/* Moves the k-th smallest of v[0..n) to v[k], smaller ones before it (Hoare selection). */
+static void select_kth(double *v, size_t n, size_t k)
 {
-    static double cached = 0;
-    if (cached > 0)
-        return cached;
-    uint64_t best = UINT64_MAX;
-    for (int i = 0; i < 64; i++) {
-        uint64_t a = bb_now_ns(), b;
-        while ((b = bb_now_ns()) == a)
-            ;
-        if (b - a < best)
-            best = b - a;
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        double pivot = v[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                swap_d(&v[i], &v[j]);
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return;
     }
-    cached = (double)best;
-    return cached;
 }
+
+double bb_median_inplace(double *v, size_t n)
+{
+    size_t k = n / 2;
+    select_kth(v, n, k);
+    if (n % 2)
+        return v[k];
+    double below = v[0]; /* the largest of v[0..k) is the other middle value */
+    for (size_t i = 1; i < k; i++)
+        below = v[i] > below ? v[i] : below;
+    return 0.5 * (below + v[k]);
+}
+
+double bb_quantile_copy(const double *v, size_t n, double q)
+{
+    double *t = malloc(n * sizeof *t);
+    memcpy(t, v, n * sizeof *t);
+    qsort(t, n, sizeof *t, bb_cmp_double);
+    double x = bb_quantile_sorted(t, n, q);
+    free(t);
+    return x;
+}
+
+double bb_median_copy(const double *v, size_t n) { return bb_quantile_copy(v, n, 0.5); }

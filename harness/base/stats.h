@@ -1,4 +1,4 @@
-/* harness/stats.h - summary statistics of timing samples (robust ones first). */
+/* harness/base/stats.h - summary statistics of timing samples (robust ones first). */
 #ifndef BITBENCH_STATS_H
 #define BITBENCH_STATS_H
 
@@ -18,9 +18,10 @@ void bb_summarize(const double *v, size_t n, bb_summary *out);
 /* Quantile q in [0, 1] of sorted s[0..n), linear interpolation (type 7, as R and numpy). */
 double bb_quantile_sorted(const double *s, size_t n, double q);
 int bb_cmp_double(const void *a, const void *b);
-
-/* Monotonic clock in nanoseconds, and its granularity (smallest observed non-zero step). */
-uint64_t bb_now_ns(void);
-double bb_timer_granularity_ns(void);
+/* Quantile q of v[0..n) (n >= 1) as above; v is left alone. */
+double bb_quantile_copy(const double *v, size_t n, double q);
+/* Median of v[0..n) (type 7: mean of the two middle values for even n); v is reordered. */
+double bb_median_inplace(double *v, size_t n);
+double bb_median_copy(const double *v, size_t n); /* v is left alone */
 
 #endif

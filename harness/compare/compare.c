@@ -1,7 +1,7 @@
-/* harness/compare.c - the statistics of a verdict, and pairing two result files by key. */
+/* harness/compare/compare.c - the statistics of a verdict, and pairing two result files by key. */
 #include "compare.h"
 
-#include "../machine/machine.h"
+#include "../base/hash.h"
 #include "../base/rng.h"
 #include "../base/stats.h"
 
@@ -11,54 +11,6 @@
 #include <string.h>
 
 /* ------------------------------------------------------------------ median */
-
-static void swap_d(double *a, double *b)
-{
-    double t = *a;
-    *a = *b;
-    *b = t;
-}
-
-/* Moves the k-th smallest of v[0..n) to v[k], smaller ones before it (Hoare selection). */
-static void select_kth(double *v, size_t n, size_t k)
-{
-    size_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        double pivot = v[lo + (hi - lo) / 2];
-        size_t i = lo, j = hi;
-        while (i <= j) {
-            while (v[i] < pivot)
-                i++;
-            while (v[j] > pivot)
-                j--;
-            if (i <= j) {
-                swap_d(&v[i], &v[j]);
-                i++;
-                if (j == 0)
-                    break;
-                j--;
-            }
-        }
-        if (k <= j)
-            hi = j;
-        else if (k >= i)
-            lo = i;
-        else
-            return;
-    }
-}
-
-double bb_median_inplace(double *v, size_t n)
-{
-    size_t k = n / 2;
-    select_kth(v, n, k);
-    if (n % 2)
-        return v[k];
-    double below = v[0]; /* the largest of v[0..k) is the other middle value */
-    for (size_t i = 1; i < k; i++)
-        below = v[i] > below ? v[i] : below;
-    return 0.5 * (below + v[k]);
-}
 
 /* ------------------------------------------------------------------ Mann-Whitney U */
 
@@ -195,21 +147,6 @@ void bb_compare_opts_default(bb_compare_opts *o)
     *o = (bb_compare_opts){.alpha = 0.01, .threshold = 0.05, .floor_quantile = 0.05, .resamples = 2000, .seed = 1};
 }
 
-static double quantile_of(const double *v, size_t n, double q)
-{
-    double *t = malloc(n * sizeof *t);
-    memcpy(t, v, n * sizeof *t);
-    qsort(t, n, sizeof *t, bb_cmp_double);
-    double x = bb_quantile_sorted(t, n, q);
-    free(t);
-    return x;
-}
-
-double bb_median_copy(const double *v, size_t n)
-{
-    return quantile_of(v, n, 0.5);
-}
-
 /* Signed distance of NEW's floors outside BASE's: 0 when the ranges overlap. */
 static double floor_change(const bb_floor_range *fr)
 {
@@ -264,8 +201,8 @@ void bb_compare_samples(const double *a, size_t na, const double *b, size_t nb,
 {
     bb_floor_range fr = {.base_runs = 1, .new_runs = 1};
     if (o->floor_quantile > 0) {
-        fr.base_lo = fr.base_hi = quantile_of(a, na, o->floor_quantile);
-        fr.new_lo = fr.new_hi = quantile_of(b, nb, o->floor_quantile);
+        fr.base_lo = fr.base_hi = bb_quantile_copy(a, na, o->floor_quantile);
+        fr.new_lo = fr.new_hi = bb_quantile_copy(b, nb, o->floor_quantile);
     }
     bb_compare_runs(a, na, b, nb, &fr, o, seed, out);
 }
@@ -358,7 +295,7 @@ static void floor_range(const bb_rowset *s, const char *key, double q, double *l
         const bb_row *r = &s->rows[i];
         if (strcmp(r->key, key) != 0 || strcmp(r->status, "ok") != 0)
             continue;
-        double f = quantile_of(r->samples, r->n, q);
+        double f = bb_quantile_copy(r->samples, r->n, q);
         *lo = f < *lo ? f : *lo;
         *hi = f > *hi ? f : *hi;
         (*runs)++;
@@ -477,15 +414,4 @@ void bb_comparison_free(bb_comparison *c)
     free(c->missing);
     free(c->results);
     memset(c, 0, sizeof *c);
-}
-
-void bb_md_code(FILE *to, const char *s)
-{
-    fputc('`', to);
-    for (; *s; s++) {
-        if (*s == '|')
-            fputc('\\', to);
-        fputc(*s, to);
-    }
-    fputc('`', to);
 }

@@ -1,5 +1,5 @@
 /*
- * harness/compare.h - did NEW get slower than BASE?  Noise-robust verdicts per key.
+ * harness/compare/compare.h - did NEW get slower than BASE?  Noise-robust verdicts per key.
  *
  * Timing samples on a shared machine are noisy and skewed (a busy neighbour adds
  * 10-50% to some calls), so everything here is rank- or median-based:
@@ -30,7 +30,7 @@
  * bb_compare_rowsets takes an optional confirmation run: a regression counts only when
  * the rerun shows it too.
  *
- * Result files: JSON Lines of `bitbench sweep` rows (harness/SCHEMA.md, kind "sweep") or
+ * Result files: JSON Lines of `bitbench sweep` rows (harness/results/SCHEMA.md, kind "sweep") or
  * of `bitbench gemm --json` (schema "bitbench.gemm/1"); other lines are counted, skipped,
  * except {"kind": "machine", "machine": {...}} (`bitbench compare --machine-json`): its
  * machine is given to the following rows that carry none (gemm rows do not).
@@ -55,9 +55,6 @@ typedef struct bb_mwu {
 /* Mann-Whitney U of b (new) against a (base); na, nb >= 1. */
 void bb_mann_whitney(const double *a, size_t na, const double *b, size_t nb, bb_mwu *out);
 
-/* Median of v[0..n) (type 7: mean of the two middle values for even n); v is reordered. */
-double bb_median_inplace(double *v, size_t n);
-double bb_median_copy(const double *v, size_t n); /* v is left alone */
 
 /* Percentile-bootstrap interval at `level` (e.g. 0.99) of median(b)/median(a) - 1,
  * from `resamples` resamples of both a and b, with xorshift64* seeded by seed. */
@@ -190,8 +187,6 @@ int bb_compare_rowsets(const bb_rowset *base, const bb_rowset *new_, const bb_ro
                        const bb_compare_opts *o, bb_comparison *out, char *err, size_t errlen);
 void bb_comparison_free(bb_comparison *c);
 
-/* s as markdown code, '|' escaped so that a table keeps its columns (compare, history). */
-void bb_md_code(FILE *to, const char *s);
 
 /* Samples of every row with this key pooled into a fresh array (*n of them; NULL when
  * none are measured).  Shared by compare and history. */

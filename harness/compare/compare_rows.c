@@ -1,10 +1,12 @@
 /*
- * harness/compare_rows.c - result files as compare and history see them: one bb_row per
+ * harness/compare/compare_rows.c - result files as compare and history see them: one bb_row per
  * measured (or not measured) key, from sweep rows or gemm JSON lines, and normalization
  * to a reference implementation of the same run.
  */
 #include "compare.h"
 #include "../results/results.h"
+#include "../results/row.h"
+#include "../base/stats.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -65,7 +67,7 @@ static void machine_from(bb_row *r, const json_t *m)
                                 (long long)json_integer_value(json_object_get(m, "cores")));
 }
 
-/* Instructions retired per token from a row's counters object (harness/counters.h). */
+/* Instructions retired per token from a row's counters object (harness/probe/counters.h). */
 static void instructions_from(bb_row *r, const json_t *counters)
 {
     const json_t *ipt = json_object_get(json_object_get(counters, "derived"), "instructions_per_token");
@@ -96,46 +98,60 @@ static char *group_of_key(const char *key)
     return g;
 }
 
-static int sweep_row(bb_row *r, const json_t *o, char *err, size_t errlen)
+/* The measured samples of a typed row: every one a positive number. */
+static int typed_samples(bb_row *r, const bb_result_samples *s)
 {
-    const char *key = str_member(o, "key"), *status = str_member(o, "status");
+    if (!s->present || s->n == 0)
+        return -1;
+    r->samples = malloc(s->n * sizeof *r->samples);
+    for (size_t i = 0; i < s->n; i++) {
+        if (!(s->v[i] > 0))
+            return -1;
+        r->samples[i] = s->v[i];
+    }
+    r->n = s->n;
+    return 0;
+}
+
+static int sweep_row(bb_row *r, const bb_result_row *w, char *err, size_t errlen)
+{
+    const char *key = w->key, *status = w->status;
     if (!key || !status) {
         snprintf(err, errlen, "a sweep row without %s", key ? "\"status\"" : "\"key\"");
         return -1;
     }
     r->key = strdup(key);
     r->group = group_of_key(key);
-    r->run = strdup(str_member(o, "run_id") ? str_member(o, "run_id") : "unknown run");
-    r->format = dup_or_null(str_member(o, "format"));
-    r->impl = dup_or_null(str_member(o, "impl"));
+    r->run = strdup(w->run_id ? w->run_id : "unknown run");
+    r->format = dup_or_null(w->format);
+    r->impl = dup_or_null(w->impl);
     r->status = strdup(status);
-    r->reason = dup_or_null(str_member(o, "reason"));
-    machine_from(r, json_object_get(o, "machine"));
-    instructions_from(r, json_object_get(o, "counters"));
-    if (!strcmp(status, "ok") && samples_from(r, json_object_get(o, "samples_step_ns")) != 0) {
+    r->reason = dup_or_null(w->reason);
+    machine_from(r, w->machine);
+    instructions_from(r, w->counters);
+    if (!strcmp(status, "ok") && typed_samples(r, &w->samples_step_ns) != 0) {
         snprintf(err, errlen, "row '%s' has status ok but no valid samples_step_ns", key);
         return -1;
     }
     return 0;
 }
 
-static int gemm_row(bb_row *r, const json_t *o, char *err, size_t errlen)
+static int gemm_row(bb_row *r, const bb_result_row *w, char *err, size_t errlen)
 {
-    const char *fmt = str_member(o, "format"), *impl = str_member(o, "impl"), *mode = str_member(o, "mode");
+    const char *fmt = w->format, *impl = w->impl, *mode = w->mode;
     if (!fmt || !impl || !mode) {
         snprintf(err, errlen, "a bitbench.gemm/1 row without format, impl or mode");
         return -1;
     }
-    long long m = json_integer_value(json_object_get(o, "m")), k = json_integer_value(json_object_get(o, "k"));
-    long long n = json_integer_value(json_object_get(o, "n")), t = json_integer_value(json_object_get(o, "threads"));
+    long long m = w->m, k = w->k, n = w->n, t = w->threads;
     r->key = fmt_alloc("gemm:%lldx%lld|%s|%s|t%lld|b%lld|%s", m, k, fmt, impl, t, n, mode);
     r->group = group_of_key(r->key);
     r->format = strdup(fmt);
     r->impl = strdup(impl);
     r->interleaved = true; /* cmd_gemm times the kernels of one invocation in turn */
-    machine_from(r, json_object_get(o, "machine"));
-    instructions_from(r, json_object_get(o, "counters"));
-    const json_t *lat = json_object_get(o, "latency_ns");
+    machine_from(r, w->machine);
+    instructions_from(r, w->counters);
+    const json_t *lat = w->latency_ns;
     if (json_is_object(lat)) {
         r->status = strdup("ok");
         if (samples_from(r, json_object_get(lat, "samples")) != 0) {
@@ -144,7 +160,7 @@ static int gemm_row(bb_row *r, const json_t *o, char *err, size_t errlen)
         }
     } else {
         r->status = strdup("not_timed");
-        const char *why = str_member(o, "latency_unavailable");
+        const char *why = w->latency_unavailable;
         r->reason = strdup(why ? why : "no latency_ns");
     }
     return 0;
@@ -190,19 +206,19 @@ static int parse_line(bb_rowset *s, const char *line, size_t lineno, load_ctx *c
         json_decref(o);
         return -1;
     }
-    const char *kind = str_member(o, "kind"), *schema = str_member(o, "schema");
-    /* a row claiming both is read as a sweep row (it was read as both: the gemm run id
-     * replaced the sweep one, which leaked) */
-    bool sweep = kind && !strcmp(kind, "sweep"), gemm = !sweep && schema && !strcmp(schema, "bitbench.gemm/1");
-    json_t *ver = json_object_get(o, "schema_version");
-    if (sweep && json_integer_value(ver) > BB_RESULTS_SCHEMA_VERSION) {
-        snprintf(err, errlen, "%s line %zu: schema_version %lld is newer than this bitbench reads (%d)", s->path,
-                 lineno, (long long)json_integer_value(ver), BB_RESULTS_SCHEMA_VERSION);
+    const char *kind = str_member(o, "kind");
+    /* a row claiming both kinds is read as a sweep row (bb_result_row_read) */
+    bb_result_row w;
+    char why[256];
+    int got = bb_result_row_read(o, &w, why, sizeof why);
+    if (got < 0) {
+        snprintf(err, errlen, "%s line %zu: %s", s->path, lineno, why);
         json_decref(o);
         return -1;
     }
+    bool sweep = got == 0 && w.row_kind == BB_RESULT_SWEEP, gemm = got == 0 && w.row_kind == BB_RESULT_GEMM;
     if (sweep) {
-        int v = (int)json_integer_value(ver);
+        int v = w.has_schema_version ? (int)w.schema_version : 0;
         if (v > s->sweep_schema)
             s->sweep_schema = v;
         if (!s->sweep_schema_min || v < s->sweep_schema_min)
@@ -226,12 +242,12 @@ static int parse_line(bb_rowset *s, const char *line, size_t lineno, load_ctx *c
     bb_row *r = &s->rows[s->n];
     memset(r, 0, sizeof *r);
     r->line = lineno;
-    char why[256];
-    int rc = sweep ? sweep_row(r, o, why, sizeof why) : gemm_row(r, o, why, sizeof why);
+    int rc = sweep ? sweep_row(r, &w, why, sizeof why) : gemm_row(r, &w, why, sizeof why);
     if (rc == 0 && gemm)
         assign_gemm_run(s, r, &ctx->gemm_runs);
     if (rc == 0 && !r->machine_id && ctx->machine)
         machine_from(r, ctx->machine);
+    bb_result_row_free(&w);
     json_decref(o);
     if (rc != 0) {
         snprintf(err, errlen, "%s line %zu: %s", s->path, lineno, why);

@@ -1,7 +1,8 @@
-/* harness/history.c - step-change detection over a series of per-file medians. */
+/* harness/compare/history.c - step-change detection over a series of per-file medians. */
 #include "history.h"
 
 #include "compare.h"
+#include "../base/stats.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -100,4 +101,79 @@ size_t bb_detect_steps(const bb_series_point *pts, size_t n, const bb_history_op
     free(cand);
     free(is);
     return found;
+}
+
+/* ------------------------------------------------------------------ series of result files */
+
+static bool key_listed(bb_key_series *ks, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(ks[i].key, key))
+            return true;
+    return false;
+}
+
+bb_key_series *bb_history_series(const bb_rowset *sets, size_t n_files, const char *key_filter,
+                                 const bb_history_opts *o, size_t *n_keys)
+{
+    size_t cap = 0, n = 0;
+    for (size_t f = 0; f < n_files; f++)
+        cap += sets[f].n;
+    bb_key_series *ks = calloc(cap, sizeof *ks);
+    for (size_t f = 0; f < n_files; f++)
+        for (size_t i = 0; i < sets[f].n; i++) {
+            const bb_row *r = &sets[f].rows[i];
+            if ((key_filter && !strstr(r->key, key_filter)) || key_listed(ks, n, r->key))
+                continue;
+            ks[n].key = r->key;
+            ks[n].unit = r->normalized ? "ratio" : "ns";
+            n++;
+        }
+    size_t kept = 0;
+    for (size_t k = 0; k < n; k++) {
+        ks[k].pts = calloc(n_files, sizeof *ks[k].pts);
+        ks[k].owned = calloc(n_files, sizeof *ks[k].owned);
+        for (size_t f = 0; f < n_files; f++) {
+            size_t cnt;
+            double *v = bb_rowset_pool(&sets[f], ks[k].key, &cnt);
+            if (!v)
+                continue;
+            ks[k].owned[f] = v;
+            ks[k].pts[f] = (bb_series_point){.present = true, .median = bb_median_copy(v, cnt), .samples = v,
+                                             .n = cnt};
+        }
+        bool any = false;
+        for (size_t f = 0; f < n_files; f++)
+            any = any || ks[k].pts[f].present;
+        if (!any) { /* rows without samples (not measured): no point to follow, no first level */
+            free(ks[k].pts);
+            free(ks[k].owned);
+            continue;
+        }
+        ks[k].n_steps = bb_detect_steps(ks[k].pts, n_files, o, ks[k].steps, BB_HISTORY_MAX_STEPS);
+        ks[kept++] = ks[k];
+    }
+    *n_keys = kept;
+    return ks;
+}
+
+void bb_history_series_free(bb_key_series *ks, size_t n, size_t n_files)
+{
+    for (size_t k = 0; k < n; k++) {
+        for (size_t f = 0; f < n_files; f++)
+            free(ks[k].owned[f]);
+        free(ks[k].owned);
+        free(ks[k].pts);
+    }
+    free(ks);
+}
+
+size_t bb_history_first_present(const bb_key_series *s, size_t n_files, bool last)
+{
+    for (size_t i = 0; i < n_files; i++) {
+        size_t f = last ? n_files - 1 - i : i;
+        if (s->pts[f].present)
+            return f;
+    }
+    return n_files;
 }

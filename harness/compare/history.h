@@ -1,5 +1,5 @@
 /*
- * harness/history.h - step changes in a metric over successive result files.
+ * harness/compare/history.h - step changes in a metric over successive result files.
  *
  * One key's series: per file, the median of its samples (and the samples).  A step at
  * point t is a change of level between the points before and from t that is both large
@@ -11,6 +11,8 @@
  */
 #ifndef BITBENCH_HISTORY_H
 #define BITBENCH_HISTORY_H
+
+#include "compare.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -40,5 +42,25 @@ typedef struct bb_history_opts {
  * most cap steps; returns how many were found. */
 size_t bb_detect_steps(const bb_series_point *pts, size_t n, const bb_history_opts *o, bb_step *out,
                        size_t cap);
+
+enum { BB_HISTORY_MAX_STEPS = 64 };
+
+/* One key over all files. */
+typedef struct bb_key_series {
+    const char *key, *unit;  /* unit "ns", or "ratio" after normalization */
+    bb_series_point *pts;    /* one per file */
+    double **owned;          /* pooled samples per file */
+    bb_step steps[BB_HISTORY_MAX_STEPS];
+    size_t n_steps;
+} bb_key_series;
+
+/* Every key of the n_files rowsets (only keys containing key_filter, when not NULL) with a
+ * measured point in some file: its per-file medians and its steps.  *n_keys of them; the
+ * series point into the rowsets: free them after. */
+bb_key_series *bb_history_series(const bb_rowset *sets, size_t n_files, const char *key_filter,
+                                 const bb_history_opts *o, size_t *n_keys);
+void bb_history_series_free(bb_key_series *ks, size_t n_keys, size_t n_files);
+/* The first (last: the last) file index where the series has a point; n_files if none. */
+size_t bb_history_first_present(const bb_key_series *s, size_t n_files, bool last);
 
 #endif

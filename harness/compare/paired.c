@@ -1,4 +1,4 @@
-/* harness/paired.c - Hodges-Lehmann estimate and Wilcoxon signed-rank interval of paired ratios. */
+/* harness/compare/paired.c - Hodges-Lehmann estimate and Wilcoxon signed-rank interval of paired ratios. */
 #include "paired.h"
 
 #include "../base/stats.h"

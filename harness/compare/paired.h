@@ -1,5 +1,5 @@
 /*
- * harness/paired.h - statistics of a paired A/B timing: two builds of a kernel timed
+ * harness/compare/paired.h - statistics of a paired A/B timing: two builds of a kernel timed
  * alternately in one process (old, new in random order within each round), so that
  * round i's two samples saw the same machine state.  The verdict rests on the per-round
  * ratios new/old, not on either side's absolute times, which drift on shared runners.

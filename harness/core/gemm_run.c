@@ -1,3 +1,4 @@
+/* harness/core/gemm_run.c - running a kernel: threaded executor, check against the reference, weight copies, io buffers (gemm_run.h). */
 #include "gemm_run.h"
 
 #include "../base/rng.h"
@@ -161,27 +162,43 @@ int bb_kernel_weights_make(bb_kernel_weights *kw, const bb_kernel *k, const floa
     return 0;
 }
 
-int bb_kernel_weights_clone(bb_kernel_weights *dst, const bb_kernel_weights *src, const bb_kernel *k)
+static void *alloc_in(bb_arena *ar, size_t bytes) { return ar ? bb_arena_alloc(ar, bytes) : bb_alloc(bytes); }
+
+int bb_kernel_weights_clone(bb_kernel_weights *dst, const bb_kernel_weights *src, const bb_kernel *k,
+                            bb_arena *ar)
 {
     memset(dst, 0, sizeof *dst);
-    if (bb_weights_alloc(&dst->w, src->w.format, src->w.m, src->w.k) != 0)
+    dst->w = src->w;
+    dst->w.data = NULL;
+    size_t scale_bytes = (src->w.n_scales ? src->w.n_scales : 1) * sizeof(float);
+    if (!(dst->w.scales = alloc_in(ar, scale_bytes)))
         return -1;
-    memcpy(dst->w.data, src->w.data, src->w.m * src->w.row_bytes);
-    memcpy(dst->w.scales, src->w.scales, (src->w.n_scales ? src->w.n_scales : 1) * sizeof(float));
+    memcpy(dst->w.scales, src->w.scales, scale_bytes);
     if (src->layout) {
+        dst->w.data = src->w.data;
+        dst->shares_data = true;
         size_t bytes = layout_size(k, &src->w);
-        dst->layout = bb_alloc(bytes);
-        if (!dst->layout) {
-            bb_weights_free(&dst->w);
+        if (!(dst->layout = alloc_in(ar, bytes))) {
+            if (!ar)
+                bb_kernel_weights_free(dst);
             return -1;
         }
         memcpy(dst->layout, src->layout, bytes);
+        return 0;
     }
+    if (!(dst->w.data = alloc_in(ar, src->w.m * src->w.row_bytes))) {
+        if (!ar)
+            bb_kernel_weights_free(dst);
+        return -1;
+    }
+    memcpy(dst->w.data, src->w.data, src->w.m * src->w.row_bytes);
     return 0;
 }
 
 void bb_kernel_weights_free(bb_kernel_weights *kw)
 {
+    if (kw->shares_data)
+        kw->w.data = NULL; /* the original's */
     bb_weights_free(&kw->w);
     bb_free(kw->layout);
     kw->layout = NULL;

@@ -1,5 +1,5 @@
 /*
- * harness/gemm_run.h - running a kernel: the threaded executor, the correctness check
+ * harness/core/gemm_run.h - running a kernel: the threaded executor, the correctness check
  * against the scalar reference (done before anything is timed), and a self-contained
  * benchmark case (seeded data, cold weights rotated through copies) for `bitbench gemm`.
  * The harness knows kernels only through kernel.h.
@@ -8,6 +8,7 @@
 #define BITBENCH_GEMM_RUN_H
 
 #include "../../kernels/kernel.h"
+#include "arena.h"
 #include "pool.h"
 
 #include <stdbool.h>
@@ -29,15 +30,23 @@ int bb_inject_slowdown_check(char *err, size_t len);
 /* Kernel-specific weights: the canonical matrix plus the kernel's repacked layout. */
 typedef struct bb_kernel_weights {
     bb_weights w;
-    void *layout; /* NULL when the kernel reads w.data */
+    void *layout;     /* NULL when the kernel reads w.data */
+    bool shares_data; /* a copy: w.data is the original's (the kernel reads only the layout) */
 } bb_kernel_weights;
 /* Quantizes fp32 W (m x k, stride k) and repacks for kernel k.  0, or -1: out of memory, or
  * a shape beyond the kernel's limits (bb_kernel_shape_check; named on stderr, nothing
  * allocated). */
 int bb_kernel_weights_make(bb_kernel_weights *kw, const bb_kernel *k, const float *w32, size_t m,
                            size_t kk);
-/* A second copy at another address (for cold-cache rotation). */
-int bb_kernel_weights_clone(bb_kernel_weights *dst, const bb_kernel_weights *src, const bb_kernel *k);
+/* A copy at another address for cold rotation, the one rule of gemm and sweep: the copy has
+ * its own copy of every byte kernel k reads - its layout when it has one, else the canonical
+ * data, and the scales - and shares the rest with src (the canonical data of a kernel with
+ * its own layout, which the kernel never reads).  A copy of unread bytes would not change
+ * what a call streams from DRAM; it would only take memory and time (a 70B model's canonical
+ * data once more per copy).  From the arena ar, or (ar NULL) memory of its own, freed by
+ * bb_kernel_weights_free (which leaves shared data to src).  0, or -1 out of memory. */
+int bb_kernel_weights_clone(bb_kernel_weights *dst, const bb_kernel_weights *src, const bb_kernel *k,
+                            bb_arena *ar);
 void bb_kernel_weights_free(bb_kernel_weights *kw);
 uint64_t bb_kernel_weights_bytes(const bb_kernel *k, size_t m, size_t kk); /* incl. layout copy */
 

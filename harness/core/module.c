@@ -1,4 +1,4 @@
-/* harness/module.c - the kernel-module loader: dlopen, the ABI checks, the name registry. */
+/* harness/core/module.c - the kernel-module loader: dlopen, the ABI checks, the name registry. */
 #include "module.h"
 
 #include <dlfcn.h>

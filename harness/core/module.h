@@ -1,5 +1,5 @@
 /*
- * harness/module.h - loading kernel modules (kernels/module.h) into this process and
+ * harness/core/module.h - loading kernel modules (kernels/module.h) into this process and
  * finding their kernels: `--plugin [PREFIX=]PATH` of gemm and list.
  *
  * A module's kernels are registered under their own names, or as PREFIX/NAME when a

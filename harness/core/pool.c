@@ -1,5 +1,5 @@
 /*
- * harness/pool.c - see pool.h.  Workers spin briefly on a generation counter (a GEMV
+ * harness/core/pool.c - see pool.h.  Workers spin briefly on a generation counter (a GEMV
  * takes tens of microseconds; a futex wake-up would be a visible part of that), then
  * sleep on a condition variable so an idle pool does not burn the machine.
  */

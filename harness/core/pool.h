@@ -1,5 +1,5 @@
 /*
- * harness/pool.h - a persistent thread pool: threads are created (and pinned, with
+ * harness/core/pool.h - a persistent thread pool: threads are created (and pinned, with
  * hwloc, one per core) once, outside any timed region; a run wakes them, each calls
  * fn(ctx, tid, nthreads), and the caller (tid 0) takes part and returns when all are done.
  */

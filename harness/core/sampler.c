@@ -1,7 +1,8 @@
-/* harness/sampler.c - the one interleaved sampler of gemm and sweep (see sampler.h). */
+/* harness/core/sampler.c - the one interleaved sampler of gemm and sweep (see sampler.h). */
 #include "sampler.h"
 
 #include "../base/stats.h"
+#include "clock.h"
 
 #include <math.h>
 #include <stdlib.h>

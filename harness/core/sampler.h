@@ -1,4 +1,4 @@
-/* harness/sampler.h - the one interleaved sampler of gemm and sweep: warm-up, calibration, stop rule, stop flag. */
+/* harness/core/sampler.h - the one interleaved sampler of gemm and sweep: warm-up, calibration, stop rule, stop flag. */
 #ifndef BITBENCH_SAMPLER_H
 #define BITBENCH_SAMPLER_H
 #include <signal.h>

@@ -1,4 +1,4 @@
-/* harness/bandwidth.c - the read-bandwidth probe (bandwidth.h): threads, passes and
+/* harness/machine/bandwidth.c - the read-bandwidth probe (bandwidth.h): threads, passes and
  * validation; the read loops themselves are kernels (kernels/read_loop.h). */
 #include "bandwidth.h"
 
@@ -6,6 +6,7 @@
 #include "../../kernels/read_loop.h"
 #include "cache.h"
 #include "../base/stats.h"
+#include "../core/clock.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * harness/bandwidth.h - the memory-read ceiling a decode kernel is judged against:
+ * harness/machine/bandwidth.h - the memory-read ceiling a decode kernel is judged against:
  * STREAM-style (a buffer far larger than the LLC, best of several passes, the sum
  * validated), read-only like a GEMV's weight stream, for 1..T threads.
  */

@@ -1,7 +1,19 @@
-/* harness/cache.h - the last-level cache size, which cold-weight rotation must exceed. */
+/* harness/machine/cache.h - the last-level cache size, which cold-weight rotation must exceed. */
 #ifndef BITBENCH_CACHE_H
 #define BITBENCH_CACHE_H
+#include <stddef.h>
 #include <stdint.h>
+
+/* One data, instruction or unified cache of cpu0 as sysfs describes it. */
+typedef struct bb_sysfs_cache {
+    int level;
+    char type[32];  /* "Data", "Instruction", "Unified" */
+    uint64_t bytes;
+} bb_sysfs_cache;
+/* The caches of cpu0 from /sys/devices/system/cpu/cpu0/cache (at most cap); their count. */
+size_t bb_sysfs_caches(bb_sysfs_cache *out, size_t cap);
+/* Bytes of cpu0's cache of this level and type (a unified one counts for any type); 0 if none. */
+uint64_t bb_sysfs_cache_bytes(int level, const char *type);
 /* Bytes of the largest data cache (hwloc, else sysfs); 0 if unknown, with a reason in why. */
 uint64_t bb_llc_bytes(const char **why);
 /* The one rule for an unknown LLC (gemm and sweep alike): assume a large one, 256 MiB (the

@@ -1,8 +1,10 @@
+/* harness/machine/machine.c - who measured: build, CPU, ISA, caches, memory, VM, governor, as JSON (machine.h). */
 #include "machine.h"
 
 #include "../../kernels/kernel.h"
 #include "cache.h"
 #include "../core/pool.h"
+#include "../results/value.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,18 +16,6 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
-
-uint64_t bb_fnv1a64(const void *data, size_t len, uint64_t h)
-{
-    const unsigned char *p = data;
-    if (!h)
-        h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
 
 uint64_t bb_proc_kb_field(const char *path, const char *field)
 {
@@ -76,33 +66,6 @@ static bool cpuinfo_field(const char *key, char *out, size_t len)
     }
     fclose(f);
     return found;
-}
-
-static uint64_t sysfs_cache_bytes(int want_level, const char *want_type)
-{
-    for (int i = 0; i < 16; i++) {
-        char path[96], level[8] = "", type[32] = "", size[32] = "";
-        const char *names[3] = {"level", "type", "size"};
-        char *bufs[3] = {level, type, size};
-        size_t lens[3] = {sizeof level, sizeof type, sizeof size};
-        bool ok = true;
-        for (int j = 0; j < 3 && ok; j++) {
-            snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/%s", i, names[j]);
-            FILE *f = fopen(path, "r");
-            ok = f && fgets(bufs[j], (int)lens[j], f);
-            if (f)
-                fclose(f);
-            bufs[j][strcspn(bufs[j], "\n")] = 0;
-        }
-        if (!ok)
-            continue;
-        if (atoi(level) != want_level || (strcmp(type, want_type) && strcmp(type, "Unified")))
-            continue;
-        char *end = NULL;
-        uint64_t v = strtoull(size, &end, 10);
-        return v * (*end == 'K' ? 1024ull : *end == 'M' ? 1048576ull : 1ull);
-    }
-    return 0;
 }
 
 static void detect_hypervisor(bb_machine *m)
@@ -178,8 +141,8 @@ void bb_machine_describe(bb_machine *m)
     bb_cpu_features_str(bb_cpu_detect(), m->isa_detected, sizeof m->isa_detected);
     snprintf(m->isa_cap, sizeof m->isa_cap, "%s", bb_isa_name(bb_isa_cap()));
     m->cores = bb_machine_cpus(); /* the machine's, not this thread's (a pinned thread sees 1) */
-    m->l1d_bytes = sysfs_cache_bytes(1, "Data");
-    m->l2_bytes = sysfs_cache_bytes(2, "Data");
+    m->l1d_bytes = bb_sysfs_cache_bytes(1, "Data");
+    m->l2_bytes = bb_sysfs_cache_bytes(2, "Data");
     const char *why = "";
     m->llc_bytes = bb_llc_bytes(&why);
     snprintf(m->llc_source, sizeof m->llc_source, "%s", why);
@@ -189,10 +152,7 @@ void bb_machine_describe(bb_machine *m)
     compute_id(m);
 }
 
-static json_t *unavailable(const char *reason)
-{
-    return json_pack("{s:s, s:s}", "status", "unavailable", "reason", reason);
-}
+static json_t *unavailable(const char *reason) { return bb_value_unavailable(reason); }
 
 static json_t *bytes_or_unavailable(uint64_t v, const char *what)
 {

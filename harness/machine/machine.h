@@ -1,15 +1,17 @@
 /*
- * harness/machine.h - who measured: the build (compiler, flags, git revision) and the
+ * harness/machine/machine.h - who measured: the build (compiler, flags, git revision) and the
  * machine (CPU, ISA, caches, memory, VM or not, governor), as JSON objects that every
  * result row repeats, so rows from two machines or two builds can be told apart.
  *
- * Build-time facts come from defines the Makefile may pass to harness/machine.c:
+ * Build-time facts come from defines the Makefile may pass to harness/machine/machine.c:
  *   BB_CFLAGS  the compiler flags, as a string;  BB_GIT_REV  `git describe --always --dirty`.
  * Without BB_GIT_REV the revision is asked of git at run time (in $BITBENCH_SRCDIR, else
  * the executable's parent directory, else the working directory), else "unknown".
  */
 #ifndef BITBENCH_MACHINE_H
 #define BITBENCH_MACHINE_H
+
+#include "../base/hash.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -50,8 +52,5 @@ uint64_t bb_machine_mem_total(void);
 
 /* The number of a "Field:  123 kB" line of a /proc file (kB as written); 0 if absent. */
 uint64_t bb_proc_kb_field(const char *path, const char *field);
-
-/* 64-bit FNV-1a, for short stable identities. */
-uint64_t bb_fnv1a64(const void *data, size_t len, uint64_t h);
 
 #endif

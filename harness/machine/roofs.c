@@ -1,7 +1,8 @@
-/* harness/roofs.c - timing the compute-roof loops of kernels/peak.h on 1 and T threads. */
+/* harness/machine/roofs.c - timing the compute-roof loops of kernels/peak.h on 1 and T threads. */
 #include "roofs.h"
 
 #include "../base/stats.h"
+#include "../core/clock.h"
 
 #include <math.h>
 #include <stdio.h>

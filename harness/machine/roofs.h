@@ -1,5 +1,5 @@
 /*
- * harness/roofs.h - this CPU's compute roofs, measured: each runnable loop of the kernels'
+ * harness/machine/roofs.h - this CPU's compute roofs, measured: each runnable loop of the kernels'
  * peak table (kernels/peak.h) timed on 1 and on all of the pool's threads at once, best of
  * several runs of >= 10 ms each.  Rates are operations per second as kernels/peak.h counts
  * them (GOP/s), the same unit as a gemm row's gops.

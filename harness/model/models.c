@@ -1,3 +1,4 @@
+/* harness/model/models.c - the model catalogue and what follows from a shape (models.h). */
 #include "models.h"
 
 #include <ctype.h>

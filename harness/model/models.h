@@ -1,5 +1,5 @@
 /*
- * harness/models.h - the model catalogue (results/models.csv, or --model-shape) and what
+ * harness/model/models.h - the model catalogue (results/models.csv, or --model-shape) and what
  * follows from a shape: the projections of one decoder layer, parameter counts, weight
  * bytes per format, the KV cache and the largest batch under a memory budget.
  *

@@ -1,4 +1,4 @@
-/* harness/openergy.c - operation counts x pJ per operation; see openergy.h. */
+/* harness/model/openergy.c - operation counts x pJ per operation; see openergy.h. */
 #include "openergy.h"
 
 #include <math.h>
@@ -101,7 +101,7 @@ json_t *bb_openergy_json(const bb_opcount *ops, double tokens)
     }
     return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "status", "modeled", "formula",
                      "sum over operation classes of count x pJ per operation (arithmetic only, "
-                     "no memory traffic); see harness/openergy.h for the class mapping",
+                     "no memory traffic); see harness/model/openergy.h for the class mapping",
                      "source", source_text, "tokens",
                      tokens > 0 ? json_real(tokens) : json_null(), "nodes", nodes, "by_class",
                      by_class, "excluded", excluded);

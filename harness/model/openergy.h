@@ -1,5 +1,5 @@
 /*
- * harness/openergy.h - modeled arithmetic energy: operation counts x energy per operation.
+ * harness/model/openergy.h - modeled arithmetic energy: operation counts x energy per operation.
  *
  * This is the BitNet papers' method, not a measurement: the figures are labelled
  * "modeled" everywhere.  Energies per operation (pJ) are Horowitz, "Computing's energy

@@ -1,9 +1,10 @@
-/* harness/step.c - one decoder step of a LLaMA-alike model: linear layers through the format's kernel, the rest through kernels/step_ops.h (see step.h). */
+/* harness/model/step.c - one decoder step of a LLaMA-alike model: linear layers through the format's kernel, the rest through kernels/step_ops.h (see step.h). */
 #include "step.h"
 
 #include "../core/gemm_run.h"
 #include "../base/rng.h"
 #include "../base/stats.h"
+#include "../core/clock.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * harness/step.h - one transformer decoder step of a LLaMA-alike model, the same code for
+ * harness/model/step.h - one transformer decoder step of a LLaMA-alike model, the same code for
  * every weight format (only the linear layers' kernel differs):
  *
  *   per layer:  xn = RMSNorm(x); q, k, v = Wq xn, Wk xn, Wv xn; RoPE(q, k);

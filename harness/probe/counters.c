@@ -1,5 +1,6 @@
-/* harness/counters.c - PAPI event sets with a perf_event_open fallback; see counters.h. */
+/* harness/probe/counters.c - PAPI event sets with a perf_event_open fallback; see counters.h. */
 #include "counters.h"
+#include "../results/value.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -20,14 +21,6 @@
 const char bb_counters_default_events[] = "instructions,cycles,llc-misses";
 static const char software_events[] =
     "perf::TASK-CLOCK,perf::PAGE-FAULTS,perf::CONTEXT-SWITCHES,perf::CPU-MIGRATIONS";
-
-void bb_fmt(char *dst, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(dst, cap, fmt, ap);
-    va_end(ap);
-}
 
 /* ------------------------------------------------------------------ perf_event syscalls */
 
@@ -281,7 +274,7 @@ static void open_event(bb_counters *c, bb_counter_event *e, bool papi_ok, const 
         return;
     }
     if (!alias && !papi_ok)
-        reason_add(e->reason, "not a name perf_event_open knows here (see harness/counters.h)");
+        reason_add(e->reason, "not a name perf_event_open knows here (see harness/probe/counters.h)");
 }
 
 /* ------------------------------------------------------------------ the list */
@@ -498,7 +491,7 @@ static json_t *derived(const bb_counters *c, bb_counter_role num_role, bb_counte
     else if (den && den->value == 0)
         bb_fmt(why, sizeof why, "%s measured as 0", role_name(den_role));
     if (why[0])
-        return json_pack("{s:s, s:n, s:s}", "status", "unavailable", "value", "reason", why);
+        return bb_value_unavailable_value(why);
     double d = den ? den->value : den_value;
     return json_pack("{s:s, s:f, s:s}", "status", "derived", "value", num->value / d * factor,
                      "formula", formula);
@@ -518,7 +511,7 @@ static json_t *event_json(const bb_counter_event *e, const char *run_error)
     const char *why = e->reason[0] ? e->reason
                       : e->papi_slot >= 0 && run_error[0] ? run_error
                                                           : "no region measured yet";
-    return json_pack("{s:s, s:n, s:s}", "status", "unavailable", "value", "reason", why);
+    return bb_value_unavailable_value(why);
 }
 
 json_t *bb_counters_json(const bb_counters *c, double tokens, double weight_bytes_streamed)
@@ -552,7 +545,7 @@ static json_t *papi_describe(void)
 {
     char why[BB_REASON_LEN];
     if (!bb_papi_ready(why, sizeof why))
-        return json_pack("{s:s, s:s}", "status", "unavailable", "reason", why);
+        return bb_value_unavailable(why);
 #ifdef BB_HAVE_PAPI
     json_t *comps = json_array();
     for (int i = 0; i < PAPI_num_components(); i++) {

@@ -1,5 +1,5 @@
 /*
- * harness/counters.h - event counts (instructions, cycles, LLC misses, ...) over one timed
+ * harness/probe/counters.h - event counts (instructions, cycles, LLC misses, ...) over one timed
  * region, each event measured or "unavailable" with the reason, never a made-up 0.
  *
  * Backends, tried per event in this order:
@@ -28,6 +28,8 @@
 #ifndef BITBENCH_COUNTERS_H
 #define BITBENCH_COUNTERS_H
 
+#include "../base/fmt.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -38,10 +40,6 @@ struct perf_event_attr;
 
 #define BB_COUNTERS_MAX 16
 #define BB_REASON_LEN 512
-
-/* snprintf that may truncate on purpose (reasons are bounded text), without tripping
- * -Wformat-truncation at every call. */
-void bb_fmt(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* The perf_event system calls, replaceable so that tests drive every path (a PMU that is
  * missing, a counter that returns chosen values) on any machine.  Each returns >= 0 on

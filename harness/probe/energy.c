@@ -1,7 +1,8 @@
-/* harness/energy.c - RAPL energy through powercap sysfs, the perf power PMU or PAPI, and the
- * windows, idle baseline and JSON of every backend (hwmon's reader is energy_hwmon.c); see
- * energy.h for the order, the wrap-around sampling and the domains. */
+/* harness/probe/energy.c - the energy core: backends tried in order (energy_powercap.c,
+ * energy_perf.c, energy_papi.c, energy_hwmon.c), the wrap-around sampler, windows, idle
+ * baseline and the JSON of every backend; see energy.h for the order and the domains. */
 #include "energy.h"
+#include "energy_backend.h"
 #include "energy_hwmon.h"
 
 #include <ctype.h>
@@ -111,7 +112,7 @@ int bb_energy_read_file(const bb_energy *e, const char *path, char *buf, size_t 
 }
 
 /* The file's text, trimmed and shortened for a message. */
-static char *shown(char *text)
+char *bb_energy_shown(char *text)
 {
     size_t n = strcspn(text, "\n");
     if (n > 40)
@@ -132,483 +133,23 @@ void bb_energy_append(char *dst, size_t cap, const char *text)
     append(dst, cap, text);
 }
 
-/* ------------------------------------------------------------------ powercap */
-
-static void powercap_permission_reason(const bb_energy *e, const char *path, char *why, size_t len)
-{
-    bb_fmt(why, len,
-             "%s: permission denied - energy_uj is readable by root only (Linux 5.10+, "
-             "CVE-2020-8694). Run as root, or grant read access until reboot: "
-             "sudo chmod a+r %s/intel-rapl:*/energy_uj; or for good with a udev rule "
-             "(/etc/udev/rules.d/99-rapl.rules): "
-             "ACTION==\"add\", SUBSYSTEM==\"powercap\", RUN+=\"/bin/chmod a+r /sys%%p/energy_uj\"",
-             path, e->powercap_root);
-}
-
-/* Reads an energy counter file; 0 or -1 with why. */
-static int read_counter_file(const bb_energy *e, const char *path, uint64_t *value, char *why,
-                             size_t len)
-{
-    char text[64];
-    int ret = read_file(e, path, text, sizeof text);
-    if (ret == -EACCES || ret == -EPERM) {
-        powercap_permission_reason(e, path, why, len);
-        return -1;
-    }
-    if (ret < 0) {
-        bb_fmt(why, len, "%s: cannot read: %s", path, strerror(-ret));
-        return -1;
-    }
-    if (!bb_energy_parse_u64(text, value)) {
-        bb_fmt(why, len, "%s holds '%s', expected an unsigned integer", path, shown(text));
-        return -1;
-    }
-    return 0;
-}
-
-/* kind and socket from a zone's name: "package-1" -> package, 1; "dram" -> dram, -1. */
-static void zone_kind(const char *name, char *kind, size_t len, int *socket)
-{
-    int n = -1;
-    if (sscanf(name, "package-%d", &n) == 1) {
-        bb_fmt(kind, len, "package");
-        *socket = n;
-    } else {
-        bb_fmt(kind, len, "%s", name);
-        *socket = -1;
-    }
-}
-
-/* Max power of a zone: the largest constraint_N_max_power_uw it has (0 when none). */
-static double zone_max_power_w(const bb_energy *e, const char *dir)
-{
-    double best = 0;
-    for (int c = 0; c < 4; c++) {
-        char path[600], text[64];
-        uint64_t uw;
-        bb_fmt(path, sizeof path, "%s/constraint_%d_max_power_uw", dir, c);
-        if (read_file(e, path, text, sizeof text) == 0 && bb_energy_parse_u64(text, &uw) &&
-            uw * 1e-6 > best)
-            best = (double)uw * 1e-6;
-    }
-    return best;
-}
-
-/* Adds one zone as a domain, or says why it cannot be one. */
-static bool powercap_add_zone(bb_energy *e, const char *zone, char *why, size_t len)
-{
-    char dir[400], path[600], text[128];
-    unsigned parent = 0, sub = 0;
-    int parts = sscanf(zone, "intel-rapl:%u:%u", &parent, &sub);
-    bb_fmt(dir, sizeof dir, "%s/%s", e->powercap_root, zone);
-    bb_fmt(path, sizeof path, "%s/name", dir);
-    if (read_file(e, path, text, sizeof text) < 0) {
-        bb_fmt(why, len, "%s: no readable name", dir);
-        return false;
-    }
-    bb_energy_domain *d = &e->dom[e->n];
-    memset(d, 0, sizeof *d);
-    zone_kind(shown(text), d->kind, sizeof d->kind, &d->socket);
-    if (parts == 2) { /* a subzone belongs to its parent zone's socket */
-        char pname[128];
-        bb_fmt(path, sizeof path, "%s/intel-rapl:%u/name", e->powercap_root, parent);
-        char pkind[24];
-        if (read_file(e, path, pname, sizeof pname) == 0)
-            zone_kind(shown(pname), pkind, sizeof pkind, &d->socket);
-        if (d->socket < 0)
-            d->socket = (int)parent;
-    }
-    bb_fmt(path, sizeof path, "%s/max_energy_range_uj", dir);
-    if (read_counter_file(e, path, &d->range, why, len) < 0)
-        return false;
-    if (d->range == 0) {
-        bb_fmt(why, len, "%s is 0: cannot undo wrap-around", path);
-        return false;
-    }
-    bb_fmt(d->where, sizeof d->where, "%s/energy_uj", dir);
-    if (read_counter_file(e, d->where, &d->last, why, len) < 0)
-        return false;
-    d->joules_per_unit = 1e-6;
-    d->max_power_w = zone_max_power_w(e, dir);
-    d->max_power_assumed = !(d->max_power_w > 0);
-    if (d->max_power_assumed)
-        d->max_power_w = BB_ENERGY_ASSUMED_MAX_POWER_W;
-    d->fd = -1;
-    e->n++;
-    return true;
-}
-
-static int zone_filter(const struct dirent *de)
-{
-    return strncmp(de->d_name, "intel-rapl:", 11) == 0; /* not intel-rapl-mmio: duplicates */
-}
-
-static bool powercap_open(bb_energy *e, char *why, size_t len)
-{
-    struct dirent **list;
-    int count = scandir(e->powercap_root, &list, zone_filter, alphasort);
-    if (count < 0) {
-        if (errno == ENOENT)
-            bb_fmt(why, len, "%s does not exist (no powercap RAPL driver: a VM, or a kernel "
-                               "without intel_rapl)", e->powercap_root);
-        else
-            bb_fmt(why, len, "%s: %s", e->powercap_root, strerror(errno));
-        return false;
-    }
-    for (int i = 0; i < count; i++) {
-        char zone_why[BB_REASON_LEN];
-        if (e->n < BB_ENERGY_MAX_DOMAINS && !powercap_add_zone(e, list[i]->d_name, zone_why,
-                                                                 sizeof zone_why))
-            append(e->skipped, sizeof e->skipped, zone_why);
-        free(list[i]);
-    }
-    free(list);
-    if (count == 0)
-        bb_fmt(why, len, "%s has no intel-rapl:* zones", e->powercap_root);
-    else if (e->n == 0)
-        bb_fmt(why, len, "%s", e->skipped);
-    return e->n > 0;
-}
-
-/* ------------------------------------------------------------------ perf power PMU */
-
-/* A small sysfs file's text; false when missing or empty. */
-static bool read_text(const char *path, char *buf, size_t len)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return false;
-    size_t got = fread(buf, 1, len - 1, f);
-    fclose(f);
-    buf[got] = '\0';
-    return got > 0;
-}
-
-/* Places value into config according to a format file's "config:lo-hi" (or "config:bit"). */
-static bool place_term(const char *pmu_dir, const char *term, uint64_t value, uint64_t *config,
-                       char *why, size_t len)
-{
-    char path[600], text[64];
-    unsigned lo, hi;
-    bb_fmt(path, sizeof path, "%s/format/%s", pmu_dir, term);
-    if (!read_text(path, text, sizeof text)) {
-        bb_fmt(why, len, "%s: missing, cannot place '%s'", path, term);
-        return false;
-    }
-    int got = sscanf(text, "config:%u-%u", &lo, &hi);
-    if (got == 1)
-        hi = lo;
-    if (got < 1 || hi < lo || hi > 63) {
-        bb_fmt(why, len, "%s holds '%s', expected config:lo-hi", path, shown(text));
-        return false;
-    }
-    uint64_t width_mask = hi - lo == 63 ? UINT64_MAX : ((1ull << (hi - lo + 1)) - 1);
-    if (value & ~width_mask) {
-        bb_fmt(why, len, "%s=%#" PRIx64 " does not fit %s", term, value, shown(text));
-        return false;
-    }
-    *config |= value << lo;
-    return true;
-}
-
-bool bb_perf_parse_event(const char *pmu_dir, const char *event, uint64_t *config,
-                         double *scale, char *why, size_t len)
-{
-    char path[600], text[256], *end;
-    bb_fmt(path, sizeof path, "%s/events/%s", pmu_dir, event);
-    if (!read_text(path, text, sizeof text)) {
-        bb_fmt(why, len, "%s: missing or empty", path);
-        return false;
-    }
-    *config = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(shown(text), ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(t, '=');
-        uint64_t value = 1;
-        if (eq) {
-            *eq = '\0';
-            errno = 0;
-            value = strtoull(eq + 1, &end, 0);
-            if (errno || end == eq + 1 || *end) {
-                bb_fmt(why, len, "%s: '%s' is not a number", path, eq + 1);
-                return false;
-            }
-        }
-        if (!place_term(pmu_dir, t, value, config, why, len))
-            return false;
-    }
-    bb_fmt(path, sizeof path, "%s/events/%s.scale", pmu_dir, event);
-    if (!read_text(path, text, sizeof text)) {
-        bb_fmt(why, len, "%s: missing", path);
-        return false;
-    }
-    errno = 0;
-    *scale = strtod(text, &end);
-    if (errno || end == text || (*end && *end != '\n') || !(*scale > 0)) {
-        bb_fmt(why, len, "%s holds '%s', expected a positive number", path, shown(text));
-        return false;
-    }
-    bb_fmt(path, sizeof path, "%s/events/%s.unit", pmu_dir, event);
-    if (!read_text(path, text, sizeof text) || strcmp(shown(text), "Joules") != 0) {
-        bb_fmt(why, len, "%s: unit '%s', expected Joules", path, text);
-        return false;
-    }
-    return true;
-}
-
-static const char *perf_kind(const char *event)
-{
-    static const char *const map[][2] = {{"energy-pkg", "package"}, {"energy-cores", "core"},
-                                         {"energy-ram", "dram"},    {"energy-gpu", "uncore"},
-                                         {"energy-psys", "psys"}};
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(event, map[i][0]) == 0)
-            return map[i][1];
-    return event + 7; /* a newer energy-<x>: keep <x> */
-}
-
-/* CPUs of a cpumask list such as "0,28" or "0-1". */
-static int parse_cpulist(const char *text, int *cpus, int max)
-{
-    int n = 0;
-    const char *p = text;
-    while (*p && *p != '\n' && n < max) {
-        char *end;
-        long lo = strtol(p, &end, 10), hi = lo;
-        if (end == p || lo < 0)
-            return -1;
-        if (*end == '-')
-            hi = strtol(end + 1, &end, 10);
-        for (long c = lo; c <= hi && n < max; c++)
-            cpus[n++] = (int)c;
-        p = *end == ',' ? end + 1 : end;
-        if (*end && *end != ',' && *end != '\n')
-            return -1;
-    }
-    return n;
-}
-
-static bool perf_add_event(bb_energy *e, const char *pmu, uint32_t type, const char *event,
-                           const int *cpus, int ncpu, char *why, size_t len)
-{
-    uint64_t config;
-    double scale;
-    if (!bb_perf_parse_event(pmu, event, &config, &scale, why, len))
-        return false;
-    const char *kind = perf_kind(event);
-    bool platform = strcmp(kind, "psys") == 0; /* one counter for the whole platform */
-    for (int s = 0; s < (platform ? 1 : ncpu) && e->n < BB_ENERGY_MAX_DOMAINS; s++) {
-        struct perf_event_attr attr;
-        memset(&attr, 0, sizeof attr);
-        attr.size = sizeof attr;
-        attr.type = type;
-        attr.config = config;
-        int fd = e->opts.perf->open(&attr, -1, cpus[s], e->opts.perf->ctx);
-        if (fd < 0) {
-            char hint[BB_REASON_LEN / 2] = "";
-            if (fd == -EACCES || fd == -EPERM)
-                bb_perf_permission_hint(true, hint, sizeof hint);
-            bb_fmt(why, len, "perf_event_open(power/%s/ on CPU %d): %s%s%s", event, cpus[s],
-                     strerror(-fd), hint[0] ? "; " : "", hint);
-            return false;
-        }
-        bb_energy_domain *d = &e->dom[e->n++];
-        memset(d, 0, sizeof *d);
-        bb_fmt(d->kind, sizeof d->kind, "%s", kind);
-        d->socket = platform ? -1 : s;
-        bb_fmt(d->where, sizeof d->where, "power/%s/ (cpu %d, scale %.17g J)", event, cpus[s],
-                 scale);
-        d->fd = fd;
-        d->joules_per_unit = scale;
-        d->max_power_w = BB_ENERGY_ASSUMED_MAX_POWER_W;
-    }
-    return true;
-}
-
-static int energy_event_filter(const struct dirent *de)
-{
-    return strncmp(de->d_name, "energy-", 7) == 0 && !strchr(de->d_name, '.');
-}
-
-static bool perf_open(bb_energy *e, char *why, size_t len)
-{
-    char pmu[300], path[400], text[256];
-    uint64_t type;
-    int cpus[256];
-    bb_fmt(pmu, sizeof pmu, "%s/power", e->perf_root);
-    bb_fmt(path, sizeof path, "%s/type", pmu);
-    if (!read_text(path, text, sizeof text) || !bb_energy_parse_u64(text, &type)) {
-        bb_fmt(why, len, "no power PMU (%s unreadable: kernel or CPU without RAPL perf "
-                           "events, or a VM)", path);
-        return false;
-    }
-    bb_fmt(path, sizeof path, "%s/cpumask", pmu);
-    int ncpu = read_text(path, text, sizeof text) ? parse_cpulist(text, cpus, 256) : -1;
-    if (ncpu <= 0) {
-        bb_fmt(why, len, "%s: missing or not a CPU list", path);
-        return false;
-    }
-    bb_fmt(path, sizeof path, "%s/events", pmu);
-    struct dirent **list;
-    int count = scandir(path, &list, energy_event_filter, alphasort);
-    if (count <= 0) {
-        bb_fmt(why, len, "%s: no energy-* events", path);
-        if (count == 0)
-            free(list);
-        return false;
-    }
-    for (int i = 0; i < count; i++) {
-        char ev_why[BB_REASON_LEN];
-        if (!perf_add_event(e, pmu, (uint32_t)type, list[i]->d_name, cpus, ncpu, ev_why,
-                            sizeof ev_why))
-            append(e->skipped, sizeof e->skipped, ev_why);
-        free(list[i]);
-    }
-    free(list);
-    if (e->n == 0)
-        bb_fmt(why, len, "%s", e->skipped);
-    return e->n > 0;
-}
-
-/* ------------------------------------------------------------------ PAPI */
-
-#ifdef BB_HAVE_PAPI
-/* Domain kind of a PAPI energy event, or NULL when the event is not an energy total. */
-static const char *papi_kind(const char *name, char *buf, size_t len, int *socket)
-{
-    static const char *const rapl[][2] = {{"PACKAGE_ENERGY:PACKAGE", "package"},
-                                          {"DRAM_ENERGY:PACKAGE", "dram"},
-                                          {"PP0_ENERGY:PACKAGE", "core"},
-                                          {"PP1_ENERGY:PACKAGE", "uncore"},
-                                          {"PSYS_ENERGY:PACKAGE", "psys"}};
-    const char *colon = strstr(name, ":::");
-    const char *ev = colon ? colon + 3 : name;
-    for (size_t i = 0; i < sizeof rapl / sizeof rapl[0]; i++) {
-        size_t n = strlen(rapl[i][0]);
-        if (strncmp(ev, rapl[i][0], n) == 0) {
-            *socket = strcmp(rapl[i][1], "psys") == 0 ? -1 : atoi(ev + n);
-            return rapl[i][1];
-        }
-    }
-    unsigned zone, sub;
-    if (sscanf(ev, "ENERGY_UJ:ZONE%u_SUBZONE%u", &zone, &sub) == 2)
-        bb_fmt(buf, len, "zone%u_subzone%u", zone, sub);
-    else if (sscanf(ev, "ENERGY_UJ:ZONE%u", &zone) == 1)
-        bb_fmt(buf, len, "zone%u", zone);
-    else
-        return NULL;
-    *socket = (int)zone;
-    return buf;
-}
-
-static double papi_unit_joules(const char *units)
-{
-    return strcmp(units, "nJ") == 0 ? 1e-9 : strcmp(units, "uJ") == 0 ? 1e-6
-                                        : strcmp(units, "J") == 0  ? 1.0
-                                                                   : 0;
-}
-
-static bool papi_add_component(bb_energy *e, int cid, char *why, size_t len)
-{
-    int code = PAPI_NATIVE_MASK;
-    if (PAPI_enum_cmp_event(&code, PAPI_ENUM_FIRST, cid) != PAPI_OK) {
-        bb_fmt(why, len, "PAPI component %s lists no events", PAPI_get_component_info(cid)->name);
-        return false;
-    }
-    do {
-        char name[PAPI_MAX_STR_LEN], kbuf[24];
-        PAPI_event_info_t info;
-        int socket;
-        const char *kind;
-        if (PAPI_event_code_to_name(code, name) != PAPI_OK ||
-            !(kind = papi_kind(name, kbuf, sizeof kbuf, &socket)) ||
-            PAPI_get_event_info(code, &info) != PAPI_OK || !papi_unit_joules(info.units) ||
-            e->n == BB_ENERGY_MAX_DOMAINS || PAPI_add_event(e->papi_set, code) != PAPI_OK)
-            continue;
-        bb_energy_domain *d = &e->dom[e->n++];
-        memset(d, 0, sizeof *d);
-        bb_fmt(d->kind, sizeof d->kind, "%s", kind);
-        d->socket = socket;
-        bb_fmt(d->where, sizeof d->where, "%s", name);
-        d->joules_per_unit = papi_unit_joules(info.units);
-        d->fd = -1;
-        d->max_power_w = BB_ENERGY_ASSUMED_MAX_POWER_W;
-    } while (PAPI_enum_cmp_event(&code, PAPI_ENUM_EVENTS, cid) == PAPI_OK);
-    if (e->n == 0)
-        bb_fmt(why, len, "PAPI component %s: no energy event could be added",
-                 PAPI_get_component_info(cid)->name);
-    return e->n > 0;
-}
-#endif
-
-static bool papi_open(bb_energy *e, char *why, size_t len)
-{
-    if (e->opts.no_papi) {
-        bb_fmt(why, len, "skipped (no_papi)");
-        return false;
-    }
-    if (!bb_papi_ready(why, len))
-        return false;
-#ifdef BB_HAVE_PAPI
-    const char *names[] = {"rapl", "powercap"};
-    why[0] = '\0';
-    for (int i = 0; i < 2; i++) {
-        char one[BB_REASON_LEN];
-        int cid = PAPI_get_component_index(names[i]);
-        const PAPI_component_info_t *ci = cid >= 0 ? PAPI_get_component_info(cid) : NULL;
-        if (!ci) {
-            bb_fmt(one, sizeof one, "no %s component in this PAPI build", names[i]);
-        } else if (ci->disabled) {
-            bb_fmt(one, sizeof one, "PAPI %s component disabled: %s", names[i],
-                     ci->disabled_reason);
-        } else if (PAPI_create_eventset(&e->papi_set) != PAPI_OK) {
-            bb_fmt(one, sizeof one, "PAPI_create_eventset failed");
-        } else if (papi_add_component(e, cid, one, sizeof one) &&
-                   PAPI_start(e->papi_set) == PAPI_OK) {
-            return true;
-        } else {
-            e->n = 0;
-            PAPI_cleanup_eventset(e->papi_set);
-            PAPI_destroy_eventset(&e->papi_set);
-            e->papi_set = -1;
-        }
-        append(why, len, one);
-    }
-    return false;
-#else
-    return false;
-#endif
-}
-
 /* ------------------------------------------------------------------ reading */
 
-/* Reads every domain's raw counter into raw[]; a failed one gets its error set. */
+/* Reads every domain's raw counter into raw[] through the backend; a failed one gets its
+ * error set. */
 static void read_all(bb_energy *e, uint64_t *raw, char (*err)[BB_REASON_LEN])
 {
-#ifdef BB_HAVE_PAPI
-    long long values[BB_ENERGY_MAX_DOMAINS];
-    int papi_ret = e->source == BB_ENERGY_PAPI ? PAPI_read(e->papi_set, values) : PAPI_OK;
-#endif
-    for (int i = 0; i < e->n; i++) {
-        bb_energy_domain *d = &e->dom[i];
+    for (int i = 0; i < e->n; i++)
         err[i][0] = '\0';
-        if (e->source == BB_ENERGY_POWERCAP) {
-            read_counter_file(e, d->where, &raw[i], err[i], BB_REASON_LEN);
-        } else if (e->source == BB_ENERGY_PERF) {
-            int ret = e->opts.perf->read(d->fd, &raw[i], 1, e->opts.perf->ctx);
-            if (ret < 0)
-                bb_fmt(err[i], BB_REASON_LEN, "reading %s: %s", d->where, strerror(-ret));
-        } else if (e->source == BB_ENERGY_HWMON) {
-            bb_hwmon_read(e, d, &raw[i], err[i], BB_REASON_LEN);
-        }
-#ifdef BB_HAVE_PAPI
-        else if (e->source == BB_ENERGY_PAPI) {
-            if (papi_ret == PAPI_OK)
-                raw[i] = (uint64_t)values[i];
-            else
-                bb_fmt(err[i], BB_REASON_LEN, "PAPI_read: %s", PAPI_strerror(papi_ret));
-        }
-#endif
+    switch (e->source) {
+    case BB_ENERGY_POWERCAP: bb_powercap_read(e, raw, err); break;
+    case BB_ENERGY_PERF: bb_perf_energy_read(e, raw, err); break;
+    case BB_ENERGY_PAPI: bb_papi_energy_read(e, raw, err); break;
+    case BB_ENERGY_HWMON:
+        for (int i = 0; i < e->n; i++)
+            bb_hwmon_read(e, &e->dom[i], &raw[i], err[i], BB_REASON_LEN);
+        break;
+    default: break;
     }
 }
 
@@ -704,17 +245,9 @@ static bool counters_advance(bb_energy *e, double seconds, char *why, size_t len
 
 static void release_domains(bb_energy *e)
 {
-    for (int i = 0; i < e->n; i++)
-        if (e->dom[i].fd >= 0 && e->source == BB_ENERGY_PERF)
-            e->opts.perf->close(e->dom[i].fd, e->opts.perf->ctx);
-#ifdef BB_HAVE_PAPI
-    if (e->papi_set >= 0) {
-        PAPI_stop(e->papi_set, NULL);
-        PAPI_cleanup_eventset(e->papi_set);
-        PAPI_destroy_eventset(&e->papi_set);
-    }
-#endif
-    e->papi_set = -1;
+    if (e->source == BB_ENERGY_PERF)
+        bb_perf_energy_release(e);
+    bb_papi_energy_release(e);
     e->n = 0;
     e->skipped[0] = '\0';
 }
@@ -768,9 +301,9 @@ bb_energy *bb_energy_open(const bb_energy_opts *opts)
         bb_energy_source source;
         const char *label;
         bool (*open)(bb_energy *, char *, size_t);
-    } backends[] = {{BB_ENERGY_POWERCAP, "powercap", powercap_open},
-                    {BB_ENERGY_PERF, "perf_event", perf_open},
-                    {BB_ENERGY_PAPI, "papi", papi_open},
+    } backends[] = {{BB_ENERGY_POWERCAP, "powercap", bb_powercap_open},
+                    {BB_ENERGY_PERF, "perf_event", bb_perf_energy_open},
+                    {BB_ENERGY_PAPI, "papi", bb_papi_energy_open},
                     {BB_ENERGY_HWMON, "hwmon", bb_hwmon_open}};
     const size_t nb = sizeof backends / sizeof backends[0];
     const char *only = getenv("BITBENCH_ENERGY_SOURCE");

@@ -1,5 +1,5 @@
 /*
- * harness/energy.h - measured energy (RAPL) over a window, with an idle baseline.
+ * harness/probe/energy.h - measured energy (RAPL) over a window, with an idle baseline.
  *
  * Backends, tried in this order; the first that has at least one readable domain whose
  * counter advances is used, and why each earlier one was not is kept:

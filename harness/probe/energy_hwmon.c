@@ -1,4 +1,4 @@
-/* harness/energy_hwmon.c - energy from Linux hwmon sensors (energy counters, or power sensors
+/* harness/probe/energy_hwmon.c - energy from Linux hwmon sensors (energy counters, or power sensors
  * integrated over time) for machines without RAPL; the sensor rule is in energy_hwmon.h. */
 #include "energy_hwmon.h"
 

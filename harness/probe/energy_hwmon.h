@@ -1,7 +1,7 @@
 /*
- * harness/energy_hwmon.h - the hwmon energy backend (energy_hwmon.c) as energy.c sees it:
- * open, one reading, the headline rule and the JSON it adds; plus the two helpers of
- * energy.c it uses.  Internal to harness/ (and the tests); callers use energy.h.
+ * harness/probe/energy_hwmon.h - the hwmon energy backend (energy_hwmon.c) as energy.c sees it:
+ * open, one reading, the headline rule and the JSON it adds (the core's helpers it uses:
+ * energy_backend.h).  Internal to harness/ (and the tests); callers use energy.h.
  *
  * Which sensors (the rule the rows state):
  *   - every <root>/hwmonN chip except GPUs (amdgpu, radeon, nouveau, i915, xe: not the CPU);
@@ -24,6 +24,7 @@
 #define BITBENCH_ENERGY_HWMON_H
 
 #include "energy.h"
+#include "energy_backend.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -34,12 +35,6 @@
  * to a second (BMC meters); reading faster than it refreshes costs little and keeps the
  * integration's bound small for the sensors that are fast. */
 #define BB_HWMON_POWER_PERIOD_S 0.005
-
-/* ---- from energy.c ---- */
-/* A small file's text through opts.open_file (tests) or open(2); 0 or -errno. */
-int bb_energy_read_file(const bb_energy *e, const char *path, char *buf, size_t len);
-/* Appends "; text" (or "text" to an empty dst), dropping what does not fit. */
-void bb_energy_append(char *dst, size_t cap, const char *text);
 
 /* ---- energy_hwmon.c ---- */
 /* Fills e->dom with the chosen sensors (each read once); false with why when none. */

@@ -1,5 +1,6 @@
-/* harness/probe.c - energy + counters + likwid marker around one region; see probe.h. */
+/* harness/probe/probe.c - energy + counters + likwid marker around one region; see probe.h. */
 #include "probe.h"
+#include "../results/value.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,9 +144,8 @@ static json_t *likwid_json(const bb_probe *p)
 json_t *bb_probe_result(bb_probe *p, double calls, double tokens, double weight_bytes)
 {
     if (!p)
-        return json_pack("{s:{s:s, s:s}, s:{s:s}}", "energy", "status", "unavailable", "reason",
-                         "probe not opened (out of memory)", "counters", "reason",
-                         "probe not opened (out of memory)");
+        return json_pack("{s:o, s:o}", "energy", bb_value_unavailable("probe not opened (out of memory)"),
+                         "counters", bb_value_unavailable("probe not opened (out of memory)"));
     json_t *energy = bb_energy_json(p->energy, tokens);
     json_t *counters = bb_counters_json(p->counters, tokens, calls * weight_bytes);
     if (!p->have_region) {

@@ -1,5 +1,5 @@
 /*
- * harness/probe.h - one object that measures a timed region: RAPL energy (energy.h),
+ * harness/probe/probe.h - one object that measures a timed region: RAPL energy (energy.h),
  * event counts (counters.h) and a likwid marker region, each labelled measured or
  * "unavailable" with the reason.  Nothing here fails: a missing backend is recorded.
  *
@@ -59,7 +59,7 @@ void bb_probe_begin(bb_probe *p, const char *region);
 void bb_probe_end(bb_probe *p);
 
 /* The last region, as {"energy": {...}, "counters": {...}} (the row's slots of the same
- * names in harness/SCHEMA.md; the likwid marker's state is counters.likwid).
+ * names in harness/results/SCHEMA.md; the likwid marker's state is counters.likwid).
  *   calls        kernel calls (e.g. decode steps) in the region;
  *   tokens       tokens those calls produced (calls x batch);
  *   weight_bytes weight bytes ONE call streams (the region read calls x weight_bytes).

@@ -1,13 +1,14 @@
 /*
- * harness/report.c - `bitbench report`: reading sweep rows into the report's data model,
+ * harness/report/report.c - `bitbench report`: reading sweep rows into the report's data model,
  * the paper's reference values, choosing the row of a table cell, and the run itself.
  * The markdown is in report_md.c, the data files and gnuplot in report_plot.c.
  */
 #include "report.h"
 
-#include "../../kernels/kernel.h"
-#include "../probe/counters.h" /* bb_fmt */
+#include "../base/fmt.h"
+#include "../results/formats.h"
 #include "../results/results.h"
+#include "../results/row.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -50,6 +51,13 @@ static bool jstr(json_t *o, const char *path, char *dst, size_t len)
     return json_is_string(v);
 }
 
+/* Copies a typed row's string into dst ("" when null); false when null. */
+static bool tstr(const char *s, char *dst, size_t len)
+{
+    bb_fmt(dst, len, "%s", s ? s : "");
+    return s != NULL;
+}
+
 /* A value that may be a plain string or an {"status": "unavailable", "reason"} object. */
 static void jstr_or_reason(json_t *o, const char *path, char *dst, size_t len)
 {
@@ -78,10 +86,10 @@ static double size_from_name(const char *name)
     return NAN;
 }
 
-static int machine_index(bb_report *r, json_t *row)
+static int machine_index(bb_report *r, const bb_result_row *t)
 {
     char id[40];
-    jstr(row, "machine.id", id, sizeof id);
+    jstr(t->machine, "id", id, sizeof id);
     for (size_t i = 0; i < r->n_machines; i++)
         if (!strcmp(r->machines[i].id, id))
             return (int)i;
@@ -93,31 +101,31 @@ static int machine_index(bb_report *r, json_t *row)
     memset(m, 0, sizeof *m);
     bb_fmt(m->id, sizeof m->id, "%s", id);
     bb_fmt(m->label, sizeof m->label, "m%zu", r->n_machines + 1);
-    jstr(row, "machine.hostname", m->hostname, sizeof m->hostname);
-    jstr(row, "machine.cpu_model", m->cpu_model, sizeof m->cpu_model);
-    jstr(row, "machine.vendor", m->vendor, sizeof m->vendor);
-    jstr(row, "machine.family", m->family, sizeof m->family);
-    jstr(row, "machine.model", m->model, sizeof m->model);
-    jstr(row, "machine.os", m->os, sizeof m->os);
-    jstr(row, "machine.isa_cap", m->isa_cap, sizeof m->isa_cap);
-    jstr(row, "machine.hypervisor", m->hypervisor, sizeof m->hypervisor);
-    jstr_or_reason(row, "machine.governor", m->governor, sizeof m->governor);
-    jstr(row, "build.compiler", m->compiler, sizeof m->compiler);
-    jstr(row, "build.cflags", m->cflags, sizeof m->cflags);
-    jstr(row, "git_revision", m->git, sizeof m->git);
-    jstr(row, "run_id", m->run_id, sizeof m->run_id);
-    m->cores = (int)json_integer_value(jpath(row, "machine.cores"));
-    m->memory_bytes = jnum(row, "machine.memory_bytes");
-    m->virtualized = json_is_true(jpath(row, "machine.virtualized"));
+    jstr(t->machine, "hostname", m->hostname, sizeof m->hostname);
+    jstr(t->machine, "cpu_model", m->cpu_model, sizeof m->cpu_model);
+    jstr(t->machine, "vendor", m->vendor, sizeof m->vendor);
+    jstr(t->machine, "family", m->family, sizeof m->family);
+    jstr(t->machine, "model", m->model, sizeof m->model);
+    jstr(t->machine, "os", m->os, sizeof m->os);
+    jstr(t->machine, "isa_cap", m->isa_cap, sizeof m->isa_cap);
+    jstr(t->machine, "hypervisor", m->hypervisor, sizeof m->hypervisor);
+    jstr_or_reason(t->machine, "governor", m->governor, sizeof m->governor);
+    jstr(t->build, "compiler", m->compiler, sizeof m->compiler);
+    jstr(t->build, "cflags", m->cflags, sizeof m->cflags);
+    tstr(t->git_revision, m->git, sizeof m->git);
+    tstr(t->run_id, m->run_id, sizeof m->run_id);
+    m->cores = (int)json_integer_value(jpath(t->machine, "cores"));
+    m->memory_bytes = jnum(t->machine, "memory_bytes");
+    m->virtualized = json_is_true(jpath(t->machine, "virtualized"));
     m->ceiling_gbps = NAN;
     m->roof_gops[0] = m->roof_gops[1] = m->roof_gops[2] = NAN;
     return (int)r->n_machines++;
 }
 
 /* Measured energy: net J/token when RAPL gave it, else the reason. */
-static void read_energy(json_t *row, bb_report_row *w)
+static void read_energy(const bb_result_row *t, bb_report_row *w)
 {
-    json_t *e = json_object_get(row, "energy");
+    json_t *e = t->energy;
     w->energy_j_per_token = NAN;
     char status[24];
     jstr(e, "status", status, sizeof status);
@@ -129,7 +137,7 @@ static void read_energy(json_t *row, bb_report_row *w)
     } else if (!jstr(e, "reason", w->energy_reason, sizeof w->energy_reason)) {
         bb_fmt(w->energy_reason, sizeof w->energy_reason, "not recorded in the row");
     }
-    json_t *m = json_object_get(row, "energy_model");
+    json_t *m = t->energy_model;
     w->model_j_per_token[0] = jnum(m, "nodes.45nm.j_per_token");
     w->model_j_per_token[1] = jnum(m, "nodes.7nm.j_per_token");
     if (!isfinite(w->model_j_per_token[0]) && !jstr(m, "reason", w->model_energy_reason,
@@ -139,85 +147,92 @@ static void read_energy(json_t *row, bb_report_row *w)
 
 /* Fills w from a sweep row; false (with the missing member in why) when the row lacks
  * something every table needs. */
-static bool read_row(json_t *row, bb_report_row *w, char *why, size_t len)
+static bool read_row(const bb_result_row *t, bb_report_row *w, char *why, size_t len)
 {
-    static const char *const required[] = {"time", "status", "format", "impl", "model.name",
-                                           "machine.id", "batch_source"};
+    const struct {
+        const char *name;
+        bool present;
+    } required[] = {{"time", t->time},
+                    {"status", t->status},
+                    {"format", t->format},
+                    {"impl", t->impl},
+                    {"model.name", json_is_string(jpath(t->model, "name"))},
+                    {"machine.id", json_is_string(jpath(t->machine, "id"))},
+                    {"batch_source", t->batch_source}};
     for (size_t i = 0; i < sizeof required / sizeof *required; i++)
-        if (!json_is_string(jpath(row, required[i]))) {
-            bb_fmt(why, len, "no string member '%s'", required[i]);
+        if (!required[i].present) {
+            bb_fmt(why, len, "no string member '%s'", required[i].name);
             return false;
         }
     /* A row that was not measured (no_fit, skipped, refused) has mode null by the schema. */
-    if (!strcmp(json_string_value(jpath(row, "status")), "ok") && !json_is_string(jpath(row, "mode"))) {
+    if (!strcmp(t->status, "ok") && !t->mode) {
         bb_fmt(why, len, "no string member 'mode' in a measured row");
         return false;
     }
-    if (!json_is_integer(jpath(row, "threads")) || !json_is_integer(jpath(row, "batch"))) {
-        bb_fmt(why, len, "no integer member '%s'", json_is_integer(jpath(row, "threads")) ? "batch" : "threads");
+    if (!t->has_threads || !t->has_batch) {
+        bb_fmt(why, len, "no integer member '%s'", t->has_threads ? "batch" : "threads");
         return false;
     }
     memset(w, 0, sizeof *w);
-    jstr(row, "time", w->time, sizeof w->time);
-    jstr(row, "run_id", w->run_id, sizeof w->run_id);
-    jstr(row, "status", w->status, sizeof w->status);
-    jstr(row, "reason", w->reason, sizeof w->reason);
-    jstr(row, "format", w->format, sizeof w->format);
-    jstr(row, "impl", w->impl, sizeof w->impl);
-    jstr(row, "model.name", w->model, sizeof w->model);
+    tstr(t->time, w->time, sizeof w->time);
+    tstr(t->run_id, w->run_id, sizeof w->run_id);
+    tstr(t->status, w->status, sizeof w->status);
+    tstr(t->reason, w->reason, sizeof w->reason);
+    tstr(t->format, w->format, sizeof w->format);
+    tstr(t->impl, w->impl, sizeof w->impl);
+    jstr(t->model, "name", w->model, sizeof w->model);
     char text[32] = "";
-    jstr(row, "batch_source", text, sizeof text);
+    tstr(t->batch_source, text, sizeof text);
     w->budget_batch = !strcmp(text, "budget");
     w->prompt = !strcmp(text, "prompt");
-    w->schema = (int)json_integer_value(jpath(row, "schema_version"));
+    w->schema = (int)t->schema_version;
     /* schema 1 rows timed the projections alone (and had no method variants) */
-    if (!jstr(row, "step.kind", w->step_kind, sizeof w->step_kind))
+    if (!jstr(t->step, "kind", w->step_kind, sizeof w->step_kind))
         bb_fmt(w->step_kind, sizeof w->step_kind, "matmul_only");
-    w->prompt_tokens = (long)json_integer_value(jpath(row, "step.tokens_per_sequence"));
-    jstr(row, "impl_method", w->method, sizeof w->method);
-    w->multiply_free = json_is_true(jpath(row, "multiply_free"));
-    json_t *best = jpath(row, "impl_is_best");
-    w->best_impl = json_is_boolean(best) ? json_is_true(best) : true;
+    w->prompt_tokens = (long)json_integer_value(jpath(t->step, "tokens_per_sequence"));
+    tstr(t->impl_method, w->method, sizeof w->method);
+    w->multiply_free = t->multiply_free == 1;
+    w->best_impl = t->impl_is_best < 0 ? true : t->impl_is_best == 1;
     text[0] = '\0';
-    jstr(row, "mode", text, sizeof text);
+    tstr(t->mode, text, sizeof text);
     w->extrapolated = !strcmp(text, "extrapolated");
-    w->threads = (int)json_integer_value(jpath(row, "threads"));
-    w->batch = (long)json_integer_value(jpath(row, "batch"));
-    w->layers = (int)json_integer_value(jpath(row, "model.layers"));
-    w->params = jnum(row, "model.params.total");
+    w->threads = (int)t->threads;
+    w->batch = (long)t->batch;
+    w->layers = (int)json_integer_value(jpath(t->model, "layers"));
+    w->params = jnum(t->model, "params.total");
     w->size_b = size_from_name(w->model);
     if (!isfinite(w->size_b))
         w->size_b = w->params / 1e9;
-    w->latency_ms = jnum(row, "latency_ms_per_token");
-    w->matmul_ms = jnum(row, "matmul_ms_per_token");
+    w->latency_ms = t->latency_ms_per_token;
+    w->matmul_ms = t->matmul_ms_per_token;
     if (w->schema < 2)
         w->matmul_ms = w->latency_ms; /* the whole step was the matmuls */
-    w->attention_ms = jnum(row, "split.attention_ms");
-    w->other_ms = jnum(row, "split.other_ms");
-    w->attention_share = jnum(row, "split.attention_share");
-    w->speedup = jnum(row, "vs_fp16.speedup");
-    w->speedup_lo = jnum(row, "vs_fp16.ci_low");
-    w->speedup_hi = jnum(row, "vs_fp16.ci_high");
-    w->tokens_per_s = jnum(row, "tokens_per_s");
-    w->cv = jnum(row, "stats_step_ns.cv");
-    w->weight_bytes = jnum(row, "weight_bytes.value");
-    w->peak_rss_bytes = jnum(row, "peak_rss_bytes.value");
-    w->gbps = jnum(row, "gbps");
-    w->gops = jnum(row, "gops");
-    w->streamed_bytes = jnum(row, "streamed_bytes_per_step");
-    w->ceiling_gbps = jnum(row, "bandwidth_ceiling.gbps");
+    w->attention_ms = jnum(t->split, "attention_ms");
+    w->other_ms = jnum(t->split, "other_ms");
+    w->attention_share = jnum(t->split, "attention_share");
+    w->speedup = jnum(t->vs_fp16, "speedup");
+    w->speedup_lo = jnum(t->vs_fp16, "ci_low");
+    w->speedup_hi = jnum(t->vs_fp16, "ci_high");
+    w->tokens_per_s = t->tokens_per_s;
+    w->cv = jnum(t->stats_step_ns, "cv");
+    w->weight_bytes = jnum(t->weight_bytes, "value");
+    w->peak_rss_bytes = jnum(t->peak_rss_bytes, "value");
+    w->gbps = t->gbps;
+    w->gops = t->gops;
+    w->streamed_bytes = (t->has_streamed_bytes_per_step ? (double)t->streamed_bytes_per_step : NAN);
+    w->ceiling_gbps = jnum(t->bandwidth_ceiling, "gbps");
     static const char *const roof_kinds[3] = {"int8_dot", "fp32_fma", "int_add"};
     for (int k = 0; k < 3; k++) {
         char path[64];
-        snprintf(path, sizeof path, "compute_roofs.peak.%s.t%d", roof_kinds[k], w->threads);
-        w->roof_gops[k] = jnum(row, path);
+        snprintf(path, sizeof path, "peak.%s.t%d", roof_kinds[k], w->threads);
+        w->roof_gops[k] = jnum(t->compute_roofs, path);
     }
-    json_t *mb = jpath(row, "budget.max_batch");
+    json_t *mb = jpath(t->budget, "max_batch");
     w->max_batch = json_is_integer(mb) ? (long)json_integer_value(mb) : -1;
-    w->mem_budget_bytes = jnum(row, "budget.mem_budget_bytes");
-    w->kv_bytes_per_seq = jnum(row, "budget.kv_bytes_per_seq");
-    jstr(row, "budget.kv_formula", w->kv_formula, sizeof w->kv_formula);
-    read_energy(row, w);
+    w->mem_budget_bytes = jnum(t->budget, "mem_budget_bytes");
+    w->kv_bytes_per_seq = jnum(t->budget, "kv_bytes_per_seq");
+    jstr(t->budget, "kv_formula", w->kv_formula, sizeof w->kv_formula);
+    read_energy(t, w);
     return true;
 }
 
@@ -246,13 +261,21 @@ static void take_row(json_t *row, size_t line, void *vctx)
     bb_report_row *w = &r->rows[r->n_rows];
     if (!kind[0]) {
         bb_fmt(why, sizeof why, "no string member 'kind'");
-    } else if (read_row(row, w, why, sizeof why)) {
-        w->file = c->file;
-        w->line = line;
-        w->machine = machine_index(r, row);
-        r->n_rows++;
-        r->file_rows[c->file]++;
-        return;
+    } else {
+        bb_result_row t;
+        int got = bb_result_row_read(row, &t, why, sizeof why);
+        bool ok = got == 0 && read_row(&t, w, why, sizeof why);
+        if (ok) {
+            w->file = c->file;
+            w->line = line;
+            w->machine = machine_index(r, &t);
+            r->n_rows++;
+            r->file_rows[c->file]++;
+        }
+        if (got == 0)
+            bb_result_row_free(&t);
+        if (ok)
+            return;
     }
     fprintf(r->log, "bitbench report: %s:%zu: skipped: %s\n", r->files[c->file], line, why);
     r->bad_lines++;
@@ -282,11 +305,7 @@ static int cmp_model(const void *a, const void *b)
 }
 
 /* bitbench's own format order (fp16 first), formats this build does not know after. */
-static int format_rank(const char *name)
-{
-    const bb_format *f = bb_format_find(name);
-    return f ? (int)f->id : BB_FMT_COUNT;
-}
+static int format_rank(const char *name) { return (int)bb_result_format_rank(name); }
 
 static int cmp_format(const void *a, const void *b)
 {
@@ -451,8 +470,7 @@ const char *bb_report_table3_model(const bb_report *r, int machine)
 
 const char *bb_report_family(const char *format)
 {
-    const bb_format *f = bb_format_find(format);
-    return f ? f->family : "";
+    return bb_result_format_family(format);
 }
 
 const char *bb_report_prefix(const bb_report *r, int machine, char *buf, size_t len)

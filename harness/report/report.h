@@ -1,5 +1,5 @@
 /*
- * harness/report.h - `bitbench report`: sweep results (harness/SCHEMA.md) turned into what a
+ * harness/report/report.h - `bitbench report`: sweep results (harness/results/SCHEMA.md) turned into what a
  * reader of the BitNet b1.58 paper compares: REPORT.md (the paper's Table 1, Figures 2 and 3
  * and Table 3 as tables, our figures beside the paper's), gnuplot data files (*.dat) and,
  * when gnuplot is installed, the figures drawn by the scripts under plots/ (PNG and SVG).

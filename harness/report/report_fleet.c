@@ -1,11 +1,11 @@
 /*
- * harness/report_fleet.c - the fleet part of `bitbench report` (see report_fleet.h): per model,
+ * harness/report/report_fleet.c - the fleet part of `bitbench report` (see report_fleet.h): per model,
  * each format's speed-up vs fp16 and share of the bandwidth ceiling on every machine side by
  * side, and the data of plots/fleet.gp.
  */
 #include "report_fleet.h"
 
-#include "../probe/counters.h" /* bb_fmt */
+#include "../base/fmt.h"
 
 #include <errno.h>
 #include <math.h>

@@ -1,5 +1,5 @@
 /*
- * harness/report_fleet.h - the fleet part of `bitbench report`: with rows from two or more
+ * harness/report/report_fleet.h - the fleet part of `bitbench report`: with rows from two or more
  * machines, one table per model (batch 1) that sets side by side, per format and machine, the
  * speed-up vs fp16 and the share of that machine's own bandwidth ceiling, with the machine that
  * gains most; and the data of its figure (plots/fleet.gp).  Each machine is compared with

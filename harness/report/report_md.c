@@ -1,11 +1,11 @@
 /*
- * harness/report_md.c - REPORT.md: the paper's Table 1, Figures 2 and 3 and Table 3 as
+ * harness/report/report_md.c - REPORT.md: the paper's Table 1, Figures 2 and 3 and Table 3 as
  * tables, our figures beside the paper's, with every number labelled (see LEGEND).
  */
 #include "report.h"
 #include "report_fleet.h"
 
-#include "../probe/counters.h" /* bb_fmt */
+#include "../base/fmt.h"
 
 #include <math.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * harness/report_plot.c - the gnuplot side of `bitbench report`: data files (*.dat, one
+ * harness/report/report_plot.c - the gnuplot side of `bitbench report`: data files (*.dat, one
  * block per series, "?" for a missing value) and plotvars.gp (titles, series names, flags)
  * written by bitbench; the drawing is done by the scripts under plots/, run once per figure
  * and terminal (PNG and SVG).
@@ -10,7 +10,7 @@
 #include "report.h"
 #include "report_fleet.h"
 
-#include "../probe/counters.h" /* bb_fmt */
+#include "../base/fmt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -326,7 +326,7 @@ static void plotvars(const bb_report *r, int m, const char *table3_model, FILE *
     gp_string(out, energy_note(r, m));
     fprintf(out, "\nhave_ceiling = %d\nbandwidth_ceiling = %.6g\n", isfinite(M->ceiling_gbps),
             isfinite(M->ceiling_gbps) ? M->ceiling_gbps : 0.0);
-    /* compute roofs (harness/roofs.h) when the rows carry them; 0 = not drawn */
+    /* compute roofs (harness/machine/roofs.h) when the rows carry them; 0 = not drawn */
     static const char *const roof_vars[3] = {"roof_int8_dot", "roof_fp32_fma", "roof_int_add"};
     for (int k = 0; k < 3; k++)
         fprintf(out, "%s = %.6g\n", roof_vars[k], isfinite(M->roof_gops[k]) ? M->roof_gops[k] : 0.0);

@@ -1,4 +1,7 @@
+/* harness/results/results.c - results files as JSON Lines: the appending writer, the line reader
+ * and the resume key set (results.h). */
 #include "results.h"
+#include "row.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -292,12 +295,19 @@ void bb_keyset_free(bb_keyset *s)
     memset(s, 0, sizeof *s);
 }
 
+/* --resume: the key of every row, read by the one reader (row.h); an object that is no row
+ * of either kind but has a "key" (a row written before rows said their kind) counts too. */
 static void add_row_key(json_t *row, size_t line, void *ctx)
 {
     (void)line;
-    const char *key = json_string_value(json_object_get(row, "key"));
+    bb_result_row r;
+    char why[160];
+    int got = bb_result_row_read(row, &r, why, sizeof why);
+    const char *key = got == 0 ? r.key : got == 1 ? json_string_value(json_object_get(row, "key")) : NULL;
     if (key)
         bb_keyset_add(ctx, key);
+    if (got == 0)
+        bb_result_row_free(&r);
 }
 
 int bb_keyset_load(bb_keyset *s, const char *path, bb_results_read_info *info, char *err, size_t errlen)

@@ -1,5 +1,5 @@
 /*
- * harness/results.h - results as JSON Lines (schema: harness/SCHEMA.md).
+ * harness/results/results.h - results as JSON Lines (schema: harness/results/SCHEMA.md).
  *
  * Writing: one row is one line, written with a single write() while holding flock() on
  * the file, then fsync()ed: a crash or Ctrl-C loses at most the row in progress, and two
@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define BB_RESULTS_SCHEMA_VERSION 2 /* 2: the whole decoder step, interleaved (harness/SCHEMA.md) */
+#define BB_RESULTS_SCHEMA_VERSION 2 /* 2: the whole decoder step, interleaved (harness/results/SCHEMA.md) */
 
 typedef struct bb_results_writer {
     int fd;

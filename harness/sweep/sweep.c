@@ -1,3 +1,4 @@
+/* harness/sweep/sweep.c - the sweep: plan, weights in rotation, interleaved sets of decoder steps, one typed row each (sweep.h). */
 #include "sweep.h"
 
 #include "../core/sampler.h"
@@ -11,10 +12,12 @@
 #include "../probe/probe.h"
 #include "../base/rng.h"
 #include "../base/stats.h"
-#include "../compare/compare.h"
 #include "../model/step.h"
 #include "../machine/roofs.h"
 #include "../tune/tune.h"
+#include "../core/clock.h"
+#include "../results/value.h"
+#include "../results/row.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -166,7 +169,7 @@ size_t bb_sweep_variants(const bb_sweep_opts *o, const bb_model *m, bb_format_id
         return n;
     }
     /* the format's pick: the tuned winner where this machine's record covers the model
-     * (harness/tune.h), else the priority pick */
+     * (harness/tune/tune.h), else the priority pick */
     const bb_kernel *best = m ? bb_select_kernel_model(bb_formats[f].name, m, o->threads, o->n_threads, NULL)
                               : bb_kernel_find_best(bb_formats[f].name);
     if (!best)
@@ -344,99 +347,12 @@ int bb_sweep_plan(const bb_sweep_opts *o, bb_sweep_row **rows_out, size_t *n_out
 
 /* ------------------------------------------------------------------ weights */
 
-/* The weights of a model's groups come from one arena.  An allocation takes the first chunk
- * with room (first fit: a large matrix that needs a chunk of its own must not make the
- * remainder of the previous chunk unusable for the small allocations after it, or the
- * waste piles up to gigabytes at 70B).  Between models the arena is emptied: chunks kept
- * from a smaller model would not fit a larger model's matrices and would be held twice. */
-typedef struct arena {
-    uint8_t **base;
-    size_t *size, *used;
-    size_t n, cap;
-} arena;
-
-#define ARENA_CHUNK (256ull << 20)
-
-static uint64_t arena_bytes(const arena *a)
-{
-    uint64_t t = 0;
-    for (size_t i = 0; i < a->n; i++)
-        t += a->size[i];
-    return t;
-}
-
-/* Not zeroed: every caller writes all of it. */
-static void *arena_alloc(arena *a, size_t bytes)
-{
-    size_t align = bytes >= HUGE_ALIGN ? HUGE_ALIGN : BB_ALIGN;
-    for (size_t i = 0; i < a->n; i++) {
-        size_t off = bb_round_up(a->used[i], align);
-        if (off + bytes <= a->size[i]) {
-            a->used[i] = off + bytes;
-            return a->base[i] + off;
-        }
-    }
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? 2 * a->cap : 16;
-        uint8_t **b = realloc(a->base, cap * sizeof *b);
-        if (b)
-            a->base = b;
-        size_t *sz = b ? realloc(a->size, cap * sizeof *sz) : NULL;
-        if (sz)
-            a->size = sz;
-        size_t *us = sz ? realloc(a->used, cap * sizeof *us) : NULL;
-        if (!us)
-            return NULL;
-        a->used = us;
-        a->cap = cap;
-    }
-    size_t size = bb_round_up(bytes > ARENA_CHUNK ? bytes : ARENA_CHUNK, HUGE_ALIGN);
-    void *p = NULL;
-    if (posix_memalign(&p, HUGE_ALIGN, size) != 0)
-        return NULL;
-#ifdef MADV_HUGEPAGE
-    madvise(p, size, MADV_HUGEPAGE); /* a hint, as in bb_alloc */
-#endif
-    a->base[a->n] = p;
-    a->size[a->n] = size;
-    a->used[a->n] = bytes;
-    a->n++;
-    return p;
-}
-
-/* Starts over, keeping the first chunks up to `keep` bytes and freeing the rest. */
-static void arena_rewind(arena *a, uint64_t keep)
-{
-    uint64_t held = 0;
-    size_t i = 0;
-    for (; i < a->n && held < keep; i++)
-        held += a->size[i];
-    for (size_t j = i; j < a->n; j++)
-        free(a->base[j]);
-    a->n = i;
-    for (size_t j = 0; j < a->n; j++)
-        a->used[j] = 0;
-}
-
-static void arena_free(arena *a)
-{
-    arena_rewind(a, 0);
-    free(a->base);
-    free(a->size);
-    free(a->used);
-    memset(a, 0, sizeof *a);
-}
-
-/* One weight matrix as a kernel reads it, in the arena (check weights excepted).  Copies
- * of a kernel with its own layout share the canonical data (the kernel reads only the
- * layout) and have their own layout and scales. */
-typedef struct mat {
-    bb_weights w;
-    void *layout;
-} mat;
+/* One weight matrix as a kernel reads it, in the arena (check weights excepted); its copies
+ * come from bb_kernel_weights_clone (harness/core/gemm_run.h), the one rule of gemm and sweep. */
+typedef bb_kernel_weights mat;
 
 /* The fields bb_weights_alloc would set, with data and scales from the arena. */
-static int weights_in_arena(arena *a, bb_weights *w, bb_format_id id, size_t m, size_t k)
+static int weights_in_arena(bb_arena *a, bb_weights *w, bb_format_id id, size_t m, size_t k)
 {
     const bb_format *f = bb_format_get(id);
     memset(w, 0, sizeof *w);
@@ -446,8 +362,8 @@ static int weights_in_arena(arena *a, bb_weights *w, bb_format_id id, size_t m, 
     w->k_padded = bb_round_up(k, f->block);
     w->row_bytes = w->k_padded / f->block * f->block_bytes;
     w->n_scales = f->scale == BB_SCALE_PER_ROW ? m : f->scale == BB_SCALE_PER_MATRIX ? 1 : 0;
-    w->data = arena_alloc(a, m * w->row_bytes);
-    w->scales = arena_alloc(a, (w->n_scales ? w->n_scales : 1) * sizeof(float));
+    w->data = bb_arena_alloc(a, m * w->row_bytes);
+    w->scales = bb_arena_alloc(a, (w->n_scales ? w->n_scales : 1) * sizeof(float));
     if (!w->data || !w->scales)
         return -1;
     w->scales[0] = 0;
@@ -514,7 +430,7 @@ static int make_tile(bb_format_id f, size_t m, size_t k, uint64_t seed, bb_weigh
 
 /* An m-row matrix whose row r is tile row r mod tile rows, repacked for kernel k: in
  * the arena, or (ar NULL, the check weights) in memory of its own (bb_kernel_weights_free). */
-static int mat_from_tile(const bb_kernel *k, const bb_weights *tile, size_t m, arena *ar, mat *out)
+static int mat_from_tile(const bb_kernel *k, const bb_weights *tile, size_t m, bb_arena *ar, mat *out)
 {
     memset(out, 0, sizeof *out);
     if (ar ? weights_in_arena(ar, &out->w, tile->format, m, tile->k) != 0
@@ -530,7 +446,7 @@ static int mat_from_tile(const bb_kernel *k, const bb_weights *tile, size_t m, a
             out->w.scales[r] = tile->scales[r % tile->m];
     if (k->repack) {
         size_t bytes = k->layout_bytes(&out->w);
-        out->layout = ar ? arena_alloc(ar, bytes) : bb_alloc(bytes);
+        out->layout = ar ? bb_arena_alloc(ar, bytes) : bb_alloc(bytes);
         if (!out->layout) {
             if (!ar)
                 bb_weights_free(&out->w);
@@ -539,28 +455,6 @@ static int mat_from_tile(const bb_kernel *k, const bb_weights *tile, size_t m, a
         memset(out->layout, 0, bytes); /* repack may leave padding unwritten */
         k->repack(&out->w, out->layout);
     }
-    return 0;
-}
-
-static int mat_clone(const bb_kernel *k, const mat *src, arena *ar, mat *dst)
-{
-    memset(dst, 0, sizeof *dst);
-    dst->w = src->w;
-    size_t scale_bytes = (src->w.n_scales ? src->w.n_scales : 1) * sizeof(float);
-    dst->w.scales = arena_alloc(ar, scale_bytes);
-    if (!dst->w.scales)
-        return -1;
-    memcpy(dst->w.scales, src->w.scales, scale_bytes);
-    if (src->layout) {
-        size_t bytes = k->layout_bytes(&src->w);
-        if (!(dst->layout = arena_alloc(ar, bytes)))
-            return -1;
-        memcpy(dst->layout, src->layout, bytes);
-        return 0;
-    }
-    if (!(dst->w.data = arena_alloc(ar, src->w.m * src->w.row_bytes)))
-        return -1;
-    memcpy(dst->w.data, src->w.data, src->w.m * src->w.row_bytes);
     return 0;
 }
 
@@ -579,7 +473,7 @@ typedef struct group {
     bb_rotation rot;
     unsigned n_slots;            /* layer weight sets */
     uint64_t next_copy;          /* rotation position */
-    arena *ar;                   /* where layers and heads live */
+    bb_arena *ar;                   /* where layers and heads live */
     uint64_t arena_need;         /* bytes of arena the weights take */
     uint64_t check_bytes;
     mat *layers;                 /* n_slots x BB_PROJ_COUNT */
@@ -628,7 +522,7 @@ static void set_free(model_set *ms)
     bb_step_bufs_free(&ms->bufs);
     free(ms->heads);
     ms->heads = NULL;
-    ms->kv = NULL; /* in the arena */
+    ms->kv = NULL; /* in the bb_arena */
 }
 
 static size_t head_m(const group *g) { return g->model->vocab; }
@@ -720,7 +614,7 @@ static int build_shape(group *g, int p, uint64_t seed)
             if (s + 1 == g->n_slots && q == p) /* the master itself serves the last use */
                 g->layers[(size_t)s * BB_PROJ_COUNT + q] = master;
             else /* clones of a layout kernel share the master's canonical data */
-                rc = mat_clone(g->kn, &master, g->ar, &g->layers[(size_t)s * BB_PROJ_COUNT + q]);
+                rc = bb_kernel_weights_clone(&g->layers[(size_t)s * BB_PROJ_COUNT + q], &master, g->kn, g->ar);
         }
     return rc;
 }
@@ -743,7 +637,7 @@ static int build_heads(group *g, uint64_t seed, mat *heads, unsigned copies)
     }
     bb_weights_free(&tile);
     for (unsigned c = 0; heads && rc == 0 && c + 1 < copies; c++)
-        rc = mat_clone(g->head_kn, &master, g->ar, &heads[c]);
+        rc = bb_kernel_weights_clone(&heads[c], &master, g->head_kn, g->ar);
     if (heads && rc == 0)
         heads[copies - 1] = master;
     return rc;
@@ -832,11 +726,6 @@ static bool step_finite(const model_set *ms, const group *g, size_t rows)
 
 /* ------------------------------------------------------------------ JSON helpers */
 
-static json_t *unavailable(const char *reason)
-{
-    return json_pack("{s:s, s:s}", "status", "unavailable", "reason", reason);
-}
-
 /* json_real refuses NaN and inf: those become null. */
 static json_t *real_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
@@ -855,14 +744,6 @@ static json_t *stats_json(const bb_summary *s)
                      "median", real_or_null(s->median), "p10", real_or_null(s->p10), "p90",
                      real_or_null(s->p90), "mad", real_or_null(s->mad), "stdev", real_or_null(s->stdev),
                      "cv", real_or_null(s->cv));
-}
-
-static json_t *array_of(const double *v, size_t n)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, real_or_null(v[i]));
-    return a;
 }
 
 static uint64_t read_vm_hwm(void) { return bb_proc_kb_field("/proc/self/status", "VmHWM") * 1024; }
@@ -904,13 +785,13 @@ typedef struct sweep_state {
     bb_pool *pools[MAX_THREADS + 1];
     bb_bandwidth ceiling[MAX_THREADS];
     int ceiling_threads;     /* entries of ceiling[] measured */
-    json_t *roofs;           /* compute roofs (harness/roofs.h), measured with the ceiling */
+    json_t *roofs;           /* compute roofs (harness/machine/roofs.h), measured with the ceiling */
     char ceiling_reason[240];
     uint64_t llc;
     const char *llc_source;
     double granularity_ns;
     bb_probe *probe;         /* energy + counters around each row's kept samples */
-    arena ar;                /* the weights of the group being measured */
+    bb_arena ar;                /* the weights of the group being measured */
     double row_cap;          /* seconds this row may take: --max-row-time, or less under --time-budget */
     char cap_note[96];       /* where row_cap comes from, for reasons */
 } sweep_state;
@@ -952,7 +833,7 @@ static json_t *budget_json(const bb_sweep_opts *o, const bb_sweep_row *r)
 static json_t *ceiling_json(const sweep_state *st, unsigned threads)
 {
     if ((int)threads > st->ceiling_threads)
-        return unavailable(st->ceiling_reason[0] ? st->ceiling_reason
+        return bb_value_unavailable(st->ceiling_reason[0] ? st->ceiling_reason
                                                  : "not measured for this thread count");
     const bb_bandwidth *b = &st->ceiling[threads - 1];
     char how[200], h[32];
@@ -967,15 +848,13 @@ static json_t *peak_rss_json(const model_set *g)
 {
     uint64_t hwm = read_vm_hwm();
     if (!hwm)
-        return unavailable("no VmHWM in /proc/self/status");
+        return bb_value_unavailable("no VmHWM in /proc/self/status");
     return json_pack("{s:I, s:s, s:s, s:s}", "value", (json_int_t)hwm, "status", "measured", "how",
                      "VmHWM of /proc/self/status at the end of the row", "scope",
                      g && g->hwm_reset ? "since this model's weights (every implementation of its set) were "
                                          "built (VmHWM reset through /proc/self/clear_refs)"
                                        : g ? g->hwm_note : "process peak so far");
 }
-
-static void set_new(json_t *o, const char *k, json_t *v) { json_object_set_new(o, k, v ? v : json_null()); }
 
 /* The paper's method: operation counts of one decode step (every projection's reference
  * op-count model times the layers, plus the fp16 head) times energy per operation; and
@@ -984,7 +863,7 @@ static json_t *energy_model_json(const bb_model *m, bb_format_id f, bool lm_head
                                  uint64_t streamed)
 {
     if (batch == 0)
-        return unavailable("no batch fits the budget: nothing to model");
+        return bb_value_unavailable("no batch fits the budget: nothing to model");
     bb_proj p[BB_PROJ_COUNT];
     bb_opcount step, one;
     memset(&step, 0, sizeof step);
@@ -1030,7 +909,7 @@ static json_t *vs_fp16_json(const bb_sweep_row *r, const row_result *res)
     if (!res->n_samples)
         return json_null();
     if (!(res->speedup > 0))
-        return unavailable(res->baseline_impl ? "the fp16 row of this set was not measured"
+        return bb_value_unavailable(res->baseline_impl ? "the fp16 row of this set was not measured"
                                               : "no fp16 row in this set (run --formats with fp16)");
     return json_pack("{s:s, s:f, s:f, s:f, s:f, s:I, s:s, s:s}", "status", "measured", "speedup", res->speedup,
                      "ci_low", res->speedup_lo, "ci_high", res->speedup_hi, "level", 0.95, "pairs",
@@ -1042,148 +921,143 @@ static json_t *vs_fp16_json(const bb_sweep_row *r, const row_result *res)
                                  "percentile bootstrap of the median over resampled rounds (2000)");
 }
 
-/* The row as SCHEMA.md describes it. */
+/* The row as SCHEMA.md describes it: the typed row (harness/results/row.h) filled from this
+ * row's plan, measurement and set, written by the one writer. */
 static json_t *row_json(const bb_sweep_ctx *c, const sweep_state *st, const bb_sweep_row *r, const model_set *ms,
                         row_result *res)
 {
     const bb_sweep_opts *o = c->opts;
     const bb_model *m = r->model;
     const group *g = ms && !ms->refuse[0] ? find_group(ms, r->kernel) : NULL;
-    json_t *j = json_object();
+    bb_result_row w;
+    bb_result_row_init(&w, BB_RESULT_SWEEP);
     char t[32];
     utc_now(t, sizeof t, "%Y-%m-%dT%H:%M:%SZ");
-    set_new(j, "schema_version", json_integer(BB_RESULTS_SCHEMA_VERSION));
-    set_new(j, "kind", json_string("sweep"));
-    json_object_set(j, "run_id", json_object_get(c->common, "run_id"));
-    set_new(j, "time", json_string(t));
-    set_new(j, "key", json_string(r->key));
-    set_new(j, "status", json_string(res->status));
-    set_new(j, "reason", res->reason[0] ? json_string(res->reason) : json_null());
-    json_object_set(j, "git_revision", json_object_get(c->common, "git_revision"));
-    json_object_set(j, "build", json_object_get(c->common, "build"));
-    json_object_set(j, "machine", json_object_get(c->common, "machine"));
-    set_new(j, "format", json_string(bb_formats[r->format].name));
-    set_new(j, "impl", json_string(r->kernel->name));
+    w.run_id = json_string_value(json_object_get(c->common, "run_id"));
+    w.time = t;
+    w.key = r->key;
+    w.status = res->status;
+    w.reason = res->reason[0] ? res->reason : NULL;
+    w.git_revision = json_string_value(json_object_get(c->common, "git_revision"));
+    w.build = json_incref(json_object_get(c->common, "build"));
+    w.machine = json_incref(json_object_get(c->common, "machine"));
+    w.format = bb_formats[r->format].name;
+    w.impl = r->kernel->name;
     bb_select_rule rule;
     const bb_kernel *pick = bb_select_kernel_model(bb_formats[r->format].name, m, o->threads, o->n_threads, &rule);
     if (o->n_impls)
-        set_new(j, "impl_rule", json_string("exact: --impl"));
+        w.impl_rule = "exact: --impl";
     else if (pick != r->kernel)
-        set_new(j, "impl_rule", json_string("method: the best runnable implementation of its method (the format's "
-                                            "pick is another method)"));
+        w.impl_rule = "method: the best runnable implementation of its method (the format's pick is another method)";
     else
-        set_new(j, "impl_rule", json_string(rule.text));
-    set_new(j, "impl_isa", json_string(bb_isa_name(r->kernel->isa)));
-    set_new(j, "impl_method", json_string(r->kernel->method));
-    set_new(j, "multiply_free", json_boolean(r->kernel->multiply_free));
-    set_new(j, "impl_is_best", json_boolean(pick == r->kernel));
+        w.impl_rule = rule.text;
+    w.impl_isa = bb_isa_name(r->kernel->isa);
+    w.impl_method = r->kernel->method;
+    w.multiply_free = r->kernel->multiply_free;
+    w.impl_is_best = pick == r->kernel;
     const bb_kernel *hk = bb_kernel_find_best("fp16");
-    set_new(j, "head_impl", o->lm_head && hk ? json_string(hk->name) : json_null());
-    set_new(j, "threads", json_integer(r->threads));
+    w.head_impl = o->lm_head && hk ? hk->name : NULL;
+    w.threads = r->threads, w.has_threads = true;
     bb_pool *pool = r->threads <= MAX_THREADS ? st->pools[r->threads] : NULL;
-    set_new(j, "placement", pool ? json_string(bb_pool_placement(pool)) : json_null());
-    set_new(j, "model", model_json(m));
-    set_new(j, "batch", json_integer((json_int_t)r->batch));
-    set_new(j, "batch_source", json_string(r->budget ? "budget" : r->prompt ? "prompt" : "list"));
-    set_new(j, "lm_head", json_boolean(o->lm_head));
-    set_new(j, "warm", json_boolean(o->warm));
+    w.placement = pool ? bb_pool_placement(pool) : NULL;
+    w.model = model_json(m);
+    w.batch = (int64_t)r->batch, w.has_batch = true;
+    w.batch_source = r->budget ? "budget" : r->prompt ? "prompt" : "list";
+    w.lm_head = o->lm_head;
+    w.warm = o->warm;
     const bb_step_ops *ops = bb_step_ops_best();
-    set_new(j, "step", json_pack("{s:s, s:i, s:i, s:i, s:i, s:o, s:f, s:f}", "kind",
-                                 o->matmul_only ? "matmul_only" : r->prompt ? "prompt" : "decode", "context",
-                                 (int)(r->prompt ? 0 : o->context), "sequences", (int)(r->prompt ? 1 : r->batch),
-                                 "tokens_per_sequence", (int)(r->prompt ? r->prompt : 1), "tokens",
-                                 (int)row_tokens(r), "ops_impl",
-                                 o->matmul_only || !ops ? json_null() : json_string(ops->name), "rope_theta",
-                                 BB_STEP_ROPE_THETA, "norm_eps", (double)BB_STEP_NORM_EPS));
+    w.step = json_pack("{s:s, s:i, s:i, s:i, s:i, s:o, s:f, s:f}", "kind",
+                       o->matmul_only ? "matmul_only" : r->prompt ? "prompt" : "decode", "context",
+                       (int)(r->prompt ? 0 : o->context), "sequences", (int)(r->prompt ? 1 : r->batch),
+                       "tokens_per_sequence", (int)(r->prompt ? r->prompt : 1), "tokens", (int)row_tokens(r),
+                       "ops_impl", o->matmul_only || !ops ? json_null() : json_string(ops->name), "rope_theta",
+                       BB_STEP_ROPE_THETA, "norm_eps", (double)BB_STEP_NORM_EPS);
 
     bool measured = res->n_samples > 0;
     if (g) {
-        set_new(j, "mode", json_string(g->rot.full ? "full" : "extrapolated"));
-        set_new(j, "mode_reason", g->rot.full ? json_null() : json_string(ms->mode_reason[0] ? ms->mode_reason
-                                                                                             : "the model does not fit --full-max or the usable memory"));
-        set_new(j, "layers_per_sample", json_integer(g->rot.layers_per_sample));
-        set_new(j, "layers_measured", json_integer((json_int_t)g->n_slots));
+        w.mode = g->rot.full ? "full" : "extrapolated";
+        w.mode_reason = g->rot.full ? NULL
+                                    : ms->mode_reason[0] ? ms->mode_reason
+                                                         : "the model does not fit --full-max or the usable memory";
+        w.layers_per_sample = g->rot.layers_per_sample, w.has_layers_per_sample = true;
+        w.layers_measured = g->n_slots, w.has_layers_measured = true;
         uint64_t llc = st->llc;
-        set_new(j, "rotation", json_pack("{s:i, s:I, s:o, s:o, s:i, s:I}", "copies", (int)g->rot.copies, "bytes",
-                                         (json_int_t)g->rot.rotation_bytes, "llc_bytes",
-                                         llc ? json_integer((json_int_t)llc) : unavailable(st->llc_source),
-                                         "llc_multiple",
-                                         llc ? real_or_null((double)g->rot.rotation_bytes / (double)llc)
-                                             : json_null(),
-                                         "kv_copies", (int)ms->kv_plan.copies, "kv_bytes",
-                                         (json_int_t)ms->kv_plan.total_bytes));
-        json_object_set_new(json_object_get(j, "rotation"), "head_copies", json_integer(ms->head_copies));
-        set_new(j, "extrapolation",
-                g->rot.full ? json_null()
-                            : json_pack("{s:i, s:s}", "factor", (int)m->layers, "formula",
-                                        "step_ns = layers x layer_ns + head_ns per sample; the layer is timed with "
-                                        "its own weights and its slice of the KV cache (this batch's sequences at "
-                                        "the row's context)"));
-    } else {
-        const char *keys[] = {"mode", "mode_reason", "layers_per_sample", "layers_measured", "rotation",
-                              "extrapolation"};
-        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-            set_new(j, keys[i], json_null());
+        w.rotation = json_pack("{s:i, s:I, s:o, s:o, s:i, s:I}", "copies", (int)g->rot.copies, "bytes",
+                               (json_int_t)g->rot.rotation_bytes, "llc_bytes",
+                               llc ? json_integer((json_int_t)llc) : bb_value_unavailable(st->llc_source),
+                               "llc_multiple",
+                               llc ? real_or_null((double)g->rot.rotation_bytes / (double)llc) : json_null(),
+                               "kv_copies", (int)ms->kv_plan.copies, "kv_bytes", (json_int_t)ms->kv_plan.total_bytes);
+        json_object_set_new(w.rotation, "head_copies", json_integer(ms->head_copies));
+        w.extrapolation = g->rot.full ? NULL
+                                      : json_pack("{s:i, s:s}", "factor", (int)m->layers, "formula",
+                                                  "step_ns = layers x layer_ns + head_ns per sample; the layer is "
+                                                  "timed with its own weights and its slice of the KV cache (this "
+                                                  "batch's sequences at the row's context)");
     }
-    set_new(j, "check", res->check ? json_incref(res->check) : json_null());
-    set_new(j, "interleave", res->set ? json_incref(res->set) : json_null());
-    set_new(j, "timing", json_pack("{s:i, s:I, s:f, s:o, s:f, s:o, s:o, s:o}", "warmup_samples",
-                                   (int)res->warmup_done, "samples", (json_int_t)res->n_samples, "min_time_s",
-                                   o->min_time, "timed_s", real_or_null(res->timed_s), "timer_granularity_ns",
-                                   st->granularity_ns, "row_wall_s", real_or_null(res->row_s), "build_s",
-                                   real_or_null(res->build_s), "estimated_sample_s",
-                                   real_or_null(res->est_sample_s)));
-    json_object_set_new(json_object_get(j, "timing"), "row_time_cap_s", real_or_null(st->row_cap));
-    set_new(j, "samples_step_ns", array_of(res->step_ns, res->n_samples));
-    set_new(j, "samples_layers_ns", array_of(res->layers_ns, res->n_samples));
-    set_new(j, "samples_head_ns", o->lm_head ? array_of(res->head_ns, res->n_samples) : json_null());
-    set_new(j, "samples_linear_ns", array_of(res->linear_ns, res->n_samples));
-    set_new(j, "samples_attention_ns", array_of(res->attention_ns, res->n_samples));
-    set_new(j, "samples_other_ns", array_of(res->other_ns, res->n_samples));
-    set_new(j, "stats_step_ns", measured ? stats_json(&res->stats) : json_null());
+    w.check = res->check ? json_incref(res->check) : NULL;
+    w.interleave = res->set ? json_incref(res->set) : NULL;
+    w.timing = json_pack("{s:i, s:I, s:f, s:o, s:f, s:o, s:o, s:o}", "warmup_samples", (int)res->warmup_done,
+                         "samples", (json_int_t)res->n_samples, "min_time_s", o->min_time, "timed_s",
+                         real_or_null(res->timed_s), "timer_granularity_ns", st->granularity_ns, "row_wall_s",
+                         real_or_null(res->row_s), "build_s", real_or_null(res->build_s), "estimated_sample_s",
+                         real_or_null(res->est_sample_s));
+    json_object_set_new(w.timing, "row_time_cap_s", real_or_null(st->row_cap));
+    size_t n = res->n_samples;
+    w.samples_step_ns = (bb_result_samples){res->step_ns, n, true};
+    w.samples_layers_ns = (bb_result_samples){res->layers_ns, n, true};
+    w.samples_head_ns = (bb_result_samples){res->head_ns, n, o->lm_head};
+    w.samples_linear_ns = (bb_result_samples){res->linear_ns, n, true};
+    w.samples_attention_ns = (bb_result_samples){res->attention_ns, n, true};
+    w.samples_other_ns = (bb_result_samples){res->other_ns, n, true};
+    w.stats_step_ns = measured ? stats_json(&res->stats) : NULL;
     double med = res->stats.median;
-    set_new(j, "latency_ms_per_token", measured ? real_or_null(med / 1e6) : json_null());
-    set_new(j, "tokens_per_s", measured ? real_or_null((double)row_tokens(r) * 1e9 / med) : json_null());
-    set_new(j, "split", split_json(res));
-    set_new(j, "matmul_ms_per_token", measured ? real_or_null(median_of(res->linear_ns, res->n_samples) / 1e6)
-                                               : json_null());
-    set_new(j, "vs_fp16", vs_fp16_json(r, res));
-    set_new(j, "warnings", json_incref(res->warnings));
+    if (measured) {
+        w.latency_ms_per_token = med / 1e6;
+        w.tokens_per_s = (double)row_tokens(r) * 1e9 / med;
+        w.matmul_ms_per_token = median_of(res->linear_ns, n) / 1e6;
+    }
+    w.split = split_json(res);
+    w.vs_fp16 = vs_fp16_json(r, res);
+    w.warnings = json_incref(res->warnings);
 
-    set_new(j, "weight_bytes", weight_bytes_json(m, r->format));
+    w.weight_bytes = weight_bytes_json(m, r->format);
     bb_model_bytes wb;
     bb_model_params params;
     bb_model_weight_bytes(m, r->format, &wb);
     bb_model_params_count(m, &params);
-    set_new(j, "bits_per_weight", real_or_null((double)wb.linear * 8.0 / (double)params.linear));
+    w.bits_per_weight = (double)wb.linear * 8.0 / (double)params.linear;
     uint64_t streamed = g ? g->layer_stream * m->layers + g->head_stream : 0;
-    set_new(j, "streamed_bytes_per_step", g ? json_integer((json_int_t)streamed) : json_null());
+    if (g)
+        w.streamed_bytes_per_step = (int64_t)streamed, w.has_streamed_bytes_per_step = true;
     uint64_t kv_read = o->matmul_only ? 0
                                       : bb_step_kv_layer_bytes(m, r->prompt ? 1 : r->batch,
                                                                r->prompt ? r->prompt : o->context + 1) *
                                             m->layers;
-    set_new(j, "kv_bytes_per_step", json_pack("{s:I, s:s, s:s}", "value", (json_int_t)kv_read, "status", "modeled",
-                                              "how", "2 (K,V) x layers x sequences x positions attended x kv_heads x "
-                                                     "head_dim x 2 bytes (fp16)"));
-    set_new(j, "memory_estimate_bytes", ms ? json_integer((json_int_t)ms->memory_estimate) : json_null());
-    set_new(j, "peak_rss_bytes", peak_rss_json(ms));
+    w.kv_bytes_per_step = json_pack("{s:I, s:s, s:s}", "value", (json_int_t)kv_read, "status", "modeled", "how",
+                                    "2 (K,V) x layers x sequences x positions attended x kv_heads x head_dim x 2 "
+                                    "bytes (fp16)");
+    if (ms)
+        w.memory_estimate_bytes = (int64_t)ms->memory_estimate, w.has_memory_estimate_bytes = true;
+    w.peak_rss_bytes = peak_rss_json(ms);
     double gbps = measured ? (double)streamed / med : NAN;
     double ops_n = g ? 2.0 * (double)(g->layer_macs * m->layers + g->head_macs) * (double)row_tokens(r) : 0;
-    set_new(j, "gbps", measured ? real_or_null(gbps) : json_null());
-    set_new(j, "gops", measured ? real_or_null(ops_n / med) : json_null());
-    json_t *ceil = ceiling_json(st, r->threads);
-    double ceil_gbps = json_real_value(json_object_get(ceil, "gbps"));
-    set_new(j, "bandwidth_ceiling", ceil);
-    set_new(j, "compute_roofs", st->roofs ? json_incref(st->roofs) : json_null());
-    set_new(j, "pct_of_ceiling", measured && ceil_gbps > 0 ? real_or_null(100.0 * gbps / ceil_gbps) : json_null());
-    set_new(j, "budget", budget_json(o, r));
+    w.gbps = gbps;
+    w.gops = measured ? ops_n / med : NAN;
+    w.bandwidth_ceiling = ceiling_json(st, r->threads);
+    double ceil_gbps = json_real_value(json_object_get(w.bandwidth_ceiling, "gbps"));
+    w.compute_roofs = st->roofs ? json_incref(st->roofs) : NULL;
+    w.pct_of_ceiling = measured && ceil_gbps > 0 ? 100.0 * gbps / ceil_gbps : NAN;
+    w.budget = budget_json(o, r);
     json_t *energy = json_object_get(res->probe, "energy"), *counters = json_object_get(res->probe, "counters");
     const char *why = res->set && measured ? "formats were interleaved sample by sample: energy and counters need "
                                              "one format per window (--no-interleave)"
                                            : "the row was not measured (see status and reason)";
-    set_new(j, "counters", counters ? json_incref(counters) : unavailable(why));
-    set_new(j, "energy", energy ? json_incref(energy) : unavailable(why));
-    set_new(j, "energy_model", energy_model_json(m, r->format, o->lm_head, row_tokens(r), streamed));
+    w.counters = counters ? json_incref(counters) : bb_value_unavailable(why);
+    w.energy = energy ? json_incref(energy) : bb_value_unavailable(why);
+    w.energy_model = energy_model_json(m, r->format, o->lm_head, row_tokens(r), streamed);
+    json_t *j = bb_result_row_json(&w);
+    bb_result_row_drop_json(&w);
     return j;
 }
 
@@ -1485,7 +1359,7 @@ static void set_plan(model_set *ms, const bb_sweep_ctx *c, const sweep_state *st
         if (g0->head_kn->layout_bytes)
             ms->head_bytes += alloc_size(bb_weights_bytes(BB_FMT_FP16, head_m(g0), head_k(g0)));
     }
-    uint64_t total = ms->kv_plan.total_bytes + ms->head_bytes + ARENA_CHUNK + (64ull << 20);
+    uint64_t total = ms->kv_plan.total_bytes + ms->head_bytes + BB_ARENA_CHUNK + (64ull << 20);
     if (widest)
         total += bb_step_bufs_bytes(ms->model, widest, hk, ms->max_rows, ms->cap, ms->max_tok, MAX_THREADS > 64 ? 64 : MAX_THREADS);
     for (size_t i = 0; i < ms->n; i++)
@@ -1498,7 +1372,7 @@ static void set_build(model_set *ms, const bb_sweep_opts *o, sweep_state *st)
 {
     uint64_t t0 = bb_now_ns();
     reset_peak_rss(ms);
-    arena_rewind(&st->ar, 0); /* see struct arena */
+    bb_arena_rewind(&st->ar, 0); /* see struct bb_arena */
     int rc = 0;
     ms->heads = calloc(ms->head_copies, sizeof *ms->heads);
     rc = ms->heads ? 0 : -1;
@@ -1507,7 +1381,7 @@ static void set_build(model_set *ms, const bb_sweep_opts *o, sweep_state *st)
         rc = group_build(&ms->g[i], o, i == 0 ? ms->heads : NULL, ms->head_copies);
     }
     if (rc == 0 && ms->kv_plan.total_bytes) {
-        ms->kv = arena_alloc(&st->ar, ms->kv_plan.total_bytes);
+        ms->kv = bb_arena_alloc(&st->ar, ms->kv_plan.total_bytes);
         if (ms->kv)
             bb_step_fill_cache(ms->kv, ms->kv_plan.total_bytes / 2, o->seed);
         rc = ms->kv ? 0 : -1;
@@ -1542,7 +1416,7 @@ static void set_open(model_set *ms, const bb_sweep_ctx *c, sweep_state *st, cons
                      bool force_extrapolated)
 {
     /* the arena's pages are ours already (set_build returns them first): they count as usable */
-    uint64_t usable = usable_memory(c->opts) + arena_bytes(&st->ar);
+    uint64_t usable = usable_memory(c->opts) + bb_arena_bytes(&st->ar);
     set_plan(ms, c, st, rows, n, usable, force_extrapolated);
     if (ms->full && ms->memory_estimate > usable) {
         set_plan(ms, c, st, rows, n, usable, true);
@@ -1687,7 +1561,7 @@ static double take_sample(bb_sweep_ctx *c, sweep_state *st, model_set *ms, const
     return lns + hns;
 }
 
-/* The sampler's view of a set (harness/sampler.h): one participant per row idx[i]. */
+/* The sampler's view of a set (harness/core/sampler.h): one participant per row idx[i]. */
 typedef struct set_run {
     bb_sweep_ctx *c;
     sweep_state *st;
@@ -2032,7 +1906,7 @@ int bb_sweep_run(bb_sweep_ctx *c, const bb_sweep_row *rows, size_t n, char *erro
         if (st->pools[t])
             bb_pool_destroy(st->pools[t]);
     bb_probe_close(st->probe);
-    arena_free(&st->ar);
+    bb_arena_free(&st->ar);
     json_decref(st->roofs);
     free(st);
     return status;

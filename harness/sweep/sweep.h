@@ -1,8 +1,8 @@
 /*
- * harness/sweep.h - the sweep: every (model, implementation, threads, batch) row planned,
- * then measured as decoder steps, one JSON row each (harness/SCHEMA.md).
+ * harness/sweep/sweep.h - the sweep: every (model, implementation, threads, batch) row planned,
+ * then measured as decoder steps, one JSON row each (harness/results/SCHEMA.md).
  *
- * A decode step at batch N is harness/step.h's: N sequences, one new token each at
+ * A decode step at batch N is harness/model/step.h's: N sequences, one new token each at
  * position --context C, through every layer (RMSNorm, q/k/v, RoPE, the fp16 KV cache,
  * attention, o, residual, RMSNorm, gate/up, SiLU, down, residual), then the final norm and
  * the fp16 LM head.  Activation quantization is inside the kernels, so inside the timed
@@ -40,7 +40,7 @@
 
 #define BB_SWEEP_MAX_LIST 16
 #define BB_SWEEP_TILE_ROWS 64
-#define BB_SWEEP_LLC_MULTIPLE BB_COLD_LLC_MULTIPLE /* harness/cache.h: one rule with gemm */
+#define BB_SWEEP_LLC_MULTIPLE BB_COLD_LLC_MULTIPLE /* harness/machine/cache.h: one rule with gemm */
 
 typedef struct bb_sweep_opts {
     const bb_model *models;
@@ -123,7 +123,7 @@ typedef struct bb_rotation {
 } bb_rotation;
 
 /* layer_bytes, head_bytes: what one layer and the head stream (kernel layouts).  llc 0
- * means unknown (then BB_ASSUMED_LLC, harness/cache.h, is assumed).  Full mode when copies x model <= full_max. */
+ * means unknown (then BB_ASSUMED_LLC, harness/machine/cache.h, is assumed).  Full mode when copies x model <= full_max. */
 void bb_sweep_rotation(uint64_t layer_bytes, uint64_t head_bytes, unsigned layers, uint64_t llc,
                        uint64_t full_max, bool warm, bb_rotation *out);
 /* ns of a whole decode step from one sample: layers_ns x layers / layers_per_sample + head_ns. */

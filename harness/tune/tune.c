@@ -1,4 +1,4 @@
-/* harness/tune.c - the tuning record (read, write, merge), its classes, and the selection rule. */
+/* harness/tune/tune.c - the tuning record (read, write, merge), its classes, and the selection rule. */
 #include "tune.h"
 
 #include "../machine/machine.h"

@@ -1,5 +1,5 @@
 /*
- * harness/tune.h - tuned kernel selection: a small versioned record of which implementation
+ * harness/tune/tune.h - tuned kernel selection: a small versioned record of which implementation
  * of each format was fastest on this machine, per shape class, thread count and batch class
  * (FFTW's wisdom, ATLAS's install-time search), and the one rule that turns `--kernel F`
  * into an implementation: the tuned winner when a record covers the case, else the fixed
@@ -13,7 +13,7 @@
  *                dimensions share a class: they stream similar bytes per row and per call.
  *   batch class  "decode" (N = 1), "small" (2 <= N <= 31), "prefill" (N >= 32).
  *   threads      exact.
- * A record is for one machine id (harness/machine.h: CPU, ISA detected, ISA cap, cores);
+ * A record is for one machine id (harness/machine/machine.h: CPU, ISA detected, ISA cap, cores);
  * a record of another id is never used.
  *
  * The file: JSON {"schema": "bitbench.tuning", "version": 1, "machine_id", "machine",

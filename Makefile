@@ -118,7 +118,7 @@ TESTUTIL_OBJ  := $(TESTUTIL_SRC:%.c=$(BUILD)/asan/%.o)
 COUNT_OBJ     := $(REF_SRC:%.c=$(BUILD)/count/%.o)
 TEST_BIN      := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all check run clean bench-kernels check-addonly check-isa check-arm test-programs
+.PHONY: all check run clean bench-kernels check-addonly check-isa check-arm test-programs check-includes
 all: $(BUILD)/bitbench
 
 $(BUILD)/obj/harness/machine/machine.o $(BUILD)/asan/harness/machine/machine.o: CFLAGS_BASE += $(BUILD_INFO)
@@ -165,7 +165,7 @@ $(BUILD)/tests/%: tests/%.c $(TESTUTIL_OBJ) $(BUILD)/asan/libbitbench.a
 test-programs: $(TEST_BIN) $(BUILD)/asan/bitbench $(BUILD)/bitbench
 
 # Every test binary runs even when one fails; the target fails if any did.
-check: $(TEST_BIN) $(BUILD)/asan/bitbench $(BUILD)/bitbench check-addonly check-isa $(CHECK_ARM)
+check: $(TEST_BIN) $(BUILD)/asan/bitbench $(BUILD)/bitbench check-includes check-addonly check-isa $(CHECK_ARM)
 	@fail=0; for t in $(TEST_BIN); do \
 	  echo "== $$t"; \
 	  BITBENCH_BIN=$(BUILD)/asan/bitbench BITBENCH_SRCDIR=$(CURDIR) ./$$t || fail=1; \
@@ -176,6 +176,11 @@ else
 check:
 	@echo "cmocka not found (pkg-config cmocka): run scripts/install-deps.sh" >&2; exit 2
 endif
+
+# The rooms of harness/ stay rooms (README, "harness/: one room per concern"): every include
+# follows the arrows; the self-test first plants backwards includes in a copy, each must fail.
+check-includes:
+	@scripts/check-includes.sh --self-test && scripts/check-includes.sh
 
 # Multiply-free kernels must stay multiply-free: disassemble their hot loops.
 check-addonly: $(BUILD)/bitbench

@@ -24,19 +24,6 @@
 
 static char tmpdir[64];
 
-/* Runs a shell command; its exit status (-1 when it did not exit). */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -48,19 +35,19 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    sh("rm -rf '%s'", tmpdir);
+    tu_sh("rm -rf '%s'", tmpdir);
     return 0;
 }
 
 static void test_bad_options_exit_2(void **state)
 {
     (void)state;
-    assert_int_equal(sh("BITBENCH='%s' '%s/scripts/ci-bench.sh' --bogus > /dev/null 2>&1", tu_bitbench_bin(), tu_srcdir()), 2);
-    assert_int_equal(sh("BITBENCH='%s' '%s/scripts/ci-bench.sh' --shapes 12by3 > /dev/null 2>&1", tu_bitbench_bin(), tu_srcdir()),
+    assert_int_equal(tu_sh("BITBENCH='%s' '%s/scripts/ci-bench.sh' --bogus > /dev/null 2>&1", tu_bitbench_bin(), tu_srcdir()), 2);
+    assert_int_equal(tu_sh("BITBENCH='%s' '%s/scripts/ci-bench.sh' --shapes 12by3 > /dev/null 2>&1", tu_bitbench_bin(), tu_srcdir()),
                      2);
-    assert_int_equal(sh("BITBENCH=/nonexistent '%s/scripts/ci-bench.sh' > /dev/null 2>&1", tu_srcdir()), 2);
-    assert_int_equal(sh("BITBENCH='%s' '%s/scripts/ci-bench.sh' --seconds -3 > /dev/null 2>&1", tu_bitbench_bin(), tu_srcdir()), 2);
-    assert_int_equal(sh("BITBENCH='%s' '%s/scripts/ci-bench.sh' --against HEAD --update-baseline > /dev/null 2>&1",
+    assert_int_equal(tu_sh("BITBENCH=/nonexistent '%s/scripts/ci-bench.sh' > /dev/null 2>&1", tu_srcdir()), 2);
+    assert_int_equal(tu_sh("BITBENCH='%s' '%s/scripts/ci-bench.sh' --seconds -3 > /dev/null 2>&1", tu_bitbench_bin(), tu_srcdir()), 2);
+    assert_int_equal(tu_sh("BITBENCH='%s' '%s/scripts/ci-bench.sh' --against HEAD --update-baseline > /dev/null 2>&1",
                         tu_bitbench_bin(), tu_srcdir()), 2);
 }
 
@@ -68,26 +55,26 @@ static void test_bad_options_exit_2(void **state)
 static void test_missing_baseline_exit_2(void **state)
 {
     (void)state;
-    assert_int_equal(sh("BITBENCH='%s' '%s/scripts/ci-bench.sh' --kernels fp16-scalar-ref --baseline '%s/none.jsonl' "
+    assert_int_equal(tu_sh("BITBENCH='%s' '%s/scripts/ci-bench.sh' --kernels fp16-scalar-ref --baseline '%s/none.jsonl' "
                         "--out '%s/out' > /dev/null 2>&1", tu_bitbench_bin(), tu_srcdir(), tmpdir, tmpdir), 2);
-    assert_int_equal(sh("test -e '%s/out/run.jsonl'", tmpdir), 1); /* nothing was measured */
+    assert_int_equal(tu_sh("test -e '%s/out/run.jsonl'", tmpdir), 1); /* nothing was measured */
 }
 
 /* --against a revision that does not exist: bad input, before any build or timing. */
 static void test_bad_against_exit_2(void **state)
 {
     (void)state;
-    assert_int_equal(sh("BITBENCH='%s' '%s/scripts/ci-bench.sh' --against no-such-revision-xyz --out '%s/ab' "
+    assert_int_equal(tu_sh("BITBENCH='%s' '%s/scripts/ci-bench.sh' --against no-such-revision-xyz --out '%s/ab' "
                         "> '%s/ab.log' 2>&1", tu_bitbench_bin(), tu_srcdir(), tmpdir, tmpdir), 2);
-    assert_int_equal(sh("grep -q \"no-such-revision-xyz': not a commit\" '%s/ab.log'", tmpdir), 0);
+    assert_int_equal(tu_sh("grep -q \"no-such-revision-xyz': not a commit\" '%s/ab.log'", tmpdir), 0);
 }
 
 /* The help text documents both modes. */
 static void test_help_names_both_modes(void **state)
 {
     (void)state;
-    assert_int_equal(sh("'%s/scripts/ci-bench.sh' --help | grep -q -- '--against REF'", tu_srcdir()), 0);
-    assert_int_equal(sh("'%s/scripts/ci-bench.sh' --help | grep -q -- '--update-baseline'", tu_srcdir()), 0);
+    assert_int_equal(tu_sh("'%s/scripts/ci-bench.sh' --help | grep -q -- '--against REF'", tu_srcdir()), 0);
+    assert_int_equal(tu_sh("'%s/scripts/ci-bench.sh' --help | grep -q -- '--update-baseline'", tu_srcdir()), 0);
 }
 
 int main(void)

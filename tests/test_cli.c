@@ -17,25 +17,6 @@
 #include "testutil.h"
 
 /* Runs `bitbench <args>`; returns the exit status, stdout and stderr in out/err. */
-static int run(const char *env, const char *args, char *out, size_t outlen, char *err, size_t errlen)
-{
-    char cmd[1024], errfile[] = "/tmp/bitbench-cli-XXXXXX";
-    int fd = mkstemp(errfile);
-    assert_true(fd >= 0);
-    snprintf(cmd, sizeof cmd, "%s %s %s 2>%s", env ? env : "", tu_bitbench_bin(), args, errfile);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t got = fread(out, 1, outlen - 1, p);
-    out[got] = '\0';
-    int status = pclose(p);
-    FILE *e = fdopen(fd, "r");
-    got = fread(err, 1, errlen - 1, e);
-    err[got] = '\0';
-    fclose(e);
-    unlink(errfile);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 typedef struct bad_case {
     const char *env, *args, *must_say;
 } bad_case;
@@ -66,7 +47,7 @@ static void test_bad_input_exits_2_with_one_line(void **state)
     };
     char out[4096], err[4096];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int rc = run(cases[i].env, cases[i].args, out, sizeof out, err, sizeof err);
+        int rc = tu_run_bitbench(cases[i].env, cases[i].args, out, sizeof out, err, sizeof err);
         if (rc != 2 || !strstr(err, cases[i].must_say))
             print_error("`bitbench %s`: exit %d, stderr: %s", cases[i].args, rc, err);
         assert_int_equal(rc, 2);
@@ -82,7 +63,7 @@ static void test_gemm_json_every_format_checked(void **state)
 {
     (void)state;
     static char out[1 << 20], err[1 << 16];
-    int rc = run(NULL, "gemm --kernel all --m 40 --k 300 --n 2 --reps 3 --warm --no-ceiling --json", out,
+    int rc = tu_run_bitbench(NULL, "gemm --kernel all --m 40 --k 300 --n 2 --reps 3 --warm --no-ceiling --json", out,
                  sizeof out, err, sizeof err);
     assert_int_equal(rc, 0);
     int lines = 0;
@@ -107,7 +88,7 @@ static void test_list_json_and_isa_cap(void **state)
 {
     (void)state;
     static char out[1 << 18], err[4096];
-    assert_int_equal(run("BITBENCH_ISA=scalar", "list --json", out, sizeof out, err, sizeof err), 0);
+    assert_int_equal(tu_run_bitbench("BITBENCH_ISA=scalar", "list --json", out, sizeof out, err, sizeof err), 0);
     json_error_t je;
     json_t *o = json_loads(out, 0, &je);
     assert_non_null(o);

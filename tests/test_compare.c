@@ -642,25 +642,6 @@ static void test_bad_files_are_refused(void **state)
 
 /* ------------------------------------------------------------------ the program */
 
-/* Runs `bitbench <args>`; exit status; stdout into out; stderr into err. */
-static int run_bitbench(const char *args, char *out, size_t outlen, char *err, size_t errlen)
-{
-    char cmd[2048], errfile[] = "/tmp/bitbench-compare-err-XXXXXX";
-    int fd = mkstemp(errfile);
-    assert_true(fd >= 0);
-    snprintf(cmd, sizeof cmd, "%s %s 2>%s", tu_bitbench_bin(), args, errfile);
-    FILE *p = popen(cmd, "r");
-    size_t got = fread(out, 1, outlen - 1, p);
-    out[got] = '\0';
-    int status = pclose(p);
-    FILE *e = fdopen(fd, "r");
-    got = fread(err, 1, errlen - 1, e);
-    err[got] = '\0';
-    fclose(e);
-    unlink(errfile);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 typedef struct files {
     char *base, *same, *slow_int8, *other_machine;
 } files;
@@ -691,12 +672,12 @@ static void test_program_exit_codes_and_formats(void **state)
     char args[1024];
 
     snprintf(args, sizeof args, "compare %s %s", f.base, f.same);
-    assert_int_equal(run_bitbench(args, out, sizeof out, err, sizeof err), 0);
+    assert_int_equal(tu_run_bitbench(NULL, args, out, sizeof out, err, sizeof err), 0);
     assert_non_null(strstr(out, "| key |")); /* markdown by default */
     assert_non_null(strstr(out, "0 regression(s)"));
 
     snprintf(args, sizeof args, "compare %s %s --format json", f.base, f.slow_int8);
-    assert_int_equal(run_bitbench(args, out, sizeof out, err, sizeof err), 1);
+    assert_int_equal(tu_run_bitbench(NULL, args, out, sizeof out, err, sizeof err), 1);
     json_error_t je;
     json_t *j = json_loads(out, 0, &je);
     assert_non_null(j);
@@ -714,7 +695,7 @@ static void test_program_exit_codes_and_formats(void **state)
     json_decref(j);
 
     snprintf(args, sizeof args, "compare %s %s --format bencher", f.base, f.slow_int8);
-    assert_int_equal(run_bitbench(args, out, sizeof out, err, sizeof err), 1);
+    assert_int_equal(tu_run_bitbench(NULL, args, out, sizeof out, err, sizeof err), 1);
     j = json_loads(out, 0, &je);
     json_t *lat = json_object_get(json_object_get(j, "gemm:256x512|int8|int8-a|t1|b1|cold"), "latency");
     assert_true(json_is_number(json_object_get(lat, "value")));
@@ -723,7 +704,7 @@ static void test_program_exit_codes_and_formats(void **state)
     json_decref(j);
 
     snprintf(args, sizeof args, "compare %s %s --format github-action-benchmark --normalize fp16-ref", f.base, f.same);
-    assert_int_equal(run_bitbench(args, out, sizeof out, err, sizeof err), 0);
+    assert_int_equal(tu_run_bitbench(NULL, args, out, sizeof out, err, sizeof err), 0);
     j = json_loads(out, 0, &je);
     assert_int_equal(json_array_size(j), 3);
     json_array_foreach(j, i, r) {
@@ -758,7 +739,7 @@ static void test_program_bad_input_exits_2(void **state)
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         snprintf(args, sizeof args, cases[c].fmt, f.base, f.same);
-        int rc = run_bitbench(args, out, sizeof out, err, sizeof err);
+        int rc = tu_run_bitbench(NULL, args, out, sizeof out, err, sizeof err);
         if (rc != 2 || !strstr(err, cases[c].must_say))
             print_error("`compare %s`: exit %d, stderr %s\n", args, rc, err);
         assert_int_equal(rc, 2);
@@ -766,10 +747,10 @@ static void test_program_bad_input_exits_2(void **state)
         assert_ptr_equal(strchr(err, '\n'), err + strlen(err) - 1); /* one line */
     }
     snprintf(args, sizeof args, "compare %s %s", f.base, f.other_machine);
-    assert_int_equal(run_bitbench(args, out, sizeof out, err, sizeof err), 2);
+    assert_int_equal(tu_run_bitbench(NULL, args, out, sizeof out, err, sizeof err), 2);
     assert_non_null(strstr(err, "different machines"));
     snprintf(args, sizeof args, "compare %s %s --allow-different-machines", f.base, f.other_machine);
-    assert_int_equal(run_bitbench(args, out, sizeof out, err, sizeof err), 0);
+    assert_int_equal(tu_run_bitbench(NULL, args, out, sizeof out, err, sizeof err), 0);
     assert_non_null(strstr(out, "DIFFERENT machines"));
     free_files(&f);
 }
@@ -889,7 +870,7 @@ static void test_history_command(void **state)
     }
     static char out[1 << 16], err[8192];
     snprintf(args, sizeof args, "history %s --out %s/plot --json", dir, dir);
-    int rc = run_bitbench(args, out, sizeof out, err, sizeof err);
+    int rc = tu_run_bitbench(NULL, args, out, sizeof out, err, sizeof err);
     if (rc != 0)
         print_error("history: %s\n", err);
     assert_int_equal(rc, 0);

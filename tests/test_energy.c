@@ -14,10 +14,10 @@
 
 #include "../harness/probe/energy.h"
 #include "../harness/probe/probe.h"
+#include "testutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <linux/perf_event.h>
 #include <math.h>
@@ -104,23 +104,16 @@ static void zone(const char *id, const char *name, uint64_t energy, uint64_t ran
     }
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static int make_root(void **state)
 {
     (void)state;
-    snprintf(root, sizeof root, "/tmp/bb_energy_test_XXXXXX");
-    return mkdtemp(root) ? 0 : -1;
+    return tu_temp_dir(root, sizeof root, "bb_energy_test");
 }
 
 static int remove_root(void **state)
 {
     (void)state;
-    return nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return tu_remove_tree(root);
 }
 
 /* Two sockets: package + core + dram each, a psys zone, and an mmio duplicate. */

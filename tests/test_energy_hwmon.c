@@ -19,7 +19,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
@@ -83,27 +82,20 @@ static void chip(const char *dir, const char *name)
     write_file(rel, text);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static int make_root(void **state)
 {
     (void)state;
-    snprintf(root, sizeof root, "/tmp/bb_hwmon_test_XXXXXX");
-    return mkdtemp(root) ? 0 : -1;
+    return tu_temp_dir(root, sizeof root, "bb_hwmon_test");
 }
 
 static int remove_root(void **state)
 {
     (void)state;
-    int ret = nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    int ret = tu_remove_tree(root);
     for (int i = 0; ret != 0 && i < 20; i++) { /* a stopped ticker's last file may linger */
         struct timespec ms50 = {0, 50000000};
         nanosleep(&ms50, NULL);
-        ret = nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        ret = tu_remove_tree(root);
     }
     return ret;
 }

@@ -14,30 +14,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include "testutil.h"
-
-static int shell(const char *cmd)
-{
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static void test_outputs_match_expected(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/bitbench-golden-XXXXXX", cmd[8192];
-    assert_non_null(mkdtemp(dir));
-    snprintf(cmd, sizeof cmd, "cd '%s' && tests/golden/render.sh '%s' '%s/out'", tu_srcdir(), tu_bitbench_bin(), dir);
-    assert_int_equal(shell(cmd), 0);
-    snprintf(cmd, sizeof cmd, "cd '%s' && diff -r tests/golden/expected '%s/out' >&2", tu_srcdir(), dir);
-    int rc = shell(cmd);
+    char dir[64];
+    assert_int_equal(tu_temp_dir(dir, sizeof dir, "bitbench-golden"), 0);
+    assert_int_equal(tu_sh("cd '%s' && tests/golden/render.sh '%s' '%s/out'", tu_srcdir(), tu_bitbench_bin(), dir), 0);
+    int rc = tu_sh("cd '%s' && diff -r tests/golden/expected '%s/out' >&2", tu_srcdir(), dir);
     if (rc)
         print_error("the outputs above differ from tests/golden/expected (left: expected)\n");
     assert_int_equal(rc, 0);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    shell(cmd);
+    tu_remove_tree(dir);
 }
 
 int main(void)

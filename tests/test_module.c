@@ -36,18 +36,6 @@ static const char *module_path(const char *rel)
     return p;
 }
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static int forget(void **state)
 {
     (void)state;
@@ -242,15 +230,15 @@ static void test_program_refuses_and_reports(void **state)
     int fd = mkstemp(out);
     assert_true(fd >= 0);
     /* refused: exit 2 and one line naming the module and the reason */
-    assert_int_equal(sh("'%s' gemm --plugin '%s' --impl fp16-test-wrong %s > /dev/null 2> '%s'", tu_bitbench_bin(),
+    assert_int_equal(tu_sh("'%s' gemm --plugin '%s' --impl fp16-test-wrong %s > /dev/null 2> '%s'", tu_bitbench_bin(),
                         module_path("tests/modules/abi2.so"), shape, out), 2);
-    assert_int_equal(sh("test $(wc -l < '%s') = 1 && grep -q 'ABI version 2' '%s'", out, out), 0);
-    assert_int_equal(sh("'%s' list --plugin '%s' > /dev/null 2>&1", tu_bitbench_bin(), module_path("tests/modules/nosym.so")), 2);
-    assert_int_equal(sh("'%s' list --plugin '%s' > /dev/null 2>&1", tu_bitbench_bin(), module_path("tests/modules/clash.so")), 2);
+    assert_int_equal(tu_sh("test $(wc -l < '%s') = 1 && grep -q 'ABI version 2' '%s'", out, out), 0);
+    assert_int_equal(tu_sh("'%s' list --plugin '%s' > /dev/null 2>&1", tu_bitbench_bin(), module_path("tests/modules/nosym.so")), 2);
+    assert_int_equal(tu_sh("'%s' list --plugin '%s' > /dev/null 2>&1", tu_bitbench_bin(), module_path("tests/modules/clash.so")), 2);
     /* the example: listed, checked and timed */
-    assert_int_equal(sh("'%s' list --plugin '%s' | grep -q '^  fp16-example-c4 .*(module '", tu_bitbench_bin(),
+    assert_int_equal(tu_sh("'%s' list --plugin '%s' | grep -q '^  fp16-example-c4 .*(module '", tu_bitbench_bin(),
                         module_path("examples/fp16-example.so")), 0);
-    assert_int_equal(sh("'%s' gemm --plugin '%s' --impl fp16-example-c4 %s --json > '%s' 2> /dev/null", tu_bitbench_bin(),
+    assert_int_equal(tu_sh("'%s' gemm --plugin '%s' --impl fp16-example-c4 %s --json > '%s' 2> /dev/null", tu_bitbench_bin(),
                         module_path("examples/fp16-example.so"), shape, out), 0);
     json_t *j = json_load_file(out, JSON_DISABLE_EOF_CHECK, NULL);
     assert_non_null(j);
@@ -258,7 +246,7 @@ static void test_program_refuses_and_reports(void **state)
     assert_true(json_is_object(json_object_get(j, "latency_ns")));
     json_decref(j);
     /* a wrong kernel: exit 1, reported failed, not timed */
-    assert_int_equal(sh("'%s' gemm --plugin '%s' --impl fp16-test-wrong %s --json > '%s' 2> /dev/null", tu_bitbench_bin(),
+    assert_int_equal(tu_sh("'%s' gemm --plugin '%s' --impl fp16-test-wrong %s --json > '%s' 2> /dev/null", tu_bitbench_bin(),
                         module_path("tests/modules/wrong.so"), shape, out), 1);
     j = json_load_file(out, JSON_DISABLE_EOF_CHECK, NULL);
     assert_non_null(j);
@@ -267,10 +255,10 @@ static void test_program_refuses_and_reports(void **state)
     assert_non_null(json_object_get(j, "latency_unavailable"));
     json_decref(j);
     /* --paired needs pairs */
-    assert_int_equal(sh("'%s' gemm --plugin '%s' --impl fp16-example-c4 --paired %s > /dev/null 2>&1", tu_bitbench_bin(),
+    assert_int_equal(tu_sh("'%s' gemm --plugin '%s' --impl fp16-example-c4 --paired %s > /dev/null 2>&1", tu_bitbench_bin(),
                         module_path("examples/fp16-example.so"), shape), 2);
     /* a malformed injection is bad input */
-    assert_int_equal(sh("BITBENCH_INJECT_SLOWDOWN=fp16-scalar-ref:0.5 '%s' gemm --impl fp16-scalar-ref %s "
+    assert_int_equal(tu_sh("BITBENCH_INJECT_SLOWDOWN=fp16-scalar-ref:0.5 '%s' gemm --impl fp16-scalar-ref %s "
                         "> /dev/null 2>&1", tu_bitbench_bin(), shape), 2);
     remove(out);
 }

@@ -36,42 +36,12 @@ static const char *const two_machines[] = {FIX "vm.jsonl", FIX "metal.jsonl"};
 
 /* ------------------------------------------------------------------ helpers */
 
-static void make_temp_dir(char *dir, size_t len)
-{
-    snprintf(dir, len, "/tmp/bitbench-report-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-}
-
-/* The report folders are flat: remove the files, then the folder. */
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char path[4096];
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-    closedir(d);
-    rmdir(dir);
-}
-
 static bool file_exists(const char *dir, const char *name)
 {
     char path[4096];
     struct stat st;
     snprintf(path, sizeof path, "%s/%s", dir, name);
     return stat(path, &st) == 0 && st.st_size > 0;
-}
-
-static char *read_in(const char *dir, const char *name)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return tu_read_file(path);
 }
 
 /* Runs the report with its messages captured; returns the exit status, log in *log. */
@@ -87,31 +57,15 @@ static int run_report(const char *const *inputs, size_t n, const char *out_dir, 
     return rc;
 }
 
-/* `env bitbench args` through the shell; exit status, stderr into err. */
-static int run_cli(const char *env, const char *args, char *err, size_t errlen)
-{
-    char cmd[2048], errfile[] = "/tmp/bitbench-report-err-XXXXXX";
-    int fd = mkstemp(errfile);
-    assert_true(fd >= 0);
-    close(fd);
-    snprintf(cmd, sizeof cmd, "%s %s %s >/dev/null 2>%s", env, tu_bitbench_bin(), args, errfile);
-    int status = system(cmd);
-    char *text = tu_read_file(errfile);
-    snprintf(err, errlen, "%s", text ? text : "");
-    free(text);
-    unlink(errfile);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 /* ------------------------------------------------------------------ the tables */
 
 static void test_markdown_matches_golden(void **state)
 {
     (void)state;
     char dir[64], *log = NULL;
-    make_temp_dir(dir, sizeof dir);
+    assert_int_equal(tu_temp_dir(dir, sizeof dir, "bitbench-report"), 0);
     assert_int_equal(run_report(two_machines, 2, dir, true, &log), 0);
-    char *got = read_in(dir, "REPORT.md");
+    char *got = tu_read_in(dir, "REPORT.md");
     assert_non_null(got);
     if (getenv("BITBENCH_UPDATE_GOLDEN")) {
         FILE *f = fopen(GOLDEN, "w");
@@ -134,7 +88,7 @@ static void test_markdown_matches_golden(void **state)
     free(got);
     free(want);
     free(log);
-    remove_dir(dir);
+    tu_remove_tree(dir);
 }
 
 /* The row of vm.jsonl with this model, format, batch 1 and 2 threads, read with jansson
@@ -166,9 +120,9 @@ static void test_table1_cells_match_the_jsonl(void **state)
 {
     (void)state;
     char dir[64], *log = NULL;
-    make_temp_dir(dir, sizeof dir);
+    assert_int_equal(tu_temp_dir(dir, sizeof dir, "bitbench-report"), 0);
     assert_int_equal(run_report(two_machines, 2, dir, true, &log), 0);
-    char *md = read_in(dir, "REPORT.md");
+    char *md = tu_read_in(dir, "REPORT.md");
     assert_non_null(md);
     static const char *const cases[][2] = {{"700M", "tern2"}, {"1.3B", "int8"}, {"3B", "tern1.6"}};
     for (size_t i = 0; i < 3; i++) {
@@ -200,7 +154,7 @@ static void test_table1_cells_match_the_jsonl(void **state)
     assert_non_null(strstr(md, "| pot4 | 84.0 | 146 | 379 | unavailable: check_failed | 7726 † |"));
     free(md);
     free(log);
-    remove_dir(dir);
+    tu_remove_tree(dir);
 }
 
 /* The cell rules: an ok row beats a failed one, the latest beats older ones, and the tables'
@@ -291,7 +245,7 @@ static void test_no_usable_rows_is_exit_2(void **state)
 {
     (void)state;
     char dir[64], path[128], *log = NULL;
-    make_temp_dir(dir, sizeof dir);
+    assert_int_equal(tu_temp_dir(dir, sizeof dir, "bitbench-report"), 0);
     snprintf(path, sizeof path, "%s/garbage.jsonl", dir);
     FILE *f = fopen(path, "w");
     fputs("not json\n{\"kind\": \"sweep\"}\n", f);
@@ -304,15 +258,15 @@ static void test_no_usable_rows_is_exit_2(void **state)
     /* the same through the command line, with a one-line error */
     char err[4096], args[512];
     snprintf(args, sizeof args, "report %s --out %s --no-plots", path, dir);
-    assert_int_equal(run_cli("", args, err, sizeof err), 2);
+    assert_int_equal(tu_run_bitbench("", args, NULL, 0, err, sizeof err), 2);
     assert_non_null(strstr(err, "no usable sweep rows"));
-    assert_int_equal(run_cli("", "report", err, sizeof err), 2);
+    assert_int_equal(tu_run_bitbench("", "report", NULL, 0, err, sizeof err), 2);
     assert_non_null(strstr(err, "no results file"));
-    assert_int_equal(run_cli("", "report " FIX "vm.jsonl --bogus", err, sizeof err), 2);
+    assert_int_equal(tu_run_bitbench("", "report " FIX "vm.jsonl --bogus", NULL, 0, err, sizeof err), 2);
     assert_non_null(strstr(err, "--bogus"));
-    assert_int_equal(run_cli("", "report " FIX "vm.jsonl --out /proc/nope --no-plots", err, sizeof err), 2);
+    assert_int_equal(tu_run_bitbench("", "report " FIX "vm.jsonl --out /proc/nope --no-plots", NULL, 0, err, sizeof err), 2);
     assert_non_null(strstr(err, "/proc/nope"));
-    remove_dir(dir);
+    tu_remove_tree(dir);
 }
 
 /* ------------------------------------------------------------------ plots */
@@ -347,20 +301,20 @@ static void test_plots_are_pngs_of_the_promised_size(void **state)
         skip();
     }
     char dir[64], *log = NULL;
-    make_temp_dir(dir, sizeof dir);
+    assert_int_equal(tu_temp_dir(dir, sizeof dir, "bitbench-report"), 0);
     assert_int_equal(run_report(two_machines, 2, dir, false, &log), 0);
     static const struct { const char *name; uint32_t w, h; } figs[] = {
         {"m1-latency", 1200, 950}, {"m1-memory", 1200, 950},   {"m1-energy", 1200, 950},
         {"m1-throughput", 1400, 650}, {"m1-roofline", 1400, 650}, {"m2-latency", 1200, 950},
         {"m2-energy", 1200, 950},  {"m2-throughput", 1400, 650}, {"cross_machine", 1400, 950},
     };
-    char *md = read_in(dir, "REPORT.md");
+    char *md = tu_read_in(dir, "REPORT.md");
     for (size_t i = 0; i < sizeof figs / sizeof *figs; i++) {
         char path[256], name[64];
         snprintf(path, sizeof path, "%s/%s.png", dir, figs[i].name);
         uint32_t w = 0, h = 0;
         if (!png_size(path, &w, &h) || w != figs[i].w || h != figs[i].h) {
-            char *gl = read_in(dir, "gnuplot.log");
+            char *gl = tu_read_in(dir, "gnuplot.log");
             print_error("%s: %ux%u, want %ux%u; gnuplot.log:\n%s\n", path, w, h, figs[i].w, figs[i].h, gl ? gl : "");
             free(gl);
         }
@@ -378,19 +332,19 @@ static void test_plots_are_pngs_of_the_promised_size(void **state)
     assert_null(strstr(md, "gnuplot failed"));
     free(md);
     free(log);
-    remove_dir(dir);
+    tu_remove_tree(dir);
 }
 
 static void test_without_gnuplot_tables_and_data_exit_0(void **state)
 {
     (void)state;
     char dir[64], args[512], err[4096];
-    make_temp_dir(dir, sizeof dir);
+    assert_int_equal(tu_temp_dir(dir, sizeof dir, "bitbench-report"), 0);
     snprintf(args, sizeof args, "report " FIX "vm.jsonl --out %s --reference " REFERENCE, dir);
     /* an empty PATH hides gnuplot (the binary is named by a path, so the shell still finds it) */
-    assert_int_equal(run_cli("BITBENCH_GNUPLOT= PATH=/nonexistent", args, err, sizeof err), 0);
+    assert_int_equal(tu_run_bitbench("BITBENCH_GNUPLOT= PATH=/nonexistent", args, NULL, 0, err, sizeof err), 0);
     assert_non_null(strstr(err, "plots skipped: gnuplot was not found on PATH"));
-    char *md = read_in(dir, "REPORT.md");
+    char *md = tu_read_in(dir, "REPORT.md");
     assert_non_null(md);
     assert_non_null(strstr(md, "Plots skipped: gnuplot was not found on PATH (/nonexistent)"));
     assert_non_null(strstr(md, "### Table 1"));
@@ -403,7 +357,7 @@ static void test_without_gnuplot_tables_and_data_exit_0(void **state)
     }
     assert_false(file_exists(dir, "latency.png"));
     /* the .dat files carry the JSONL's numbers: measured and extrapolated in their columns */
-    char *lat = read_in(dir, "latency.dat");
+    char *lat = tu_read_in(dir, "latency.dat");
     json_t *row = fixture_row("70B", "tern2");
     char want[128];
     snprintf(want, sizeof want, "70B 70 %.6g ? %.6g",
@@ -415,7 +369,7 @@ static void test_without_gnuplot_tables_and_data_exit_0(void **state)
     json_decref(row);
     free(lat);
     free(md);
-    remove_dir(dir);
+    tu_remove_tree(dir);
 }
 
 /* Blocks ("# block N") in a .dat file, and whether each has a data line: gnuplot reads a
@@ -445,7 +399,7 @@ static void test_every_series_block_has_a_line(void **state)
 {
     (void)state;
     char dir[64], path[128], *log = NULL;
-    make_temp_dir(dir, sizeof dir);
+    assert_int_equal(tu_temp_dir(dir, sizeof dir, "bitbench-report"), 0);
     /* the fixture with every int8 row unmeasured: int8 has no point in any figure */
     snprintf(path, sizeof path, "%s/int8-skipped.jsonl", dir);
     FILE *in = fopen(FIX "vm.jsonl", "r"), *out = fopen(path, "w");
@@ -475,7 +429,7 @@ static void test_every_series_block_has_a_line(void **state)
     static const char *const files[] = {"latency.dat", "memory.dat", "energy.dat", "batch.dat", "roofline.dat",
                                         "bandwidth.dat"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-        char *text = read_in(dir, files[i]);
+        char *text = tu_read_in(dir, files[i]);
         assert_non_null(text);
         int blocks, with_data = blocks_with_data(text, &blocks);
         if (blocks != 5 || with_data != 5)
@@ -485,7 +439,7 @@ static void test_every_series_block_has_a_line(void **state)
         free(text);
     }
     free(log);
-    remove_dir(dir);
+    tu_remove_tree(dir);
 }
 
 int main(void)

@@ -37,29 +37,6 @@ enum { N_FILES = sizeof fleet_files / sizeof *fleet_files };
 
 /* ------------------------------------------------------------------ helpers */
 
-static char *read_in(const char *dir, const char *name)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return tu_read_file(path);
-}
-
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char path[4096];
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-    closedir(d);
-    rmdir(dir);
-}
-
 /* The fleet section of the given inputs, as a string. */
 static char *fleet_markdown(const char *const *files, size_t n)
 {
@@ -252,7 +229,7 @@ static void test_figure_data(void **state)
     assert_string_equal(bb_report_fleet_model(&r), "70B");
     char why[256] = "";
     assert_int_equal(bb_report_fleet_data(&r, dir, why, sizeof why), 0);
-    char *dat = read_in(dir, "fleet.dat"), *vars = read_in(dir, "fleetvars.gp");
+    char *dat = tu_read_in(dir, "fleet.dat"), *vars = tu_read_in(dir, "fleetvars.gp");
     assert_non_null(dat);
     assert_non_null(vars);
     /* a block per machine, a line per format in each (every block has every format) */
@@ -277,7 +254,7 @@ static void test_figure_data(void **state)
     free(vars);
     bb_report_free(&r);
     fclose(log);
-    remove_dir(dir);
+    tu_remove_tree(dir);
 }
 
 static bool png_size(const char *path, uint32_t *w, uint32_t *h)
@@ -313,7 +290,7 @@ static void test_report_draws_the_figure(void **state)
     uint32_t w = 0, h = 0;
     snprintf(path, sizeof path, "%s/fleet.png", dir);
     if (!png_size(path, &w, &h)) {
-        char *gl = read_in(dir, "gnuplot.log");
+        char *gl = tu_read_in(dir, "gnuplot.log");
         print_error("no %s; gnuplot.log:\n%s\n", path, gl ? gl : "");
         free(gl);
     }
@@ -322,12 +299,12 @@ static void test_report_draws_the_figure(void **state)
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     assert_true(st.st_size > 10000); /* bars and text, not a blank canvas */
-    char *md = read_in(dir, "REPORT.md");
+    char *md = tu_read_in(dir, "REPORT.md");
     assert_non_null(md);
     assert_non_null(strstr(md, "](fleet.png)"));
     assert_non_null(strstr(md, "## Across machines: which CPU gains most from each format"));
     free(md);
-    remove_dir(dir);
+    tu_remove_tree(dir);
 }
 
 int main(void)

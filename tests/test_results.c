@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../harness/results/results.h"
+#include "testutil.h"
 
 static char dir[64];
 static char err[512];
@@ -22,16 +23,13 @@ static char err[512];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/bb_results_XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return tu_temp_dir(dir, sizeof dir, "bb_results");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_remove_tree(dir);
 }
 
 static void path_in_dir(char *buf, size_t len, const char *name) { snprintf(buf, len, "%s/%s", dir, name); }

@@ -11,6 +11,7 @@
 
 #include "../harness/machine/machine.h"
 #include "../harness/tune/tune.h"
+#include "testutil.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -347,15 +348,13 @@ static void test_paired_ratio(void **state)
 static int setup(void **state)
 {
     (void)state;
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return tu_temp_dir(tmpdir, sizeof tmpdir, "bitbench-test-tune");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_remove_tree(tmpdir);
 }
 
 int main(void)

@@ -2,10 +2,14 @@
 #include "testutil.h"
 #include "../harness/base/rng.h"
 
+#include <ftw.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 const char *tu_bitbench_bin(void)
 {
@@ -34,6 +38,73 @@ char *tu_read_file(const char *path)
     fclose(f);
     return buf;
 }
+
+char *tu_read_in(const char *dir, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return tu_read_file(path);
+}
+
+int tu_run_bitbench(const char *env, const char *args, char *out, size_t outlen, char *err, size_t errlen)
+{
+    char cmd[8192], errfile[] = "/tmp/bitbench-test-err-XXXXXX";
+    int fd = mkstemp(errfile);
+    if (fd < 0)
+        return -1;
+    snprintf(cmd, sizeof cmd, "%s %s %s 2>%s", env ? env : "", tu_bitbench_bin(), args, errfile);
+    FILE *p = popen(cmd, "r");
+    if (!p) {
+        close(fd);
+        unlink(errfile);
+        return -1;
+    }
+    char sink[4096];
+    size_t got;
+    if (out) {
+        got = fread(out, 1, outlen - 1, p);
+        out[got] = '\0';
+    }
+    while (fread(sink, 1, sizeof sink, p) > 0) /* the rest, so the command never blocks on a full pipe */
+        ;
+    int status = pclose(p);
+    FILE *e = fdopen(fd, "r");
+    if (err && e) {
+        got = fread(err, 1, errlen - 1, e);
+        err[got] = '\0';
+    }
+    if (e)
+        fclose(e);
+    else
+        close(fd);
+    unlink(errfile);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int tu_sh(const char *fmt, ...)
+{
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int tu_temp_dir(char *dir, size_t len, const char *prefix)
+{
+    snprintf(dir, len, "/tmp/%s-XXXXXX", prefix);
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+int tu_remove_tree(const char *path) { return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
 uint64_t tu_rand_u64(uint64_t *s) { return bb_rng_u64(s); }
 float tu_rand_f32(uint64_t *s) { return bb_rng_f32(s); }

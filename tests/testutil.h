@@ -13,6 +13,20 @@ const char *tu_bitbench_bin(void);
 const char *tu_srcdir(void);
 /* A whole file as a NUL-terminated string (free it), or NULL if it cannot be read. */
 char *tu_read_file(const char *path);
+/* The same for dir/name. */
+char *tu_read_in(const char *dir, const char *name);
+
+/* `env bitbench args` through the shell (env may be NULL): its exit status (-1 when it did
+ * not exit); stdout into out, stderr into err, each NUL-terminated and cut to fit (out or err
+ * NULL: dropped). */
+int tu_run_bitbench(const char *env, const char *args, char *out, size_t outlen, char *err, size_t errlen);
+/* A shell command made like printf: its exit status (-1 when it did not exit). */
+int tu_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A fresh directory /tmp/<prefix>-XXXXXX, its path into dir (len >= strlen(prefix) + 13);
+ * 0, or -1. */
+int tu_temp_dir(char *dir, size_t len, const char *prefix);
+/* Removes path and everything below it (depth first, links not followed); 0, or -1. */
+int tu_remove_tree(const char *path);
 
 /* xorshift64*: reproducible across machines (rand() is not). */
 uint64_t tu_rand_u64(uint64_t *state);

@@ -7,6 +7,7 @@
 #include "../results/results.h"
 #include "../results/row.h"
 #include "../base/stats.h"
+#include "../base/file.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -262,13 +263,7 @@ int bb_rowset_load(const char *path, bb_rowset *s, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
     s->path = strdup(path);
-    FILE *f = fopen(path, "r");
-    struct stat st; /* a directory opens, then reads as empty; a device is one endless line */
-    if (f && fstat(fileno(f), &st) == 0 && (S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
-        fclose(f);
-        f = NULL;
-        errno = S_ISDIR(st.st_mode) ? EISDIR : ENODEV;
-    }
+    FILE *f = bb_fopen_readable(path, "r");
     if (!f) {
         snprintf(err, errlen, "'%s': cannot open for reading: %s", path, errno == ENODEV ? "a device, not a file" : strerror(errno));
         return -1;

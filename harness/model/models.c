@@ -1,5 +1,6 @@
 /* harness/model/models.c - the model catalogue and what follows from a shape (models.h). */
 #include "models.h"
+#include "../base/file.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -202,13 +203,7 @@ int bb_models_parse(const char *text, bb_model *out, size_t cap, size_t *n, char
 
 int bb_models_load(const char *path, bb_model *out, size_t cap, size_t *n, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    struct stat st; /* a directory opens, then reads as empty; a device is one endless line */
-    if (f && fstat(fileno(f), &st) == 0 && (S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
-        fclose(f);
-        f = NULL;
-        errno = S_ISDIR(st.st_mode) ? EISDIR : ENODEV;
-    }
+    FILE *f = bb_fopen_readable(path, "rb");
     if (!f) {
         snprintf(err, errlen, "%s: %s", path, errno == ENODEV ? "a device, not a file" : strerror(errno));
         return -1;

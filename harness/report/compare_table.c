@@ -2,7 +2,7 @@
  * and the Bencher and github-action-benchmark formats of a comparison (compare_table.h). */
 #include "compare_table.h"
 
-#include "markdown.h"
+#include "text.h"
 #include "../results/value.h"
 
 #include <math.h>

@@ -2,7 +2,7 @@
  * the JSON ("bitbench.history/1") and the gnuplot data of a set of key series (history_table.h). */
 #include "history_table.h"
 
-#include "markdown.h"
+#include "text.h"
 
 #include <jansson.h>
 #include <limits.h>

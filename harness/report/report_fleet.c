@@ -6,6 +6,7 @@
 #include "report_fleet.h"
 
 #include "../base/fmt.h"
+#include "text.h"
 
 #include <errno.h>
 #include <math.h>
@@ -247,19 +248,6 @@ void bb_report_fleet_markdown(const bb_report *r, FILE *out)
 
 /* ------------------------------------------------------------------ figure data */
 
-/* gnuplot single-quoted string: only the quote itself needs doubling. */
-static void gp_string(FILE *f, const char *s)
-{
-    fputc('\'', f);
-    for (; *s; s++) {
-        if (*s == '\'')
-            fputc('\'', f);
-        if (*s != '\n')
-            fputc(*s, f);
-    }
-    fputc('\'', f);
-}
-
 static void num(FILE *f, double v)
 {
     if (isfinite(v))
@@ -318,7 +306,7 @@ int bb_report_fleet_data(const bb_report *r, const char *dir, char *why, size_t 
         }
     }
     fprintf(vars, "# written by bitbench report for plots/fleet.gp\nfleet_model = ");
-    gp_string(vars, model ? model : "");
+    bb_gp_string(vars, model ? model : "");
     fprintf(vars, "\nfleet_have_model = %d\nfleet_format_count = %zu\nfleet_xtics = '(", model != NULL,
             r->n_formats);
     for (size_t i = 0; i < r->n_formats; i++)
@@ -330,7 +318,7 @@ int bb_report_fleet_data(const bb_report *r, const char *dir, char *why, size_t 
         bb_fmt(title, sizeof title, "%s: %s (%s, %d thread%s)", M->label, M->cpu_model, M->hostname, M->threads,
                M->threads == 1 ? "" : "s");
         fprintf(vars, "fleet_machines[%zu] = ", m + 1);
-        gp_string(vars, title);
+        bb_gp_string(vars, title);
         fprintf(vars, "\n");
     }
     int rc = write_file(dat_path, dat, why, len);

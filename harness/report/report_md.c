@@ -504,18 +504,37 @@ static void table1(const bb_report *r, int m, FILE *out)
 
 /* ------------------------------------------------------------------ Figures 2 and 3 */
 
+/* One grid of a figure: its heading, the cell, and the paper's row under it (if any). */
+typedef struct grid_part {
+    const char *heading;
+    grid_fn fn;
+    double scale;
+    const char *suffix;
+    bool ratio;
+    const char *paper_label, *paper_metric; /* NULL: no paper row */
+} grid_part;
+
+static void grids(const bb_report *r, int m, FILE *out, const grid_part *parts, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        fprintf(out, "%s", parts[i].heading);
+        grid(r, m, out, parts[i].fn, parts[i].scale, parts[i].suffix, parts[i].ratio);
+        if (parts[i].paper_label)
+            paper_grid_row(r, m, out, parts[i].paper_label, parts[i].paper_metric);
+    }
+}
+
 static void figure2(const bb_report *r, int m, FILE *out)
 {
-    fprintf(out, "### Figure 2a: decode latency per token, ms (measured, batch 1)\n\n");
-    grid(r, m, out, g_latency, 1, "", false);
-    fprintf(out, "\nSpeed-up vs fp16 (ratio of measured latencies):\n\n");
-    grid(r, m, out, g_speedup, 1, "x", true);
-    paper_grid_row(r, m, out, "paper: BitNet b1.58 vs LLaMA (GPU)", "speedup");
-    fprintf(out, "\n### Figure 2b: weight memory, GB (modeled)\n\n");
-    grid(r, m, out, g_memory, 1e-9, "", false);
-    fprintf(out, "\nReduction vs fp16 (modeled):\n\n");
-    grid(r, m, out, g_reduction, 1, "x", true);
-    paper_grid_row(r, m, out, "paper: BitNet b1.58 vs LLaMA (GPU memory)", "memory_reduction");
+    static const grid_part parts[] = {
+        {"### Figure 2a: decode latency per token, ms (measured, batch 1)\n\n", g_latency, 1, "", false, NULL, NULL},
+        {"\nSpeed-up vs fp16 (ratio of measured latencies):\n\n", g_speedup, 1, "x", true,
+         "paper: BitNet b1.58 vs LLaMA (GPU)", "speedup"},
+        {"\n### Figure 2b: weight memory, GB (modeled)\n\n", g_memory, 1e-9, "", false, NULL, NULL},
+        {"\nReduction vs fp16 (modeled):\n\n", g_reduction, 1, "x", true, "paper: BitNet b1.58 vs LLaMA (GPU memory)",
+         "memory_reduction"},
+    };
+    grids(r, m, out, parts, sizeof parts / sizeof parts[0]);
     fprintf(out, "\n");
 }
 
@@ -529,16 +548,15 @@ static bool machine_has_measured_energy(const bb_report *r, int m)
 
 static void figure3(const bb_report *r, int m, FILE *out)
 {
-    fprintf(out, "### Figure 3: energy per token\n\n"
-                 "Arithmetic energy per token, mJ (modeled at 7 nm):\n\n");
-    grid(r, m, out, g_energy7, 1e3, "", false);
-    fprintf(out, "\nArithmetic energy per token, mJ (modeled at 45 nm):\n\n");
-    grid(r, m, out, g_energy45, 1e3, "", false);
-    fprintf(out, "\nfp16 energy over the format's (modeled, 7 nm):\n\n");
-    grid(r, m, out, g_eratio7, 1, "x", true);
-    paper_grid_row(r, m, out, "paper: BitNet b1.58 end to end (secondary)", "end_to_end_energy_ratio");
-    fprintf(out, "\nfp16 energy over the format's (modeled, 45 nm):\n\n");
-    grid(r, m, out, g_eratio45, 1, "x", true);
+    static const grid_part parts[] = {
+        {"### Figure 3: energy per token\n\nArithmetic energy per token, mJ (modeled at 7 nm):\n\n", g_energy7, 1e3, "",
+         false, NULL, NULL},
+        {"\nArithmetic energy per token, mJ (modeled at 45 nm):\n\n", g_energy45, 1e3, "", false, NULL, NULL},
+        {"\nfp16 energy over the format's (modeled, 7 nm):\n\n", g_eratio7, 1, "x", true,
+         "paper: BitNet b1.58 end to end (secondary)", "end_to_end_energy_ratio"},
+        {"\nfp16 energy over the format's (modeled, 45 nm):\n\n", g_eratio45, 1, "x", true, NULL, NULL},
+    };
+    grids(r, m, out, parts, sizeof parts / sizeof parts[0]);
     const bb_paper_ref *mm = bb_report_paper(r, "all", "ternary", "matmul_energy_ratio_7nm");
     if (mm)
         fprintf(out, "\nThe paper's matmul-only factor at 7 nm is %sx (%s); ours include activation "

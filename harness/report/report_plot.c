@@ -11,6 +11,7 @@
 #include "report_fleet.h"
 
 #include "../base/fmt.h"
+#include "text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -93,19 +94,6 @@ static bool ok_row(const bb_report_row *w)
 static double measured(const bb_report_row *w, double v)
 {
     return ok_row(w) ? v : NAN;
-}
-
-/* gnuplot single-quoted string: only the quote itself needs doubling. */
-static void gp_string(FILE *f, const char *s)
-{
-    fputc('\'', f);
-    for (; *s; s++) {
-        if (*s == '\'')
-            fputc('\'', f);
-        if (*s != '\n')
-            fputc(*s, f);
-    }
-    fputc('\'', f);
 }
 
 static const bb_report_row *pick1(const bb_report *r, int m, const char *model, const char *format)
@@ -311,7 +299,7 @@ static void plotvars(const bb_report *r, int m, const char *table3_model, FILE *
     char title[512];
     machine_title(M, title, sizeof title);
     fprintf(out, "# written by bitbench report: what the scripts under plots/ need to know\nmachine_title = ");
-    gp_string(out, title);
+    bb_gp_string(out, title);
     int n = 0;
     for (size_t i = 0; i < r->n_formats; i++)
         n += bb_report_has(r, m, NULL, r->formats[i]);
@@ -323,7 +311,7 @@ static void plotvars(const bb_report *r, int m, const char *table3_model, FILE *
     xtics(r, m, out);
     fprintf(out, "have_measured = %d\nhave_energy_measured = %d\nenergy_note = ", count_measured(r, m, false) > 0,
             count_measured(r, m, true) > 0);
-    gp_string(out, energy_note(r, m));
+    bb_gp_string(out, energy_note(r, m));
     fprintf(out, "\nhave_ceiling = %d\nbandwidth_ceiling = %.6g\n", isfinite(M->ceiling_gbps),
             isfinite(M->ceiling_gbps) ? M->ceiling_gbps : 0.0);
     /* compute roofs (harness/machine/roofs.h) when the rows carry them; 0 = not drawn */
@@ -331,10 +319,10 @@ static void plotvars(const bb_report *r, int m, const char *table3_model, FILE *
     for (int k = 0; k < 3; k++)
         fprintf(out, "%s = %.6g\n", roof_vars[k], isfinite(M->roof_gops[k]) ? M->roof_gops[k] : 0.0);
     fprintf(out, "table3_model = ");
-    gp_string(out, table3_model ? table3_model : "");
+    bb_gp_string(out, table3_model ? table3_model : "");
     const char *bm = bb_report_batch_model(r, m);
     fprintf(out, "\nbatch_model = ");
-    gp_string(out, bm ? bm : "");
+    bb_gp_string(out, bm ? bm : "");
     const bb_paper_ref *mm = bb_report_paper(r, "all", "ternary", "matmul_energy_ratio_7nm");
     fprintf(out, "\nhave_paper = %d\npaper_matmul_ratio_7nm = %.6g\n", r->n_refs > 0, mm ? mm->value : 0.0);
     fprintf(out, "paper_table3 = ");
@@ -346,7 +334,7 @@ static void plotvars(const bb_report *r, int m, const char *table3_model, FILE *
     if (lb && lt && bb && bt)
         bb_fmt(p3, sizeof p3, "paper (GPU, 2x A100 80GB): LLaMA batch %g, %g tokens/s; BitNet b1.58 batch %g, "
                               "%g tokens/s", lb->value, lt->value, bb->value, bt->value);
-    gp_string(out, p3);
+    bb_gp_string(out, p3);
     fprintf(out, "\n");
 }
 
@@ -453,7 +441,7 @@ static void cross_data(const bb_report *r, datafile *d, FILE *vars)
         char title[512];
         machine_title(&r->machines[m], title, sizeof title);
         fprintf(vars, "machine_names[%zu] = ", m + 1);
-        gp_string(vars, title);
+        bb_gp_string(vars, title);
         fprintf(vars, "\n");
     }
     xtics(r, -1, vars);

@@ -2,6 +2,7 @@
  * and the resume key set (results.h). */
 #include "results.h"
 #include "row.h"
+#include "../base/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -200,17 +201,10 @@ int bb_results_read(const char *path, bb_results_row_fn fn, void *ctx, bb_result
                     char *err, size_t errlen)
 {
     memset(info, 0, sizeof *info);
-    FILE *f = fopen(path, "r");
+    FILE *f = bb_fopen_readable(path, "r");
     if (!f) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return -1;
-    }
-    /* a directory opens, then reads as empty; a device (/dev/zero) is one endless line */
-    struct stat st;
-    if (fstat(fileno(f), &st) == 0 && (S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
         snprintf(err, errlen, "cannot read %s: %s", path,
-                 S_ISDIR(st.st_mode) ? strerror(EISDIR) : "a device, not a results file");
-        fclose(f);
+                 errno == ENODEV ? "a device, not a results file" : strerror(errno));
         return -1;
     }
     char *line = NULL;

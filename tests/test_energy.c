@@ -14,6 +14,7 @@
 
 #include "../harness/probe/energy.h"
 #include "../harness/probe/probe.h"
+#include "fakesys.h"
 #include "testutil.h"
 
 #include <errno.h>
@@ -50,32 +51,8 @@ const char *__asan_default_options(void)
 
 static char root[256];
 
-static void write_file(const char *rel, const char *text)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", root, rel);
-    for (char *s = strchr(path + strlen(root) + 1, '/'); s; s = strchr(s + 1, '/')) {
-        *s = '\0';
-        mkdir(path, 0755);
-        *s = '/';
-    }
-    /* Replaced whole (rename), as sysfs would never show a half-written value: the
-     * sampler thread may be reading at the same moment. */
-    char tmp[520];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    assert_int_equal(rename(tmp, path), 0);
-}
-
-static void write_u64(const char *rel, uint64_t v)
-{
-    char text[32];
-    snprintf(text, sizeof text, "%" PRIu64 "\n", v);
-    write_file(rel, text);
-}
+static void write_file(const char *rel, const char *text) { fs_write(root, rel, text); }
+static void write_u64(const char *rel, uint64_t v) { fs_write_u64(root, rel, v); }
 
 static uint64_t read_u64(const char *path)
 {
@@ -158,20 +135,6 @@ static json_t *domain_json_of(json_t *energy, const char *kind, int socket)
             return d;
     }
     return NULL;
-}
-
-static double num(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    assert_true(json_is_number(v));
-    return json_number_value(v);
-}
-
-static const char *str(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    assert_true(json_is_string(v));
-    return json_string_value(v);
 }
 
 /* ------------------------------------------------------------------ arithmetic */
@@ -277,25 +240,25 @@ static void powercap_wrap_twice_two_sockets(void **state)
     assert_int_equal(p0->units, 1150000);
 
     json_t *j = bb_energy_json(e, 10);
-    assert_string_equal(str(j, "status"), "measured");
-    assert_string_equal(str(j, "source"), "powercap");
+    assert_string_equal(tu_str(j, "status"), "measured");
+    assert_string_equal(tu_str(j, "source"), "powercap");
     assert_true(json_is_null(json_object_get(j, "reason")));
-    assert_true(fabs(num(domain_json_of(j, "package", 0), "gross_j") - 1.15) < 1e-12);
+    assert_true(fabs(tu_num(domain_json_of(j, "package", 0), "gross_j") - 1.15) < 1e-12);
     assert_int_equal(json_integer_value(json_object_get(domain_json_of(j, "package", 0), "wraps")), 2);
-    assert_true(fabs(num(domain_json_of(j, "package", 1), "gross_j") - 1.0) < 1e-12);
+    assert_true(fabs(tu_num(domain_json_of(j, "package", 1), "gross_j") - 1.0) < 1e-12);
     json_t *pk = json_object_get(json_object_get(j, "by_kind"), "package");
-    assert_true(fabs(num(pk, "gross_j") - 2.15) < 1e-12);
+    assert_true(fabs(tu_num(pk, "gross_j") - 2.15) < 1e-12);
     assert_int_equal(json_integer_value(json_object_get(pk, "domains")), 2);
-    assert_true(fabs(num(json_object_get(json_object_get(j, "by_kind"), "dram"), "gross_j") - 0.4) < 1e-12);
+    assert_true(fabs(tu_num(json_object_get(json_object_get(j, "by_kind"), "dram"), "gross_j") - 0.4) < 1e-12);
     /* headline: package + dram on both sockets; not core (inside package), not psys */
-    assert_true(fabs(num(j, "gross_j") - 2.55) < 1e-12);
+    assert_true(fabs(tu_num(j, "gross_j") - 2.55) < 1e-12);
     json_t *kinds = json_object_get(j, "headline_domains");
     assert_int_equal(json_array_size(kinds), 2);
     /* no idle baseline: gross is measured, net is null with the reason */
     assert_true(json_is_null(json_object_get(j, "net_j")));
     assert_true(json_is_null(json_object_get(j, "net_j_per_token")));
-    assert_non_null(strstr(str(j, "net_reason"), "idle"));
-    assert_true(fabs(num(j, "avg_w") - 2.55 / num(j, "window_s")) < 1e-9);
+    assert_non_null(strstr(tu_str(j, "net_reason"), "idle"));
+    assert_true(fabs(tu_num(j, "avg_w") - 2.55 / tu_num(j, "window_s")) < 1e-9);
     json_decref(j);
     bb_energy_close(e);
 }
@@ -348,16 +311,16 @@ static void powercap_idle_baseline_and_net(void **state)
     bb_energy_sample(e);
     bb_energy_end(e); /* three steps in the window */
     json_t *j = bb_energy_json(e, 4);
-    assert_string_equal(str(j, "status"), "measured");
-    double w = num(j, "window_s"), idle_w = pkg->idle_w + find_domain(e, "dram", 0)->idle_w;
-    assert_true(fabs(num(j, "gross_j") - 0.12) < 1e-12); /* 2 domains x 3 x 0.02 J */
-    assert_true(fabs(num(j, "idle_j") - idle_w * w) < 1e-12);
-    assert_true(fabs(num(j, "net_j") - (0.12 - idle_w * w)) < 1e-12);
-    assert_true(fabs(num(j, "net_j_per_token") - num(j, "net_j") / 4) < 1e-12);
-    assert_true(fabs(num(j, "net_w") - num(j, "net_j") / w) < 1e-9);
-    assert_true(fabs(num(j, "idle_window_s") - e->idle_window_s) < 1e-12);
+    assert_string_equal(tu_str(j, "status"), "measured");
+    double w = tu_num(j, "window_s"), idle_w = pkg->idle_w + find_domain(e, "dram", 0)->idle_w;
+    assert_true(fabs(tu_num(j, "gross_j") - 0.12) < 1e-12); /* 2 domains x 3 x 0.02 J */
+    assert_true(fabs(tu_num(j, "idle_j") - idle_w * w) < 1e-12);
+    assert_true(fabs(tu_num(j, "net_j") - (0.12 - idle_w * w)) < 1e-12);
+    assert_true(fabs(tu_num(j, "net_j_per_token") - tu_num(j, "net_j") / 4) < 1e-12);
+    assert_true(fabs(tu_num(j, "net_w") - tu_num(j, "net_j") / w) < 1e-9);
+    assert_true(fabs(tu_num(j, "idle_window_s") - e->idle_window_s) < 1e-12);
     json_t *d = domain_json_of(j, "package", 0);
-    assert_true(fabs(num(d, "net_j") - (0.06 - pkg->idle_w * w)) < 1e-12);
+    assert_true(fabs(tu_num(d, "net_j") - (0.06 - pkg->idle_w * w)) < 1e-12);
     json_decref(j);
     bb_energy_close(e);
 }
@@ -379,11 +342,11 @@ static void powercap_permission_denied(void **state)
     assert_non_null(strstr(e->reason, "udev"));
     assert_non_null(strstr(e->reason, "perf_event: no power PMU"));
     json_t *j = bb_energy_json(e, 1);
-    assert_string_equal(str(j, "status"), "unavailable");
+    assert_string_equal(tu_str(j, "status"), "unavailable");
     assert_true(json_is_null(json_object_get(j, "source")));
     assert_true(json_is_null(json_object_get(j, "gross_j")));
     assert_true(json_is_null(json_object_get(j, "net_j_per_token")));
-    assert_non_null(strstr(str(j, "reason"), "permission denied"));
+    assert_non_null(strstr(tu_str(j, "reason"), "permission denied"));
     json_decref(j);
     bb_energy_close(e);
 }
@@ -402,7 +365,7 @@ static void powercap_one_domain_denied_others_measured(void **state)
     assert_int_equal(e->n, 1);
     assert_non_null(strstr(e->skipped, "intel-rapl:0:0/energy_uj: permission denied"));
     json_t *d = bb_energy_describe(e);
-    assert_non_null(strstr(str(d, "domains_left_out"), "permission denied"));
+    assert_non_null(strstr(tu_str(d, "domains_left_out"), "permission denied"));
     json_decref(d);
     bb_energy_close(e);
 }
@@ -442,10 +405,10 @@ static void powercap_garbage_contents(void **state)
     write_file("intel-rapl:2/energy_uj", "12x\n");
     bb_energy_end(e);
     json_t *j = bb_energy_json(e, 1);
-    assert_string_equal(str(j, "status"), "unavailable");
-    assert_non_null(strstr(str(j, "reason"), "holds '12x'"));
+    assert_string_equal(tu_str(j, "status"), "unavailable");
+    assert_non_null(strstr(tu_str(j, "reason"), "holds '12x'"));
     json_t *d = domain_json_of(j, "package", 2);
-    assert_string_equal(str(d, "status"), "unavailable");
+    assert_string_equal(tu_str(d, "status"), "unavailable");
     assert_true(json_is_null(json_object_get(d, "gross_j")));
     json_decref(j);
 
@@ -494,13 +457,13 @@ static void counter_that_never_moves_is_unavailable(void **state)
     write_u64("intel-rapl:0/energy_uj", 1777);
     bb_energy_end(e);
     json_t *j = bb_energy_json(e, 1);
-    assert_string_equal(str(j, "status"), "measured");
+    assert_string_equal(tu_str(j, "status"), "measured");
     json_t *dram = domain_json_of(j, "dram", 0);
-    assert_string_equal(str(dram, "status"), "unavailable");
+    assert_string_equal(tu_str(dram, "status"), "unavailable");
     assert_true(json_is_null(json_object_get(dram, "gross_j")));
-    assert_non_null(strstr(str(dram, "reason"), "did not advance"));
-    assert_true(fabs(num(j, "gross_j") - 0.001) < 1e-12); /* the package alone */
-    assert_non_null(strstr(str(j, "left_out"), "dram"));
+    assert_non_null(strstr(tu_str(dram, "reason"), "did not advance"));
+    assert_true(fabs(tu_num(j, "gross_j") - 0.001) < 1e-12); /* the package alone */
+    assert_non_null(strstr(tu_str(j, "left_out"), "dram"));
     json_decref(j);
     bb_energy_close(e);
 }
@@ -680,9 +643,9 @@ static void perf_backend_two_packages(void **state)
     bb_energy_sample(e);
     bb_energy_end(e); /* two reads after begin: 2 J per domain */
     json_t *j = bb_energy_json(e, 2);
-    assert_string_equal(str(j, "source"), "perf_event");
-    assert_true(fabs(num(domain_json_of(j, "package", 1), "gross_j") - 2.0) < 1e-12);
-    assert_true(fabs(num(j, "gross_j") - 8.0) < 1e-12); /* package + dram, 2 sockets */
+    assert_string_equal(tu_str(j, "source"), "perf_event");
+    assert_true(fabs(tu_num(domain_json_of(j, "package", 1), "gross_j") - 2.0) < 1e-12);
+    assert_true(fabs(tu_num(j, "gross_j") - 8.0) < 1e-12); /* package + dram, 2 sockets */
     json_decref(j);
     bb_energy_close(e);
     assert_int_equal(f.closed, 5);
@@ -732,15 +695,15 @@ static void probe_reads_fake_tree_from_environment(void **state)
     assert_non_null(p);
     assert_true(bb_probe_min_window_s(p) == 0.05);
     json_t *before = bb_probe_result(p, 1, 1, 1);
-    assert_string_equal(str(json_object_get(before, "energy"), "status"), "unavailable");
+    assert_string_equal(tu_str(json_object_get(before, "energy"), "status"), "unavailable");
     json_decref(before);
     bb_probe_idle(p, 0.001);
     bb_probe_begin(p, "fake/row");
     bb_probe_end(p);
     json_t *r = bb_probe_result(p, 3, 6, 1000);
     json_t *en = json_object_get(r, "energy");
-    assert_string_equal(str(en, "status"), "measured");
-    assert_true(fabs(num(en, "gross_j") - 0.25) < 1e-12); /* exactly one step */
+    assert_string_equal(tu_str(en, "status"), "measured");
+    assert_true(fabs(tu_num(en, "gross_j") - 0.25) < 1e-12); /* exactly one step */
     assert_true(json_is_number(json_object_get(en, "net_j_per_token")));
     json_t *ev = json_object_get(json_object_get(json_object_get(r, "counters"), "events"),
                                  "perf::TASK-CLOCK");
@@ -765,15 +728,15 @@ static void probe_on_this_machine(void **state)
     bb_probe_end(p);
     json_t *r = bb_probe_result(p, 1, 1, 1 << 20);
     json_t *en = json_object_get(r, "energy");
-    if (strcmp(str(en, "status"), "unavailable") == 0) {
-        assert_true(strlen(str(en, "reason")) > 10);
+    if (strcmp(tu_str(en, "status"), "unavailable") == 0) {
+        assert_true(strlen(tu_str(en, "reason")) > 10);
         assert_true(json_is_null(json_object_get(en, "gross_j")));
     } else {
-        assert_true(num(en, "gross_j") > 0);
+        assert_true(tu_num(en, "gross_j") > 0);
     }
     json_t *d = bb_probe_describe(p);
     json_t *de = json_object_get(d, "energy");
-    assert_non_null(strstr(str(de, "perf_access"), "perf_event_paranoid"));
+    assert_non_null(strstr(tu_str(de, "perf_access"), "perf_event_paranoid"));
     assert_true(json_is_object(json_object_get(d, "counters")));
     assert_true(json_is_object(json_object_get(d, "likwid")));
     json_decref(d);
@@ -781,7 +744,7 @@ static void probe_on_this_machine(void **state)
     bb_probe_close(p);
     bb_probe_close(NULL);
     json_t *n = bb_probe_result(NULL, 1, 1, 1);
-    assert_string_equal(str(json_object_get(n, "energy"), "status"), "unavailable");
+    assert_string_equal(tu_str(json_object_get(n, "energy"), "status"), "unavailable");
     json_decref(n);
 }
 

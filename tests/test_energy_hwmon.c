@@ -29,35 +29,15 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "fakesys.h"
 #include "testutil.h"
 
 /* ------------------------------------------------------------------ fake trees */
 
 static char root[256];
 
-static void write_file(const char *rel, const char *text)
-{
-    char path[512], tmp[520];
-    snprintf(path, sizeof path, "%s/%s", root, rel);
-    for (char *s = strchr(path + strlen(root) + 1, '/'); s; s = strchr(s + 1, '/')) {
-        *s = '\0';
-        mkdir(path, 0755);
-        *s = '/';
-    }
-    snprintf(tmp, sizeof tmp, "%s.tmp", path); /* replaced whole, as sysfs values are */
-    FILE *f = fopen(tmp, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    assert_int_equal(rename(tmp, path), 0);
-}
-
-static void write_u64(const char *rel, uint64_t v)
-{
-    char text[32];
-    snprintf(text, sizeof text, "%" PRIu64 "\n", v);
-    write_file(rel, text);
-}
+static void write_file(const char *rel, const char *text) { fs_write(root, rel, text); }
+static void write_u64(const char *rel, uint64_t v) { fs_write_u64(root, rel, v); }
 
 /* <chip>/<type><index>_input (or _average) with its label (NULL: none). */
 static void sensor(const char *chip, const char *type, int index, const char *suffix,
@@ -126,20 +106,6 @@ static json_t *domain_of(json_t *energy, const char *sensor_name)
         if (strcmp(json_string_value(json_object_get(d, "sensor")), sensor_name) == 0)
             return d;
     return NULL;
-}
-
-static double num(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    assert_true(json_is_number(v));
-    return json_number_value(v);
-}
-
-static const char *str(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    assert_true(json_is_string(v));
-    return json_string_value(v);
 }
 
 /* Refuses paths ending in `deny` with EACCES, as a root-only sysfs file would. */
@@ -260,23 +226,23 @@ static void energy_counters_chosen_and_exact(void **state)
     write_u64("hwmon0/energy1_input", 999999999); /* a core: not read */
     bb_energy_end(e);
     json_t *j = bb_energy_json(e, 10);
-    assert_string_equal(str(j, "status"), "measured");
-    assert_string_equal(str(j, "source"), "hwmon");
-    assert_non_null(strstr(str(j, "method"), "energy counters"));
-    assert_true(fabs(num(domain_of(j, "zenergy Esocket0"), "gross_j") - 2.469134) < 1e-12);
-    assert_true(fabs(num(domain_of(j, "zenergy Esocket1"), "gross_j") - 3.000001) < 1e-12);
-    assert_string_equal(str(domain_of(j, "zenergy Esocket0"), "reading"), "energy counter");
-    assert_true(fabs(num(j, "gross_j") - 5.469135) < 1e-12);
+    assert_string_equal(tu_str(j, "status"), "measured");
+    assert_string_equal(tu_str(j, "source"), "hwmon");
+    assert_non_null(strstr(tu_str(j, "method"), "energy counters"));
+    assert_true(fabs(tu_num(domain_of(j, "zenergy Esocket0"), "gross_j") - 2.469134) < 1e-12);
+    assert_true(fabs(tu_num(domain_of(j, "zenergy Esocket1"), "gross_j") - 3.000001) < 1e-12);
+    assert_string_equal(tu_str(domain_of(j, "zenergy Esocket0"), "reading"), "energy counter");
+    assert_true(fabs(tu_num(j, "gross_j") - 5.469135) < 1e-12);
     json_t *hw = json_object_get(j, "hwmon");
-    assert_string_equal(str(hw, "reading"), "energy counter");
+    assert_string_equal(tu_str(hw, "reading"), "energy counter");
     assert_int_equal(json_array_size(json_object_get(hw, "sensors")), 2);
     assert_null(json_object_get(hw, "integration"));
     json_decref(j);
 
     json_t *d = bb_energy_describe(e);
-    assert_string_equal(str(d, "source"), "hwmon");
-    assert_non_null(strstr(str(d, "order"), "hwmon"));
-    assert_non_null(strstr(str(d, "hwmon_access"), "CVE-2020-12912"));
+    assert_string_equal(tu_str(d, "source"), "hwmon");
+    assert_non_null(strstr(tu_str(d, "order"), "hwmon"));
+    assert_non_null(strstr(tu_str(d, "hwmon_access"), "CVE-2020-12912"));
     json_decref(d);
     bb_energy_close(e);
 }
@@ -296,12 +262,12 @@ static void energy_counter_backwards_or_garbage_is_unavailable(void **state)
     bb_energy_end(e);
     json_t *j = bb_energy_json(e, 1);
     json_t *d0 = domain_of(j, "amd_energy Esocket0");
-    assert_string_equal(str(d0, "status"), "unavailable");
+    assert_string_equal(tu_str(d0, "status"), "unavailable");
     assert_true(json_is_null(json_object_get(d0, "gross_j")));
-    assert_non_null(strstr(str(d0, "reason"), "went backwards"));
-    assert_string_equal(str(j, "status"), "measured"); /* socket 1 alone, named as such */
-    assert_true(fabs(num(j, "gross_j") - 0.001) < 1e-15);
-    assert_non_null(strstr(str(j, "left_out"), "went backwards"));
+    assert_non_null(strstr(tu_str(d0, "reason"), "went backwards"));
+    assert_string_equal(tu_str(j, "status"), "measured"); /* socket 1 alone, named as such */
+    assert_true(fabs(tu_num(j, "gross_j") - 0.001) < 1e-15);
+    assert_non_null(strstr(tu_str(j, "left_out"), "went backwards"));
     json_decref(j);
 
     bb_energy_begin(e);
@@ -309,10 +275,10 @@ static void energy_counter_backwards_or_garbage_is_unavailable(void **state)
     write_file("hwmon0/energy2_input", "-3\n");
     bb_energy_end(e);
     j = bb_energy_json(e, 1);
-    assert_string_equal(str(j, "status"), "unavailable");
+    assert_string_equal(tu_str(j, "status"), "unavailable");
     assert_true(!json_is_number(json_object_get(j, "gross_j"))); /* never a 0 */
-    assert_non_null(strstr(str(j, "reason"), "holds '12x', expected an unsigned integer"));
-    assert_non_null(strstr(str(j, "reason"), "holds '-3'"));
+    assert_non_null(strstr(tu_str(j, "reason"), "holds '12x', expected an unsigned integer"));
+    assert_non_null(strstr(tu_str(j, "reason"), "holds '-3'"));
     json_decref(j);
     bb_energy_close(e);
 }
@@ -412,23 +378,23 @@ static void power_sensors_integrated(void **state)
     bb_energy_sample(e);
     bb_energy_end(e);
     json_t *j = bb_energy_json(e, 1);
-    assert_string_equal(str(j, "status"), "measured");
-    double w = num(j, "window_s");
+    assert_string_equal(tu_str(j, "status"), "measured");
+    double w = tu_num(j, "window_s");
     assert_true(w > 0);
-    assert_true(fabs(num(j, "gross_j") - 8.0 * w) <= 1e-12 * 8.0 * w); /* psys alone */
+    assert_true(fabs(tu_num(j, "gross_j") - 8.0 * w) <= 1e-12 * 8.0 * w); /* psys alone */
     json_t *headline = json_object_get(j, "headline_domains");
     assert_int_equal(json_array_size(headline), 1);
     assert_string_equal(json_string_value(json_array_get(headline, 0)), "psys");
     json_t *cpu = domain_of(j, "ina3221 VDD_CPU_GPU_CV");
-    assert_true(fabs(num(cpu, "gross_j") - 4.0 * w) <= 1e-12 * 4.0 * w);
-    assert_string_equal(str(cpu, "reading"), "integrated power");
+    assert_true(fabs(tu_num(cpu, "gross_j") - 4.0 * w) <= 1e-12 * 4.0 * w);
+    assert_string_equal(tu_str(cpu, "reading"), "integrated power");
     json_t *integ = json_object_get(cpu, "integration");
     assert_int_equal(json_integer_value(json_object_get(integ, "readings")), 3);
-    assert_true(num(integ, "bound_j") == 0.0);
+    assert_true(tu_num(integ, "bound_j") == 0.0);
     json_t *hw = json_object_get(j, "hwmon");
-    assert_string_equal(str(hw, "reading"), "integrated power");
-    assert_true(num(json_object_get(hw, "integration"), "headline_bound_j") == 0.0);
-    assert_non_null(strstr(str(j, "method"), "trapezoid"));
+    assert_string_equal(tu_str(hw, "reading"), "integrated power");
+    assert_true(tu_num(json_object_get(hw, "integration"), "headline_bound_j") == 0.0);
+    assert_non_null(strstr(tu_str(j, "method"), "trapezoid"));
     json_decref(j);
 
     /* A step 8 -> 12 W between the first two readings: 12 W x window less the bound. */
@@ -437,13 +403,13 @@ static void power_sensors_integrated(void **state)
     bb_energy_sample(e);
     bb_energy_end(e);
     j = bb_energy_json(e, 1);
-    w = num(j, "window_s");
+    w = tu_num(j, "window_s");
     json_t *vin = domain_of(j, "ina3221 VDD_IN");
-    double bound = num(json_object_get(vin, "integration"), "bound_j");
+    double bound = tu_num(json_object_get(vin, "integration"), "bound_j");
     assert_true(bound > 0 && bound <= 2.0 * w + 1e-12); /* |dP| x dt / 2, dt <= window */
-    assert_true(fabs(num(j, "gross_j") - (12.0 * w - bound)) < 1e-9);
-    assert_true(num(j, "gross_j") >= 8.0 * w && num(j, "gross_j") <= 12.0 * w);
-    assert_true(num(json_object_get(json_object_get(j, "hwmon"), "integration"),
+    assert_true(fabs(tu_num(j, "gross_j") - (12.0 * w - bound)) < 1e-9);
+    assert_true(tu_num(j, "gross_j") >= 8.0 * w && tu_num(j, "gross_j") <= 12.0 * w);
+    assert_true(tu_num(json_object_get(json_object_get(j, "hwmon"), "integration"),
                     "headline_bound_j") == bound);
     json_decref(j);
     bb_energy_close(e);
@@ -466,8 +432,8 @@ static void power_average_when_no_input_and_rails_headline(void **state)
     bb_energy_begin(e);
     bb_energy_end(e);
     json_t *j = bb_energy_json(e, 1);
-    double w = num(j, "window_s");
-    assert_true(fabs(num(j, "gross_j") - 4.75 * w) <= 1e-12 * 4.75 * w);
+    double w = tu_num(j, "window_s");
+    assert_true(fabs(tu_num(j, "gross_j") - 4.75 * w) <= 1e-12 * 4.75 * w);
     assert_int_equal(json_array_size(json_object_get(j, "headline_domains")), 3); /* core, rail, dram */
     json_decref(j);
     bb_energy_close(e);
@@ -497,10 +463,10 @@ static void ina3221_voltage_times_current(void **state)
     bb_energy_begin(e);
     bb_energy_end(e);
     json_t *j = bb_energy_json(e, 1);
-    double w = num(j, "window_s");
-    assert_true(fabs(num(j, "gross_j") - 7.5 * w) <= 1e-12 * 7.5 * w);
-    assert_true(fabs(num(domain_of(j, "ina3221 VDD_SOC"), "gross_j") - 2.0 * w) <= 1e-12 * 2.0 * w);
-    assert_string_equal(str(domain_of(j, "ina3221 VDD_IN"), "reading"),
+    double w = tu_num(j, "window_s");
+    assert_true(fabs(tu_num(j, "gross_j") - 7.5 * w) <= 1e-12 * 7.5 * w);
+    assert_true(fabs(tu_num(domain_of(j, "ina3221 VDD_SOC"), "gross_j") - 2.0 * w) <= 1e-12 * 2.0 * w);
+    assert_string_equal(tu_str(domain_of(j, "ina3221 VDD_IN"), "reading"),
                         "integrated power (voltage x current)");
     json_decref(j);
 
@@ -510,9 +476,9 @@ static void ina3221_voltage_times_current(void **state)
     bb_energy_end(e);
     j = bb_energy_json(e, 1);
     json_t *soc = domain_of(j, "ina3221 VDD_SOC");
-    assert_string_equal(str(soc, "status"), "unavailable");
-    assert_non_null(strstr(str(soc, "reason"), "curr2_input holds 'abc'"));
-    assert_string_equal(str(j, "status"), "measured");
+    assert_string_equal(tu_str(soc, "status"), "unavailable");
+    assert_non_null(strstr(tu_str(soc, "reason"), "curr2_input holds 'abc'"));
+    assert_string_equal(tu_str(j, "status"), "measured");
     json_decref(j);
     bb_energy_close(e);
 
@@ -546,10 +512,10 @@ static void still_power_sensor_is_unavailable(void **state)
     bb_energy_end(e);
     json_t *j = bb_energy_json(e, 1);
     json_t *soc = domain_of(j, "ina3221 VDD_SOC");
-    assert_string_equal(str(soc, "status"), "unavailable");
+    assert_string_equal(tu_str(soc, "status"), "unavailable");
     assert_true(json_is_null(json_object_get(soc, "gross_j")));
-    assert_non_null(strstr(str(soc, "reason"), "read 0 W throughout the window"));
-    assert_string_equal(str(j, "status"), "measured");
+    assert_non_null(strstr(tu_str(soc, "reason"), "read 0 W throughout the window"));
+    assert_string_equal(tu_str(j, "status"), "measured");
     json_decref(j);
     bb_energy_close(e);
 }
@@ -571,10 +537,10 @@ static void idle_baseline_and_sampler_thread(void **state)
     bb_energy_end(e);
     assert_true(e->dom[0].power.readings >= 2);
     json_t *j = bb_energy_json(e, 4);
-    double w = num(j, "window_s");
-    assert_true(fabs(num(j, "gross_j") - 5.0 * w) < 1e-9);
-    assert_true(fabs(num(j, "net_j") - 3.0 * w) < 1e-9);
-    assert_true(fabs(num(j, "net_j_per_token") - 3.0 * w / 4) < 1e-9);
+    double w = tu_num(j, "window_s");
+    assert_true(fabs(tu_num(j, "gross_j") - 5.0 * w) < 1e-9);
+    assert_true(fabs(tu_num(j, "net_j") - 3.0 * w) < 1e-9);
+    assert_true(fabs(tu_num(j, "net_j_per_token") - 3.0 * w / 4) < 1e-9);
     json_decref(j);
     bb_energy_close(e);
 }
@@ -680,28 +646,28 @@ static void gemm_row_energy_counter_mode(void **state)
      * 0.25 s in which a counter must move to be trusted, or a short window.  That is the
      * ticker's timing, not the joules: run again (at most twice more). */
     json_t *en = gemm_energy();
-    for (int again = 0; again < 2 && strcmp(str(en, "status"), "measured") != 0; again++) {
-        print_message("energy %s (%s): running again\n", str(en, "status"), str(en, "reason"));
+    for (int again = 0; again < 2 && strcmp(tu_str(en, "status"), "measured") != 0; again++) {
+        print_message("energy %s (%s): running again\n", tu_str(en, "status"), tu_str(en, "reason"));
         json_decref(en);
         en = gemm_energy();
     }
     stop_ticker(ticker);
-    assert_string_equal(str(en, "source"), "hwmon");
-    assert_string_equal(str(en, "status"), "measured");
-    assert_string_equal(str(json_object_get(en, "hwmon"), "reading"), "energy counter");
+    assert_string_equal(tu_str(en, "source"), "hwmon");
+    assert_string_equal(tu_str(en, "status"), "measured");
+    assert_string_equal(tu_str(json_object_get(en, "hwmon"), "reading"), "energy counter");
     double sum = 0;
     for (int s = 0; s < 2; s++) {
         char name[32];
         snprintf(name, sizeof name, "zenergy Esocket%d", s);
         json_t *d = domain_of(en, name);
         assert_non_null(d);
-        double ticks = num(d, "gross_j") / step_j;
+        double ticks = tu_num(d, "gross_j") / step_j;
         /* exactly the tree's increments: a whole number of steps */
         assert_true(round(ticks) >= 1 && fabs(ticks - round(ticks)) < 1e-9);
-        sum += num(d, "gross_j");
+        sum += tu_num(d, "gross_j");
     }
     assert_null(domain_of(en, "zenergy Ecore000"));
-    assert_true(fabs(num(en, "gross_j") - sum) < 1e-9);
+    assert_true(fabs(tu_num(en, "gross_j") - sum) < 1e-9);
     json_decref(en);
 }
 
@@ -752,14 +718,14 @@ static void gemm_row_power_mode(void **state)
     pid_t ticker = fake_hwmon("--mode power --power-uw 7500000");
     json_t *en = gemm_energy();
     stop_ticker(ticker);
-    assert_string_equal(str(en, "source"), "hwmon");
-    assert_string_equal(str(en, "status"), "measured");
+    assert_string_equal(tu_str(en, "source"), "hwmon");
+    assert_string_equal(tu_str(en, "status"), "measured");
     json_t *hw = json_object_get(en, "hwmon");
-    assert_string_equal(str(hw, "reading"), "integrated power");
-    double w = num(en, "window_s");
-    assert_true(fabs(num(en, "gross_j") - 7.5 * w) <= 1e-9 * 7.5 * w); /* VDD_IN alone */
-    assert_true(num(json_object_get(hw, "integration"), "headline_bound_j") == 0.0);
-    assert_true(fabs(num(en, "avg_w") - 7.5) < 1e-9);
+    assert_string_equal(tu_str(hw, "reading"), "integrated power");
+    double w = tu_num(en, "window_s");
+    assert_true(fabs(tu_num(en, "gross_j") - 7.5 * w) <= 1e-9 * 7.5 * w); /* VDD_IN alone */
+    assert_true(tu_num(json_object_get(hw, "integration"), "headline_bound_j") == 0.0);
+    assert_true(fabs(tu_num(en, "avg_w") - 7.5) < 1e-9);
     json_decref(en);
 
     /* Alternating 4 and 8 W, logged by the script with wall-clock brackets around each
@@ -775,12 +741,12 @@ static void gemm_row_power_mode(void **state)
     ticker = fake_hwmon(args);
     en = gemm_energy();
     stop_ticker(ticker);
-    assert_string_equal(str(en, "status"), "measured");
+    assert_string_equal(tu_str(en, "status"), "measured");
     json_t *hw2 = json_object_get(en, "hwmon");
-    double t0 = num(hw2, "window_start_unix_s");
-    w = num(en, "window_s");
-    double gross = num(en, "gross_j");
-    double bound = num(json_object_get(hw2, "integration"), "headline_bound_j");
+    double t0 = tu_num(hw2, "window_start_unix_s");
+    w = tu_num(en, "window_s");
+    double gross = tu_num(en, "gross_j");
+    double bound = tu_num(json_object_get(hw2, "integration"), "headline_bound_j");
     double lo, hi;
     int changes = true_energy_bracket(log, t0, t0 + w, &lo, &hi);
     remove(log);

@@ -14,6 +14,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,12 +250,8 @@ int main(int argc, char **argv)
         fputs(list ? list : "{}\n", stdout);
         return 0;
     }
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) {
-        fprintf(stderr, "test_check_addonly: cannot find its own executable (/proc/self/exe)\n");
+    if (tu_self_exe(self, sizeof self) != 0)
         return 1;
-    }
-    self[n] = '\0';
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_catches_integer_multiplies),
         cmocka_unit_test(test_catches_simd_multiply_adds),

@@ -9,6 +9,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,12 +143,8 @@ static void test_bad_usage(void **state)
 
 int main(void)
 {
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) {
-        fprintf(stderr, "test_check_isa: cannot find its own executable (/proc/self/exe)\n");
+    if (tu_self_exe(self, sizeof self) != 0)
         return 1;
-    }
-    self[n] = '\0';
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_planted_instructions),
         cmocka_unit_test(test_bad_usage),

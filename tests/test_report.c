@@ -271,23 +271,6 @@ static void test_no_usable_rows_is_exit_2(void **state)
 
 /* ------------------------------------------------------------------ plots */
 
-/* Width and height from a PNG's IHDR chunk; false when the file is not a PNG. */
-static bool png_size(const char *path, uint32_t *w, uint32_t *h)
-{
-    unsigned char head[24];
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return false;
-    size_t got = fread(head, 1, sizeof head, f);
-    fclose(f);
-    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    if (got != sizeof head || memcmp(head, sig, 8) || memcmp(head + 12, "IHDR", 4))
-        return false;
-    *w = (uint32_t)head[16] << 24 | (uint32_t)head[17] << 16 | (uint32_t)head[18] << 8 | head[19];
-    *h = (uint32_t)head[20] << 24 | (uint32_t)head[21] << 16 | (uint32_t)head[22] << 8 | head[23];
-    return true;
-}
-
 static bool have_gnuplot(void)
 {
     return system("gnuplot --version >/dev/null 2>&1") == 0;
@@ -313,7 +296,7 @@ static void test_plots_are_pngs_of_the_promised_size(void **state)
         char path[256], name[64];
         snprintf(path, sizeof path, "%s/%s.png", dir, figs[i].name);
         uint32_t w = 0, h = 0;
-        if (!png_size(path, &w, &h) || w != figs[i].w || h != figs[i].h) {
+        if (!tu_png_size(path, &w, &h) || w != figs[i].w || h != figs[i].h) {
             char *gl = tu_read_in(dir, "gnuplot.log");
             print_error("%s: %ux%u, want %ux%u; gnuplot.log:\n%s\n", path, w, h, figs[i].w, figs[i].h, gl ? gl : "");
             free(gl);

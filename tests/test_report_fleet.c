@@ -257,21 +257,6 @@ static void test_figure_data(void **state)
     tu_remove_tree(dir);
 }
 
-static bool png_size(const char *path, uint32_t *w, uint32_t *h)
-{
-    unsigned char b[24];
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return false;
-    size_t got = fread(b, 1, sizeof b, f);
-    fclose(f);
-    if (got != sizeof b || memcmp(b, "\x89PNG", 4))
-        return false;
-    *w = (uint32_t)b[16] << 24 | (uint32_t)b[17] << 16 | (uint32_t)b[18] << 8 | b[19];
-    *h = (uint32_t)b[20] << 24 | (uint32_t)b[21] << 16 | (uint32_t)b[22] << 8 | b[23];
-    return true;
-}
-
 static void test_report_draws_the_figure(void **state)
 {
     (void)state;
@@ -289,7 +274,7 @@ static void test_report_draws_the_figure(void **state)
     char path[256];
     uint32_t w = 0, h = 0;
     snprintf(path, sizeof path, "%s/fleet.png", dir);
-    if (!png_size(path, &w, &h)) {
+    if (!tu_png_size(path, &w, &h)) {
         char *gl = tu_read_in(dir, "gnuplot.log");
         print_error("no %s; gnuplot.log:\n%s\n", path, gl ? gl : "");
         free(gl);

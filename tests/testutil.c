@@ -106,6 +106,33 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 
 int tu_remove_tree(const char *path) { return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
+bool tu_png_size(const char *path, uint32_t *w, uint32_t *h)
+{
+    unsigned char head[24];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    size_t got = fread(head, 1, sizeof head, f);
+    fclose(f);
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (got != sizeof head || memcmp(head, sig, 8) || memcmp(head + 12, "IHDR", 4))
+        return false;
+    *w = (uint32_t)head[16] << 24 | (uint32_t)head[17] << 16 | (uint32_t)head[18] << 8 | head[19];
+    *h = (uint32_t)head[20] << 24 | (uint32_t)head[21] << 16 | (uint32_t)head[22] << 8 | head[23];
+    return true;
+}
+
+int tu_self_exe(char *buf, size_t len)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    if (n <= 0) {
+        fprintf(stderr, "cannot find this test's own executable (/proc/self/exe)\n");
+        return -1;
+    }
+    buf[n] = '\0';
+    return 0;
+}
+
 uint64_t tu_rand_u64(uint64_t *s) { return bb_rng_u64(s); }
 float tu_rand_f32(uint64_t *s) { return bb_rng_f32(s); }
 void tu_fill_normalish(float *v, size_t n, float scale, uint64_t seed) { bb_rng_fill(v, n, scale, seed); }

@@ -5,6 +5,7 @@
 
 #include "../kernels/kernel.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The bitbench binary the CLI tests run ($BITBENCH_BIN, else build/bitbench) and the source
@@ -27,6 +28,10 @@ int tu_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int tu_temp_dir(char *dir, size_t len, const char *prefix);
 /* Removes path and everything below it (depth first, links not followed); 0, or -1. */
 int tu_remove_tree(const char *path);
+/* Width and height from a PNG's IHDR chunk; false when the file is not a PNG. */
+bool tu_png_size(const char *path, uint32_t *w, uint32_t *h);
+/* This test program's own path (/proc/self/exe) into buf; 0, or -1 with a line on stderr. */
+int tu_self_exe(char *buf, size_t len);
 
 /* xorshift64*: reproducible across machines (rand() is not). */
 uint64_t tu_rand_u64(uint64_t *state);

@@ -2,6 +2,7 @@
 #include "file.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/stat.h>
 
 FILE *bb_fopen_readable(const char *path, const char *mode)
@@ -15,3 +16,5 @@ FILE *bb_fopen_readable(const char *path, const char *mode)
     }
     return f;
 }
+
+const char *bb_fopen_error(int err) { return err == ENODEV ? "a device, not a file" : strerror(err); }

@@ -8,5 +8,7 @@
  * (it opens, then reads as empty) gives errno EISDIR, a device (/dev/zero is one endless
  * line) ENODEV.  NULL with errno set. */
 FILE *bb_fopen_readable(const char *path, const char *mode);
+/* Why it failed, from its errno: "a device, not a file" for ENODEV, else strerror. */
+const char *bb_fopen_error(int err);
 
 #endif

@@ -265,7 +265,7 @@ int bb_rowset_load(const char *path, bb_rowset *s, char *err, size_t errlen)
     s->path = strdup(path);
     FILE *f = bb_fopen_readable(path, "r");
     if (!f) {
-        snprintf(err, errlen, "'%s': cannot open for reading: %s", path, errno == ENODEV ? "a device, not a file" : strerror(errno));
+        snprintf(err, errlen, "'%s': cannot open for reading: %s", path, bb_fopen_error(errno));
         return -1;
     }
     char *line = NULL;

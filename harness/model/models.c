@@ -205,7 +205,7 @@ int bb_models_load(const char *path, bb_model *out, size_t cap, size_t *n, char 
 {
     FILE *f = bb_fopen_readable(path, "rb");
     if (!f) {
-        snprintf(err, errlen, "%s: %s", path, errno == ENODEV ? "a device, not a file" : strerror(errno));
+        snprintf(err, errlen, "%s: %s", path, bb_fopen_error(errno));
         return -1;
     }
     char *text = NULL;

@@ -12,6 +12,7 @@
 
 #include "ref/ref.h"
 #include "testutil.h"
+#include "refcheck.h"
 
 /* The kernels' hot loops (kernels/ref/pot.c, named by hot_symbol): called directly so
  * that the overflow test sees the integer accumulator itself. */
@@ -428,18 +429,7 @@ static void test_kernel_entry(void **state)
     const pot_case *p = *state;
     const bb_kernel *kn = bb_kernel_find_exact(p->kernel_name);
     assert_ptr_equal(kn, p->kernel);
-    assert_ptr_equal(bb_kernel_reference(p->id), kn);
-    assert_int_equal(kn->format, p->id);
-    assert_string_equal(kn->method, "ref");
-    assert_int_equal(kn->isa, BB_ISA_SCALAR);
-    assert_int_equal(kn->needs, 0);
-    assert_int_equal(kn->priority, 0);
-    assert_int_equal(kn->row_block, 1);
-    assert_true(kn->multiply_free);
-    assert_string_equal(kn->hot_symbol, p->hot_symbol);
-    assert_ptr_equal(kn->act_bytes, bb_act_q8_ref_bytes);
-    assert_ptr_equal(kn->prepare_act, bb_act_q8_ref_prepare);
-    assert_null(kn->repack);
+    tu_assert_int8_act_reference(kn, p->id, p->hot_symbol);
 }
 
 /* The exact integer dot of row r with token t, from the codes and the int8 activations,

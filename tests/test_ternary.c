@@ -13,6 +13,7 @@
 
 #include "ref/ref.h"
 #include "testutil.h"
+#include "refcheck.h"
 
 /* The layouts, restated from layouts.md so that the library is checked against the
  * contract, not against itself. */
@@ -470,18 +471,7 @@ static void test_format_and_kernel_entries(void **state)
 
         const bb_kernel *kn = bb_kernel_find_exact(impl[f]);
         assert_non_null(kn);
-        assert_ptr_equal(bb_kernel_reference(FORMATS[f]), kn);
-        assert_int_equal(kn->format, FORMATS[f]);
-        assert_string_equal(kn->method, "ref");
-        assert_int_equal(kn->isa, BB_ISA_SCALAR);
-        assert_int_equal(kn->needs, 0);
-        assert_int_equal(kn->priority, 0);
-        assert_int_equal(kn->row_block, 1);
-        assert_true(kn->multiply_free);
-        assert_string_equal(kn->hot_symbol, hot[f]);
-        assert_ptr_equal(kn->act_bytes, bb_act_q8_ref_bytes);
-        assert_ptr_equal(kn->prepare_act, bb_act_q8_ref_prepare);
-        assert_null(kn->repack);
+        tu_assert_int8_act_reference(kn, FORMATS[f], hot[f]);
         assert_non_null(bb_kernel_find_best(fmt->name));
     }
 }

@@ -15,8 +15,12 @@
 #                             (two A100 80GB, as in the paper) or --threads 1,2
 #
 # The default plan keeps to the time by these settings, all recorded in every row:
-#   --min-time 0.5 --min-reps 3   per row: the rows of a set alternate, so each gets the same
-#                        number of samples; paired speed-ups need fewer samples than lone medians;
+#   --min-time 2 --min-reps 3   per row: the rows of a set alternate, so each gets the same
+#                        number of samples; paired speed-ups need fewer samples than lone medians.
+#                        With 0.5 s per row, two quiet back-to-back runs (Zen 5 VM, 2026-12-05)
+#                        agreed within 10% on 57 of 60 batch-1 speed-ups (median spread 3.8%); the
+#                        three misses were 70B ternary rows with 15-16 samples (spread 12-15%).
+#                        2 s per row gives the 70B set ~4x the rounds for ~100 s more;
 #   --full-max 2G        a model whose weights (in rotation copies) exceed 2 GB is timed one
 #                        layer + head per sample and extrapolated to all layers (mode
 #                        "extrapolated"); the smaller ones run every layer (mode "full");
@@ -56,7 +60,7 @@ status=0
 if [ "$quick" = 1 ]; then
     "$bin" sweep --out "$out" "$@" | tee "$RESULTS_DIR/tables.txt" || status=$?
 else
-    "$bin" sweep --full-max 2G --max-row-time 20 --time-budget 780 --min-time 0.5 --min-reps 3 --out "$out" "$@" | tee "$RESULTS_DIR/tables.txt" || status=$?
+    "$bin" sweep --full-max 2G --max-row-time 20 --time-budget 780 --min-time 2 --min-reps 3 --out "$out" "$@" | tee "$RESULTS_DIR/tables.txt" || status=$?
 fi
 end=$(date +%s)
 echo "run.sh: sweep finished in $((end - start)) s; rows in $out, tables in $RESULTS_DIR/tables.txt" >&2

@@ -161,6 +161,41 @@ static json_t *fixture_row(const char *model, const char *format)
     return found;
 }
 
+/* Table 3's budget note: the KV cache and the usable budget the paper's 16 and 176 imply,
+ * recomputed here from the fixture's weight bytes, and each format's max batch there. */
+static void test_table3_note_solves_the_papers_batches(void **state)
+{
+    (void)state;
+    char dir[64], *log = NULL;
+    make_temp_dir(dir, sizeof dir);
+    assert_int_equal(run_report(two_machines, 2, dir, true, &log), 0);
+    char *md = read_in(dir, "REPORT.md");
+    assert_non_null(md);
+    json_t *f = fixture_row("70B", "fp16"), *t = fixture_row("70B", "tern2");
+    double wf = json_number_value(json_object_get(json_object_get(f, "weight_bytes"), "value"));
+    double wt = json_number_value(json_object_get(json_object_get(t, "weight_bytes"), "value"));
+    double kv_row = json_number_value(json_object_get(json_object_get(f, "budget"), "kv_bytes_per_seq"));
+    assert_true(wf > wt && wt > 0 && kv_row > 0);
+    double kv = (wf - wt) / 160.0, usable = wf + 16.0 * kv;
+    char want[160];
+    snprintf(want, sizeof want, "`bitbench sweep --mem-budget %llu` (bytes)", (unsigned long long)usable);
+    if (!strstr(md, want))
+        print_error("REPORT.md lacks '%s'\n", want);
+    assert_non_null(strstr(md, want));
+    /* fp16's and tern2's batches at that budget with the rows' own cache */
+    unsigned long long bf = (unsigned long long)((uint64_t)usable - (uint64_t)wf) / (uint64_t)kv_row;
+    unsigned long long bt = (unsigned long long)((uint64_t)usable - (uint64_t)wt) / (uint64_t)kv_row;
+    snprintf(want, sizeof want, "| fp16 | %llu | 1.00x |", bf);
+    assert_non_null(strstr(md, want));
+    snprintf(want, sizeof want, "| tern2 | %llu |", bt);
+    assert_non_null(strstr(md, want));
+    json_decref(f);
+    json_decref(t);
+    free(md);
+    free(log);
+    remove_dir(dir);
+}
+
 /* Table 1 rows carry the JSONL's numbers: weight GB, latency, speed-up over the fp16 row. */
 static void test_table1_cells_match_the_jsonl(void **state)
 {
@@ -499,6 +534,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_markdown_matches_golden),
         cmocka_unit_test(test_table1_cells_match_the_jsonl),
+        cmocka_unit_test(test_table3_note_solves_the_papers_batches),
         cmocka_unit_test(test_pick_rules),
         cmocka_unit_test(test_reference_values_are_data),
         cmocka_unit_test(test_malformed_lines_named_and_skipped),

@@ -44,7 +44,10 @@ static const char CAVEATS[] =
     "count as matmul-only.\n"
     "- **Speed-ups** come from samples taken side by side: a model's formats alternate sample by "
     "sample, and the speed-up is the median of the paired ratios with a 95% bootstrap interval "
-    "(older rows: the ratio of medians, no interval).\n"
+    "(older rows: the ratio of medians, no interval). Where the sweep ran in several passes (`make run`: "
+    "fresh weight copies, minutes apart, one `--run-group`), a cell reads \"4.5x (3 runs: 4.3-4.8)\": the "
+    "median over the passes and their range, since between processes the speed-ups move more than within "
+    "one.\n"
     "- **Memory.** Ours is the modeled weight bytes (what the format stores); the paper's is the "
     "GPU memory of the whole run, so its reductions are smaller at small sizes.\n"
     "- **Energy.** Modeled energy is arithmetic only (the paper's Figure 3 method); measured "
@@ -261,8 +264,14 @@ static const char *speed_cell(cellbuf *c, const bb_report *r, int m, const bb_re
 {
     if (w && !strcmp(w->status, "ok") && isfinite(w->speedup)) {
         char a[32], b[32], d[32];
-        bb_fmt(c->s, sizeof c->s, "%sx [%s, %s]%s", sig3(a, sizeof a, w->speedup), sig3(b, sizeof b, w->speedup_lo),
-               sig3(d, sizeof d, w->speedup_hi), w->extrapolated ? EXTRAP_MARK : "");
+        if (w->replicates > 1) /* the median over passes, with their range (report.c: pool_replicates) */
+            bb_fmt(c->s, sizeof c->s, "%sx (%d runs: %s-%s)%s", sig3(a, sizeof a, w->speedup), w->replicates,
+                   sig3(b, sizeof b, w->speedup_lo), sig3(d, sizeof d, w->speedup_hi),
+                   w->extrapolated ? EXTRAP_MARK : "");
+        else
+            bb_fmt(c->s, sizeof c->s, "%sx [%s, %s]%s", sig3(a, sizeof a, w->speedup),
+                   sig3(b, sizeof b, w->speedup_lo), sig3(d, sizeof d, w->speedup_hi),
+                   w->extrapolated ? EXTRAP_MARK : "");
         return c->s;
     }
     return show(c, g_speedup(r, m, model, w ? w->format : "fp16"), 1, "x");

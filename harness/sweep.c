@@ -1055,6 +1055,9 @@ static json_t *row_json(const bb_sweep_ctx *c, const sweep_state *st, const bb_s
     set_new(j, "schema_version", json_integer(BB_RESULTS_SCHEMA_VERSION));
     set_new(j, "kind", json_string("sweep"));
     json_object_set(j, "run_id", json_object_get(c->common, "run_id"));
+    /* replicates of one measurement share a group (--run-group); else the run is its own */
+    json_t *group = json_object_get(c->common, "run_group");
+    json_object_set(j, "run_group", group ? group : json_object_get(c->common, "run_id"));
     set_new(j, "time", json_string(t));
     set_new(j, "key", json_string(r->key));
     set_new(j, "status", json_string(res->status));

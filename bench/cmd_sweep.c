@@ -29,6 +29,7 @@ enum { MAX_SHAPES = 16 };
 
 typedef struct sweep_cli {
     const char *models, *formats, *threads, *batches, *out, *resume, *catalogue, *isa, *impls, *budget_models;
+    const char *run_group; /* --run-group: replicates of one measurement (the report pools them) */
     const char *shapes[MAX_SHAPES];
     size_t n_shapes;
     int json, quick, plan_only;
@@ -79,6 +80,9 @@ static void usage(FILE *to)
         "  --warm             do not rotate weights (they may stay in the cache)\n"
         "  --llc B            assume this last-level cache size instead of detecting it\n"
         "  --out FILE         results, appended (default results/<date>-<host>/sweep.jsonl)\n"
+        "  --run-group NAME   mark the rows as replicates of one measurement: sweeps run with the same\n"
+        "                     NAME (letters, digits, . _ -) are pooled by the report (median of their\n"
+        "                     speed-ups, with their range); default: each sweep is its own group\n"
         "  --resume FILE      skip rows already in FILE (and append to it unless --out is given)\n"
         "  --quick            small plan for smoke tests: 700M, batch 1 and budget, short timing\n"
         "  --plan             print the planned rows and exit without measuring\n"
@@ -324,7 +328,7 @@ static int parse(int argc, char **argv, sweep_cli *c)
     enum { O_MODELS = 256, O_SHAPE, O_CAT, O_FORMATS, O_THREADS, O_BATCH, O_BUDGET, O_SEQ, O_MINTIME,
            O_MINREPS, O_MAXREPS, O_WARMUP, O_ROWTIME, O_BUDGETTIME, O_FULLMAX, O_HEAD, O_NOHEAD, O_WARM, O_LLC, O_OUT,
            O_RESUME, O_QUICK, O_PLAN, O_JSON, O_ISA, O_SEED, O_HELP, O_IMPL, O_NOMETHODS, O_CONTEXT, O_PROMPT,
-           O_MATMUL, O_NOINTER, O_BMODELS, O_BROWTIME };
+           O_MATMUL, O_NOINTER, O_BMODELS, O_BROWTIME, O_GROUP };
     static const struct option opts[] = {
         {"models", required_argument, 0, O_MODELS}, {"model-shape", required_argument, 0, O_SHAPE},
         {"catalogue", required_argument, 0, O_CAT}, {"formats", required_argument, 0, O_FORMATS},
@@ -343,7 +347,7 @@ static int parse(int argc, char **argv, sweep_cli *c)
         {"impl", required_argument, 0, O_IMPL}, {"no-methods", no_argument, 0, O_NOMETHODS},
         {"context", required_argument, 0, O_CONTEXT}, {"prompt", required_argument, 0, O_PROMPT},
         {"matmul-only", no_argument, 0, O_MATMUL}, {"no-interleave", no_argument, 0, O_NOINTER},
-        {"budget-models", required_argument, 0, O_BMODELS},
+        {"budget-models", required_argument, 0, O_BMODELS}, {"run-group", required_argument, 0, O_GROUP},
         {"max-budget-row-time", required_argument, 0, O_BROWTIME}, {0, 0, 0, 0}};
     bb_sweep_opts *o = &c->opts;
     uint64_t v;
@@ -403,6 +407,14 @@ static int parse(int argc, char **argv, sweep_cli *c)
         case O_JSON: c->json = 1; break;
         case O_ISA: c->isa = optarg; break;
         case O_SEED: bad = bb_cli_parse_u64(CMD, "--seed", optarg, 0, UINT64_MAX, false, &o->seed); break;
+        case O_GROUP: {
+            size_t len = strlen(optarg);
+            if (!len || len > 80 || strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != len)
+                return bb_cli_error(CMD, "--run-group '%s': expected 1 to 80 letters, digits, '.', '_' or '-'",
+                                    optarg);
+            c->run_group = optarg;
+            break;
+        }
         case O_HELP: usage(stdout); exit(BB_EXIT_OK);
         default:
             return bb_cli_error(CMD, "unknown or incomplete option '%s' (bitbench sweep --help lists them)",
@@ -696,6 +708,7 @@ int bb_cmd_sweep(int argc, char **argv)
     snprintf(run_id, sizeof run_id, "%s-%s-%ld", stamp, host, (long)getpid());
     bb_sweep_ctx ctx = {.opts = o, .writer = &w, .skip = c->resume ? &skip : NULL, .progress = progress,
                         .stop = &stop_flag, .common = bb_sweep_common(run_id)};
+    json_object_set_new(ctx.common, "run_group", json_string(c->run_group ? c->run_group : run_id));
     fprintf(stderr, "bitbench sweep: %zu rows (%zu models x %zu formats), results to %s\n", n, o->n_models,
             o->n_formats, out);
     bb_tune_hint(CMD);

@@ -240,6 +240,7 @@ static void test_bad_inputs_exit_2(void **state)
         {"gemm --kernel fp16 --m 1048576 --k 4096 --n 65536", "available"},
         {"sweep --plan --model-shape x:1048576:64:1:1:1:10", "x:1048576:64:1:1:1:10"},
         {"sweep --plan --quick --batch 65537", "--batch"},
+        {"sweep --plan --quick --run-group 'a/b'", "--run-group 'a/b'"},
         /* threads above the cores */
         {threads_gemm, more},
         {threads_sweep, more},

@@ -115,6 +115,94 @@ static json_t *fixture_row(const char *model, const char *format)
     return found;
 }
 
+/* Table 3's budget note: the KV cache and the usable budget the paper's 16 and 176 imply,
+ * recomputed here from the fixture's weight bytes, and each format's max batch there. */
+static void test_table3_note_solves_the_papers_batches(void **state)
+{
+    (void)state;
+    char dir[64], *log = NULL;
+    assert_int_equal(tu_temp_dir(dir, sizeof dir, "bitbench-report"), 0);
+    assert_int_equal(run_report(two_machines, 2, dir, true, &log), 0);
+    char *md = tu_read_in(dir, "REPORT.md");
+    assert_non_null(md);
+    json_t *f = fixture_row("70B", "fp16"), *t = fixture_row("70B", "tern2");
+    double wf = json_number_value(json_object_get(json_object_get(f, "weight_bytes"), "value"));
+    double wt = json_number_value(json_object_get(json_object_get(t, "weight_bytes"), "value"));
+    double kv_row = json_number_value(json_object_get(json_object_get(f, "budget"), "kv_bytes_per_seq"));
+    assert_true(wf > wt && wt > 0 && kv_row > 0);
+    double kv = (wf - wt) / 160.0, usable = wf + 16.0 * kv;
+    char want[160];
+    snprintf(want, sizeof want, "`bitbench sweep --mem-budget %llu` (bytes)", (unsigned long long)usable);
+    if (!strstr(md, want))
+        print_error("REPORT.md lacks '%s'\n", want);
+    assert_non_null(strstr(md, want));
+    /* fp16's and tern2's batches at that budget with the rows' own cache */
+    unsigned long long bf = (unsigned long long)((uint64_t)usable - (uint64_t)wf) / (uint64_t)kv_row;
+    unsigned long long bt = (unsigned long long)((uint64_t)usable - (uint64_t)wt) / (uint64_t)kv_row;
+    snprintf(want, sizeof want, "| fp16 | %llu | 1.00x |", bf);
+    assert_non_null(strstr(md, want));
+    snprintf(want, sizeof want, "| tern2 | %llu |", bt);
+    assert_non_null(strstr(md, want));
+    json_decref(f);
+    json_decref(t);
+    free(md);
+    free(log);
+    tu_remove_tree(dir);
+}
+
+/* Replicates: rows of one run_group with the same key get the medians over the group and
+ * the range of its speed-ups; another group, and a failed row, stay as they are. */
+static void test_replicates_pool_by_run_group(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/bitbench-replicates-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    static const struct {
+        const char *group, *status;
+        double speedup, latency;
+    } reps[] = {{"g1", "ok", 3.0, 10.0}, {"g1", "ok", 5.0, 30.0}, {"g1", "ok", 4.0, 20.0},
+                {"other", "ok", 9.0, 1.0}};
+    for (size_t i = 0; i < sizeof reps / sizeof *reps; i++) {
+        json_t *row = fixture_row("700M", "tern2");
+        char id[32];
+        snprintf(id, sizeof id, "run-%zu", i);
+        json_object_set_new(row, "run_id", json_string(id));
+        json_object_set_new(row, "run_group", json_string(reps[i].group));
+        json_object_set_new(row, "status", json_string(reps[i].status));
+        json_object_set_new(row, "latency_ms_per_token", json_real(reps[i].latency));
+        json_object_set_new(row, "vs_fp16", json_pack("{s:s, s:f, s:f, s:f}", "status", "measured", "speedup",
+                                                     reps[i].speedup, "ci_low", reps[i].speedup * 0.9,
+                                                     "ci_high", reps[i].speedup * 1.1));
+        char *line = json_dumps(row, JSON_COMPACT);
+        fprintf(f, "%s\n", line);
+        free(line);
+        json_decref(row);
+    }
+    fclose(f);
+    bb_report r = {0};
+    const char *files[] = {path};
+    FILE *quiet = fopen("/dev/null", "w");
+    assert_int_equal(bb_report_load(&r, files, 1, quiet), 4);
+    for (size_t i = 0; i < r.n_rows; i++) {
+        const bb_report_row *w = &r.rows[i];
+        if (!strcmp(w->run_group, "g1")) {
+            assert_int_equal(w->replicates, 3);
+            assert_true(fabs(w->speedup - 4.0) < 1e-12);
+            assert_true(fabs(w->speedup_lo - 3.0) < 1e-12 && fabs(w->speedup_hi - 5.0) < 1e-12);
+            assert_true(fabs(w->latency_ms - 20.0) < 1e-12);
+        } else {
+            assert_int_equal(w->replicates, 1);
+            assert_true(fabs(w->speedup - 9.0) < 1e-12);
+        }
+    }
+    bb_report_free(&r);
+    fclose(quiet);
+    unlink(path);
+}
+
 /* Table 1 rows carry the JSONL's numbers: weight GB, latency, speed-up over the fp16 row. */
 static void test_table1_cells_match_the_jsonl(void **state)
 {
@@ -436,6 +524,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_markdown_matches_golden),
         cmocka_unit_test(test_table1_cells_match_the_jsonl),
+        cmocka_unit_test(test_table3_note_solves_the_papers_batches),
+        cmocka_unit_test(test_replicates_pool_by_run_group),
         cmocka_unit_test(test_pick_rules),
         cmocka_unit_test(test_reference_values_are_data),
         cmocka_unit_test(test_malformed_lines_named_and_skipped),

@@ -1,6 +1,7 @@
 /* harness/model/models.c - the model catalogue and what follows from a shape (models.h). */
 #include "models.h"
 #include "../base/file.h"
+#include "../results/budget.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -340,9 +341,7 @@ uint64_t bb_model_kv_bytes_per_seq(const bb_model *m, uint32_t seq_len, uint32_t
 
 uint64_t bb_model_max_batch(uint64_t weight_bytes, uint64_t kv_bytes_per_seq, uint64_t budget)
 {
-    if (weight_bytes >= budget || kv_bytes_per_seq == 0)
-        return 0;
-    return (budget - weight_bytes) / kv_bytes_per_seq;
+    return bb_budget_max_batch(weight_bytes, kv_bytes_per_seq, budget);
 }
 
 int bb_model_shape_check(const bb_model *m, const bb_kernel *kn, const bb_kernel *head_kn, size_t n,

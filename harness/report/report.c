@@ -6,6 +6,7 @@
 #include "report.h"
 
 #include "../base/fmt.h"
+#include "../base/stats.h" /* bb_cmp_double */
 #include "../results/formats.h"
 #include "../results/results.h"
 #include "../results/row.h"
@@ -176,6 +177,9 @@ static bool read_row(const bb_result_row *t, bb_report_row *w, char *why, size_t
     memset(w, 0, sizeof *w);
     tstr(t->time, w->time, sizeof w->time);
     tstr(t->run_id, w->run_id, sizeof w->run_id);
+    if (!tstr(t->run_group, w->run_group, sizeof w->run_group))
+        bb_fmt(w->run_group, sizeof w->run_group, "%s", w->run_id);
+    w->replicates = 1;
     tstr(t->status, w->status, sizeof w->status);
     tstr(t->reason, w->reason, sizeof w->reason);
     tstr(t->format, w->format, sizeof w->format);
@@ -360,6 +364,80 @@ static void summarize_machines(bb_report *r)
     }
 }
 
+/* Rows i and j measure the same thing in one run group: replicates to pool. */
+static bool same_replicate_key(const bb_report_row *a, const bb_report_row *b)
+{
+    return a->machine == b->machine && a->threads == b->threads && a->batch == b->batch &&
+           a->budget_batch == b->budget_batch && a->prompt == b->prompt && a->prompt_tokens == b->prompt_tokens &&
+           !strcmp(a->run_group, b->run_group) && !strcmp(a->model, b->model) && !strcmp(a->impl, b->impl) &&
+           !strcmp(a->step_kind, b->step_kind) && !strcmp(a->status, "ok") && !strcmp(b->status, "ok");
+}
+
+static double median_of(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, bb_cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Replicates (scripts/run.sh runs the batch-1 plan in several passes under one --run-group,
+ * each with fresh weight copies at another moment): one pass's paired interval covers the
+ * noise within that process, not what differs between processes (where the copies landed,
+ * the host's bandwidth at the time), which moved 70B speed-ups by 20-60% between
+ * back-to-back runs on the Zen 5 VM (2026-12-05).  Every row of a group gets the medians over
+ * its replicates - speed-up, latency, matmul time, tokens/s - and the speed-ups' range. */
+static void pool_replicates(bb_report *r)
+{
+    size_t n = r->n_rows;
+    double *v[4];
+    for (int k = 0; k < 4; k++)
+        if (!(v[k] = malloc((n ? n : 1) * sizeof *v[k])))
+            abort();
+    bool *done = calloc(n ? n : 1, sizeof *done);
+    size_t *members = malloc((n ? n : 1) * sizeof *members);
+    if (!done || !members)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        if (done[i] || strcmp(r->rows[i].status, "ok"))
+            continue;
+        size_t m = 0;
+        for (size_t j = i; j < n; j++)
+            if (!done[j] && same_replicate_key(&r->rows[i], &r->rows[j]))
+                members[m++] = j, done[j] = true;
+        if (m < 2)
+            continue;
+        size_t k[4] = {0, 0, 0, 0};
+        double lo = INFINITY, hi = -INFINITY;
+        for (size_t t = 0; t < m; t++) {
+            const bb_report_row *w = &r->rows[members[t]];
+            const double x[4] = {w->speedup, w->latency_ms, w->matmul_ms, w->tokens_per_s};
+            for (int q = 0; q < 4; q++)
+                if (isfinite(x[q]))
+                    v[q][k[q]++] = x[q];
+            if (isfinite(w->speedup)) {
+                lo = w->speedup < lo ? w->speedup : lo;
+                hi = w->speedup > hi ? w->speedup : hi;
+            }
+        }
+        double med[4];
+        for (int q = 0; q < 4; q++)
+            med[q] = k[q] ? median_of(v[q], k[q]) : NAN;
+        for (size_t t = 0; t < m; t++) {
+            bb_report_row *w = &r->rows[members[t]];
+            w->replicates = (int)m;
+            w->speedup = med[0];
+            w->speedup_lo = k[0] ? lo : NAN;
+            w->speedup_hi = k[0] ? hi : NAN;
+            w->latency_ms = med[1];
+            w->matmul_ms = med[2];
+            w->tokens_per_s = med[3];
+        }
+    }
+    for (int q = 0; q < 4; q++)
+        free(v[q]);
+    free(done);
+    free(members);
+}
+
 size_t bb_report_load(bb_report *r, const char *const *files, size_t n, FILE *log)
 {
     r->files = files;
@@ -390,6 +468,7 @@ size_t bb_report_load(bb_report *r, const char *const *files, size_t n, FILE *lo
         add_model(r, &r->rows[i]);
         add_format(r, r->rows[i].format);
     }
+    pool_replicates(r);
     if (r->n_rows) { /* qsort wants a non-NULL array even for no elements */
         qsort(r->models, r->n_models, sizeof *r->models, cmp_model);
         qsort(r->formats, r->n_formats, sizeof *r->formats, cmp_format);

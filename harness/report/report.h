@@ -47,7 +47,7 @@ typedef struct bb_report_row {
     int machine; /* index into bb_report.machines */
     int file;    /* index into bb_report.files */
     size_t line;
-    char time[32], run_id[96], status[16], reason[BB_REPORT_TEXT];
+    char time[32], run_id[96], run_group[96], status[16], reason[BB_REPORT_TEXT];
     char format[24], impl[64], model[32];
     int threads;
     long batch;
@@ -63,6 +63,10 @@ typedef struct bb_report_row {
     double matmul_ms, attention_ms, other_ms, attention_share;
     /* paired speed-up vs the set's fp16 row with its 95% interval (schema 2; NAN otherwise) */
     double speedup, speedup_lo, speedup_hi;
+    /* replicates pooled into this row (rows of one run_group with the same key; 1: none):
+     * then speedup, latency_ms, matmul_ms and tokens_per_s are the medians over them and
+     * speedup_lo/hi the range of their speed-ups, not a bootstrap interval */
+    int replicates;
     bool extrapolated; /* mode "extrapolated" */
     double params;     /* model.params.total */
     double size_b;     /* model size in billions for the x axes: from the name ("1.3B"), else params */

@@ -6,6 +6,7 @@
 #include "report_fleet.h"
 
 #include "../base/fmt.h"
+#include "../results/budget.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -43,7 +44,10 @@ static const char CAVEATS[] =
     "count as matmul-only.\n"
     "- **Speed-ups** come from samples taken side by side: a model's formats alternate sample by "
     "sample, and the speed-up is the median of the paired ratios with a 95% bootstrap interval "
-    "(older rows: the ratio of medians, no interval).\n"
+    "(older rows: the ratio of medians, no interval). Where the sweep ran in several passes (`make run`: "
+    "fresh weight copies, minutes apart, one `--run-group`), a cell reads \"4.5x (3 runs: 4.3-4.8)\": the "
+    "median over the passes and their range, since between processes the speed-ups move more than within "
+    "one.\n"
     "- **Memory.** Ours is the modeled weight bytes (what the format stores); the paper's is the "
     "GPU memory of the whole run, so its reductions are smaller at small sizes.\n"
     "- **Energy.** Modeled energy is arithmetic only (the paper's Figure 3 method); measured "
@@ -260,8 +264,14 @@ static const char *speed_cell(cellbuf *c, const bb_report *r, int m, const bb_re
 {
     if (w && !strcmp(w->status, "ok") && isfinite(w->speedup)) {
         char a[32], b[32], d[32];
-        bb_fmt(c->s, sizeof c->s, "%sx [%s, %s]%s", sig3(a, sizeof a, w->speedup), sig3(b, sizeof b, w->speedup_lo),
-               sig3(d, sizeof d, w->speedup_hi), w->extrapolated ? EXTRAP_MARK : "");
+        if (w->replicates > 1) /* the median over passes, with their range (report.c: pool_replicates) */
+            bb_fmt(c->s, sizeof c->s, "%sx (%d runs: %s-%s)%s", sig3(a, sizeof a, w->speedup), w->replicates,
+                   sig3(b, sizeof b, w->speedup_lo), sig3(d, sizeof d, w->speedup_hi),
+                   w->extrapolated ? EXTRAP_MARK : "");
+        else
+            bb_fmt(c->s, sizeof c->s, "%sx [%s, %s]%s", sig3(a, sizeof a, w->speedup),
+                   sig3(b, sizeof b, w->speedup_lo), sig3(d, sizeof d, w->speedup_hi),
+                   w->extrapolated ? EXTRAP_MARK : "");
         return c->s;
     }
     return show(c, g_speedup(r, m, model, w ? w->format : "fp16"), 1, "x");
@@ -599,6 +609,51 @@ static void table3_row(const bb_report *r, int m, FILE *out, const char *model, 
             paper_cell(&c[5], r, model, f, "tokens_per_s", "tokens_per_s_ratio"));
 }
 
+/* Why Table 3's max-batch ratio is not the paper's.  When both formats keep the same KV
+ * cache, max batch = (budget - weights) / KV per sequence, so the ratio to fp16 is
+ * (budget - W_format) / (budget - W_fp16): it follows the room fp16 has left, not the cache
+ * size.  The paper's two batches (16 fp16, 176 ternary) meet that rule for one cache size
+ * only: W_fp16 - W_tern = (176 - 16) x KV, which fixes the KV per sequence and the usable
+ * budget the paper's runs must have had.  All of it is modeled from the rows' weight bytes. */
+static void table3_budget_note(const bb_report *r, int m, FILE *out, const char *model, const bb_report_row *any)
+{
+    const bb_report_row *base = bb_report_pick(r, m, model, "fp16", 0, 0, true);
+    const bb_report_row *tern = bb_report_pick(r, m, model, "tern2", 0, 0, true);
+    const bb_paper_ref *pf = bb_report_paper(r, model, "fp16", "max_batch");
+    const bb_paper_ref *pt = bb_report_paper(r, model, "ternary", "max_batch");
+    if (!any || !base || !tern || !pf || !pt || !(pt->value > pf->value) || !isfinite(base->weight_bytes) ||
+        !isfinite(tern->weight_bytes) || !(any->kv_bytes_per_seq > 0) || !(any->mem_budget_bytes > 0))
+        return;
+    double kv = (base->weight_bytes - tern->weight_bytes) / (pt->value - pf->value);
+    double usable = base->weight_bytes + pf->value * kv;
+    char a[32], b[32], c[32], d[32], e[32];
+    fprintf(out, "Why the max-batch ratio differs from the paper's (modeled): with one KV cache layout for "
+                 "every format, max batch = (budget - weights) / KV cache per sequence, so the ratio to fp16 "
+                 "is (budget - weights of the format) / (budget - fp16 weights): it follows the room fp16 has "
+                 "left, not the cache size. Here fp16 has %s GB left of %s GB. The paper's %s and %s fit that "
+                 "rule only with %s GB of KV cache per sequence and %s GB usable (its two 80 GB GPUs less the "
+                 "runtime's own memory); at that budget, with this cache (%s GB per sequence):\n\n"
+                 "| format | max batch at %s GB (modeled) | vs fp16 |\n|---|---|---|\n",
+            sig3(a, sizeof a, (any->mem_budget_bytes - base->weight_bytes) / 1e9),
+            sig3(b, sizeof b, any->mem_budget_bytes / 1e9), pf->text, pt->text, sig3(c, sizeof c, kv / 1e9),
+            sig3(d, sizeof d, usable / 1e9), sig3(e, sizeof e, any->kv_bytes_per_seq / 1e9), d);
+    uint64_t fp16_batch = bb_budget_max_batch((uint64_t)base->weight_bytes, (uint64_t)any->kv_bytes_per_seq,
+                                              (uint64_t)usable);
+    for (size_t i = 0; i < r->n_formats; i++) {
+        const bb_report_row *w = bb_report_pick(r, m, model, r->formats[i], 0, 0, true);
+        if (!w || !isfinite(w->weight_bytes))
+            continue;
+        uint64_t mb = bb_budget_max_batch((uint64_t)w->weight_bytes, (uint64_t)any->kv_bytes_per_seq,
+                                          (uint64_t)usable);
+        char ratio[40] = "fp16 does not fit";
+        if (fp16_batch)
+            bb_fmt(ratio, sizeof ratio, "%sx", sig3(a, sizeof a, (double)mb / (double)fp16_batch));
+        fprintf(out, "| %s | %llu | %s |\n", r->formats[i], (unsigned long long)mb, ratio);
+    }
+    fprintf(out, "\n`bitbench sweep --mem-budget %llu` (bytes) times the Table 3 rows at that budget.\n\n",
+            (unsigned long long)usable);
+}
+
 static void table3(const bb_report *r, int m, FILE *out)
 {
     const char *model = bb_report_table3_model(r, m);
@@ -628,6 +683,7 @@ static void table3(const bb_report *r, int m, FILE *out)
         if (machine_has_format(r, m, r->formats[i]))
             table3_row(r, m, out, model, r->formats[i]);
     fprintf(out, "\n");
+    table3_budget_note(r, m, out, model, any);
 }
 
 /* ------------------------------------------------------------------ end to end, methods, pp/tg */

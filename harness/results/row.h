@@ -37,7 +37,7 @@ typedef struct bb_result_samples {
 
 /* X(TYPE, name) per member, in writing order. */
 #define BB_SWEEP_ROW_FIELDS(X)                                                                                      \
-    X(INT, schema_version) X(STR, kind) X(STR, run_id) X(STR, time) X(STR, key) X(STR, status) X(STR, reason)     \
+    X(INT, schema_version) X(STR, kind) X(STR, run_id) X(STR, run_group) X(STR, time) X(STR, key) X(STR, status) X(STR, reason)     \
     X(STR, git_revision) X(JSON, build) X(JSON, machine) X(STR, format) X(STR, impl) X(STR, impl_rule)            \
     X(STR, impl_isa) X(STR, impl_method) X(BOOL, multiply_free) X(BOOL, impl_is_best) X(STR, head_impl)          \
     X(INT, threads) X(STR, placement) X(JSON, model) X(INT, batch) X(STR, batch_source) X(BOOL, lm_head)         \

@@ -934,6 +934,9 @@ static json_t *row_json(const bb_sweep_ctx *c, const sweep_state *st, const bb_s
     char t[32];
     utc_now(t, sizeof t, "%Y-%m-%dT%H:%M:%SZ");
     w.run_id = json_string_value(json_object_get(c->common, "run_id"));
+    /* replicates of one measurement share a group (--run-group); else the run is its own */
+    json_t *group = json_object_get(c->common, "run_group");
+    w.run_group = json_string_value(group ? group : json_object_get(c->common, "run_id"));
     w.time = t;
     w.key = r->key;
     w.status = res->status;

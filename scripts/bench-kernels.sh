@@ -84,7 +84,7 @@ summary() {
           (if $b.n != 1 or $b.pct_of_ceiling == null then "-"
            elif $b.pct_of_ceiling >= $target then "\($target) ok" else "\($target) NO" end),
           (if ($r | length) > 1 then "runner-up \($r[1].impl) (\($r[1].latency_ns.median / 1000 | r1) us)"
-           else ($b.impl_rule // "-" | split(" ") | .[0:2] | join(" ")) end) ]
+           else ($b.impl_rule // "-" | split(":")[0]) end) ]
       | @tsv' "$f"
   done | sort -t$'\t' -k4,4n -k3,3n -k1,1 -k2,2V |
     awk -F'\t' '{ printf "%-8s %-11s %3s %4s %-26s %10s %7s %8s %16s %6s  %s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 }'

@@ -5,11 +5,14 @@
  * so the machine's drift hits them alike and their ratios mean something.  Weights are
  * cold by default: each kernel rotates through enough copies of its weights to exceed
  * 4x the last-level cache, so every call streams its weights from DRAM as a decode does.
+ * The read ceiling is one more participant of every round (harness/machine/ceiling.h): a read-only
+ * pass over the same bytes as a kernel's call, so each % of ceiling is a ratio of two samples
+ * taken side by side.
  */
 #include "cli.h"
 
-#include "../harness/machine/bandwidth.h"
 #include "../harness/machine/cache.h"
+#include "../harness/machine/ceiling.h"
 #include "../harness/core/gemm_run.h"
 #include "../harness/machine/machine.h"
 #include "../harness/core/module.h"
@@ -57,6 +60,8 @@ typedef struct item {
     size_t probe_calls;
     int borrowed;       /* --paired: copies and io are its partner's (not freed here) */
     size_t copy_offset; /* and it starts half a rotation away from the partner */
+    int ceiling;        /* its read-ceiling participant (harness/machine/ceiling.h), -1: none */
+    bb_ceiling_pct pct; /* its % of that ceiling, paired by round */
 } item;
 
 static void usage(FILE *to)
@@ -70,7 +75,8 @@ static void usage(FILE *to)
         "  --min-time S    seconds of timed calls per kernel when --reps is not given (default 0.5)\n"
         "  --threads T     worker threads, pinned one per core (default: all cores)\n"
         "  --warm          reuse one weight copy (cache-warm); default cold (rotation > 4x LLC)\n"
-        "  --no-ceiling    skip measuring the read-bandwidth ceiling\n"
+        "  --no-ceiling    skip the read-ceiling participant (a read-only pass over the same bytes as\n"
+        "                  each kernel's call, timed in every round beside the kernels)\n"
         "  --seed S        data seed (default 1);  --isa %s caps the ISA\n"
         "  --events LIST   counters (PAPI preset or native names; default: env BITBENCH_EVENTS, else\n"
         "                  instructions, cycles, LLC misses), measured with energy in a per-kernel pass\n"
@@ -246,7 +252,25 @@ static int check_shapes(const gemm_opts *o, const item *items, size_t n)
     return 0;
 }
 
-static int check_memory(const gemm_opts *o, item *items, size_t n)
+/* The read-ceiling participants (one per distinct byte count of a call), planned before the
+ * memory check: items[i].ceiling. */
+static int plan_ceilings(const gemm_opts *o, item *items, size_t n, bb_ceiling_set *cs)
+{
+    memset(cs, 0, sizeof *cs);
+    cs->llc = bb_llc_bytes(NULL);
+    cs->warm = o->warm;
+    for (size_t i = 0; i < n; i++) {
+        items[i].ceiling = -1;
+        if (!o->ceiling)
+            continue;
+        bb_work work;
+        bb_kernel_work(items[i].k, o->m, o->k, o->n, &work);
+        items[i].ceiling = bb_ceiling_set_plan(cs, work.weight_bytes);
+    }
+    return 0;
+}
+
+static int check_memory(const gemm_opts *o, item *items, size_t n, const bb_ceiling_set *cs)
 {
     uint64_t need = (uint64_t)o->m * o->k * sizeof(float); /* the fp32 weights, while quantizing */
     for (size_t i = 0; i < n; i++) {
@@ -254,6 +278,7 @@ static int check_memory(const gemm_opts *o, item *items, size_t n)
         need += items[i].ncopies * bb_kernel_weights_bytes(items[i].k, o->m, o->k) +
                 2 * bb_gemm_io_bytes(items[i].k, o->m, o->k, o->n); /* run + check buffers */
     }
+    need += bb_ceiling_set_memory(cs);
     uint64_t avail = bb_mem_available();
     if (avail && need > avail / 10 * 9) {
         char a[32], b[32];
@@ -355,6 +380,7 @@ typedef struct gemm_run {
     bb_pool *pool;
     item *items;
     size_t n;
+    bb_ceiling_set *ceilings; /* participants n .. n + ceilings->n - 1, after the kernels */
     uint64_t coin; /* --paired: xorshift64 state, one coin per pair and round */
 } gemm_run;
 
@@ -362,11 +388,25 @@ static double sample_item(void *ctx, size_t who, bb_sample_phase phase, size_t r
 {
     gemm_run *g = ctx;
     /* calibration calls use copies 1, 2, 3 (as before the sampler); timed rounds copy `round` */
-    call(g->pool, &g->items[who], g->o->m, g->o->n, phase == BB_SAMPLE_CALIBRATE ? round + 1 : round);
+    size_t copy = phase == BB_SAMPLE_CALIBRATE ? round + 1 : round;
+    if (who >= g->n) /* a read-ceiling pass, rotated like the kernels' weights */
+        bb_ceiling_pass_run(g->pool, &g->ceilings->pass[who - g->n], copy);
+    else
+        call(g->pool, &g->items[who], g->o->m, g->o->n, copy);
     return 0;
 }
 
-static bool item_active(void *ctx, size_t who) { return ((gemm_run *)ctx)->items[who].check.passed; }
+/* A ceiling participant runs while a kernel that reads its bytes does. */
+static bool item_active(void *ctx, size_t who)
+{
+    gemm_run *g = ctx;
+    if (who < g->n)
+        return g->items[who].check.passed;
+    for (size_t i = 0; i < g->n; i++)
+        if (g->items[i].ceiling == (int)(who - g->n) && g->items[i].check.passed)
+            return true;
+    return false;
+}
 
 /* --paired: each round, a coin per pair; heads, the pair runs in reverse. */
 static void paired_order(void *ctx, size_t round, size_t *perm)
@@ -390,10 +430,11 @@ static void note_progress(void *ctx, size_t done_rounds, size_t planned, double 
 
 /* Calls per kernel: --reps, or enough for --min-time judged from 3 calls each, 10 to 10^6;
  * rounds interleaved (A B C A B C ...), each call timed alone, until done or --max-time. */
-static int run_interleaved(const gemm_opts *o, bb_pool *pool, item *items, size_t n)
+static int run_interleaved(const gemm_opts *o, bb_pool *pool, item *items, size_t n, bb_ceiling_set *cs)
 {
-    gemm_run g = {.o = o, .pool = pool, .items = items, .n = n, .coin = o->seed * 0x9e3779b97f4a7c15ull + 1};
-    bb_sampler s = {.n = n, .ctx = &g, .sample = sample_item, .active = item_active,
+    gemm_run g = {.o = o, .pool = pool, .items = items, .n = n, .ceilings = cs,
+                  .coin = o->seed * 0x9e3779b97f4a7c15ull + 1};
+    bb_sampler s = {.n = n + cs->n, .ctx = &g, .sample = sample_item, .active = item_active,
                     .order = o->paired ? paired_order : NULL, .progress = note_progress, .progress_every_s = 2,
                     .warmup = 1, .fixed_rounds = (size_t)o->reps, .calibrate = 3, .min_reps = 10, .max_reps = 1000000,
                     .min_time_s = o->min_time, .max_time_s = o->max_time};
@@ -407,6 +448,20 @@ static int run_interleaved(const gemm_opts *o, bb_pool *pool, item *items, size_
         s.samples[i] = NULL;
         if (items[i].nsamples)
             bb_summarize(items[i].samples, items[i].nsamples, &items[i].stats);
+    }
+    for (size_t c = 0; c < cs->n; c++) {
+        cs->samples[c] = s.samples[n + c];
+        cs->nsamples[c] = s.nsamples[n + c];
+        s.samples[n + c] = NULL;
+    }
+    /* % of ceiling: samples of the same round, kernel and its ceiling pass (same bytes) */
+    for (size_t i = 0; i < n; i++) {
+        items[i].pct = (bb_ceiling_pct){.pct = NAN, .lo = NAN, .hi = NAN};
+        int c = items[i].ceiling;
+        if (c >= 0 && items[i].nsamples && cs->nsamples[c]) {
+            size_t rounds = items[i].nsamples < cs->nsamples[c] ? items[i].nsamples : cs->nsamples[c];
+            bb_ceiling_pct_paired(cs->samples[c], items[i].samples, rounds, o->seed + i, &items[i].pct);
+        }
     }
     bb_sampler_free(&s);
     return 0;
@@ -441,7 +496,7 @@ static void probe_pass(const gemm_opts *o, bb_pool *pool, bb_probe *probe, item 
 /* ------------------------------------------------------------------ output */
 
 /* The kernel's line (README, "bitbench gemm"): the typed row (harness/results/row.h), kind gemm. */
-static json_t *item_json(const gemm_opts *o, const item *it, bb_pool *pool, const bb_bandwidth *ceil,
+static json_t *item_json(const gemm_opts *o, const item *it, bb_pool *pool, const bb_ceiling_set *cs,
                          double granularity, const bb_machine *machine)
 {
     const bb_format *f = bb_format_get(it->k->format);
@@ -485,14 +540,20 @@ static json_t *item_json(const gemm_opts *o, const item *it, bb_pool *pool, cons
     w.gbps = (double)it->work.weight_bytes / secs / 1e9;
     w.gops = (double)it->work.ops / secs / 1e9;
     w.timer_granularity_ns = granularity;
-    if (ceil) {
-        w.ceiling = json_pack("{s:f, s:f, s:i, s:I, s:b, s:s, s:s}", "gbps", ceil->best_gbps, "median_gbps",
-                              ceil->median_gbps, "threads", ceil->threads, "buffer_bytes",
-                              (json_int_t)ceil->buffer_bytes, "validated", ceil->validated, "loads", ceil->loads,
-                              "measured", "read-only sum over a buffer >= 4x LLC, best of passes, in this run");
-        w.pct_of_ceiling = 100.0 * (double)it->work.weight_bytes / secs / 1e9 / ceil->best_gbps;
+    char how[300];
+    if (it->ceiling >= 0 && isfinite(it->pct.pct)) {
+        w.ceiling = bb_ceiling_json(cs, (size_t)it->ceiling, bb_pool_threads(pool));
+        w.pct_of_ceiling = it->pct.pct;
+        w.pct_of_ceiling_ci95 = json_pack("[f, f]", it->pct.lo, it->pct.hi);
+        w.pct_of_ceiling_rounds = (int64_t)it->pct.rounds, w.has_pct_of_ceiling_rounds = true;
+        snprintf(how, sizeof how, "median over rounds of 100 x ceiling pass time / kernel call time, both taken in "
+                 "the same round over the same bytes; ci95: percentile bootstrap of that median (%zu resamples)",
+                 it->pct.resamples);
+        w.pct_of_ceiling_measured = how;
     } else {
         w.ceiling = json_null();
+        w.pct_of_ceiling = BB_RESULT_NULL;
+        w.pct_of_ceiling_unavailable = o->ceiling ? "no paired ceiling samples" : "not measured: --no-ceiling";
     }
     if (!o->probe) {
         w.energy = bb_value_unavailable("not measured: --no-probe");
@@ -515,8 +576,17 @@ static json_t *item_json(const gemm_opts *o, const item *it, bb_pool *pool, cons
     return j;
 }
 
-/* With several implementations of a format in one run, which one won. */
-static void print_best_per_format(FILE *to, const item *items, size_t n, const bb_bandwidth *ceil)
+/* "81% [78-84]": a kernel's paired % of ceiling and its interval, or "-". */
+static const char *pct_text(const item *it, char *buf, size_t len)
+{
+    if (it->ceiling < 0 || !isfinite(it->pct.pct))
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%.0f%% [%.0f-%.0f]", it->pct.pct, it->pct.lo, it->pct.hi);
+    return buf;
+}
+
+static void print_best_per_format(FILE *to, const item *items, size_t n)
 {
     int header = 0;
     for (int f = 0; f < BB_FMT_COUNT; f++) {
@@ -535,50 +605,62 @@ static void print_best_per_format(FILE *to, const item *items, size_t n, const b
         double gbps = (double)best->work.weight_bytes / (best->stats.median * 1e-9) / 1e9;
         fprintf(to, "  %-8s %-26s %9.1f us %7.1f GB/s", bb_formats[f].name, best->k->name,
                 best->stats.median / 1e3, gbps);
-        if (ceil)
-            fprintf(to, " %5.0f%% of ceiling", 100.0 * gbps / ceil->best_gbps);
+        char pct[48];
+        if (best->ceiling >= 0)
+            fprintf(to, " %s of the ceiling beside it", pct_text(best, pct, sizeof pct));
         fputc('\n', to);
     }
 }
 
 static void print_table(FILE *to, const gemm_opts *o, const item *items, size_t n, bb_pool *pool,
-                        const bb_bandwidth *ceil)
+                        const bb_ceiling_set *cs)
 {
     char cbuf[64] = "not measured (--no-ceiling)";
-    if (ceil)
-        snprintf(cbuf, sizeof cbuf, "%.1f GB/s measured%s", ceil->best_gbps, ceil->validated ? "" : " (NOT validated)");
+    int valid = 1;
+    for (size_t c = 0; c < cs->n; c++)
+        valid &= cs->pass[c].validated;
+    if (cs->n)
+        snprintf(cbuf, sizeof cbuf, "measured beside each kernel%s", valid ? "" : " (NOT validated)");
     fprintf(to, "gemm M=%llu K=%llu N=%llu, %d thread(s) (%s), %s weights; ceiling %s\n",
             (unsigned long long)o->m, (unsigned long long)o->k, (unsigned long long)o->n,
             bb_pool_threads(pool), bb_pool_placement(pool),
             o->warm ? "warm" : "cold (rotated > 4x LLC)", cbuf);
-    fprintf(to, "%-26s %8s %11s %11s %11s %8s %8s %8s %6s  %s\n", "impl", "bits/w", "median us", "min us",
-            "max us", "GB/s", "%ceil", "GOP/s", "CV%", "check");
+    fprintf(to, "%-26s %8s %11s %11s %11s %8s %8s %15s %8s %6s  %s\n", "impl", "bits/w", "median us", "min us",
+            "max us", "GB/s", "ceilGB/s", "%ceil [95%]", "GOP/s", "CV%", "check");
     for (size_t i = 0; i < n; i++) {
         const item *it = &items[i];
         double bits = (double)it->work.weight_bytes * 8.0 / ((double)o->m * (double)o->k);
         if (!it->check.passed) {
-            fprintf(to, "%-26s %8.3f %11s %11s %11s %8s %8s %8s %6s  FAILED: %s\n", it->k->name, bits, "-",
-                    "-", "-", "-", "-", "-", "-", it->check.detail);
+            fprintf(to, "%-26s %8.3f %11s %11s %11s %8s %8s %15s %8s %6s  FAILED: %s\n", it->k->name, bits, "-",
+                    "-", "-", "-", "-", "-", "-", "-", it->check.detail);
             continue;
         }
         double secs = it->stats.median * 1e-9, gbps = (double)it->work.weight_bytes / secs / 1e9;
-        char pct[16] = "-";
-        if (ceil)
-            snprintf(pct, sizeof pct, "%.0f%%", 100.0 * gbps / ceil->best_gbps);
-        fprintf(to, "%-26s %8.3f %11.1f %11.1f %11.1f %8.1f %8s %8.1f %6.1f  %s\n", it->k->name, bits,
-                it->stats.median / 1e3, it->stats.min / 1e3, it->stats.max / 1e3, gbps, pct,
+        char pct[48], cg[16] = "-";
+        if (it->ceiling >= 0 && cs->nsamples[it->ceiling]) {
+            bb_summary st;
+            bb_summarize(cs->samples[it->ceiling], cs->nsamples[it->ceiling], &st);
+            snprintf(cg, sizeof cg, "%.1f", (double)cs->pass[it->ceiling].bytes / st.median);
+        }
+        fprintf(to, "%-26s %8.3f %11.1f %11.1f %11.1f %8.1f %8s %15s %8.1f %6.1f  %s\n", it->k->name, bits,
+                it->stats.median / 1e3, it->stats.min / 1e3, it->stats.max / 1e3, gbps, cg, pct_text(it, pct, sizeof pct),
                 (double)it->work.ops / secs / 1e9, 100 * it->stats.cv,
                 it->check.bit_exact ? "ok (bit-exact)" : "ok (within bound)");
     }
     fprintf(to, "(latency measured: median of %zu interleaved calls per kernel; GB/s = packed weight bytes / median)\n",
             n ? items[0].nsamples : 0);
+    if (cs->n)
+        fprintf(to, "(ceiling measured: a read-only pass over the same bytes as the kernel's call, %s, timed in every "
+                    "round beside the kernels; ceilGB/s = bytes / its median pass; %%ceil = median over rounds of "
+                    "ceiling time / kernel time, [95%% bootstrap interval])\n",
+                o->warm ? "warm" : "cold copies");
     for (size_t i = 0; i < n; i++)
         if (items[i].rule[0])
             fprintf(to, "%-26s chosen by %s\n", items[i].k->name, items[i].rule);
-    print_best_per_format(to, items, n, ceil);
+    print_best_per_format(to, items, n);
 }
 
-static int emit(const gemm_opts *o, item *items, size_t n, bb_pool *pool, const bb_bandwidth *ceil)
+static int emit(const gemm_opts *o, item *items, size_t n, bb_pool *pool, const bb_ceiling_set *cs)
 {
     FILE *out = stdout;
     if (o->json) {
@@ -588,7 +670,7 @@ static int emit(const gemm_opts *o, item *items, size_t n, bb_pool *pool, const 
         bb_machine machine;
         bb_machine_describe(&machine);
         for (size_t i = 0; i < n; i++) {
-            json_t *j = item_json(o, &items[i], pool, ceil, g, &machine);
+            json_t *j = item_json(o, &items[i], pool, cs, g, &machine);
             json_dumpf(j, out, JSON_COMPACT);
             fputc('\n', out);
             json_decref(j);
@@ -596,7 +678,7 @@ static int emit(const gemm_opts *o, item *items, size_t n, bb_pool *pool, const 
         if (out != stdout)
             fclose(out);
     }
-    print_table(o->json ? stderr : stdout, o, items, n, pool, ceil);
+    print_table(o->json ? stderr : stdout, o, items, n, pool, cs);
     return 0;
 }
 
@@ -604,12 +686,13 @@ int bb_cmd_gemm(int argc, char **argv)
 {
     gemm_opts o;
     item items[MAX_ITEMS];
+    static bb_ceiling_set ceilings;
     size_t n = 0;
     int rc = parse(argc, argv, &o);
     if (rc)
         return rc;
     if ((rc = select_kernels(&o, items, &n)) || (rc = check_shapes(&o, items, n)) ||
-        (rc = check_memory(&o, items, n)))
+        (rc = plan_ceilings(&o, items, n, &ceilings)) || (rc = check_memory(&o, items, n, &ceilings)))
         return rc;
     if (o.json && o.out) { /* an unwritable --out fails before anything is measured */
         FILE *t = fopen(o.out, "a");
@@ -629,18 +712,16 @@ int bb_cmd_gemm(int argc, char **argv)
         bb_tune_hint(CMD);
     fprintf(stderr, "gemm: preparing %zu kernel(s) at %llux%llux%llu\n", n, (unsigned long long)o.m,
             (unsigned long long)o.k, (unsigned long long)o.n);
-    if (build_items(&o, items, n) != 0) {
+    if (build_items(&o, items, n) != 0 || bb_ceiling_set_alloc(&ceilings) != 0) {
         free_items(items, n);
+        bb_ceiling_set_free(&ceilings);
         bb_pool_destroy(pool);
         bb_probe_close(probe);
         return bb_cli_error(CMD, "out of memory while preparing the weights");
     }
     share_pairs(&o, items, n);
-    /* one result per thread count measured: the ceiling is the last, the pool's own count */
-    bb_bandwidth *bw = calloc((size_t)bb_pool_threads(pool), sizeof *bw), *ceil = NULL;
-    int measured = bw && o.ceiling ? bb_bandwidth_measure(pool, 0, 5, bw, bb_pool_threads(pool)) : -1;
-    if (measured == bb_pool_threads(pool))
-        ceil = &bw[measured - 1];
+    /* The ceiling is no longer measured once here, before the kernels: it is a participant of
+     * the interleaved rounds (plan_ceilings, harness/machine/ceiling.h). */
     int failed = 0;
     for (size_t i = 0; i < n; i++) {
         bb_gemm_check(pool, items[i].k, &items[i].copies[0], items[i].io.x, items[i].io.x_stride, o.n,
@@ -650,8 +731,8 @@ int bb_cmd_gemm(int argc, char **argv)
             fprintf(stderr, "gemm: %s FAILED its check, not timed: %s\n", items[i].k->name, items[i].check.detail);
         }
     }
-    if (run_interleaved(&o, pool, items, n) != 0) {
-        free(bw);
+    if (run_interleaved(&o, pool, items, n, &ceilings) != 0) {
+        bb_ceiling_set_free(&ceilings);
         free_items(items, n);
         bb_pool_destroy(pool);
         bb_probe_close(probe);
@@ -659,8 +740,8 @@ int bb_cmd_gemm(int argc, char **argv)
     }
     if (probe)
         probe_pass(&o, pool, probe, items, n);
-    rc = emit(&o, items, n, pool, ceil);
-    free(bw);
+    rc = emit(&o, items, n, pool, &ceilings);
+    bb_ceiling_set_free(&ceilings);
     free_items(items, n);
     bb_pool_destroy(pool);
     bb_probe_close(probe);

@@ -1,5 +1,6 @@
 /* harness/base/stats.c - summary statistics, quantiles and medians of samples (stats.h). */
 #include "stats.h"
+#include "rng.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -112,3 +113,37 @@ double bb_quantile_copy(const double *v, size_t n, double q)
 }
 
 double bb_median_copy(const double *v, size_t n) { return bb_quantile_copy(v, n, 0.5); }
+
+static size_t paired_draw(uint64_t *s, size_t n)
+{
+    return (size_t)((double)(bb_rng_u64(s) >> 11) * 0x1.0p-53 * (double)n);
+}
+
+void bb_paired_ratio_median(const double *a, const double *b, size_t n, double ratio_scale, size_t resamples,
+                            double level, uint64_t seed, double *point, double *lo, double *hi)
+{
+    *point = *lo = *hi = NAN;
+    if (!n)
+        return;
+    double *r = malloc(n * sizeof *r), *buf = malloc(n * sizeof *buf);
+    double *meds = malloc((resamples ? resamples : 1) * sizeof *meds);
+    if (!r || !buf || !meds) {
+        free(r), free(buf), free(meds);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        r[i] = a[i] / b[i] * ratio_scale;
+    *point = bb_median_copy(r, n);
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull;
+    for (size_t k = 0; k < resamples; k++) {
+        for (size_t i = 0; i < n; i++)
+            buf[i] = r[paired_draw(&s, n)];
+        meds[k] = bb_median_inplace(buf, n);
+    }
+    if (resamples) {
+        qsort(meds, resamples, sizeof *meds, bb_cmp_double);
+        *lo = bb_quantile_sorted(meds, resamples, (1.0 - level) / 2);
+        *hi = bb_quantile_sorted(meds, resamples, 1.0 - (1.0 - level) / 2);
+    }
+    free(r), free(buf), free(meds);
+}

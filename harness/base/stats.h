@@ -24,4 +24,10 @@ double bb_quantile_copy(const double *v, size_t n, double q);
 double bb_median_inplace(double *v, size_t n);
 double bb_median_copy(const double *v, size_t n); /* v is left alone */
 
+/* From samples taken side by side: the median of a[i] / b[i] x ratio_scale and its
+ * percentile-bootstrap interval at `level` over `resamples` resampled pairs (seeded);
+ * NAN when n is 0.  The sweep's paired speed-up and gemm's % of the in-run ceiling. */
+void bb_paired_ratio_median(const double *a, const double *b, size_t n, double ratio_scale, size_t resamples,
+                            double level, uint64_t seed, double *point, double *lo, double *hi);
+
 #endif

@@ -53,7 +53,7 @@ static json_t *samples_json(const bb_result_samples *s)
 /* Absent: nothing to say (a JSON member may still be an explicit null). */
 #define ABSENT_STR(name) (!r->name)
 #define ABSENT_INT(name) (!r->has_##name)
-#define ABSENT_NUM(name) (!isfinite(r->name))
+#define ABSENT_NUM(name) (isnan(r->name))
 #define ABSENT_BOOL(name) (r->name < 0)
 #define ABSENT_JSON(name) (!r->name)
 #define ABSENT_SAMPLES(name) (!r->name.present)

@@ -8,7 +8,7 @@
  * member cannot be written and forgotten by a reader.
  *
  * Member types: STR a string (NULL: null), INT an integer (has_<name> false: null), NUM a
- * number (NAN or infinite: null), BOOL true/false (-1: null), JSON any JSON value (an object
+ * number (NAN: absent, BB_RESULT_NULL: an explicit null; the reader reads null as NAN), BOOL true/false (-1: null), JSON any JSON value (an object
  * described in SCHEMA.md by the room that measures it; NULL: absent, json null: null),
  * SAMPLES an array of numbers (present false: null; a null element reads as NAN).  A sweep
  * row writes every member of its list (null when absent); a gemm line leaves absent members
@@ -25,6 +25,7 @@
 #include "results.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -58,7 +59,9 @@ typedef struct bb_result_samples {
     X(STR, schema) X(STR, format) X(STR, impl) X(STR, method) X(STR, isa) X(INT, m) X(INT, k) X(INT, n)          \
     X(INT, threads) X(STR, placement) X(STR, mode) X(INT, weight_copies) X(JSON, weight_bytes) X(JSON, check)    \
     X(STR, impl_rule) X(JSON, machine) X(JSON, build) X(JSON, latency_ns) X(STR, latency_unavailable)            \
-    X(NUM, gbps) X(NUM, gops) X(NUM, timer_granularity_ns) X(JSON, ceiling) X(NUM, pct_of_ceiling)              \
+    X(NUM, gbps) X(NUM, gops) X(NUM, timer_granularity_ns) X(JSON, ceiling) X(NUM, pct_of_ceiling) \
+    X(JSON, pct_of_ceiling_ci95) X(INT, pct_of_ceiling_rounds) X(STR, pct_of_ceiling_measured)                  \
+    X(STR, pct_of_ceiling_unavailable)              \
     X(JSON, energy) X(JSON, counters) X(INT, probe_pass_calls) X(JSON, energy_model) X(JSON, warnings)
 
 /* Every member of either kind, once (the struct).  A name in both lists is one member. */
@@ -66,9 +69,13 @@ typedef struct bb_result_samples {
     BB_SWEEP_ROW_FIELDS(X)                                                                                          \
     X(STR, schema) X(STR, method) X(STR, isa) X(INT, m) X(INT, k) X(INT, n) X(INT, weight_copies)               \
     X(JSON, latency_ns) X(STR, latency_unavailable) X(NUM, timer_granularity_ns) X(JSON, ceiling)               \
-    X(INT, probe_pass_calls)
+    X(JSON, pct_of_ceiling_ci95) X(INT, pct_of_ceiling_rounds) X(STR, pct_of_ceiling_measured)                  \
+    X(STR, pct_of_ceiling_unavailable) X(INT, probe_pass_calls)
 
 typedef enum { BB_RESULT_SWEEP = 1, BB_RESULT_GEMM = 2 } bb_result_kind;
+
+/* A NUM member written as null even in a gemm line (where an absent member is left out). */
+#define BB_RESULT_NULL INFINITY
 
 #define BB_GEMM_SCHEMA "bitbench.gemm/1"
 

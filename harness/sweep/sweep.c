@@ -103,38 +103,10 @@ void bb_sweep_kv_plan(const bb_model *m, size_t n_seq, size_t cap, unsigned laye
     out->step_bytes = bb_step_kv_layer_bytes(m, n, cap) * m->layers;
 }
 
-static size_t draw_index(uint64_t *s, size_t n)
-{
-    return (size_t)((double)(bb_rng_u64(s) >> 11) * 0x1.0p-53 * (double)n);
-}
-
 void bb_sweep_paired_speedup(const double *a, const double *b, size_t n, double tokens_ratio, size_t resamples,
                              double level, uint64_t seed, double *point, double *lo, double *hi)
 {
-    *point = *lo = *hi = NAN;
-    if (!n)
-        return;
-    double *r = malloc(n * sizeof *r), *buf = malloc(n * sizeof *buf);
-    double *meds = malloc((resamples ? resamples : 1) * sizeof *meds);
-    if (!r || !buf || !meds) {
-        free(r), free(buf), free(meds);
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
-        r[i] = a[i] / b[i] * tokens_ratio;
-    *point = bb_median_copy(r, n);
-    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull;
-    for (size_t k = 0; k < resamples; k++) {
-        for (size_t i = 0; i < n; i++)
-            buf[i] = r[draw_index(&s, n)];
-        meds[k] = bb_median_inplace(buf, n);
-    }
-    if (resamples) {
-        qsort(meds, resamples, sizeof *meds, bb_cmp_double);
-        *lo = bb_quantile_sorted(meds, resamples, (1.0 - level) / 2);
-        *hi = bb_quantile_sorted(meds, resamples, 1.0 - (1.0 - level) / 2);
-    }
-    free(r), free(buf), free(meds);
+    bb_paired_ratio_median(a, b, n, tokens_ratio, resamples, level, seed, point, lo, hi);
 }
 
 void bb_sweep_interleave_order(size_t n, size_t rounds, size_t *out)

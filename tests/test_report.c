@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "goldenfile.h"
 #include "testutil.h"
 
 #define FIX "tests/fixtures/report/"
@@ -66,27 +67,8 @@ static void test_markdown_matches_golden(void **state)
     assert_int_equal(tu_temp_dir(dir, sizeof dir, "bitbench-report"), 0);
     assert_int_equal(run_report(two_machines, 2, dir, true, &log), 0);
     char *got = tu_read_in(dir, "REPORT.md");
-    assert_non_null(got);
-    if (getenv("BITBENCH_UPDATE_GOLDEN")) {
-        FILE *f = fopen(GOLDEN, "w");
-        assert_non_null(f);
-        fputs(got, f);
-        fclose(f);
-        print_message("rewrote %s: read its diff before committing\n", GOLDEN);
-    }
-    char *want = tu_read_file(GOLDEN);
-    assert_non_null(want);
-    if (strcmp(got, want)) {
-        size_t i = 0;
-        while (got[i] && got[i] == want[i])
-            i++;
-        size_t from = i > 80 ? i - 80 : 0;
-        print_error("REPORT.md differs from %s at byte %zu:\n--- got:\n%.200s\n--- want:\n%.200s\n", GOLDEN, i,
-                    got + from, want + from);
-    }
-    assert_string_equal(got, want);
+    tu_assert_golden(got, GOLDEN, "REPORT.md");
     free(got);
-    free(want);
     free(log);
     tu_remove_tree(dir);
 }

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "goldenfile.h"
 #include "testutil.h"
 
 #define FIX "tests/fixtures/fleet/"
@@ -126,25 +127,8 @@ static void test_markdown_matches_golden(void **state)
 {
     (void)state;
     char *got = fleet_markdown(fleet_files, N_FILES);
-    if (getenv("BITBENCH_UPDATE_GOLDEN")) {
-        FILE *f = fopen(GOLDEN, "w");
-        assert_non_null(f);
-        fputs(got, f);
-        fclose(f);
-        print_message("rewrote %s: read its diff before committing\n", GOLDEN);
-    }
-    char *want = tu_read_file(GOLDEN);
-    assert_non_null(want);
-    if (strcmp(got, want)) {
-        size_t i = 0;
-        while (got[i] && got[i] == want[i])
-            i++;
-        print_error("the fleet section differs from %s at byte %zu:\n--- got:\n%.200s\n--- want:\n%.200s\n", GOLDEN,
-                    i, got + i, want + i);
-    }
-    assert_string_equal(got, want);
+    tu_assert_golden(got, GOLDEN, "the fleet section");
     free(got);
-    free(want);
 }
 
 static void test_cells_match_the_rows(void **state)

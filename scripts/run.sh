@@ -39,7 +39,7 @@
 #                        minutes in all with Table 3): on a machine shared with other work each
 #                        row gets at most twice its share of the time left, and rows after it
 #                        is spent are written as skipped, saying so.
-# Environment: PASSES (default 3), BITBENCH_BIN (default $BUILD/bitbench, BUILD as make passes it), RESULTS_DIR (default
+# Environment: PASSES (default 3), TUNE (0: no first-run tuning), BITBENCH_BIN (default $BUILD/bitbench, BUILD as make passes it), RESULTS_DIR (default
 # results/<UTC date-time>-<host>).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,6 +67,15 @@ status=0
 if [ "$quick" = 1 ]; then
     "$bin" sweep --out "$out" "$@" | tee "$RESULTS_DIR/tables.txt" || status=$?
 else
+    # First run on this machine: tune the ternary formats (their methods' speeds differ by CPU
+    # and shape; fp16, int8 and PoT have one vector kernel per ISA level here), so --kernel
+    # and the Table 3 rows run the fastest implementation, not the fixed priority.  About 2
+    # minutes; the record (results/tuning/<machine-id>.json) serves every later run.
+    # TUNE=0 skips it.
+    if [ "${TUNE:-1}" != 0 ] && "$bin" tune --show 2>&1 | grep -q '^no tuning record'; then
+        echo "run.sh: no tuning record for this machine: bitbench tune --formats tern2,tern1.6 (TUNE=0 skips)" >&2
+        "$bin" tune --formats tern2,tern1.6 >&2 || echo "run.sh: tuning failed; the sweep uses the fixed priority" >&2
+    fi
     passes=${PASSES:-3}
     case $passes in ''|*[!0-9]*|0) echo "run.sh: PASSES='$passes': expected a whole number >= 1" >&2; exit 2 ;; esac
     group="run-$stamp-${host//[^A-Za-z0-9._-]/_}"

@@ -30,6 +30,7 @@
  * So fp16 stays "fp16 storage, fp32 arithmetic", as the suite defines the format.
  */
 #include "dense_tiles.h"
+#include "fp16_packed.h"
 #include "fp16_panel.h"
 #include "list_dense.h"
 
@@ -134,4 +135,85 @@ const bb_kernel bb_kernel_fp16_avx512_fma = {
     .hot_symbol = "fp16_avx512_fma_gemm_rows",
     .row_block = DENSE_DECODE_ROWS,
     .gemm_rows = fp16_avx512_fma_gemm_rows,
+};
+
+/* ------------------------------------------------------------------ packed prefill */
+
+/* fp16_packed.h's tile: MR rows x NV vectors of 16 tokens, MR x NV zmm accumulators. */
+enum { PACKED_MR = 12, PACKED_NV = 2, PACKED_P = PACKED_NV * LANES, PACKED_MIN_N = 7 };
+
+static inline __attribute__((always_inline)) void
+packed_tile(const float *w, const float *b, size_t kc, float *c, size_t c_stride, int add,
+            const int MR, const int NV)
+{
+    __m512 acc[PACKED_MR][PACKED_NV];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            acc[i][v] = _mm512_setzero_ps();
+    for (size_t k = 0; k < kc; k++) {
+        __m512 x[PACKED_NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            x[v] = _mm512_load_ps(b + k * PACKED_P + v * LANES);
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            __m512 wi = _mm512_set1_ps(w[i * FP16_PACKED_KC + k]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; v++)
+                acc[i][v] = _mm512_fmadd_ps(wi, x[v], acc[i][v]);
+        }
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) {
+            float *ci = c + i * c_stride + v * LANES;
+            _mm512_store_ps(ci, add ? _mm512_add_ps(_mm512_load_ps(ci), acc[i][v]) : acc[i][v]);
+        }
+}
+
+static void packed_tile_full(const float *w, const float *b, size_t kc, float *c, size_t cs, int add)
+{
+    packed_tile(w, b, kc, c, cs, add, PACKED_MR, PACKED_NV);
+}
+
+static void packed_tile_half(const float *w, const float *b, size_t kc, float *c, size_t cs, int add)
+{
+    packed_tile(w, b, kc, c, cs, add, PACKED_MR, PACKED_NV / 2);
+}
+
+static size_t packed_act_bytes(size_t k, size_t n) { return fp16_packed_act_bytes(k, n, PACKED_P); }
+
+static void packed_prepare_act(const bb_gemm_args *a, size_t t0, size_t t1)
+{
+    if (a->n >= PACKED_MIN_N)
+        fp16_packed_act(a, t0, t1, PACKED_P);
+}
+
+static void fp16_avx512_packed_gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
+{
+    static const fp16_packed_geom geom = {.p = PACKED_P, .lanes = LANES, .mr = PACKED_MR,
+                                          .mc = 96, .full = packed_tile_full, .half = packed_tile_half};
+    if (a->n < PACKED_MIN_N) {
+        fp16_avx512_fma_gemm_rows(a, r0, r1);
+        return;
+    }
+    fp16_packed_gemm(a, r0, r1, &geom);
+}
+
+const bb_kernel bb_kernel_fp16_avx512_packed = {
+    .name = "fp16-avx512-packed",
+    .format = BB_FMT_FP16,
+    .method = "packed",
+    .isa = BB_ISA_AVX512,
+    .needs = BB_ISA_MASK_AVX512,
+    .priority = 15,
+    .multiply_free = false,
+    .hot_symbol = "fp16_avx512_packed_gemm_rows",
+    .row_block = DENSE_DECODE_ROWS,
+    .act_bytes = packed_act_bytes,
+    .prepare_act = packed_prepare_act,
+    .gemm_rows = fp16_avx512_packed_gemm_rows,
 };

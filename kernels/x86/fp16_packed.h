@@ -67,18 +67,66 @@ static inline size_t fp16_packed_act_bytes(size_t k, size_t n, size_t p)
     return bb_round_up(n, p) * fp16_packed_k(k) * sizeof(float);
 }
 
-/* Tokens [t0, t1) of x into their panels; the call that packs the last token also zeroes
- * the rest of the last panel (the tiles compute on it; their results are not stored). */
-static inline void fp16_packed_act(const bb_gemm_args *a, size_t t0, size_t t1, size_t p)
+/* Token t of x into its panel, one float at a time (the ragged ends of a token range). */
+static inline void fp16_packed_act_token(const bb_gemm_args *a, size_t t, size_t p)
 {
     const size_t kp = a->w->k_padded;
-    float *act = a->act;
-    for (size_t t = t0; t < t1; t++) {
-        const float *x = a->x + t * a->x_stride;
-        float *panel = act + (t / p) * kp * p + t % p;
-        for (size_t k = 0; k < kp; k++) /* x is zero padded up to x_stride >= kp */
-            panel[k * p] = x[k];
+    const float *x = a->x + t * a->x_stride;
+    float *panel = (float *)a->act + (t / p) * kp * p + t % p;
+    for (size_t k = 0; k < kp; k++) /* x is zero padded up to x_stride >= kp */
+        panel[k * p] = x[k];
+}
+
+/* v[j] = element i of row j in, out[i] = element j of row i: an 8 x 8 transpose. */
+static inline void fp16_packed_transpose8(__m256 v[8])
+{
+    __m256 t[8], u[8];
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j += 2) {
+        t[j] = _mm256_unpacklo_ps(v[j], v[j + 1]);
+        t[j + 1] = _mm256_unpackhi_ps(v[j], v[j + 1]);
     }
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j += 4) {
+        u[j] = _mm256_shuffle_ps(t[j], t[j + 2], 0x44);
+        u[j + 1] = _mm256_shuffle_ps(t[j], t[j + 2], 0xee);
+        u[j + 2] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0x44);
+        u[j + 3] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0xee);
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < 4; j++) {
+        v[j] = _mm256_permute2f128_ps(u[j], u[j + 4], 0x20);
+        v[j + 4] = _mm256_permute2f128_ps(u[j], u[j + 4], 0x31);
+    }
+}
+
+/* Tokens [t0, t1) of x into their panels, 8 tokens x 8 K steps per transpose where the
+ * range allows (one float at a time, the scattered stores of that took 1% of a 4096 x
+ * 4096 x 128 call); the call that packs the last token also zeroes the rest of the last
+ * panel (the tiles compute on it; their results are not stored).  p is a multiple of 8. */
+static inline void fp16_packed_act(const bb_gemm_args *a, size_t t0, size_t t1, size_t p)
+{
+    const size_t kp = a->w->k_padded, xs = a->x_stride;
+    float *act = a->act;
+    size_t t = t0;
+    for (; t < t1 && t % 8; t++)
+        fp16_packed_act_token(a, t, p);
+    for (; t + 8 <= t1; t += 8) {
+        const float *x = a->x + t * xs;
+        float *panel = act + (t / p) * kp * p + t % p;
+        for (size_t k = 0; k < kp; k += 8) {
+            __m256 v[8];
+#pragma GCC unroll 8
+            for (int j = 0; j < 8; j++)
+                v[j] = _mm256_loadu_ps(x + j * xs + k);
+            fp16_packed_transpose8(v);
+#pragma GCC unroll 8
+            for (int i = 0; i < 8; i++)
+                _mm256_storeu_ps(panel + (k + i) * p, v[i]);
+        }
+    }
+    for (; t < t1; t++)
+        fp16_packed_act_token(a, t, p);
     if (t1 == a->n && a->n % p) {
         float *panel = act + (a->n / p) * kp * p;
         for (size_t k = 0; k < kp; k++)
@@ -110,8 +158,9 @@ static inline void fp16_packed_prefetch(const bb_gemm_args *a, size_t r, size_t 
 {
     for (size_t i = 0; i < rows; i++) {
         const char *h = (const char *)a->layout + (r + i) * a->w->row_bytes + k0 * 2;
+        /* asm volatile: GCC 12 -O2 deletes a loop of _mm_prefetch alone as dead code */
         for (size_t c = 0; c < kc * 2; c += 64)
-            _mm_prefetch(h + c, _MM_HINT_T1);
+            __asm__ volatile("prefetcht1 %0" : : "m"(h[c]));
     }
 }
 

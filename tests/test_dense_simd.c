@@ -375,6 +375,49 @@ static void test_dense_kernels_macro_blocks(void **state)
     free(w32);
 }
 
+/* The fp16 "packed" prefill's blocking (fp16_packed.h): 200 rows are three macro blocks of
+ * 96 rows (the last ragged, and not a whole number of 12- or 6-row groups), n = 300 is two
+ * token passes of 256 + 44 (the last panel 12 of 32 or of 16 tokens: the narrower tile)
+ * and n = 50 ends on a panel that needs the full tile on 18 real tokens; k = 600 is two K
+ * slices (512 + 88).  The activations are packed in two token ranges, as two threads do
+ * (harness/gemm_run.c), split off any panel boundary; rows split at 104. */
+static void test_fp16_packed_blocks(void **state)
+{
+    (void)state;
+    const size_t m = 200, k = 600, ns[] = {50, 300};
+    float *w32 = malloc(m * k * sizeof(float));
+    assert_non_null(w32);
+    tu_fill_normalish(w32, m * k, 0.05f, 777);
+    bb_weights w;
+    quantized(BB_FMT_FP16, w32, m, k, &w);
+    for (size_t c = 0; c < sizeof ns / sizeof ns[0]; c++) {
+        size_t n = ns[c], x_stride;
+        float *x = tu_make_x(k, n, 31 + c, &x_stride);
+        for (size_t j = 0; j < N_DENSE; j++) {
+            const bb_kernel *kn = dense_kernel(j);
+            if (!kn || kn->format != BB_FMT_FP16 || !kn->prepare_act)
+                continue;
+            void *act = bb_alloc(kn->act_bytes(k, n));
+            float *y = bb_alloc(m * n * sizeof(float));
+            assert_true(act && y);
+            memset(act, 0xff, kn->act_bytes(k, n)); /* NaN: padding the kernel must zero */
+            memset(y, 0xff, m * n * sizeof(float));
+            bb_gemm_args a = {.w = &w, .layout = w.data, .x = x, .x_stride = x_stride,
+                              .y = y, .y_stride = m, .n = n, .act = act};
+            kn->prepare_act(&a, 0, 19);
+            kn->prepare_act(&a, 19, n);
+            kn->gemm_rows(&a, 0, 104);
+            kn->gemm_rows(&a, 104, m);
+            expect_like_reference(kn, &w, x, x_stride, n, y);
+            bb_free(y);
+            bb_free(act);
+        }
+        bb_free(x);
+    }
+    bb_weights_free(&w);
+    free(w32);
+}
+
 /* The offset layout of the VNNI kernels (x86: vpdpbusd takes unsigned bytes) is the
  * canonical bytes with the top bit flipped (q + 128), padding included (128): flipping it
  * back gives the canonical matrix.  Other kernels' layouts are theirs to test. */
@@ -492,6 +535,7 @@ int main(void)
         cmocka_unit_test(test_act_q8_reads_only_k_values),
         cmocka_unit_test(test_dense_kernels_tiles_and_tails),
         cmocka_unit_test(test_dense_kernels_macro_blocks),
+        cmocka_unit_test(test_fp16_packed_blocks),
         cmocka_unit_test(test_int8_offset_layout_round_trip),
         cmocka_unit_test(test_int8_extreme_k_wraps_exactly),
         cmocka_unit_test(test_int8_refuses_k_beyond_int32_bound),

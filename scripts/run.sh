@@ -67,16 +67,28 @@ status=0
 if [ "$quick" = 1 ]; then
     "$bin" sweep --out "$out" "$@" | tee "$RESULTS_DIR/tables.txt" || status=$?
 else
+    # --plan lists one pass's rows (and times nothing: no tuning either); --resume continues an
+    # earlier run's rows: one pass each (scripts/slurm's tasks use both; a replicate of a
+    # resumed row would count as written twice).
+    tune=${TUNE:-1}
+    single=0
+    for a in "$@"; do
+        case $a in
+        --plan) single=1 tune=0 ;;
+        --resume | --resume=*) single=1 ;;
+        esac
+    done
     # First run on this machine: tune the ternary formats (their methods' speeds differ by CPU
     # and shape; fp16, int8 and PoT have one vector kernel per ISA level here), so --kernel
     # and the Table 3 rows run the fastest implementation, not the fixed priority.  About 2
     # minutes; the record (results/tuning/<machine-id>.json) serves every later run.
     # TUNE=0 skips it.
-    if [ "${TUNE:-1}" != 0 ] && "$bin" tune --show 2>&1 | grep -q '^no tuning record'; then
+    if [ "$tune" != 0 ] && "$bin" tune --show 2>&1 | grep -q '^no tuning record'; then
         echo "run.sh: no tuning record for this machine: bitbench tune --formats tern2,tern1.6 (TUNE=0 skips)" >&2
         "$bin" tune --formats tern2,tern1.6 >&2 || echo "run.sh: tuning failed; the sweep uses the fixed priority" >&2
     fi
     passes=${PASSES:-3}
+    [ "$single" = 0 ] || passes=1
     case $passes in ''|*[!0-9]*|0) echo "run.sh: PASSES='$passes': expected a whole number >= 1" >&2; exit 2 ;; esac
     group="run-$stamp-${host//[^A-Za-z0-9._-]/_}"
     common=(--full-max 2G --max-row-time 20 --min-time 0.7 --min-reps 3 --run-group "$group" --out "$out")

@@ -124,13 +124,9 @@ static int run_check(const char *kernels, char *out, size_t len)
     snprintf(list, sizeof list, "{\n  \"formats\": [\n  ],\n  \"kernels\": [\n%s\n  ]\n}\n", kernels);
     setenv("CHECK_ADDONLY_FAKE_LIST", list, 1);
     snprintf(cmd, sizeof cmd, "sh %s/scripts/check-addonly.sh %s 2>&1", src ? src : ".", self);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, len - 1, p);
-    out[n] = '\0';
-    int status = pclose(p);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
+    int status = tu_sh_output(cmd, out, len);
+    assert_true(status >= 0);
+    return status;
 }
 
 static void expect_caught(const char *symbol, const char *mnemonic)

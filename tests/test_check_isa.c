@@ -96,13 +96,9 @@ static int run_check(const char *symbol, const char *level, char *out, size_t le
     setenv("CHECK_ISA_SYMBOL", symbol, 1);
     setenv("CHECK_ISA_LEVEL", level, 1);
     snprintf(cmd, sizeof cmd, "sh %s/scripts/check-isa.sh %s/kernels/isa.def %s 2>&1", src, src, self);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, len - 1, p);
-    out[n] = '\0';
-    int status = pclose(p);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
+    int status = tu_sh_output(cmd, out, len);
+    assert_true(status >= 0);
+    return status;
 }
 
 static void test_planted_instructions(void **state)

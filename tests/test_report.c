@@ -58,15 +58,24 @@ static int run_report(const char *const *inputs, size_t n, const char *out_dir, 
     return rc;
 }
 
+/* REPORT.md of both fixtures (no plots) rendered into a new temporary dir; the caller frees
+ * the text and *log and removes dir. */
+static char *render_two_machines(char *dir, size_t len, char **log)
+{
+    assert_int_equal(tu_temp_dir(dir, len, "bitbench-report"), 0);
+    assert_int_equal(run_report(two_machines, 2, dir, true, log), 0);
+    char *md = tu_read_in(dir, "REPORT.md");
+    assert_non_null(md);
+    return md;
+}
+
 /* ------------------------------------------------------------------ the tables */
 
 static void test_markdown_matches_golden(void **state)
 {
     (void)state;
     char dir[64], *log = NULL;
-    assert_int_equal(tu_temp_dir(dir, sizeof dir, "bitbench-report"), 0);
-    assert_int_equal(run_report(two_machines, 2, dir, true, &log), 0);
-    char *got = tu_read_in(dir, "REPORT.md");
+    char *got = render_two_machines(dir, sizeof dir, &log);
     tu_assert_golden(got, GOLDEN, "REPORT.md");
     free(got);
     free(log);
@@ -103,10 +112,7 @@ static void test_table3_note_solves_the_papers_batches(void **state)
 {
     (void)state;
     char dir[64], *log = NULL;
-    assert_int_equal(tu_temp_dir(dir, sizeof dir, "bitbench-report"), 0);
-    assert_int_equal(run_report(two_machines, 2, dir, true, &log), 0);
-    char *md = tu_read_in(dir, "REPORT.md");
-    assert_non_null(md);
+    char *md = render_two_machines(dir, sizeof dir, &log);
     json_t *f = fixture_row("70B", "fp16"), *t = fixture_row("70B", "tern2");
     double wf = json_number_value(json_object_get(json_object_get(f, "weight_bytes"), "value"));
     double wt = json_number_value(json_object_get(json_object_get(t, "weight_bytes"), "value"));
@@ -190,10 +196,7 @@ static void test_table1_cells_match_the_jsonl(void **state)
 {
     (void)state;
     char dir[64], *log = NULL;
-    assert_int_equal(tu_temp_dir(dir, sizeof dir, "bitbench-report"), 0);
-    assert_int_equal(run_report(two_machines, 2, dir, true, &log), 0);
-    char *md = tu_read_in(dir, "REPORT.md");
-    assert_non_null(md);
+    char *md = render_two_machines(dir, sizeof dir, &log);
     static const char *const cases[][2] = {{"700M", "tern2"}, {"1.3B", "int8"}, {"3B", "tern1.6"}};
     for (size_t i = 0; i < 3; i++) {
         json_t *row = fixture_row(cases[i][0], cases[i][1]), *base = fixture_row(cases[i][0], "fp16");

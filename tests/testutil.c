@@ -92,6 +92,18 @@ int tu_sh(const char *fmt, ...)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+int tu_sh_output(const char *cmd, char *out, size_t len)
+{
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    size_t n = fread(out, 1, len ? len - 1 : 0, p);
+    if (len)
+        out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 int tu_temp_dir(char *dir, size_t len, const char *prefix)
 {
     snprintf(dir, len, "/tmp/%s-XXXXXX", prefix);

@@ -23,6 +23,9 @@ char *tu_read_in(const char *dir, const char *name);
 int tu_run_bitbench(const char *env, const char *args, char *out, size_t outlen, char *err, size_t errlen);
 /* A shell command made like printf: its exit status (-1 when it did not exit). */
 int tu_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* cmd through popen: its stdout (up to len - 1 bytes) into out; its exit status, -1 when it
+ * did not exit (a signal) or could not start. */
+int tu_sh_output(const char *cmd, char *out, size_t len);
 /* A fresh directory /tmp/<prefix>-XXXXXX, its path into dir (len >= strlen(prefix) + 13);
  * 0, or -1. */
 int tu_temp_dir(char *dir, size_t len, const char *prefix);

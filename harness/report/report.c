@@ -6,7 +6,7 @@
 #include "report.h"
 
 #include "../base/fmt.h"
-#include "../base/stats.h" /* bb_cmp_double */
+#include "../base/stats.h" /* bb_median_inplace */
 #include "../results/formats.h"
 #include "../results/results.h"
 #include "../results/row.h"
@@ -373,12 +373,6 @@ static bool same_replicate_key(const bb_report_row *a, const bb_report_row *b)
            !strcmp(a->step_kind, b->step_kind) && !strcmp(a->status, "ok") && !strcmp(b->status, "ok");
 }
 
-static double median_of(double *v, size_t n)
-{
-    qsort(v, n, sizeof *v, bb_cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 /* Replicates (scripts/run.sh runs the batch-1 plan in several passes under one --run-group,
  * each with fresh weight copies at another moment): one pass's paired interval covers the
  * noise within that process, not what differs between processes (where the copies landed,
@@ -420,7 +414,7 @@ static void pool_replicates(bb_report *r)
         }
         double med[4];
         for (int q = 0; q < 4; q++)
-            med[q] = k[q] ? median_of(v[q], k[q]) : NAN;
+            med[q] = k[q] ? bb_median_inplace(v[q], k[q]) : NAN;
         for (size_t t = 0; t < m; t++) {
             bb_report_row *w = &r->rows[members[t]];
             w->replicates = (int)m;

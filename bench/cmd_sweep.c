@@ -69,6 +69,10 @@ static void usage(FILE *to)
         "  --min-time S       seconds of kept samples per row (default 1)\n"
         "  --min-reps N       samples per row at least (default 5); --max-reps N (default 1000)\n"
         "  --warmup N         discarded samples first (default 1)\n"
+        "  --placements K     take an interleaved set's samples in K parts, moving every weight copy\n"
+        "                     to new physical memory between parts, so where a copy landed is\n"
+        "                     sampled like the noise (default 4; on a KVM guest a copy's pages alone\n"
+        "                     moved its speed by up to 1.5x)\n"
         "  --max-row-time S   skip a row estimated to take longer; cap the samples (default 60)\n"
         "  --max-budget-row-time S   the same for Table 3 rows, which are not charged to --time-budget\n"
         "                     (default 120; their warm-up is the estimate's sample)\n"
@@ -328,7 +332,7 @@ static int parse(int argc, char **argv, sweep_cli *c)
     enum { O_MODELS = 256, O_SHAPE, O_CAT, O_FORMATS, O_THREADS, O_BATCH, O_BUDGET, O_SEQ, O_MINTIME,
            O_MINREPS, O_MAXREPS, O_WARMUP, O_ROWTIME, O_BUDGETTIME, O_FULLMAX, O_HEAD, O_NOHEAD, O_WARM, O_LLC, O_OUT,
            O_RESUME, O_QUICK, O_PLAN, O_JSON, O_ISA, O_SEED, O_HELP, O_IMPL, O_NOMETHODS, O_CONTEXT, O_PROMPT,
-           O_MATMUL, O_NOINTER, O_BMODELS, O_BROWTIME, O_GROUP };
+           O_MATMUL, O_NOINTER, O_BMODELS, O_BROWTIME, O_GROUP, O_PLACE };
     static const struct option opts[] = {
         {"models", required_argument, 0, O_MODELS}, {"model-shape", required_argument, 0, O_SHAPE},
         {"catalogue", required_argument, 0, O_CAT}, {"formats", required_argument, 0, O_FORMATS},
@@ -336,6 +340,7 @@ static int parse(int argc, char **argv, sweep_cli *c)
         {"mem-budget", required_argument, 0, O_BUDGET}, {"seq-len", required_argument, 0, O_SEQ},
         {"min-time", required_argument, 0, O_MINTIME}, {"min-reps", required_argument, 0, O_MINREPS},
         {"max-reps", required_argument, 0, O_MAXREPS}, {"warmup", required_argument, 0, O_WARMUP},
+        {"placements", required_argument, 0, O_PLACE},
         {"max-row-time", required_argument, 0, O_ROWTIME}, {"full-max", required_argument, 0, O_FULLMAX},
         {"time-budget", required_argument, 0, O_BUDGETTIME},
         {"lm-head", no_argument, 0, O_HEAD}, {"no-lm-head", no_argument, 0, O_NOHEAD},
@@ -393,6 +398,7 @@ static int parse(int argc, char **argv, sweep_cli *c)
         case O_MINREPS: bad = bb_cli_parse_u64(CMD, "--min-reps", optarg, 1, 100000, false, &v); o->min_reps = (unsigned)v; break;
         case O_MAXREPS: bad = bb_cli_parse_u64(CMD, "--max-reps", optarg, 1, 1000000, false, &v); o->max_reps = (unsigned)v; break;
         case O_WARMUP: bad = bb_cli_parse_u64(CMD, "--warmup", optarg, 0, 1000, false, &v); o->warmup = (unsigned)v; break;
+        case O_PLACE: bad = bb_cli_parse_u64(CMD, "--placements", optarg, 1, 64, false, &v); o->placements = (unsigned)v; break;
         case O_ROWTIME: bad = bb_cli_parse_double(CMD, "--max-row-time", optarg, 0.001, 1e6, &o->max_row_time); break;
         case O_BUDGETTIME: bad = bb_cli_parse_double(CMD, "--time-budget", optarg, 0, 1e7, &o->time_budget); break;
         case O_FULLMAX: bad = bb_cli_parse_u64(CMD, "--full-max", optarg, 0, UINT64_MAX, true, &o->full_max); break;

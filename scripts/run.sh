@@ -21,14 +21,19 @@
 # and 6.4x vs fp16, each with a 95% interval of +-4% (fp16 stable, the ternary layer's
 # copy fast or slow for a whole process: where the copies landed, the host's bandwidth).
 # Two single-pass `make run`s agreed within 10% on 57 of 60 batch-1 speed-ups one time and
-# on 42 of 60 the next.  So each pass builds fresh weight copies, minutes apart from the
-# others, and the report takes the median over the passes with their range.
+# on 42 of 60 the next.  The cause is where a copy's pages land: rebuilt at the same
+# addresses and pages its speed repeats within 3%, moved to other physical pages (same
+# addresses) a 7B ternary layer took 40-62 ms per step and fp16 272-350 ms (2026-12-06).  So
+# each pass takes a set's samples in --placements 6 parts with every copy moved to new pages
+# between them, each pass builds fresh copies minutes apart from the others, and the report
+# takes the median over the passes with their range.
 #   pass 1: Table 3 rows (70B at the paper's 160 GB: batches of 200-935), each under
 #           --max-budget-row-time (120 s by default), outside --time-budget; then batch 1;
 #   pass 2..PASSES: batch 1 only.
 # Settings, all recorded in every row:
-#   --min-time 0.7 --min-reps 3   per row and pass: the rows of a set alternate, so each gets
+#   --min-time 0.7 --min-reps 6   per row and pass: the rows of a set alternate, so each gets
 #                        the same number of samples (~2 s per row over three passes);
+#   --placements 6       per pass, a set's rounds in 6 parts, the copies moved between them;
 #   --full-max 2G        a model whose weights (in rotation copies) exceed 2 GB is timed one
 #                        layer + head per sample and extrapolated to all layers (mode
 #                        "extrapolated"); the smaller ones run every layer (mode "full");
@@ -91,7 +96,7 @@ else
     [ "$single" = 0 ] || passes=1
     case $passes in ''|*[!0-9]*|0) echo "run.sh: PASSES='$passes': expected a whole number >= 1" >&2; exit 2 ;; esac
     group="run-$stamp-${host//[^A-Za-z0-9._-]/_}"
-    common=(--full-max 2G --max-row-time 20 --min-time 0.7 --min-reps 3 --run-group "$group" --out "$out")
+    common=(--full-max 2G --max-row-time 20 --min-time 0.7 --min-reps 6 --placements 6 --run-group "$group" --out "$out")
     echo "run.sh: pass 1 of $passes: Table 3 and batch 1" >&2
     "$bin" sweep "${common[@]}" --time-budget 300 "$@" | tee "$RESULTS_DIR/tables.txt" || status=$?
     for p in $(seq 2 "$passes"); do

@@ -427,6 +427,53 @@ static void test_extrapolated_sweep(void **state)
     free(rows);
 }
 
+/* --placements: each row's rounds come in parts with the weights moved between them; the
+ * rows stay whole (one sample per round) and say where each part began. */
+static void test_placements_split_the_rounds(void **state)
+{
+    (void)state;
+    bb_model m[1] = {tiny("tiny", 2)};
+    bb_sweep_opts o;
+    tiny_opts(&o, m, 1);
+    o.formats[0] = BB_FMT_TERN2;
+    o.formats[1] = BB_FMT_FP16;
+    o.n_formats = 2;
+    o.n_batches = 1;
+    o.placements = 3;
+    o.min_reps = 6;
+    o.max_reps = 12;
+    bb_sweep_row *rows;
+    size_t n;
+    json_t *got = sweep_all(&o, &rows, &n);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *row = json_array_get(got, i);
+        expect_measured_row(row, &o);
+        const json_t *il = json_object_get(row, "interleave"), *pl = json_object_get(il, "placements");
+        assert_int_equal(num(pl, "count"), 3);
+        const json_t *first = json_object_get(pl, "first_round");
+        assert_int_equal(json_array_size(first), 3);
+        assert_int_equal(json_array_size(json_object_get(pl, "move_s")), 2);
+        assert_int_equal(json_integer_value(json_array_get(first, 0)), 0);
+        for (size_t p = 1; p < 3; p++) /* each part at least 2 rounds (6 / 3) */
+            assert_true(json_integer_value(json_array_get(first, p)) >=
+                        json_integer_value(json_array_get(first, p - 1)) + 2);
+        assert_true(json_integer_value(json_array_get(first, 2)) < num(il, "rounds"));
+        assert_int_equal(num(il, "rounds"), num(json_object_get(row, "timing"), "samples"));
+    }
+    /* one placement: one part, no move */
+    o.placements = 1;
+    json_decref(got);
+    free(rows);
+    assert_int_equal(truncate(path, 0), 0);
+    got = sweep_all(&o, &rows, &n);
+    const json_t *pl = json_object_get(json_object_get(json_array_get(got, 0), "interleave"), "placements");
+    assert_int_equal(num(pl, "count"), 1);
+    assert_int_equal(json_array_size(json_object_get(pl, "move_s")), 0);
+    json_decref(got);
+    free(rows);
+}
+
 /* A sweep killed after some rows (and mid-row: a truncated line) is completed by resuming,
  * without duplicates. */
 static void test_resume_after_kill(void **state)
@@ -619,6 +666,7 @@ static void test_cli_bad_input(void **state)
         {"--mem-budget lots", {"--mem-budget 'lots'", NULL}},
         {"--mem-budget 1K --models 700M", {"--mem-budget 1024 bytes", "too small"}},
         {"--min-reps 9 --max-reps 3", {"--min-reps 9", NULL}},
+        {"--placements 0", {"--placements '0'", NULL}},
         {"--quick --out /dev/null/x/sweep.jsonl", {"--out", "/dev/null"}},
         {"--catalogue /nonexistent.csv", {"/nonexistent.csv", NULL}},
         {"--isa sse9", {"sse9", "scalar"}},
@@ -671,6 +719,7 @@ int main(void)
         cmocka_unit_test(test_plan_order_keys_and_budget),
         cmocka_unit_test_setup_teardown(test_full_sweep_of_a_tiny_model, make_path, remove_path),
         cmocka_unit_test_setup_teardown(test_extrapolated_sweep, make_path, remove_path),
+        cmocka_unit_test_setup_teardown(test_placements_split_the_rounds, make_path, remove_path),
         cmocka_unit_test_setup_teardown(test_resume_after_kill, make_path, remove_path),
         cmocka_unit_test_setup_teardown(test_stop_flag_keeps_nothing_half_done, make_path, remove_path),
         cmocka_unit_test_setup_teardown(test_refused_skipped_and_no_fit_rows, make_path, remove_path),

@@ -6,6 +6,41 @@
 #include <sys/mman.h>
 
 
+/* A chunk of its own mapping (so bb_arena_move_pages can replace its pages), 2 MiB aligned,
+ * huge pages hinted before the first touch; NULL when out of memory. */
+static void *map_chunk(size_t size)
+{
+    size_t span = size + BB_ARENA_HUGE_ALIGN;
+    uint8_t *m = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    uint8_t *p = (uint8_t *)bb_round_up((uintptr_t)m, BB_ARENA_HUGE_ALIGN);
+    if (p > m)
+        munmap(m, (size_t)(p - m));
+    if (p + size < m + span)
+        munmap(p + size, (size_t)(m + span - (p + size)));
+#ifdef MADV_HUGEPAGE
+    madvise(p, size, MADV_HUGEPAGE); /* a hint, as in bb_alloc */
+#endif
+    return p;
+}
+
+int bb_arena_move_pages(bb_arena *a)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        uint8_t *q = map_chunk(a->size[i]);
+        if (!q)
+            return -1;
+        memcpy(q, a->base[i], a->used[i]);
+        /* the new pages take the old addresses; the old pages are freed */
+        if (mremap(q, a->size[i], a->size[i], MREMAP_MAYMOVE | MREMAP_FIXED, a->base[i]) == MAP_FAILED) {
+            munmap(q, a->size[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 uint64_t bb_arena_bytes(const bb_arena *a)
 {
     uint64_t t = 0;
@@ -39,12 +74,9 @@ void *bb_arena_alloc(bb_arena *a, size_t bytes)
         a->cap = cap;
     }
     size_t size = bb_round_up(bytes > BB_ARENA_CHUNK ? bytes : BB_ARENA_CHUNK, BB_ARENA_HUGE_ALIGN);
-    void *p = NULL;
-    if (posix_memalign(&p, BB_ARENA_HUGE_ALIGN, size) != 0)
+    void *p = map_chunk(size);
+    if (!p)
         return NULL;
-#ifdef MADV_HUGEPAGE
-    madvise(p, size, MADV_HUGEPAGE); /* a hint, as in bb_alloc */
-#endif
     a->base[a->n] = p;
     a->size[a->n] = size;
     a->used[a->n] = bytes;
@@ -59,7 +91,7 @@ void bb_arena_rewind(bb_arena *a, uint64_t keep)
     for (; i < a->n && held < keep; i++)
         held += a->size[i];
     for (size_t j = i; j < a->n; j++)
-        free(a->base[j]);
+        munmap(a->base[j], a->size[j]);
     a->n = i;
     for (size_t j = 0; j < a->n; j++)
         a->used[j] = 0;

@@ -30,6 +30,10 @@ uint64_t bb_arena_bytes(const bb_arena *a);
 void *bb_arena_alloc(bb_arena *a, size_t bytes);
 /* Starts over, keeping the first chunks up to `keep` bytes and freeing the rest. */
 void bb_arena_rewind(bb_arena *a, uint64_t keep);
+/* Gives every chunk new pages at the same addresses, the bytes copied over: what the
+ * arena holds stays valid, but lives in other physical memory.  -1 (out of memory, or
+ * mremap refused): the chunks moved so far have moved, the rest have not. */
+int bb_arena_move_pages(bb_arena *a);
 void bb_arena_free(bb_arena *a);
 
 #endif

@@ -48,6 +48,7 @@ void bb_sweep_opts_default(bb_sweep_opts *o)
     o->min_time = 1.0;
     o->min_reps = 5;
     o->max_reps = 1000;
+    o->placements = 4;
     o->warmup = 1;
     o->max_row_time = 60;
     o->max_budget_row_time = 120;
@@ -1562,28 +1563,38 @@ static bool set_active(void *ctx, size_t who)
 
 /* Rounds over the rows idx[0..n) (each active row one sample per round, in order):
  * warm-up rounds, then kept rounds until min_reps and a mean of min_time per row (or
- * max_reps, or the set's time cap).  1 when stopped by the signal flag. */
+ * max_reps, or the set's time cap) - of placement `part` of `parts`, which takes that share
+ * of min_time and min_reps (at least 2) and the rounds max_reps leaves after `done`.  1 when
+ * stopped by the signal flag. */
 static int sample_rounds(bb_sweep_ctx *c, sweep_state *st, model_set *ms, const bb_sweep_row *rows,
-                         row_result *res, const size_t *idx, size_t n, double cap_s, size_t *rounds_out)
+                         row_result *res, const size_t *idx, size_t n, double cap_s, unsigned part,
+                         unsigned parts, size_t done, size_t *rounds_out)
 {
     const bb_sweep_opts *o = c->opts;
+    size_t max_reps = o->max_reps ? o->max_reps : 1;
+    size_t min_reps = ((size_t)o->min_reps + parts - 1) / parts;
+    if (parts > 1 && min_reps < 2)
+        min_reps = 2;
+    if (part + 1 == parts && done + min_reps < o->min_reps)
+        min_reps = o->min_reps - done; /* the last part makes up for capped ones */
     set_run sr = {.c = c, .st = st, .ms = ms, .rows = rows, .res = res, .idx = idx};
     bb_sampler s = {.n = n, .ctx = &sr, .sample = set_sample, .self_timed = true, .active = set_active,
                     .stop = c->stop,
                     /* Table 3 rows: the estimate's sample of seconds was their warm-up */
-                    .warmup = n && rows[idx[0]].budget ? 0 : o->warmup, .min_reps = o->min_reps,
-                    .max_reps = o->max_reps ? o->max_reps : 1, .min_time_s = o->min_time, .max_time_s = cap_s};
+                    .warmup = n && rows[idx[0]].budget ? 0 : o->warmup, .min_reps = min_reps,
+                    .max_reps = max_reps > done ? max_reps - done : 1, .min_time_s = o->min_time / parts,
+                    .max_time_s = cap_s};
     int rc = bb_sampler_run(&s);
     bb_sampler_free(&s);
     if (rc < 0)
         return -1;
     if (rc == 1)
         return 1;
-    if (s.capped && s.rounds < o->min_reps)
+    if (s.capped && part + 1 == parts && done + s.rounds < o->min_reps)
         for (size_t i = 0; i < n; i++)
             if (res[idx[i]].active)
                 add_warning(&res[idx[i]], "only %zu samples (fewer than %u): the set reached its time "
-                                          "cap, %s per row", s.rounds, o->min_reps, st->cap_note);
+                                          "cap, %s per row", done + s.rounds, o->min_reps, st->cap_note);
     *rounds_out = s.rounds;
     return 0;
 }
@@ -1663,6 +1674,21 @@ static bool same_set(const bb_sweep_row *a, const bb_sweep_row *b)
            (a->budget ? a->budget_index == b->budget_index : a->batch == b->batch);
 }
 
+#define PLACEMENTS_HOW                                                                                       \
+    "the set's rounds were taken in count parts; before each part after the first, every weight, head and " \
+    "KV copy moved to new physical memory at the same addresses (bb_arena_move_pages), so a copy's "          \
+    "placement is sampled like the noise; first_round: the set's round each part began; move_s: each move"
+
+/* How many placements a set's samples are split over: --placements, but one for Table 3 rows
+ * (seconds per sample, batches in the hundreds) and a set of one implementation (nothing to
+ * trade places with). */
+static unsigned set_placements(const bb_sweep_opts *o, const model_set *ms, const bb_sweep_row *rows, size_t n)
+{
+    if (o->placements <= 1 || ms->n < 2 || (n && rows[0].budget))
+        return 1;
+    return o->placements;
+}
+
 /* Measures the set rows[0..n) of an open model.  0 done (results in res), 1 stopped,
  * 2 a full step is too slow (reopen the model extrapolated and call again). */
 static int run_set(bb_sweep_ctx *c, sweep_state *st, model_set *ms, const bb_sweep_row *rows, row_result *res,
@@ -1681,18 +1707,48 @@ static int run_set(bb_sweep_ctx *c, sweep_state *st, model_set *ms, const bb_swe
         return 0;
     size_t rounds = 0;
     if (o->interleave) {
-        int rc = sample_rounds(c, st, ms, rows, res, idx, n_active, st->row_cap * (double)n_active, &rounds);
-        if (rc != 0)
-            return rc;
+        unsigned parts = set_placements(o, ms, rows, n);
+        json_t *starts = json_array(), *moves = json_array();
+        double cap_s = st->row_cap * (double)n_active, t0 = (double)bb_now_ns() / 1e9;
+        for (unsigned p = 0; p < parts && rounds < (o->max_reps ? o->max_reps : 1); p++) {
+            if (p > 0) {
+                /* the same bytes at the same addresses, in other physical memory: a copy's
+                 * placement alone moved its speed by up to 1.5x here (see --placements) */
+                uint64_t tb = bb_now_ns();
+                if (bb_arena_move_pages(&st->ar) != 0) {
+                    for (size_t i = 0; i < n_active; i++)
+                        add_warning(&res[idx[i]], "placements: %u of %u taken (the weights could not be moved "
+                                                  "to new memory: %s)", p, parts, strerror(errno));
+                    break;
+                }
+                json_array_append_new(moves, json_real((double)(bb_now_ns() - tb) / 1e9));
+            }
+            json_array_append_new(starts, json_integer((json_int_t)rounds));
+            double left = cap_s - ((double)bb_now_ns() / 1e9 - t0);
+            size_t got = 0;
+            int rc = sample_rounds(c, st, ms, rows, res, idx, n_active, (left > 0 ? left : 0) / (parts - p), p,
+                                   parts, rounds, &got);
+            rounds += got;
+            if (rc != 0) {
+                json_decref(starts);
+                json_decref(moves);
+                return rc;
+            }
+        }
         json_t *order = json_array();
         for (size_t i = 0; i < n_active; i++)
             json_array_append_new(order, json_string(rows[idx[i]].kernel->name));
         for (size_t i = 0; i < n_active; i++)
-            res[idx[i]].set = json_pack("{s:b, s:O, s:I, s:I, s:s}", "interleaved", 1, "order", order, "position",
-                                        (json_int_t)i, "rounds", (json_int_t)rounds, "how",
+            res[idx[i]].set = json_pack("{s:b, s:O, s:I, s:I, s:s, s:{s:I, s:O, s:O, s:s}}", "interleaved", 1,
+                                        "order", order, "position", (json_int_t)i, "rounds", (json_int_t)rounds,
+                                        "how",
                                         "one sample of each row in turn per round (A B C ... A B C ...), each "
-                                        "with its own cold rotation; warm-up rounds first");
+                                        "with its own cold rotation; warm-up rounds first",
+                                        "placements", "count", (json_int_t)json_array_size(starts), "first_round",
+                                        starts, "move_s", moves, "how", PLACEMENTS_HOW);
         json_decref(order);
+        json_decref(starts);
+        json_decref(moves);
     } else {
         for (size_t i = 0; i < n_active; i++) {
             row_result *rr = &res[idx[i]];
@@ -1704,7 +1760,7 @@ static int run_set(bb_sweep_ctx *c, sweep_state *st, model_set *ms, const bb_swe
                                                                            : o->min_time;
             bb_probe_idle(st->probe, expected < st->row_cap ? expected : st->row_cap);
             bb_probe_begin(st->probe, region);
-            int rc = sample_rounds(c, st, ms, rows, res, &idx[i], 1, st->row_cap, &rounds);
+            int rc = sample_rounds(c, st, ms, rows, res, &idx[i], 1, st->row_cap, 0, 1, 0, &rounds);
             bb_probe_end(st->probe);
             if (rc != 0)
                 return rc;

@@ -68,6 +68,8 @@ typedef struct bb_sweep_opts {
     unsigned min_reps;    /* samples per row at least (unless --max-row-time cuts) */
     unsigned max_reps;
     unsigned warmup;      /* samples discarded first */
+    unsigned placements;  /* --placements K: the samples of an interleaved set are taken in K
+                           * parts, the weights rebuilt at fresh addresses before each (1: once) */
     double max_row_time;  /* seconds: a row estimated to take longer is skipped */
     double max_budget_row_time; /* the same for Table 3 rows (large batches), outside --time-budget's share */
     double time_budget;   /* seconds for the whole sweep (0: none): rows share what is left */

@@ -26,10 +26,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
 #include <time.h>
 
-enum { HUGE_ALIGN = 2u << 20, MAX_THREADS = 256, CEILING_PASSES = 10 };
+enum { HUGE_ALIGN = 2u << 20, MAX_THREADS = 256, CEILING_PASSES = 10, MEMORY_WAIT_S = 60 };
 
 void bb_sweep_opts_default(bb_sweep_opts *o)
 {
@@ -1343,6 +1344,21 @@ static void set_plan(model_set *ms, const bb_sweep_ctx *c, const sweep_state *st
     ms->memory_estimate = total;
 }
 
+/* The set's activations, KV-free step buffers and kernel scratch, sized for its widest
+ * implementation and largest thread count. */
+static int set_bufs_alloc(const model_set *ms, const bb_sweep_opts *o, bb_step_bufs *b)
+{
+    const bb_kernel *hk = o->lm_head ? bb_kernel_find_best("fp16") : NULL, *widest = ms->g[0].kn;
+    for (size_t i = 1; i < ms->n; i++)
+        if (bb_step_act_bytes(ms->model, ms->g[i].kn, hk, ms->max_rows) >
+            bb_step_act_bytes(ms->model, widest, hk, ms->max_rows))
+            widest = ms->g[i].kn;
+    unsigned tmax = 1;
+    for (size_t i = 0; i < o->n_threads; i++)
+        tmax = o->threads[i] > tmax ? o->threads[i] : tmax;
+    return bb_step_bufs_alloc(b, ms->model, widest, hk, ms->max_rows, ms->cap, ms->max_tok, (int)tmax);
+}
+
 /* Builds what set_plan planned; on failure ms->refuse says why. */
 static void set_build(model_set *ms, const bb_sweep_opts *o, sweep_state *st)
 {
@@ -1362,16 +1378,8 @@ static void set_build(model_set *ms, const bb_sweep_opts *o, sweep_state *st)
             bb_step_fill_cache(ms->kv, ms->kv_plan.total_bytes / 2, o->seed);
         rc = ms->kv ? 0 : -1;
     }
-    const bb_kernel *hk = o->lm_head ? bb_kernel_find_best("fp16") : NULL, *widest = ms->g[0].kn;
-    for (size_t i = 1; i < ms->n; i++)
-        if (bb_step_act_bytes(ms->model, ms->g[i].kn, hk, ms->max_rows) >
-            bb_step_act_bytes(ms->model, widest, hk, ms->max_rows))
-            widest = ms->g[i].kn;
-    unsigned tmax = 1;
-    for (size_t i = 0; i < o->n_threads; i++)
-        tmax = o->threads[i] > tmax ? o->threads[i] : tmax;
     if (rc == 0)
-        rc = bb_step_bufs_alloc(&ms->bufs, ms->model, widest, hk, ms->max_rows, ms->cap, ms->max_tok, (int)tmax);
+        rc = set_bufs_alloc(ms, o, &ms->bufs);
     if (rc == 0)
         for (size_t t = 0; t < ms->max_rows; t++) { /* inputs of the warm estimate */
             bb_rng_fill(ms->bufs.o + t * ms->bufs.hs, ms->model->hidden, 1.0f, o->seed + 7777 + t);
@@ -1403,6 +1411,21 @@ static void set_open(model_set *ms, const bb_sweep_ctx *c, sweep_state *st, cons
     set_note(ms, stderr);
     if (!ms->n)
         return;
+    /* Memory another process is still giving back (one that just ended, a build) is back
+     * within seconds: wait up to MEMORY_WAIT_S before refusing a set that fits the machine.
+     * Seen on the Zen 5 VM: a 70B set refused at 9.6 GB usable right after another run,
+     * with 23 GB free a minute later. */
+    for (int waited = 0; ms->memory_estimate > usable && !c->opts->mem_available && waited < MEMORY_WAIT_S &&
+                         !(c->stop && *c->stop);
+         waited += 2) {
+        char a[32], b[32];
+        if (waited == 0)
+            fprintf(stderr, "bitbench sweep: %s needs about %s, %s usable now: waiting up to %d s for memory\n",
+                    ms->model->name, fmt_gb((double)ms->memory_estimate, a, sizeof a),
+                    fmt_gb((double)usable, b, sizeof b), MEMORY_WAIT_S);
+        sleep(2);
+        usable = usable_memory(c->opts) + bb_arena_bytes(&st->ar);
+    }
     if (ms->memory_estimate > usable) {
         char a[32], b[32];
         snprintf(ms->refuse, sizeof ms->refuse,
@@ -1676,8 +1699,9 @@ static bool same_set(const bb_sweep_row *a, const bb_sweep_row *b)
 
 #define PLACEMENTS_HOW                                                                                       \
     "the set's rounds were taken in count parts; before each part after the first, every weight, head and " \
-    "KV copy moved to new physical memory at the same addresses (bb_arena_move_pages), so a copy's "          \
-    "placement is sampled like the noise; first_round: the set's round each part began; move_s: each move"
+    "KV copy moved to new physical memory at the same addresses (bb_arena_move_pages) and the activation "  \
+    "and scratch buffers were allocated anew, so where they landed is sampled like the noise; "             \
+    "first_round: the set's round each part began; move_s: each move"
 
 /* How many placements a set's samples are split over: --placements, but one for Table 3 rows
  * (seconds per sample, batches in the hundreds) and a set of one implementation (nothing to
@@ -1715,6 +1739,11 @@ static int run_set(bb_sweep_ctx *c, sweep_state *st, model_set *ms, const bb_swe
                 /* the same bytes at the same addresses, in other physical memory: a copy's
                  * placement alone moved its speed by up to 1.5x here (see --placements) */
                 uint64_t tb = bb_now_ns();
+                bb_step_bufs fresh; /* the buffers too: taken before the old ones are freed */
+                if (set_bufs_alloc(ms, o, &fresh) == 0) {
+                    bb_step_bufs_free(&ms->bufs);
+                    ms->bufs = fresh;
+                }
                 if (bb_arena_move_pages(&st->ar) != 0) {
                     for (size_t i = 0; i < n_active; i++)
                         add_warning(&res[idx[i]], "placements: %u of %u taken (the weights could not be moved "

@@ -164,6 +164,10 @@ $(BUILD)/tests/%: tests/%.c $(TESTUTIL_OBJ) $(BUILD)/asan/libbitbench.a
 # What the tests need, built without running anything (check-arm builds it for AArch64).
 test-programs: $(TEST_BIN) $(BUILD)/asan/bitbench $(BUILD)/bitbench
 
+# Tests and CI never tune on their own (gemm/sweep's first-run tuning, bench/cli.h): what
+# they check must not depend on which implementation a noisy timing picked.
+check check-arm check-slurm: export BITBENCH_AUTOTUNE := 0
+
 # Every test binary runs even when one fails; the target fails if any did.
 check: $(TEST_BIN) $(BUILD)/asan/bitbench $(BUILD)/bitbench check-includes check-addonly check-isa $(CHECK_ARM)
 	@fail=0; for t in $(TEST_BIN); do \

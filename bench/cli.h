@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../kernels/kernel.h"
+
 enum { BB_EXIT_OK = 0, BB_EXIT_FINDING = 1, BB_EXIT_USAGE = 2 };
 
 /* Prints "bitbench <cmd>: <message>\n" to stderr.  Returns BB_EXIT_USAGE. */
@@ -40,6 +42,20 @@ const char *bb_cli_isa_names(const char *sep);
 const char *bb_cli_arch_name(void);
 /* --plugin [PREFIX=]PATH: loads a kernel module.  0, or BB_EXIT_USAGE with the reason printed. */
 int bb_cli_load_plugin(const char *cmd, const char *spec);
+
+/* First-run tuning of gemm and sweep (bench/cmd_tune.c, harness/tune/tune.h): the cases of
+ * cases[0..n) that this machine's tuning record does not cover yet are timed as `bitbench
+ * tune` times them and added to the record; the table and progress go to stderr, stdout is
+ * untouched.  0, or BB_EXIT_USAGE when the record cannot be written. */
+typedef struct bb_tune_case {
+    bb_format_id format;
+    size_t m, k;
+    uint64_t n;
+    unsigned threads;
+} bb_tune_case;
+int bb_tune_missing(const char *cmd, const bb_tune_case *cases, size_t n);
+/* false when BITBENCH_AUTOTUNE=0 (tests, CI): gemm and sweep then never tune on their own. */
+bool bb_tune_auto_enabled(void);
 
 /* Subcommands: argv[0] is the subcommand name. */
 int bb_cmd_list(int argc, char **argv);

@@ -42,7 +42,7 @@ typedef struct gemm_opts {
     const char *kernels, *impls, *out, *isa, *events;
     uint64_t m, k, n, reps, seed, threads;
     double min_time, max_time;
-    int json, warm, ceiling, probe, paired;
+    int json, warm, ceiling, probe, paired, tune;
 } gemm_opts;
 
 typedef struct item {
@@ -68,7 +68,9 @@ static void usage(FILE *to)
 {
     fprintf(to,
         "usage: bitbench gemm (--kernel FORMAT[,FORMAT..]|all | --impl IMPL[,IMPL..]|all) --m M --k K [options]\n"
-        "  --kernel LIST   formats, each run with its best implementation here (see bitbench list)\n"
+        "  --kernel LIST   formats, each run with its fastest implementation here: the tuning record's\n"
+        "                  pick for the shape, threads and batch; a case the record lacks is tuned first\n"
+        "                  (seconds; --no-tune or BITBENCH_AUTOTUNE=0: the fixed priority instead)\n"
         "  --impl LIST     exact implementations; 'all' = every one this CPU runs\n"
         "  --m M --k K     weight matrix M x K;  --n N tokens (default 1: decode)\n"
         "  --reps R        timed calls per kernel (default: enough for --min-time, at least 10)\n"
@@ -101,9 +103,9 @@ static int parse(int argc, char **argv, gemm_opts *o)
         {"json", no_argument, 0, 'j'},         {"out", required_argument, 0, 'o'},
         {"events", required_argument, 0, 'e'},  {"no-probe", no_argument, 0, 'P'},
         {"plugin", required_argument, 0, 'L'}, {"paired", no_argument, 0, 'A'},
-        {"max-time", required_argument, 0, 'X'},
+        {"max-time", required_argument, 0, 'X'}, {"no-tune", no_argument, 0, 'U'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-    *o = (gemm_opts){.n = 1, .seed = 1, .min_time = 0.5, .ceiling = 1, .probe = 1,
+    *o = (gemm_opts){.n = 1, .seed = 1, .min_time = 0.5, .ceiling = 1, .probe = 1, .tune = 1,
                      .threads = (uint64_t)bb_cli_default_threads()};
     int c, have_m = 0, have_k = 0;
     opterr = 0;
@@ -127,6 +129,7 @@ static int parse(int argc, char **argv, gemm_opts *o)
         case 'i': o->isa = optarg; break;
         case 'w': o->warm = 1; break;
         case 'C': o->ceiling = 0; break;
+        case 'U': o->tune = 0; break;
         case 'j': o->json = 1; break;
         case 'o': o->out = optarg; break;
         case 'e': o->events = optarg; break;
@@ -686,6 +689,22 @@ static int emit(const gemm_opts *o, item *items, size_t n, bb_pool *pool, const 
     return 0;
 }
 
+/* The first `--kernel F` at a case this machine's tuning record lacks: tune it, then pick
+ * again (bench/cli.h bb_tune_missing).  After every input check, so bad input stays one line. */
+static int tune_first(const gemm_opts *o, item *items, size_t *n)
+{
+    if (!o->kernels || !o->tune || !bb_tune_auto_enabled())
+        return 0;
+    bb_tune_case cases[BB_FMT_COUNT];
+    size_t nc = 0;
+    for (size_t i = 0; i < *n; i++)
+        if (!strncmp(items[i].rule, "priority", 8) && nc < BB_FMT_COUNT)
+            cases[nc++] = (bb_tune_case){.format = items[i].k->format, .m = o->m, .k = o->k, .n = o->n,
+                                         .threads = (unsigned)o->threads};
+    int rc = nc ? bb_tune_missing(CMD, cases, nc) : 0;
+    return rc ? rc : nc ? select_kernels(o, items, n) : 0;
+}
+
 int bb_cmd_gemm(int argc, char **argv)
 {
     gemm_opts o;
@@ -696,7 +715,8 @@ int bb_cmd_gemm(int argc, char **argv)
     if (rc)
         return rc;
     if ((rc = select_kernels(&o, items, &n)) || (rc = check_shapes(&o, items, n)) ||
-        (rc = plan_ceilings(&o, items, n, &ceilings)) || (rc = check_memory(&o, items, n, &ceilings)))
+        (rc = tune_first(&o, items, &n)) || (rc = plan_ceilings(&o, items, n, &ceilings)) ||
+        (rc = check_memory(&o, items, n, &ceilings)))
         return rc;
     if (o.json && o.out) { /* an unwritable --out fails before anything is measured */
         FILE *t = fopen(o.out, "a");

@@ -32,7 +32,7 @@ typedef struct sweep_cli {
     const char *run_group; /* --run-group: replicates of one measurement (the report pools them) */
     const char *shapes[MAX_SHAPES];
     size_t n_shapes;
-    int json, quick, plan_only;
+    int json, quick, plan_only, no_tune;
     bb_sweep_opts opts;
     bb_model catalogue_models[BB_MODELS_MAX];
     size_t n_catalogue;
@@ -53,6 +53,9 @@ static void usage(FILE *to)
         "  --formats LIST     weight formats, or all (default): %s\n"
         "  --impl LIST        exact implementations instead (bitbench list), e.g. tern2-avx512-addonly;\n"
         "                     the formats follow from them\n"
+        "  --no-tune          on a machine whose tuning record lacks a model's case, pick by the fixed\n"
+        "                     priority (default: tune those cases first, as `bitbench tune` does; about\n"
+        "                     5 s each; also BITBENCH_AUTOTUNE=0)\n"
         "  --no-methods       ternary formats by their best implementation only (default: also the best\n"
         "                     of every other method: add-only, multiply-add, table lookup)\n"
         "  --context C        positions of the KV cache a decode step attends to (default 512)\n"
@@ -332,7 +335,7 @@ static int parse(int argc, char **argv, sweep_cli *c)
     enum { O_MODELS = 256, O_SHAPE, O_CAT, O_FORMATS, O_THREADS, O_BATCH, O_BUDGET, O_SEQ, O_MINTIME,
            O_MINREPS, O_MAXREPS, O_WARMUP, O_ROWTIME, O_BUDGETTIME, O_FULLMAX, O_HEAD, O_NOHEAD, O_WARM, O_LLC, O_OUT,
            O_RESUME, O_QUICK, O_PLAN, O_JSON, O_ISA, O_SEED, O_HELP, O_IMPL, O_NOMETHODS, O_CONTEXT, O_PROMPT,
-           O_MATMUL, O_NOINTER, O_BMODELS, O_BROWTIME, O_GROUP, O_PLACE };
+           O_MATMUL, O_NOINTER, O_BMODELS, O_BROWTIME, O_GROUP, O_PLACE, O_NOTUNE };
     static const struct option opts[] = {
         {"models", required_argument, 0, O_MODELS}, {"model-shape", required_argument, 0, O_SHAPE},
         {"catalogue", required_argument, 0, O_CAT}, {"formats", required_argument, 0, O_FORMATS},
@@ -340,7 +343,7 @@ static int parse(int argc, char **argv, sweep_cli *c)
         {"mem-budget", required_argument, 0, O_BUDGET}, {"seq-len", required_argument, 0, O_SEQ},
         {"min-time", required_argument, 0, O_MINTIME}, {"min-reps", required_argument, 0, O_MINREPS},
         {"max-reps", required_argument, 0, O_MAXREPS}, {"warmup", required_argument, 0, O_WARMUP},
-        {"placements", required_argument, 0, O_PLACE},
+        {"placements", required_argument, 0, O_PLACE}, {"no-tune", no_argument, 0, O_NOTUNE},
         {"max-row-time", required_argument, 0, O_ROWTIME}, {"full-max", required_argument, 0, O_FULLMAX},
         {"time-budget", required_argument, 0, O_BUDGETTIME},
         {"lm-head", no_argument, 0, O_HEAD}, {"no-lm-head", no_argument, 0, O_NOHEAD},
@@ -410,6 +413,7 @@ static int parse(int argc, char **argv, sweep_cli *c)
         case O_RESUME: c->resume = optarg; break;
         case O_QUICK: break;
         case O_PLAN: c->plan_only = 1; break;
+        case O_NOTUNE: c->no_tune = 1; break;
         case O_JSON: c->json = 1; break;
         case O_ISA: c->isa = optarg; break;
         case O_SEED: bad = bb_cli_parse_u64(CMD, "--seed", optarg, 0, UINT64_MAX, false, &o->seed); break;
@@ -651,6 +655,31 @@ static bool any_check_failed(const char *path)
     return failed;
 }
 
+/* The sweep's picks (one implementation per model and format: harness/tune/tune.h) that this
+ * machine's tuning record lacks are tuned first, then the rows planned again with them. */
+static int tune_first(const bb_sweep_opts *o, bb_sweep_row **rows, size_t *n)
+{
+    if (o->n_impls) /* exact implementations: nothing is picked */
+        return 0;
+    bb_tune_case cases[BB_MODELS_MAX + MAX_SHAPES][BB_FMT_COUNT];
+    size_t nc = 0;
+    for (size_t i = 0; i < o->n_models; i++)
+        for (size_t f = 0; f < o->n_formats; f++) {
+            bb_tune_case *tc = &cases[0][nc++];
+            *tc = (bb_tune_case){.format = o->formats[f], .n = 1};
+            bb_tune_model_case(&o->models[i], o->threads, o->n_threads, &tc->m, &tc->k, &tc->threads, NULL);
+        }
+    int rc = bb_tune_missing(CMD, &cases[0][0], nc);
+    if (rc)
+        return rc;
+    char err[512];
+    free(*rows);
+    *rows = NULL;
+    if (bb_sweep_plan(o, rows, n, err, sizeof err)) /* planned once already: cannot fail here */
+        return bb_cli_error(CMD, "%s", err);
+    return 0;
+}
+
 int bb_cmd_sweep(int argc, char **argv)
 {
     sweep_cli *c = calloc(1, sizeof *c);
@@ -692,6 +721,8 @@ int bb_cmd_sweep(int argc, char **argv)
         print_plan(stdout, rows, n, c->resume ? &skip : NULL);
         goto done;
     }
+    if (!c->no_tune && bb_tune_auto_enabled() && (rc = tune_first(o, &rows, &n)) != 0)
+        goto done;
     if (c->out)
         snprintf(out, sizeof out, "%s", c->out);
     else if (c->resume)

@@ -324,14 +324,72 @@ static void decide(bb_tune_entry *e, const measured *rows, size_t n_rows, const 
     }
 }
 
+/* One case: every runnable implementation of format f at m x k, n tokens, `threads`, timed by
+ * gemm; the decision printed as a line of the table on `table` and put in t, which is written
+ * to path at once (an interrupted tune keeps what it measured).  0, or BB_EXIT_USAGE. */
+static int tune_case(FILE *table, bb_tune_table *t, const char *path, bb_format_id f, size_t m, size_t k,
+                     uint64_t n, uint64_t threads, double min_time_floor, bool with_ref)
+{
+    const bb_kernel *prio = bb_kernel_find_best(bb_formats[f].name);
+    char impls[1024] = "";
+    for (size_t i = 0; i < bb_kernel_count; i++) {
+        const bb_kernel *kn = bb_kernels[i];
+        bool ref = kn->isa == BB_ISA_SCALAR && !strcmp(kn->method, "ref");
+        if (kn->format != f || !bb_kernel_runnable(kn) || (ref && !with_ref && kn != prio))
+            continue;
+        size_t l = strlen(impls);
+        snprintf(impls + l, sizeof impls - l, "%s%s", l ? "," : "", kn->name);
+    }
+    measured rows[MAX_LIST];
+    size_t n_rows = 0;
+    char why[300] = "";
+    /* >= ~30 rounds even for big shapes (gemm's own floor is 10, which makes the paired
+     * interval [min, max]): time for 30 calls streaming at 10 GB/s */
+    double min_time = 30.0 * (double)bb_weights_bytes(f, m, k) / 10e9;
+    min_time = min_time > min_time_floor ? min_time : min_time_floor;
+    int rc = run_gemm(impls, m, k, n, threads, min_time, rows, &n_rows, why, sizeof why);
+    bb_tune_entry e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.format, sizeof e.format, "%s", bb_formats[f].name);
+    bb_tune_shape_class(m, k, e.shape_class, sizeof e.shape_class);
+    e.m = m;
+    e.k = k;
+    e.n = n;
+    e.threads = (unsigned)threads;
+    e.batch = bb_tune_batch_class(e.n);
+    utc_now(e.time, sizeof e.time);
+    if (rc == BB_EXIT_USAGE || n_rows == 0) {
+        fprintf(table, "%-8s %-8s %5zux%-5zu %3u %6zu %-26s %-17s %s\n", e.format, e.shape_class, m, k, e.threads,
+                e.n, "-", "not measured", why[0] ? why : "gemm gave no rows");
+        fflush(table);
+        return 0;
+    }
+    decide(&e, rows, n_rows, prio);
+    for (size_t i = 0; i < n_rows; i++)
+        free(rows[i].samples);
+    fprintf(table, "%-8s %-8s %5zux%-5zu %3u %6zu %-26s %-17s %s\n", e.format, e.shape_class, m, k, e.threads, e.n,
+            e.impl, e.decision, e.note);
+    fflush(table);
+    utc_now(t->updated, sizeof t->updated);
+    char err[400];
+    if (bb_tune_table_put(t, &e) != 0 || bb_tune_write(path, t, err, sizeof err) != 0)
+        return bb_cli_error(CMD, "%s", err);
+    return 0;
+}
+
+static void table_header(FILE *table)
+{
+    fprintf(table, "%-8s %-8s %11s %3s %6s %-26s %-17s %s\n", "format", "class", "shape", "T", "N", "chosen",
+            "decision", "why");
+}
+
 static int tune(const tune_opts *o, const char *path, bb_tune_table *t)
 {
     size_t total = 0, done = 0;
     for (int f = 0; f < BB_FMT_COUNT; f++)
         total += o->formats[f] ? o->n_shapes * o->n_threads * o->n_batches : 0;
     uint64_t start = bb_now_ns();
-    printf("%-8s %-8s %11s %3s %6s %-26s %-17s %s\n", "format", "class", "shape", "T", "N", "chosen", "decision",
-           "why");
+    table_header(stdout);
     for (size_t ti = 0; ti < o->n_threads; ti++)
         for (size_t bi = 0; bi < o->n_batches; bi++)
             for (size_t si = 0; si < o->n_shapes; si++)
@@ -339,61 +397,97 @@ static int tune(const tune_opts *o, const char *path, bb_tune_table *t)
                     if (!o->formats[f])
                         continue;
                     size_t m = o->shapes[si][0], k = o->shapes[si][1];
-                    const bb_kernel *prio = bb_kernel_find_best(bb_formats[f].name);
-                    char impls[1024] = "";
-                    for (size_t i = 0; i < bb_kernel_count; i++) {
-                        const bb_kernel *kn = bb_kernels[i];
-                        bool ref = kn->isa == BB_ISA_SCALAR && !strcmp(kn->method, "ref");
-                        if (kn->format != (bb_format_id)f || !bb_kernel_runnable(kn) ||
-                            (ref && !o->with_ref && kn != prio))
-                            continue;
-                        size_t l = strlen(impls);
-                        snprintf(impls + l, sizeof impls - l, "%s%s", l ? "," : "", kn->name);
-                    }
                     done++;
                     fprintf(stderr, "tune: [%zu/%zu] %s %zux%zu N=%llu T=%llu (%.0f s so far)\n", done, total,
                             bb_formats[f].name, m, k, (unsigned long long)o->batches[bi],
                             (unsigned long long)o->threads[ti], (double)(bb_now_ns() - start) / 1e9);
-                    measured rows[MAX_LIST];
-                    size_t n_rows = 0;
-                    char why[300] = "";
-                    /* >= ~30 rounds even for big shapes (gemm's own floor is 10, which makes the
-                     * paired interval [min, max]): time for 30 calls streaming at 10 GB/s */
-                    double min_time = 30.0 * (double)bb_weights_bytes((bb_format_id)f, m, k) / 10e9;
-                    min_time = min_time > o->min_time ? min_time : o->min_time;
-                    int rc = run_gemm(impls, m, k, o->batches[bi], o->threads[ti], min_time, rows, &n_rows,
-                                      why, sizeof why);
-                    bb_tune_entry e;
-                    memset(&e, 0, sizeof e);
-                    snprintf(e.format, sizeof e.format, "%s", bb_formats[f].name);
-                    bb_tune_shape_class(m, k, e.shape_class, sizeof e.shape_class);
-                    e.m = m;
-                    e.k = k;
-                    e.n = o->batches[bi];
-                    e.threads = (unsigned)o->threads[ti];
-                    e.batch = bb_tune_batch_class(e.n);
-                    utc_now(e.time, sizeof e.time);
-                    if (rc == BB_EXIT_USAGE || n_rows == 0) {
-                        printf("%-8s %-8s %5zux%-5zu %3u %6zu %-26s %-17s %s\n", e.format, e.shape_class, m, k,
-                               e.threads, e.n, "-", "not measured", why[0] ? why : "gemm gave no rows");
-                        fflush(stdout);
-                        continue;
-                    }
-                    decide(&e, rows, n_rows, prio);
-                    for (size_t i = 0; i < n_rows; i++)
-                        free(rows[i].samples);
-                    printf("%-8s %-8s %5zux%-5zu %3u %6zu %-26s %-17s %s\n", e.format, e.shape_class, m, k,
-                           e.threads, e.n, e.impl, e.decision, e.note);
-                    fflush(stdout);
-                    /* written after every entry: an interrupted tune keeps what it measured */
-                    utc_now(t->updated, sizeof t->updated);
-                    char err[400];
-                    if (bb_tune_table_put(t, &e) != 0 || bb_tune_write(path, t, err, sizeof err) != 0)
-                        return bb_cli_error(CMD, "%s", err);
+                    int rc = tune_case(stdout, t, path, (bb_format_id)f, m, k, o->batches[bi], o->threads[ti],
+                                       o->min_time, o->with_ref);
+                    if (rc)
+                        return rc;
                 }
     fprintf(stderr, "tune: %zu case(s) in %.0f s; record %s (bitbench tune --show prints it)\n", done,
             (double)(bb_now_ns() - start) / 1e9, path);
     return 0;
+}
+
+/* This machine's record from path (out, or the default path when NULL) into t, or a new one
+ * when there is none, it is unreadable or it is another machine's (said on stderr). */
+static void open_record(const char *who, const char *out, bb_tune_table *t, char *path, size_t len)
+{
+    bb_machine mach;
+    bb_machine_describe(&mach);
+    char err[400];
+    if (out)
+        snprintf(path, len, "%s", out);
+    else
+        bb_tune_default_path(mach.id, path, len);
+    int r = bb_tune_read(path, t, err, sizeof err);
+    if (r < 0) { /* an unreadable or old record is replaced, and we say so */
+        fprintf(stderr, "%s: %s; starting a new record\n", who, err);
+        r = 1;
+    }
+    if (r == 0 && strcmp(t->machine_id, mach.id) != 0) {
+        fprintf(stderr, "%s: %s is for machine %s, this is %s; starting a new record\n", who, path, t->machine_id,
+                mach.id);
+        bb_tune_table_free(t);
+        r = 1;
+    }
+    if (r == 1) {
+        bb_tune_table_init(t, mach.id, mach.cpu_model);
+        utc_now(t->created, sizeof t->created);
+    }
+    snprintf(t->path, sizeof t->path, "%s", path);
+    snprintf(t->git_revision, sizeof t->git_revision, "%s", bb_git_revision());
+}
+
+bool bb_tune_auto_enabled(void)
+{
+    const char *e = getenv("BITBENCH_AUTOTUNE");
+    return !(e && !strcmp(e, "0"));
+}
+
+int bb_tune_missing(const char *cmd, const bb_tune_case *cases, size_t n)
+{
+    size_t todo[256], n_todo = 0;
+    for (size_t i = 0; i < n && n_todo < sizeof todo / sizeof todo[0]; i++) {
+        const bb_tune_case *c = &cases[i];
+        bb_select_rule rule;
+        bool dup = false;
+        for (size_t j = 0; j < n_todo && !dup; j++) { /* one entry per class, as the record keys it */
+            const bb_tune_case *d = &cases[todo[j]];
+            char a[16], b[16];
+            dup = d->format == c->format && d->threads == c->threads &&
+                  bb_tune_batch_class(d->n) == bb_tune_batch_class(c->n) &&
+                  !strcmp(bb_tune_shape_class(d->m, d->k, a, sizeof a), bb_tune_shape_class(c->m, c->k, b, sizeof b));
+        }
+        if (!dup && bb_select_kernel(bb_formats[c->format].name, c->m, c->k, c->n, c->threads, &rule) && !rule.tuned)
+            todo[n_todo++] = i;
+    }
+    if (!n_todo)
+        return 0;
+    bb_tune_table t;
+    char path[512];
+    open_record(cmd, NULL, &t, path, sizeof path);
+    fprintf(stderr,
+            "%s: first run of %zu case(s) on this machine: timing every implementation of each (as `bitbench "
+            "tune` does) to pick the fastest; the record %s serves every later run (--no-tune or "
+            "BITBENCH_AUTOTUNE=0 skips this)\n",
+            cmd, n_todo, path);
+    table_header(stderr);
+    uint64_t start = bb_now_ns();
+    int rc = 0;
+    for (size_t i = 0; i < n_todo && rc == 0; i++) {
+        const bb_tune_case *c = &cases[todo[i]];
+        fprintf(stderr, "%s: tuning [%zu/%zu] %s %zux%zu N=%llu T=%u (%.0f s so far)\n", cmd, i + 1, n_todo,
+                bb_formats[c->format].name, c->m, c->k, (unsigned long long)c->n, c->threads,
+                (double)(bb_now_ns() - start) / 1e9);
+        rc = tune_case(stderr, &t, path, c->format, c->m, c->k, c->n, c->threads, 0.2, false);
+    }
+    fprintf(stderr, "%s: tuned %zu case(s) in %.0f s\n", cmd, n_todo, (double)(bb_now_ns() - start) / 1e9);
+    bb_tune_table_free(&t);
+    bb_tune_forget();
+    return rc;
 }
 
 int bb_cmd_tune(int argc, char **argv)
@@ -402,16 +496,16 @@ int bb_cmd_tune(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc)
         return rc;
-    bb_machine mach;
-    bb_machine_describe(&mach);
     char path[512], err[400];
-    if (o.out)
-        snprintf(path, sizeof path, "%s", o.out);
-    else
-        bb_tune_default_path(mach.id, path, sizeof path);
     bb_tune_table t;
-    int r = bb_tune_read(path, &t, err, sizeof err);
     if (o.show) {
+        bb_machine mach;
+        bb_machine_describe(&mach);
+        if (o.out)
+            snprintf(path, sizeof path, "%s", o.out);
+        else
+            bb_tune_default_path(mach.id, path, sizeof path);
+        int r = bb_tune_read(path, &t, err, sizeof err);
         if (r == 1) {
             printf("no tuning record at %s (machine %s): `bitbench tune` makes one\n", path, mach.id);
             return BB_EXIT_OK;
@@ -425,22 +519,7 @@ int bb_cmd_tune(int argc, char **argv)
         bb_tune_table_free(&t);
         return BB_EXIT_OK;
     }
-    if (r < 0) { /* an unreadable or old record is replaced, and we say so */
-        fprintf(stderr, "tune: %s; starting a new record\n", err);
-        r = 1;
-    }
-    if (r == 0 && strcmp(t.machine_id, mach.id) != 0) {
-        fprintf(stderr, "tune: %s is for machine %s, this is %s; starting a new record\n", path, t.machine_id,
-                mach.id);
-        bb_tune_table_free(&t);
-        r = 1;
-    }
-    if (r == 1) {
-        bb_tune_table_init(&t, mach.id, mach.cpu_model);
-        utc_now(t.created, sizeof t.created);
-    }
-    snprintf(t.path, sizeof t.path, "%s", path);
-    snprintf(t.git_revision, sizeof t.git_revision, "%s", bb_git_revision());
+    open_record(CMD, o.out, &t, path, sizeof path);
     rc = tune(&o, path, &t);
     bb_tune_table_free(&t);
     bb_tune_forget();

@@ -31,9 +31,10 @@
 #           --max-budget-row-time (120 s by default), outside --time-budget; then batch 1;
 #   pass 2..PASSES: batch 1 only.
 # Settings, all recorded in every row:
-#   --min-time 0.7 --min-reps 6   per row and pass: the rows of a set alternate, so each gets
+#   --min-time 0.7 --min-reps 3   per row and pass: the rows of a set alternate, so each gets
 #                        the same number of samples (~2 s per row over three passes);
-#   --placements 6       per pass, a set's rounds in 6 parts, the copies moved between them;
+#   --placements 6       per pass, a set's rounds in 6 parts (at least 2 rounds each), the
+#                        copies moved to new pages between them; Table 3 rows take one part;
 #   --full-max 2G        a model whose weights (in rotation copies) exceed 2 GB is timed one
 #                        layer + head per sample and extrapolated to all layers (mode
 #                        "extrapolated"); the smaller ones run every layer (mode "full");
@@ -44,7 +45,7 @@
 #                        minutes in all with Table 3): on a machine shared with other work each
 #                        row gets at most twice its share of the time left, and rows after it
 #                        is spent are written as skipped, saying so.
-# Environment: PASSES (default 3), TUNE (0: no first-run tuning), BITBENCH_BIN (default $BUILD/bitbench, BUILD as make passes it), RESULTS_DIR (default
+# Environment: PASSES (default 3), TUNE (0: no first-run tuning: BITBENCH_AUTOTUNE=0), BITBENCH_BIN (default $BUILD/bitbench, BUILD as make passes it), RESULTS_DIR (default
 # results/<UTC date-time>-<host>).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,31 +73,25 @@ status=0
 if [ "$quick" = 1 ]; then
     "$bin" sweep --out "$out" "$@" | tee "$RESULTS_DIR/tables.txt" || status=$?
 else
-    # --plan lists one pass's rows (and times nothing: no tuning either); --resume continues an
-    # earlier run's rows: one pass each (scripts/slurm's tasks use both; a replicate of a
-    # resumed row would count as written twice).
-    tune=${TUNE:-1}
+    # --plan lists one pass's rows (and times nothing); --resume continues an earlier run's
+    # rows: one pass each (scripts/slurm's tasks use both; a replicate of a resumed row would
+    # count as written twice).
     single=0
     for a in "$@"; do
         case $a in
-        --plan) single=1 tune=0 ;;
-        --resume | --resume=*) single=1 ;;
+        --plan | --resume | --resume=*) single=1 ;;
         esac
     done
-    # First run on this machine: tune the ternary formats (their methods' speeds differ by CPU
-    # and shape; fp16, int8 and PoT have one vector kernel per ISA level here), so --kernel
-    # and the Table 3 rows run the fastest implementation, not the fixed priority.  About 2
-    # minutes; the record (results/tuning/<machine-id>.json) serves every later run.
-    # TUNE=0 skips it.
-    if [ "$tune" != 0 ] && "$bin" tune --show 2>&1 | grep -q '^no tuning record'; then
-        echo "run.sh: no tuning record for this machine: bitbench tune --formats tern2,tern1.6 (TUNE=0 skips)" >&2
-        "$bin" tune --formats tern2,tern1.6 >&2 || echo "run.sh: tuning failed; the sweep uses the fixed priority" >&2
-    fi
+    # First run on this machine: the sweep tunes its own picks (one implementation per model
+    # and format, at the model's largest projection: `bitbench sweep --help`, --no-tune) before
+    # pass 1, so every row runs the fastest implementation here, not the fixed priority; the
+    # record (results/tuning/<machine-id>.json) serves every later run.  TUNE=0 skips it.
+    if [ "${TUNE:-1}" = 0 ]; then export BITBENCH_AUTOTUNE=0; fi
     passes=${PASSES:-3}
     [ "$single" = 0 ] || passes=1
     case $passes in ''|*[!0-9]*|0) echo "run.sh: PASSES='$passes': expected a whole number >= 1" >&2; exit 2 ;; esac
     group="run-$stamp-${host//[^A-Za-z0-9._-]/_}"
-    common=(--full-max 2G --max-row-time 20 --min-time 0.7 --min-reps 6 --placements 6 --run-group "$group" --out "$out")
+    common=(--full-max 2G --max-row-time 20 --min-time 0.7 --min-reps 3 --placements 6 --run-group "$group" --out "$out")
     echo "run.sh: pass 1 of $passes: Table 3 and batch 1" >&2
     "$bin" sweep "${common[@]}" --time-budget 300 "$@" | tee "$RESULTS_DIR/tables.txt" || status=$?
     for p in $(seq 2 "$passes"); do

@@ -13,6 +13,7 @@
 #include "../harness/tune/tune.h"
 #include "testutil.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,8 +296,8 @@ static void test_select_from_file(void **state)
     const char *bin = getenv("BITBENCH_BIN");
     if (bin) {
         char cmd[800], line[1024];
-        snprintf(cmd, sizeof cmd, "%s gemm --kernel pot5,int8 --m 64 --k 256 --threads 1 --reps 2 --warm "
-                 "--no-ceiling --no-probe 2>&1", bin);
+        snprintf(cmd, sizeof cmd, "BITBENCH_AUTOTUNE=0 %s gemm --kernel pot5,int8 --m 64 --k 256 --threads 1 "
+                 "--reps 2 --warm --no-ceiling --no-probe 2>&1", bin);
         FILE *p = popen(cmd, "r");
         assert_non_null(p);
         int tuned = 0, prio = 0;
@@ -318,6 +319,58 @@ static void test_select_from_file(void **state)
     assert_non_null(strstr(r.text, "version 0"));
     unsetenv("BITBENCH_TUNING");
     bb_tune_forget();
+}
+
+/* The first `gemm --kernel F` at a case the record lacks tunes it (stderr), records it and
+ * runs the pick with the tuned rule; the next run tunes nothing; --no-tune (or
+ * BITBENCH_AUTOTUNE=0) never tunes; stdout stays the JSON rows throughout. */
+static void test_first_run_tunes(void **state)
+{
+    (void)state;
+    if (!getenv("BITBENCH_BIN"))
+        skip();
+    char path[256], env[400], out[1 << 16], err[1 << 14], err2[1 << 14];
+    path_in_tmp(path, sizeof path, "first-run.json");
+    unlink(path);
+    snprintf(env, sizeof env, "BITBENCH_AUTOTUNE=1 BITBENCH_TUNING='%s'", path);
+    const char *args = "gemm --kernel tern2,int8 --m 64 --k 512 --threads 1 --reps 3 --warm --no-ceiling "
+                       "--no-probe --json";
+    assert_int_equal(tu_run_bitbench(env, args, out, sizeof out, err, sizeof err), 0);
+    if (!strstr(err, "first run of 2 case(s)"))
+        fail_msg("no first-run tuning said on stderr: %s", err);
+    size_t rows = 0;
+    for (char *sv = NULL, *l = strtok_r(out, "\n", &sv); l; l = strtok_r(NULL, "\n", &sv), rows++) {
+        json_error_t je;
+        json_t *j = json_loads(l, 0, &je);
+        if (!j)
+            fail_msg("stdout line %zu is not JSON (%s): %.200s", rows + 1, je.text, l);
+        const char *rule = json_string_value(json_object_get(j, "impl_rule"));
+        if (!rule || strncmp(rule, "tuned: ", 7))
+            fail_msg("row %zu: impl_rule '%s', expected the tuned rule", rows + 1, rule ? rule : "(none)");
+        json_decref(j);
+    }
+    assert_int_equal(rows, 2);
+    bb_tune_table t;
+    assert_int_equal(bb_tune_read(path, &t, err, sizeof err), 0);
+    assert_int_equal(t.n, 2);
+    assert_non_null(bb_tune_table_get(&t, "tern2", "m6k9", 1, BB_BATCH_DECODE));
+    assert_non_null(bb_tune_table_get(&t, "int8", "m6k9", 1, BB_BATCH_DECODE));
+    bb_tune_table_free(&t);
+
+    /* covered now: nothing tuned */
+    assert_int_equal(tu_run_bitbench(env, args, out, sizeof out, err2, sizeof err2), 0);
+    assert_null(strstr(err2, "first run"));
+
+    /* --no-tune, and BITBENCH_AUTOTUNE=0: no record made */
+    unlink(path);
+    char noargs[400];
+    snprintf(noargs, sizeof noargs, "%s --no-tune", args);
+    assert_int_equal(tu_run_bitbench(env, noargs, out, sizeof out, err2, sizeof err2), 0);
+    assert_int_equal(access(path, F_OK), -1);
+    snprintf(env, sizeof env, "BITBENCH_AUTOTUNE=0 BITBENCH_TUNING='%s'", path);
+    assert_int_equal(tu_run_bitbench(env, args, out, sizeof out, err2, sizeof err2), 0);
+    assert_int_equal(access(path, F_OK), -1);
+    assert_null(strstr(err2, "first run"));
 }
 
 /* ------------------------------------------------------------------ the decision's statistic */
@@ -362,7 +415,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_classes),     cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_versions),    cmocka_unit_test(test_selection),
-        cmocka_unit_test(test_select_from_file), cmocka_unit_test(test_paired_ratio),
+        cmocka_unit_test(test_select_from_file), cmocka_unit_test(test_first_run_tunes),
+        cmocka_unit_test(test_paired_ratio),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -394,8 +394,8 @@ const bb_kernel *bb_select_kernel(const char *format, size_t m, size_t k, size_t
     return kn;
 }
 
-const bb_kernel *bb_select_kernel_model(const char *format, const struct bb_model *m, const unsigned *threads,
-                                        size_t n_threads, bb_select_rule *rule)
+void bb_tune_model_case(const struct bb_model *m, const unsigned *threads, size_t n_threads, size_t *pm, size_t *pk,
+                        unsigned *pt, const char **proj_name)
 {
     unsigned t = 1;
     for (size_t i = 0; i < n_threads; i++)
@@ -406,12 +406,26 @@ const bb_kernel *bb_select_kernel_model(const char *format, const struct bb_mode
     for (size_t p = 1; p < BB_PROJ_COUNT; p++)
         if ((uint64_t)proj[p].m * proj[p].k > (uint64_t)proj[big].m * proj[big].k)
             big = p;
+    *pm = proj[big].m;
+    *pk = proj[big].k;
+    *pt = t;
+    if (proj_name)
+        *proj_name = proj[big].name;
+}
+
+const bb_kernel *bb_select_kernel_model(const char *format, const struct bb_model *m, const unsigned *threads,
+                                        size_t n_threads, bb_select_rule *rule)
+{
+    size_t pm, pk;
+    unsigned t;
+    const char *name;
+    bb_tune_model_case(m, threads, n_threads, &pm, &pk, &t, &name);
     bb_select_rule r;
-    const bb_kernel *k = bb_select_kernel(format, proj[big].m, proj[big].k, 1, t, &r);
+    const bb_kernel *k = bb_select_kernel(format, pm, pk, 1, t, &r);
     if (rule) {
         rule->tuned = r.tuned;
         snprintf(rule->text, sizeof rule->text, "%.300s [sweep: one impl per model and format, picked at %s %zux%zu, "
-                 "%u thread(s), decode]", r.text, proj[big].name, proj[big].m, proj[big].k, t);
+                 "%u thread(s), decode]", r.text, name, pm, pk, t);
     }
     return k;
 }

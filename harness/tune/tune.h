@@ -117,6 +117,9 @@ const bb_kernel *bb_select_kernel(const char *format, size_t m, size_t k, size_t
  * (most weights; the MLP's on every model here), decode (N = 1), the largest of the
  * sweep's thread counts.  The rule text names that case. */
 struct bb_model;
+/* That case: the model's largest projection (M x K), the largest thread count (N = 1). */
+void bb_tune_model_case(const struct bb_model *m, const unsigned *threads, size_t n_threads, size_t *pm, size_t *pk,
+                        unsigned *pt, const char **proj_name);
 const bb_kernel *bb_select_kernel_model(const char *format, const struct bb_model *m, const unsigned *threads,
                                         size_t n_threads, bb_select_rule *rule);
 /* Once per process, on stderr, when this machine has no tuning record: how to make one. */

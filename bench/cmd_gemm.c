@@ -308,7 +308,11 @@ static int build_items(const gemm_opts *o, item *items, size_t n)
     for (size_t i = 0; i < n; i++) {
         item *it = &items[i];
         it->copies = calloc(it->ncopies, sizeof *it->copies);
-        if (!it->copies || bb_kernel_weights_make(&it->copies[0], it->k, w32, o->m, o->k) != 0)
+        const item *same = NULL; /* an earlier implementation of the format: its quantized weights */
+        for (size_t j = 0; j < i && !same; j++)
+            same = items[j].k->format == it->k->format ? &items[j] : NULL;
+        if (!it->copies || (same ? bb_kernel_weights_make_from(&it->copies[0], it->k, &same->copies[0].w)
+                                 : bb_kernel_weights_make(&it->copies[0], it->k, w32, o->m, o->k)) != 0)
             goto fail;
         for (size_t c = 1; c < it->ncopies; c++)
             if (bb_kernel_weights_clone(&it->copies[c], &it->copies[0], it->k, NULL) != 0)

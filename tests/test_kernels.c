@@ -95,6 +95,38 @@ static void test_check_catches_a_wrong_kernel(void **state)
     bb_pool_destroy(pool);
 }
 
+/* Weights made from another implementation's quantized weights (gemm quantizes once per
+ * format) are byte for byte those made from fp32: canonical data, scales and layout. */
+static void test_make_from_equals_make(void **state)
+{
+    (void)state;
+    static const shape cases[] = {{17, 257, 1}, {64, 4096, 1}, {3, 5460, 1}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const shape *s = &cases[c];
+        float *w32 = bb_alloc(s->m * s->k * sizeof(float));
+        tu_fill_normalish(w32, s->m * s->k, 1.0f / sqrtf((float)s->k), s->m * 7 + s->k);
+        for (size_t i = 0; i < bb_kernel_count; i++) {
+            const bb_kernel *k = bb_kernels[i], *ref = bb_kernel_find_best(bb_formats[k->format].name);
+            bb_kernel_weights a, q, b;
+            assert_int_equal(bb_kernel_weights_make(&a, k, w32, s->m, s->k), 0);
+            assert_int_equal(bb_kernel_weights_make(&q, ref, w32, s->m, s->k), 0);
+            assert_int_equal(bb_kernel_weights_make_from(&b, k, &q.w), 0);
+            assert_memory_equal(a.w.data, b.w.data, a.w.m * a.w.row_bytes);
+            assert_memory_equal(a.w.scales, b.w.scales, (a.w.n_scales ? a.w.n_scales : 1) * sizeof(float));
+            assert_int_equal(!a.layout, !b.layout);
+            if (a.layout)
+                assert_memory_equal(a.layout, b.layout, k->layout_bytes(&a.w));
+            bb_kernel_weights_free(&a);
+            bb_kernel_weights_free(&b);
+            /* another format's weights are refused */
+            const bb_kernel *other = bb_kernel_find_best(bb_formats[(k->format + 1) % BB_FMT_COUNT].name);
+            assert_int_equal(bb_kernel_weights_make_from(&b, other, &q.w), -1);
+            bb_kernel_weights_free(&q);
+        }
+        bb_free(w32);
+    }
+}
+
 static void test_names_and_lookup(void **state)
 {
     (void)state;
@@ -141,6 +173,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names_and_lookup),
+        cmocka_unit_test(test_make_from_equals_make),
         cmocka_unit_test(test_isa_cap),
         cmocka_unit_test(test_check_catches_a_wrong_kernel),
         cmocka_unit_test(test_every_kernel_matches_its_reference),

@@ -188,6 +188,30 @@ int bb_kernel_weights_make(bb_kernel_weights *kw, const bb_kernel *k, const floa
 
 static void *alloc_in(bb_arena *ar, size_t bytes) { return ar ? bb_arena_alloc(ar, bytes) : bb_alloc(bytes); }
 
+int bb_kernel_weights_make_from(bb_kernel_weights *kw, const bb_kernel *k, const bb_weights *q)
+{
+    char why[400];
+    memset(kw, 0, sizeof *kw);
+    if (q->format != k->format || bb_kernel_shape_check(k, q->m, q->k, 1, why, sizeof why)) {
+        fprintf(stderr, "bb_kernel_weights_make_from: %s\n",
+                q->format != k->format ? "the weights are of another format" : why);
+        return -1;
+    }
+    if (bb_weights_alloc(&kw->w, k->format, q->m, q->k) != 0)
+        return -1;
+    memcpy(kw->w.data, q->data, q->m * q->row_bytes);
+    memcpy(kw->w.scales, q->scales, (q->n_scales ? q->n_scales : 1) * sizeof(float));
+    if (k->repack) {
+        kw->layout = bb_alloc(layout_size(k, &kw->w));
+        if (!kw->layout) {
+            bb_weights_free(&kw->w);
+            return -1;
+        }
+        k->repack(&kw->w, kw->layout);
+    }
+    return 0;
+}
+
 int bb_kernel_weights_clone(bb_kernel_weights *dst, const bb_kernel_weights *src, const bb_kernel *k,
                             bb_arena *ar)
 {

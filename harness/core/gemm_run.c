@@ -163,6 +163,20 @@ static size_t layout_size(const bb_kernel *k, const bb_weights *w)
     return k->layout_bytes ? k->layout_bytes(w) : 0;
 }
 
+/* kw's layout for kernel k, when k has one, from kw's canonical weights (freed on failure). */
+static int repack_own(bb_kernel_weights *kw, const bb_kernel *k)
+{
+    if (k->repack) {
+        kw->layout = bb_alloc(layout_size(k, &kw->w));
+        if (!kw->layout) {
+            bb_weights_free(&kw->w);
+            return -1;
+        }
+        k->repack(&kw->w, kw->layout);
+    }
+    return 0;
+}
+
 int bb_kernel_weights_make(bb_kernel_weights *kw, const bb_kernel *k, const float *w32, size_t m,
                            size_t kk)
 {
@@ -175,15 +189,7 @@ int bb_kernel_weights_make(bb_kernel_weights *kw, const bb_kernel *k, const floa
     if (bb_weights_alloc(&kw->w, k->format, m, kk) != 0)
         return -1;
     bb_format_get(k->format)->quantize(w32, &kw->w);
-    if (k->repack) {
-        kw->layout = bb_alloc(layout_size(k, &kw->w));
-        if (!kw->layout) {
-            bb_weights_free(&kw->w);
-            return -1;
-        }
-        k->repack(&kw->w, kw->layout);
-    }
-    return 0;
+    return repack_own(kw, k);
 }
 
 static void *alloc_in(bb_arena *ar, size_t bytes) { return ar ? bb_arena_alloc(ar, bytes) : bb_alloc(bytes); }
@@ -201,15 +207,7 @@ int bb_kernel_weights_make_from(bb_kernel_weights *kw, const bb_kernel *k, const
         return -1;
     memcpy(kw->w.data, q->data, q->m * q->row_bytes);
     memcpy(kw->w.scales, q->scales, (q->n_scales ? q->n_scales : 1) * sizeof(float));
-    if (k->repack) {
-        kw->layout = bb_alloc(layout_size(k, &kw->w));
-        if (!kw->layout) {
-            bb_weights_free(&kw->w);
-            return -1;
-        }
-        k->repack(&kw->w, kw->layout);
-    }
-    return 0;
+    return repack_own(kw, k);
 }
 
 int bb_kernel_weights_clone(bb_kernel_weights *dst, const bb_kernel_weights *src, const bb_kernel *k,

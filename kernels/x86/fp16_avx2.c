@@ -103,68 +103,8 @@ const bb_kernel bb_kernel_fp16_avx2_fma = {
  * thread CPU time, loaded machine), 4096 x 4096: n = 8 5.1 vs 9.3 ms for fp16-avx2-fma,
  * 16 6.9 vs 12.4, 32 11.8 vs 18.0, 64 21.4 vs 31.4; n = 128 in `bitbench gemm` (cold,
  * 1 thread, median of 15 interleaved calls): 75.7 vs 88.9 ms. */
-enum { PACKED_MR = 6, PACKED_NV = 2, PACKED_P = PACKED_NV * LANES, PACKED_MIN_N = 7 };
-
-static inline __attribute__((always_inline)) void
-packed_tile(const float *w, const float *b, size_t kc, float *c, size_t c_stride, int add,
-            const int MR, const int NV)
-{
-    __m256 acc[PACKED_MR][PACKED_NV];
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; i++)
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++)
-            acc[i][v] = _mm256_setzero_ps();
-    for (size_t k = 0; k < kc; k++) {
-        __m256 x[PACKED_NV];
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++)
-            x[v] = _mm256_load_ps(b + k * PACKED_P + v * LANES);
-#pragma GCC unroll 16
-        for (int i = 0; i < MR; i++) {
-            __m256 wi = _mm256_broadcast_ss(w + i * FP16_PACKED_KC + k);
-#pragma GCC unroll 4
-            for (int v = 0; v < NV; v++)
-                acc[i][v] = _mm256_fmadd_ps(wi, x[v], acc[i][v]);
-        }
-    }
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; i++)
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) {
-            float *ci = c + i * c_stride + v * LANES;
-            _mm256_store_ps(ci, add ? _mm256_add_ps(_mm256_load_ps(ci), acc[i][v]) : acc[i][v]);
-        }
-}
-
-static void packed_tile_full(const float *w, const float *b, size_t kc, float *c, size_t cs, int add)
-{
-    packed_tile(w, b, kc, c, cs, add, PACKED_MR, PACKED_NV);
-}
-
-static void packed_tile_half(const float *w, const float *b, size_t kc, float *c, size_t cs, int add)
-{
-    packed_tile(w, b, kc, c, cs, add, PACKED_MR, PACKED_NV / 2);
-}
-
-static size_t packed_act_bytes(size_t k, size_t n) { return fp16_packed_act_bytes(k, n, PACKED_P); }
-
-static void packed_prepare_act(const bb_gemm_args *a, size_t t0, size_t t1)
-{
-    if (a->n >= PACKED_MIN_N)
-        fp16_packed_act(a, t0, t1, PACKED_P);
-}
-
-static void fp16_avx2_packed_gemm_rows(const bb_gemm_args *a, size_t r0, size_t r1)
-{
-    static const fp16_packed_geom geom = {.p = PACKED_P, .lanes = LANES, .mr = PACKED_MR,
-                                          .mc = 96, .full = packed_tile_full, .half = packed_tile_half};
-    if (a->n < PACKED_MIN_N) {
-        fp16_avx2_fma_gemm_rows(a, r0, r1);
-        return;
-    }
-    fp16_packed_gemm(a, r0, r1, &geom);
-}
+FP16_PACKED_KERNEL(__m256, _mm256_setzero_ps, _mm256_load_ps, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_add_ps, _mm256_store_ps, 6, 2, LANES, 7,
+                   fp16_avx2_fma_gemm_rows, fp16_avx2_packed_gemm_rows)
 
 const bb_kernel bb_kernel_fp16_avx2_packed = {
     .name = "fp16-avx2-packed",

@@ -227,4 +227,57 @@ static inline void fp16_packed_gemm(const bb_gemm_args *a, size_t r0, size_t r1,
     }
 }
 
+/* One ISA's packed kernel from its vector type and intrinsics: the register tile (MR rows x NV
+ * vectors of accumulators, a full and a half-width variant), the activation hooks and the row
+ * function, which hands n < MIN_N to the ISA's fma kernel (decode stays its code).  BCAST takes
+ * a pointer to the weight to broadcast. */
+#define FP16_PACKED_KERNEL(VEC, SETZERO, LOAD, BCAST, FMADD, ADD, STORE, MR_, NV_, LANES_, MIN_N_, FMA_ROWS, \
+                           ROWS_FN)                                                                     \
+    enum { PACKED_MR = MR_, PACKED_NV = NV_, PACKED_P = NV_ * LANES_, PACKED_MIN_N = MIN_N_ };          \
+    static inline __attribute__((always_inline)) void packed_tile(const float *w, const float *b,       \
+                                                                  size_t kc, float *c, size_t c_stride, \
+                                                                  int add, const int MR, const int NV)  \
+    {                                                                                                   \
+        VEC acc[PACKED_MR][PACKED_NV];                                                                  \
+        _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                                           \
+            _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) acc[i][v] = SETZERO();                 \
+        for (size_t k = 0; k < kc; k++) {                                                               \
+            VEC x[PACKED_NV];                                                                           \
+            _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) x[v] = LOAD(b + k * PACKED_P + v * LANES_); \
+            _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++) {                                     \
+                VEC wi = BCAST(w + i * FP16_PACKED_KC + k);                                             \
+                _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) acc[i][v] = FMADD(wi, x[v], acc[i][v]); \
+            }                                                                                           \
+        }                                                                                               \
+        _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                                           \
+            _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) {                                      \
+                float *ci = c + i * c_stride + v * LANES_;                                              \
+                STORE(ci, add ? ADD(LOAD(ci), acc[i][v]) : acc[i][v]);                                  \
+            }                                                                                           \
+    }                                                                                                   \
+    static void packed_tile_full(const float *w, const float *b, size_t kc, float *c, size_t cs, int add) \
+    {                                                                                                   \
+        packed_tile(w, b, kc, c, cs, add, PACKED_MR, PACKED_NV);                                        \
+    }                                                                                                   \
+    static void packed_tile_half(const float *w, const float *b, size_t kc, float *c, size_t cs, int add) \
+    {                                                                                                   \
+        packed_tile(w, b, kc, c, cs, add, PACKED_MR, PACKED_NV / 2);                                    \
+    }                                                                                                   \
+    static size_t packed_act_bytes(size_t k, size_t n) { return fp16_packed_act_bytes(k, n, PACKED_P); } \
+    static void packed_prepare_act(const bb_gemm_args *a, size_t t0, size_t t1)                         \
+    {                                                                                                   \
+        if (a->n >= PACKED_MIN_N)                                                                       \
+            fp16_packed_act(a, t0, t1, PACKED_P);                                                       \
+    }                                                                                                   \
+    static void ROWS_FN(const bb_gemm_args *a, size_t r0, size_t r1)                                    \
+    {                                                                                                   \
+        static const fp16_packed_geom geom = {.p = PACKED_P, .lanes = LANES_, .mr = PACKED_MR,          \
+                                              .mc = 96, .full = packed_tile_full, .half = packed_tile_half}; \
+        if (a->n < PACKED_MIN_N) {                                                                      \
+            FMA_ROWS(a, r0, r1);                                                                        \
+            return;                                                                                     \
+        }                                                                                               \
+        fp16_packed_gemm(a, r0, r1, &geom);                                                             \
+    }
+
 #endif

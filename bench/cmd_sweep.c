@@ -661,15 +661,15 @@ static int tune_first(const bb_sweep_opts *o, bb_sweep_row **rows, size_t *n)
 {
     if (o->n_impls) /* exact implementations: nothing is picked */
         return 0;
-    bb_tune_case cases[BB_MODELS_MAX + MAX_SHAPES][BB_FMT_COUNT];
+    bb_tune_case cases[(BB_MODELS_MAX + MAX_SHAPES) * BB_FMT_COUNT];
     size_t nc = 0;
     for (size_t i = 0; i < o->n_models; i++)
         for (size_t f = 0; f < o->n_formats; f++) {
-            bb_tune_case *tc = &cases[0][nc++];
+            bb_tune_case *tc = &cases[nc++];
             *tc = (bb_tune_case){.format = o->formats[f], .n = 1};
             bb_tune_model_case(&o->models[i], o->threads, o->n_threads, &tc->m, &tc->k, &tc->threads, NULL);
         }
-    int rc = bb_tune_missing(CMD, &cases[0][0], nc);
+    int rc = bb_tune_missing(CMD, cases, nc);
     if (rc)
         return rc;
     char err[512];

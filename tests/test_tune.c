@@ -361,6 +361,36 @@ static void test_first_run_tunes(void **state)
     assert_int_equal(tu_run_bitbench(env, args, out, sizeof out, err2, sizeof err2), 0);
     assert_null(strstr(err2, "first run"));
 
+    /* sweep: its picks (one per model and format) tuned first, the rows say so */
+    char spath[256], sargs[600];
+    path_in_tmp(spath, sizeof spath, "first-run-sweep.jsonl");
+    unlink(spath);
+    unlink(path);
+    snprintf(sargs, sizeof sargs, "sweep --model-shape tiny:64:96:2:4:2:100 --formats tern2,int8 --batch 1 "
+             "--threads 1 --min-time 0.01 --no-methods --out '%s'", spath);
+    assert_int_equal(tu_run_bitbench(env, sargs, NULL, 0, err2, sizeof err2), 0);
+    if (!strstr(err2, "first run of 2 case(s)"))
+        fail_msg("sweep: no first-run tuning said on stderr: %s", err2);
+    assert_int_equal(bb_tune_read(path, &t, err, sizeof err), 0);
+    assert_int_equal(t.n, 2);
+    bb_tune_table_free(&t);
+    FILE *f = fopen(spath, "r");
+    assert_non_null(f);
+    char line[1 << 16];
+    size_t srows = 0;
+    while (fgets(line, sizeof line, f)) {
+        json_t *j = json_loads(line, 0, NULL);
+        assert_non_null(j);
+        const char *rule = json_string_value(json_object_get(j, "impl_rule"));
+        if (!rule || strncmp(rule, "tuned: ", 7))
+            fail_msg("sweep row %zu: impl_rule '%s', expected the tuned rule", srows + 1, rule ? rule : "(none)");
+        json_decref(j);
+        srows++;
+    }
+    fclose(f);
+    unlink(spath);
+    assert_int_equal(srows, 2);
+
     /* --no-tune, and BITBENCH_AUTOTUNE=0: no record made */
     unlink(path);
     char noargs[400];

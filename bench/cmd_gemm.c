@@ -6,8 +6,8 @@
  * cold by default: each kernel rotates through enough copies of its weights to exceed
  * 4x the last-level cache, so every call streams its weights from DRAM as a decode does.
  * The read ceiling is one more participant of every round (harness/machine/ceiling.h): a read-only
- * pass over the same bytes as a kernel's call, so each % of ceiling is a ratio of two samples
- * taken side by side.
+ * pass over the kernel's own weight copies, so each % of ceiling is a ratio of two samples
+ * taken side by side, on the same pages.
  */
 #include "cli.h"
 
@@ -259,25 +259,7 @@ static int check_shapes(const gemm_opts *o, const item *items, size_t n)
     return 0;
 }
 
-/* The read-ceiling participants (one per distinct byte count of a call), planned before the
- * memory check: items[i].ceiling. */
-static int plan_ceilings(const gemm_opts *o, item *items, size_t n, bb_ceiling_set *cs)
-{
-    memset(cs, 0, sizeof *cs);
-    cs->llc = bb_llc_bytes(NULL);
-    cs->warm = o->warm;
-    for (size_t i = 0; i < n; i++) {
-        items[i].ceiling = -1;
-        if (!o->ceiling)
-            continue;
-        bb_work work;
-        bb_kernel_work(items[i].k, o->m, o->k, o->n, &work);
-        items[i].ceiling = bb_ceiling_set_plan(cs, work.weight_bytes);
-    }
-    return 0;
-}
-
-static int check_memory(const gemm_opts *o, item *items, size_t n, const bb_ceiling_set *cs)
+static int check_memory(const gemm_opts *o, item *items, size_t n)
 {
     uint64_t need = (uint64_t)o->m * o->k * sizeof(float); /* the fp32 weights, while quantizing */
     for (size_t i = 0; i < n; i++) {
@@ -285,7 +267,6 @@ static int check_memory(const gemm_opts *o, item *items, size_t n, const bb_ceil
         need += items[i].ncopies * bb_kernel_weights_bytes(items[i].k, o->m, o->k) +
                 2 * bb_gemm_io_bytes(items[i].k, o->m, o->k, o->n); /* run + check buffers */
     }
-    need += bb_ceiling_set_memory(cs);
     uint64_t avail = bb_mem_available();
     if (avail && need > avail / 10 * 9) {
         char a[32], b[32];
@@ -372,6 +353,37 @@ static void free_items(item *items, size_t n)
         free(items[i].samples);
         json_decref(items[i].probe);
     }
+}
+
+/* The read-ceiling participants: one per kernel, over its own copies (the layout it reads, or
+ * the canonical data, and the scales), each round the copy half a rotation from the one its
+ * call reads; --paired, a quarter, as the partner sharing the copies reads the other half. */
+static int add_ceilings(const gemm_opts *o, item *items, size_t n, bb_ceiling_set *cs)
+{
+    memset(cs, 0, sizeof *cs);
+    cs->warm = o->warm;
+    for (size_t i = 0; i < n; i++) {
+        item *it = &items[i];
+        it->ceiling = -1;
+        if (!o->ceiling)
+            continue;
+        bb_ceiling_window *win = calloc(it->ncopies, sizeof *win);
+        if (!win)
+            return -1;
+        for (size_t c = 0; c < it->ncopies; c++) {
+            const bb_kernel_weights *kw = &it->copies[c];
+            win[c].part[0] = kw->layout ? kw->layout : kw->w.data;
+            win[c].bytes[0] = kw->layout ? it->k->layout_bytes(&kw->w) : kw->w.m * kw->w.row_bytes;
+            win[c].part[1] = kw->w.scales;
+            win[c].bytes[1] = kw->w.n_scales * sizeof(float);
+        }
+        size_t ahead = o->paired ? it->ncopies / 4 : it->ncopies / 2;
+        it->ceiling = bb_ceiling_set_add(cs, win, it->ncopies, it->copy_offset + ahead);
+        free(win);
+        if (it->ceiling < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ timing */
@@ -661,10 +673,10 @@ static void print_table(FILE *to, const gemm_opts *o, const item *items, size_t 
     fprintf(to, "(latency measured: median of %zu interleaved calls per kernel; GB/s = packed weight bytes / median)\n",
             n ? items[0].nsamples : 0);
     if (cs->n)
-        fprintf(to, "(ceiling measured: a read-only pass over the same bytes as the kernel's call, %s, timed in every "
+        fprintf(to, "(ceiling measured: a read-only pass over the kernel's own weight copies, %s, timed in every "
                     "round beside the kernels; ceilGB/s = bytes / its median pass; %%ceil = median over rounds of "
                     "ceiling time / kernel time, [95%% bootstrap interval])\n",
-                o->warm ? "warm" : "cold copies");
+                o->warm ? "warm" : "the copy half a rotation from its call's");
     for (size_t i = 0; i < n; i++)
         if (items[i].rule[0])
             fprintf(to, "%-26s chosen by %s\n", items[i].k->name, items[i].rule);
@@ -719,8 +731,7 @@ int bb_cmd_gemm(int argc, char **argv)
     if (rc)
         return rc;
     if ((rc = select_kernels(&o, items, &n)) || (rc = check_shapes(&o, items, n)) ||
-        (rc = tune_first(&o, items, &n)) || (rc = plan_ceilings(&o, items, n, &ceilings)) ||
-        (rc = check_memory(&o, items, n, &ceilings)))
+        (rc = tune_first(&o, items, &n)) || (rc = check_memory(&o, items, n)))
         return rc;
     if (o.json && o.out) { /* an unwritable --out fails before anything is measured */
         FILE *t = fopen(o.out, "a");
@@ -740,16 +751,18 @@ int bb_cmd_gemm(int argc, char **argv)
         bb_tune_hint(CMD);
     fprintf(stderr, "gemm: preparing %zu kernel(s) at %llux%llux%llu\n", n, (unsigned long long)o.m,
             (unsigned long long)o.k, (unsigned long long)o.n);
-    if (build_items(&o, items, n) != 0 || bb_ceiling_set_alloc(&ceilings) != 0) {
+    int built = build_items(&o, items, n);
+    if (built == 0)
+        share_pairs(&o, items, n);
+    if (built != 0 || add_ceilings(&o, items, n, &ceilings) != 0) {
         free_items(items, n);
         bb_ceiling_set_free(&ceilings);
         bb_pool_destroy(pool);
         bb_probe_close(probe);
         return bb_cli_error(CMD, "out of memory while preparing the weights");
     }
-    share_pairs(&o, items, n);
     /* The ceiling is no longer measured once here, before the kernels: it is a participant of
-     * the interleaved rounds (plan_ceilings, harness/machine/ceiling.h). */
+     * the interleaved rounds (add_ceilings, harness/machine/ceiling.h). */
     int failed = 0;
     for (size_t i = 0; i < n; i++) {
         bb_gemm_check(pool, items[i].k, &items[i].copies[0], items[i].io.x, items[i].io.x_stride, o.n,

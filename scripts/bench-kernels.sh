@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # scripts/bench-kernels.sh - `make bench-kernels`: per format and shape, the chosen (best)
 # implementation, its median time, GB/s and % of the read ceiling measured beside it: in every
-# round of `bitbench gemm`'s interleaved timing, a read-only pass over the same bytes as the
-# kernel's call (cold copies, same threads) is one more participant, and % of ceiling is the
+# round of `bitbench gemm`'s interleaved timing, a read-only pass over the kernel's own
+# weight copies (the one half a rotation away: cold, same threads) is one more participant, and % of ceiling is the
 # median over rounds of ceiling time / kernel time with a 95% bootstrap interval (issue 11,
 # items 4 and 5).  Shapes: the paper's projections, 700M to 70B.  Decode (N = 1, cold weights)
 # at 1 and all threads, then prefill (N = 128) at 4096x4096.

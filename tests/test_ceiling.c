@@ -1,8 +1,8 @@
 /*
  * tests/test_ceiling.c - the read ceiling as a participant of gemm's rounds (harness/machine/ceiling.h):
  * the paired % of ceiling on injected samples (point, interval, skipped rounds, robustness to an
- * interrupted call), the read pass's windows and validation, the plan's sharing of one
- * participant per byte count, and `bitbench gemm --json` rows carrying the paired figures.
+ * interrupted call), the read pass over the caller's windows (a kernel's copies) and its
+ * validation, one participant per kernel, and `bitbench gemm --json` rows carrying the paired figures.
  * No timing is asserted: only arithmetic, structure and the validation of sums.
  */
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../harness/machine/cache.h"
+#include "../kernels/kernel.h"
 #include "../harness/machine/ceiling.h"
 #include "../harness/core/pool.h"
 #include "testutil.h"
@@ -74,60 +74,79 @@ static void test_pct_skips_missing_rounds_and_resists_an_outlier(void **state)
     assert_true(isnan(p.pct) && isnan(p.lo) && isnan(p.hi));
 }
 
-/* Windows: each holds words equal to their index in the buffer, `stride` apart (bb_alloc's
- * rule: 64 bytes, 2 MiB from 2 MiB on); every pass's sum is checked, so a changed word in
- * the window read is caught, and one in another window is not read. */
-static void test_pass_windows_and_validation(void **state)
+/* A pass reads the caller's windows (a kernel's copies: weights and scales), call `copy`
+ * window (copy + offset) % copies: every pass's sum is checked against the window's, so a
+ * changed word in the window read is caught, and one in another window is not read. */
+static void test_pass_reads_the_callers_windows(void **state)
 {
     (void)state;
     char err[200];
+    enum { COPIES = 3, WEIGHT_BYTES = 1000, SCALE_BYTES = 12 };
+    uint64_t *weights[COPIES], *scales[COPIES];
+    bb_ceiling_window win[COPIES];
+    for (int c = 0; c < COPIES; c++) {
+        weights[c] = bb_alloc(WEIGHT_BYTES); /* rounded up to 64 bytes and zeroed */
+        scales[c] = bb_alloc(SCALE_BYTES);
+        assert_non_null(weights[c]);
+        assert_non_null(scales[c]);
+        for (int w = 0; w < WEIGHT_BYTES / 8; w++)
+            weights[c][w] = (uint64_t)(1000 * c + w) * 0x9e3779b97f4a7c15ull;
+        scales[c][0] = (uint64_t)c + 7;
+        win[c] = (bb_ceiling_window){.part = {weights[c], scales[c]}, .bytes = {WEIGHT_BYTES, SCALE_BYTES}};
+    }
     for (int threads = 1; threads <= 2; threads++) {
         bb_pool *pool = bb_pool_create(threads, err, sizeof err);
         assert_non_null(pool);
         bb_ceiling_pass c;
-        assert_int_equal(bb_ceiling_pass_make(&c, 1000, 3), 0);
-        assert_int_equal(c.bytes, 1000);
-        assert_int_equal(c.stride, 1024);
-        assert_int_equal(bb_ceiling_pass_bytes(1000, 3), 3 * 1024);
+        assert_int_equal(bb_ceiling_pass_make(&c, win, COPIES, 1), 0);
+        assert_int_equal(c.bytes, WEIGHT_BYTES + 16); /* each part rounded up to 8 */
+        assert_int_equal(c.copies, COPIES);
         assert_non_null(c.loads);
         for (size_t r = 0; r < 6; r++)
             bb_ceiling_pass_run(pool, &c, r);
         assert_true(c.validated);
         assert_int_equal(c.passes, 6);
-        c.buf[1024 / 8 + 3] ^= 1; /* window 0 does not hold it */
+        weights[0][5] ^= 1; /* window 0: read by call 2 (offset 1), not by call 0 */
         bb_ceiling_pass_run(pool, &c, 0);
         assert_true(c.validated);
+        bb_ceiling_pass_run(pool, &c, 2);
+        assert_false(c.validated);
+        weights[0][5] ^= 1;
+        bb_ceiling_pass_free(&c);
+        /* the scales are read too */
+        assert_int_equal(bb_ceiling_pass_make(&c, win, COPIES, 0), 0);
+        scales[1][1] ^= 4; /* the second word of the 12 bytes */
         bb_ceiling_pass_run(pool, &c, 1);
         assert_false(c.validated);
+        scales[1][1] ^= 4;
         bb_ceiling_pass_free(&c);
         bb_pool_destroy(pool);
     }
-    assert_int_equal(bb_ceiling_pass_bytes(3u << 20, 2), 2 * (4u << 20)); /* 2 MiB placement */
-    assert_int_equal(bb_ceiling_pass_bytes(13, 1), 64);                   /* rounded up to 8, then 64 */
+    /* a part off BB_ALIGN is refused (the read loop's loads are aligned) */
+    bb_ceiling_pass c;
+    bb_ceiling_window bad = {.part = {(const uint8_t *)weights[0] + 8, NULL}, .bytes = {64, 0}};
+    assert_int_equal(bb_ceiling_pass_make(&c, &bad, 1, 0), -1);
+    for (int k = 0; k < COPIES; k++)
+        bb_free(weights[k]), bb_free(scales[k]);
 }
 
-/* One participant per byte count; copies by the kernels' cold rule (bb_cold_copies), 1 warm. */
-static void test_set_shares_a_participant_per_byte_count(void **state)
+/* One participant per kernel, each over its own windows; the set full, -1. */
+static void test_set_adds_a_participant_per_kernel(void **state)
 {
     (void)state;
-    bb_ceiling_set s;
+    static bb_ceiling_set s;
+    uint64_t *w = bb_alloc(256);
+    assert_non_null(w);
+    bb_ceiling_window win = {.part = {w, NULL}, .bytes = {256, 0}};
     memset(&s, 0, sizeof s);
-    s.llc = 1u << 20;
-    assert_int_equal(bb_ceiling_set_plan(&s, 4096), 0);
-    assert_int_equal(bb_ceiling_set_plan(&s, 8192), 1);
-    assert_int_equal(bb_ceiling_set_plan(&s, 4096), 0);
-    assert_int_equal(bb_ceiling_set_plan(&s, 4093), 0); /* the same after rounding up to 8 */
-    assert_int_equal(s.n, 2);
-    assert_int_equal(s.pass[0].copies, bb_cold_copies(4096, 1u << 20, 0));
-    assert_int_equal(s.pass[1].copies, 4 * (1u << 20) / 8192);
-    assert_int_equal(bb_ceiling_set_memory(&s), s.pass[0].copies * 4096 + s.pass[1].copies * 8192);
-    assert_int_equal(bb_ceiling_set_alloc(&s), 0);
-    assert_non_null(s.pass[1].buf);
+    for (int i = 0; i < BB_CEILING_MAX; i++)
+        assert_int_equal(bb_ceiling_set_add(&s, &win, 1, 0), i);
+    assert_int_equal(bb_ceiling_set_add(&s, &win, 1, 0), -1);
+    assert_int_equal(s.n, BB_CEILING_MAX);
+    assert_int_equal(s.pass[3].bytes, 256);
     bb_ceiling_set_free(&s);
     assert_int_equal(s.n, 0);
-    s.warm = true;
-    assert_int_equal(bb_ceiling_set_plan(&s, 4096), 0);
-    assert_int_equal(s.pass[0].copies, 1);
+    bb_free(w);
 }
 
 /* Runs `bitbench <args>` and returns its stdout (free it), or NULL; *rc = exit status. */
@@ -203,8 +222,8 @@ int main(void)
         cmocka_unit_test(test_pct_pairs_samples_of_the_same_round),
         cmocka_unit_test(test_pct_median_and_interval),
         cmocka_unit_test(test_pct_skips_missing_rounds_and_resists_an_outlier),
-        cmocka_unit_test(test_pass_windows_and_validation),
-        cmocka_unit_test(test_set_shares_a_participant_per_byte_count),
+        cmocka_unit_test(test_pass_reads_the_callers_windows),
+        cmocka_unit_test(test_set_adds_a_participant_per_kernel),
         cmocka_unit_test(test_gemm_rows_carry_the_paired_ceiling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,95 +1,78 @@
-/* harness/machine/ceiling.c - the in-run read ceiling of gemm (see ceiling.h): cold windows, the
- * threaded read pass, and the paired % of ceiling. */
+/* harness/machine/ceiling.c - the in-run read ceiling of gemm (see ceiling.h): a pass over a
+ * kernel's own copies, the threaded read, and the paired % of ceiling. */
 #include "ceiling.h"
 
 #include "../../kernels/kernel.h"
 #include "../../kernels/read_loop.h"
 #include "../base/stats.h"
-#include "cache.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
-enum { HUGE_PAGE = 2u << 20, LINE_WORDS = 8 };
+enum { LINE_WORDS = 8 };
 
-/* bb_alloc's placement rule (kernels/common.c): blocks of 2 MiB and more are 2 MiB-aligned. */
-static size_t window_stride(uint64_t bytes)
+typedef struct pass_ctx {
+    uint64_t (*sum)(const uint64_t *p, size_t n);
+    const uint64_t *part[2];
+    size_t words[2];
+    uint64_t *sums; /* per thread, a cache line apart */
+} pass_ctx;
+
+static size_t part_words(const bb_ceiling_window *w, int i) { return bb_round_up((size_t)w->bytes[i], 8) / 8; }
+
+/* Thread tid's share of each part: equal slices in whole lines, as a kernel's rows. */
+static void read_slice(void *p, int tid, int nt)
 {
-    size_t align = bytes >= HUGE_PAGE ? HUGE_PAGE : BB_ALIGN;
-    return bb_round_up((size_t)bytes, align);
+    pass_ctx *c = p;
+    uint64_t total = 0;
+    for (int i = 0; i < 2; i++) {
+        size_t words = c->words[i];
+        size_t per = bb_round_up((words + (size_t)nt - 1) / (size_t)nt, LINE_WORDS);
+        size_t w0 = (size_t)tid * per < words ? (size_t)tid * per : words;
+        size_t w1 = w0 + per < words ? w0 + per : words;
+        total += w0 < w1 ? c->sum(c->part[i] + w0, w1 - w0) : 0;
+    }
+    c->sums[(size_t)tid * LINE_WORDS] = total;
 }
 
-uint64_t bb_ceiling_pass_bytes(uint64_t bytes, size_t copies)
-{
-    return (uint64_t)window_stride(bb_round_up((size_t)(bytes ? bytes : 8), 8)) * (copies ? copies : 1);
-}
-
-int bb_ceiling_pass_make(bb_ceiling_pass *c, uint64_t bytes, size_t copies)
+int bb_ceiling_pass_make(bb_ceiling_pass *c, const bb_ceiling_window *windows, size_t copies, size_t offset)
 {
     memset(c, 0, sizeof *c);
-    c->bytes = bb_round_up((size_t)(bytes ? bytes : 8), 8);
-    c->copies = copies ? copies : 1;
-    c->stride = window_stride(c->bytes);
-    size_t total = c->stride * c->copies;
-    if (c->stride >= HUGE_PAGE) {
-        c->buf = bb_alloc(total); /* 2 MiB-aligned and THP-advised, as bb_alloc places each copy */
-    } else {
-        /* A kernel's copy below 2 MiB is an allocation of its own on 4 KiB pages (bb_alloc
-         * advises huge pages only from 2 MiB on), so the windows are kept off huge pages too:
-         * one THP-backed buffer would give the ceiling a TLB and prefetch advantage that the
-         * kernel's weights do not have (measured at 4096x4096, 2 threads, two process pairs:
-         * tern2-avx512-madd 152-158 us on huge pages, 226-236 us on 4 KiB pages). */
-        void *p = NULL;
-        if (posix_memalign(&p, 4096, total) != 0)
-            p = NULL;
-#ifdef MADV_NOHUGEPAGE
-        if (p)
-            madvise(p, total, MADV_NOHUGEPAGE); /* before the first touch */
-#endif
-        c->buf = p;
-    }
-    if (!c->buf)
+    copies = copies ? copies : 1;
+    for (size_t w = 0; w < copies; w++)
+        for (int i = 0; i < 2; i++)
+            if (windows[w].bytes[i] && (!windows[w].part[i] || (uintptr_t)windows[w].part[i] % BB_ALIGN))
+                return -1;
+    c->windows = malloc(copies * sizeof *c->windows);
+    c->sums = malloc(copies * sizeof *c->sums);
+    if (!c->windows || !c->sums) {
+        bb_ceiling_pass_free(c);
         return -1;
-    size_t words = c->stride * c->copies / 8;
-    for (size_t i = 0; i < words; i++)
-        c->buf[i] = i;
+    }
+    memcpy(c->windows, windows, copies * sizeof *windows);
+    c->copies = copies;
+    c->offset = offset;
+    c->bytes = 8 * (part_words(&windows[0], 0) + part_words(&windows[0], 1));
     const bb_read_loop *loop = bb_read_loop_widest(bb_cpu_detect());
     c->loads = loop->loads;
     c->sum = loop->sum;
+    for (size_t w = 0; w < copies; w++) {
+        c->sums[w] = 0;
+        for (int i = 0; i < 2; i++)
+            if (windows[w].bytes[i])
+                c->sums[w] += c->sum(windows[w].part[i], part_words(&windows[w], i));
+    }
     c->validated = true;
     return 0;
 }
 
 void bb_ceiling_pass_free(bb_ceiling_pass *c)
 {
-    bb_free(c->buf);
+    free(c->windows);
+    free(c->sums);
     memset(c, 0, sizeof *c);
-}
-
-typedef struct pass_ctx {
-    uint64_t (*sum)(const uint64_t *p, size_t n);
-    const uint64_t *window;
-    size_t words;
-    uint64_t *sums; /* per thread, a cache line apart */
-} pass_ctx;
-
-static void read_slice(void *p, int tid, int nt)
-{
-    pass_ctx *c = p;
-    size_t per = bb_round_up((c->words + (size_t)nt - 1) / (size_t)nt, LINE_WORDS);
-    size_t w0 = (size_t)tid * per < c->words ? (size_t)tid * per : c->words;
-    size_t w1 = w0 + per < c->words ? w0 + per : c->words;
-    c->sums[(size_t)tid * LINE_WORDS] = w0 < w1 ? c->sum(c->window + w0, w1 - w0) : 0;
-}
-
-/* The sum of the words a + 0 .. a + n - 1 (each word is its index), mod 2^64. */
-static uint64_t index_sum(uint64_t a, uint64_t n)
-{
-    uint64_t tri = n % 2 == 0 ? n / 2 * (n - 1) : (n - 1) / 2 * n; /* n (n - 1) / 2, exactly */
-    return n * a + tri;
 }
 
 void bb_ceiling_pass_run(bb_pool *pool, bb_ceiling_pass *c, size_t copy)
@@ -98,18 +81,24 @@ void bb_ceiling_pass_run(bb_pool *pool, bb_ceiling_pass *c, size_t copy)
     int nt = bb_pool_threads(pool);
     uint64_t stack_sums[STACK_THREADS * LINE_WORDS] __attribute__((aligned(64)));
     uint64_t *sums = nt <= STACK_THREADS ? stack_sums : calloc((size_t)nt * LINE_WORDS, sizeof *sums);
-    if (!sums) {
+    if (!sums || !c->copies) {
         c->validated = false;
+        if (sums != stack_sums)
+            free(sums);
         return;
     }
-    size_t first = copy % c->copies * (c->stride / 8);
-    pass_ctx ctx = {.sum = c->sum, .window = c->buf + first,
-                    .words = c->bytes / 8, .sums = sums};
+    size_t w = (copy + c->offset) % c->copies;
+    const bb_ceiling_window *win = &c->windows[w];
+    pass_ctx ctx = {.sum = c->sum, .sums = sums};
+    for (int i = 0; i < 2; i++) {
+        ctx.part[i] = win->part[i];
+        ctx.words[i] = win->bytes[i] ? part_words(win, i) : 0;
+    }
     bb_pool_run(pool, read_slice, &ctx);
     uint64_t total = 0;
     for (int t = 0; t < nt; t++)
         total += sums[(size_t)t * LINE_WORDS];
-    if (total != index_sum(first, ctx.words))
+    if (total != c->sums[w])
         c->validated = false;
     c->passes++;
     if (sums != stack_sums)
@@ -143,36 +132,11 @@ int bb_ceiling_pct_paired(const double *ceiling_ns, const double *kernel_ns, siz
 
 /* ------------------------------------------------------------------ gemm's participants */
 
-int bb_ceiling_set_plan(bb_ceiling_set *s, uint64_t bytes)
+int bb_ceiling_set_add(bb_ceiling_set *s, const bb_ceiling_window *windows, size_t copies, size_t offset)
 {
-    uint64_t rounded = bb_round_up((size_t)(bytes ? bytes : 8), 8);
-    for (size_t i = 0; i < s->n; i++)
-        if (s->pass[i].bytes == rounded)
-            return (int)i;
-    if (s->n == BB_CEILING_MAX)
+    if (s->n == BB_CEILING_MAX || bb_ceiling_pass_make(&s->pass[s->n], windows, copies, offset) != 0)
         return -1;
-    bb_ceiling_pass *c = &s->pass[s->n];
-    memset(c, 0, sizeof *c);
-    c->bytes = rounded;
-    c->copies = (size_t)bb_cold_copies(rounded, s->llc, s->warm);
-    c->stride = window_stride(rounded);
     return (int)s->n++;
-}
-
-uint64_t bb_ceiling_set_memory(const bb_ceiling_set *s)
-{
-    uint64_t total = 0;
-    for (size_t i = 0; i < s->n; i++)
-        total += bb_ceiling_pass_bytes(s->pass[i].bytes, s->pass[i].copies);
-    return total;
-}
-
-int bb_ceiling_set_alloc(bb_ceiling_set *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        if (!s->pass[i].buf && bb_ceiling_pass_make(&s->pass[i], s->pass[i].bytes, s->pass[i].copies) != 0)
-            return -1;
-    return 0;
 }
 
 void bb_ceiling_set_free(bb_ceiling_set *s)
@@ -199,13 +163,14 @@ json_t *bb_ceiling_json(const bb_ceiling_set *s, size_t i, int threads)
         json_array_append_new(samples, json_real(s->samples[i][k]));
     char how[400];
     snprintf(how, sizeof how,
-             "read-only pass over the same bytes as the kernel's call, %s, same pool and threads, one participant "
-             "of the interleaved rounds (in this run, beside the kernel); gbps: bytes / fastest pass, median_gbps: "
-             "bytes / median pass",
-             s->warm ? "warm (one copy)" : "cold (rotated through copies > 4x LLC, as the kernel's weights)");
+             "read-only pass over the kernel's own weight copies (the bytes of its call), %s, same pool and "
+             "threads, one participant of the interleaved rounds (in this run, beside the kernel); gbps: bytes / "
+             "fastest pass, median_gbps: bytes / median pass",
+             s->warm ? "warm (its one copy)"
+                     : "cold (each round the copy half a rotation from the one the kernel reads: copies > 4x LLC)");
     return json_pack("{s:f, s:f, s:i, s:I, s:b, s:s, s:s, s:I, s:I, s:I, s:f, s:o}", "gbps",
                      (double)c->bytes / st.min, "median_gbps", (double)c->bytes / st.median, "threads", threads,
-                     "buffer_bytes", (json_int_t)(c->stride * c->copies), "validated", c->validated, "loads",
+                     "buffer_bytes", (json_int_t)(c->bytes * c->copies), "validated", c->validated, "loads",
                      c->loads ? c->loads : "", "measured", how, "bytes_per_pass", (json_int_t)c->bytes, "copies",
                      (json_int_t)c->copies, "n", (json_int_t)n, "median_ns", st.median, "samples_ns", samples);
 }

@@ -1,8 +1,8 @@
 /*
  * harness/machine/ceiling.h - the read ceiling as one more participant of gemm's interleaved rotation:
  * a read-only pass (the widest read loop, kernels/read_loop.h) over exactly the bytes of a
- * kernel's call, on the same pool and threads, rotated through cold copies by the same rule as
- * the kernel's weights; and each kernel's % of that ceiling, a ratio of samples taken side by
+ * kernel's call - the kernel's own cold copies, half a rotation away - on the same pool and
+ * threads; and each kernel's % of that ceiling, a ratio of samples taken side by
  * side in the same round, with an interval.
  *
  * Why: a ceiling taken once, before the kernels, mixes two moments.  Measured on the 2-core
@@ -21,50 +21,54 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* One read pass's data: `copies` windows of `bytes` each (the words a window holds are their
- * own index in the buffer, so every window's sum is known), `stride` apart: the rounding of
- * bb_alloc, which places the kernel's own copies (2 MiB apart when large, like its huge-page
- * alignment). */
+/* One copy of the bytes a kernel's call reads, in the caller's memory: up to two parts (its
+ * packed weights and its scales), each BB_ALIGN-aligned and allocated to at least its bytes
+ * rounded up to 64 (bb_alloc's and the arena's rule), so that whole 8-byte words are read. */
+typedef struct bb_ceiling_window {
+    const void *part[2];
+    uint64_t bytes[2]; /* 0: no such part */
+} bb_ceiling_window;
+
+/* One read pass's data: a kernel's own cold copies.  Call `copy` reads window
+ * (copy + offset) % copies - with offset half a rotation, a copy the kernel read half a
+ * rotation ago and reads again half a rotation later, so it is as cold as the kernel's and on
+ * the same physical pages over the run.  Why the kernel's own copies: where a copy's pages
+ * land moved a kernel's speed by up to 1.5x on the Zen 5 VM (results/measurements/
+ * placements-20261206-vm), so a ceiling read from a buffer of its own was another placement. */
 typedef struct bb_ceiling_pass {
-    uint64_t bytes;    /* read per pass: the kernel's declared weight bytes, rounded up to 8 */
-    size_t copies;     /* windows rotated through (bb_cold_copies of bytes; warm: 1) */
-    size_t stride;     /* bytes from one window to the next */
-    uint64_t *buf;     /* copies * stride bytes */
+    uint64_t bytes;    /* read per pass: both parts, each rounded up to 8 */
+    size_t copies;     /* windows rotated through (the kernel's copies; warm: 1) */
+    size_t offset;     /* call `copy` reads window (copy + offset) % copies */
+    bb_ceiling_window *windows; /* copies of them (the array is the pass's, the memory not) */
+    uint64_t *sums;    /* each window's word sum, taken once when the pass is made (untimed) */
     const char *loads; /* the read loop: "avx512 (64-byte loads)" */
     uint64_t (*sum)(const uint64_t *p, size_t n); /* its function, looked up once (cpuid is a
                                                    * VM exit: not inside a timed call) */
-    bool validated;    /* every pass's sum so far matched the window's known contents */
+    bool validated;    /* every pass's sum so far matched its window's */
     uint64_t passes;   /* passes run */
 } bb_ceiling_pass;
 
-/* Bytes of the buffer a pass of `bytes` over `copies` windows needs (for memory checks). */
-uint64_t bb_ceiling_pass_bytes(uint64_t bytes, size_t copies);
-/* Allocates and fills the windows.  0, or -1 out of memory (nothing allocated). */
-int bb_ceiling_pass_make(bb_ceiling_pass *c, uint64_t bytes, size_t copies);
+/* Makes a pass over `copies` windows (copied), reading each once for its sum.  0, or -1 (out
+ * of memory, or a part not BB_ALIGN-aligned; nothing kept). */
+int bb_ceiling_pass_make(bb_ceiling_pass *c, const bb_ceiling_window *windows, size_t copies, size_t offset);
 void bb_ceiling_pass_free(bb_ceiling_pass *c);
-/* One read pass over window copy % copies, split over the pool's threads like a kernel's rows
- * (equal slices in whole 64-byte lines), sums checked. */
+/* One read pass over window (copy + offset) % copies, each part split over the pool's threads
+ * like a kernel's rows (equal slices in whole 64-byte lines), its sum checked. */
 void bb_ceiling_pass_run(bb_pool *pool, bb_ceiling_pass *c, size_t copy);
 
-/* gemm's ceiling participants: one per distinct byte count among the kernels of a run (kernels
- * whose calls read the same bytes share one), planned first (for the memory check), then
- * allocated.  The samples are the sampler's, one per kept round, in round order. */
+/* gemm's ceiling participants: one per kernel, over that kernel's copies.  The samples are the
+ * sampler's, one per kept round, in round order. */
 enum { BB_CEILING_MAX = 64 };
 typedef struct bb_ceiling_set {
     size_t n;
-    uint64_t llc; /* bytes the cold rotation must exceed 4 times (0: unknown, cache.h's rule) */
     bool warm;
-    bb_ceiling_pass pass[BB_CEILING_MAX]; /* bytes and copies planned; buf once allocated */
+    bb_ceiling_pass pass[BB_CEILING_MAX];
     double *samples[BB_CEILING_MAX];
     size_t nsamples[BB_CEILING_MAX];
 } bb_ceiling_set;
-/* The participant for calls of `bytes`: an existing one of the same bytes, else a new one
- * (copies by bb_cold_copies, as the kernels' weights).  Its index, or -1 when the set is full. */
-int bb_ceiling_set_plan(bb_ceiling_set *s, uint64_t bytes);
-/* Bytes the planned participants will allocate. */
-uint64_t bb_ceiling_set_memory(const bb_ceiling_set *s);
-/* Allocates every planned participant.  0, or -1 out of memory. */
-int bb_ceiling_set_alloc(bb_ceiling_set *s);
+/* Adds a participant over these windows (bb_ceiling_pass_make).  Its index, or -1 (the set is
+ * full, out of memory, or a part misaligned). */
+int bb_ceiling_set_add(bb_ceiling_set *s, const bb_ceiling_window *windows, size_t copies, size_t offset);
 void bb_ceiling_set_free(bb_ceiling_set *s);
 /* The row's "ceiling" object for participant i (the field names of the earlier one-shot
  * ceiling, gbps = bytes / fastest pass, median_gbps = bytes / median pass, plus how it was

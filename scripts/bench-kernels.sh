@@ -63,7 +63,7 @@ done
 summary() {
   echo
   echo "best implementation per format and shape (median of interleaved cold calls; % of ceiling: median over rounds"
-  echo "of ceiling pass time / kernel time, the ceiling a read-only pass over the same bytes in the same round; [95% interval])"
+  echo "of ceiling pass time / kernel time, the ceiling a read-only pass over the kernel's own copies in the same round; [95% interval])"
   printf '%-8s %-11s %3s %4s %-26s %10s %7s %8s %16s %6s  %s\n' format shape T N implementation "median us" "GB/s" \
     "ceilGB/s" "%ceil [95%]" target "chosen by / runner-up"
   for f in "$1"/*.jsonl; do

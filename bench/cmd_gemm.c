@@ -570,7 +570,7 @@ static json_t *item_json(const gemm_opts *o, const item *it, bb_pool *pool, cons
         w.pct_of_ceiling_ci95 = json_pack("[f, f]", it->pct.lo, it->pct.hi);
         w.pct_of_ceiling_rounds = (int64_t)it->pct.rounds, w.has_pct_of_ceiling_rounds = true;
         snprintf(how, sizeof how, "median over rounds of 100 x ceiling pass time / kernel call time, both taken in "
-                 "the same round over the same bytes; ci95: percentile bootstrap of that median (%zu resamples)",
+                 "the same round over the kernel's own weight copies (the same bytes); ci95: percentile bootstrap of that median (%zu resamples)",
                  it->pct.resamples);
         w.pct_of_ceiling_measured = how;
     } else {

@@ -103,7 +103,7 @@ static inline __attribute__((always_inline)) void row_group(const tern_job *j, c
     for (size_t t = 0; t < j->n; t++, u += j->aux_stride, y += j->y_stride) {
         int64_t s[ROWS];
         ts_bitserial_rows(wrow, nrows, full, half, TS_PLANE_BYTES, 2 * TS_PLANE_BYTES, u, TS_SEL_PQ,
-                          t == 0 ? w : NULL, s);
+                          t == 0 ? ts_prefetch_from(j, w, nrows) : NULL, s);
 #pragma GCC unroll 8
         for (int r = 0; r < nrows; r++)
             ts_put(y + r, (int32_t)(s[r] - corr[r]));

@@ -134,6 +134,24 @@ static inline void ts_prefetch(const uint8_t *p, int lines)
         __builtin_prefetch(p + 64 * i, 0, 3);
 }
 
+/* Where a row group's pass starts prefetching: TS_PREFETCH_BYTES after the group's first
+ * row (group_end: the row after its last; nrows rows in it), or at group_end if the group is
+ * longer, so a pass streams in the bytes a few groups later whatever its group's size.
+ * Measured on the Zen 5 VM, cold, % of the ceiling read beside each kernel, 3 rounds of
+ * alternating builds (2026-12-06), 4096x4096 (1 KiB rows): tern2-avx512-addonly (2-row
+ * groups), 1 thread: next group (2 KiB ahead) 57-64%, 4 KiB 76-83%, 8 KiB 81-88%; 2 threads
+ * 54-68% -> 72-81% -> 74-82%; tern2-avx2-madd (2-row groups too) 58-69% at 2 KiB, 79-83% at
+ * 4 KiB; tern1.6-avx512-madd (4-row groups) 57-68% at 4 KiB, 68-79% at 8 KiB; at
+ * 8192x8192 (2 KiB rows) 16 KiB ahead was no better than 8 (tern2-avx2-madd 57-63% vs
+ * 68-71% at 1 thread): as the TLUT_PREFETCH measurement of the lookup kernels found, a few
+ * KiB, not a number of rows. */
+enum { TS_PREFETCH_BYTES = 8192 };
+static inline const uint8_t *ts_prefetch_from(const tern_job *j, const uint8_t *group_end, int nrows)
+{
+    size_t group = (size_t)nrows * j->row_bytes;
+    return group_end + (group < TS_PREFETCH_BYTES ? TS_PREFETCH_BYTES - group : 0);
+}
+
 /* Canonical code -> weight: 0 -> -1, 1 -> 0, 2 -> +1, as kernels/ref/ternary.c. */
 static inline int ts_code_weight(unsigned code) { return code == 2 ? 1 : code == 0 ? -1 : 0; }
 
@@ -423,14 +441,9 @@ ts_prefill_rows(const tern_job *j, size_t block_weights, ts_decode_fn decode)
  * the bit-serial and prefill paths): the group's rows from w (nrows <= R), then per token
  * dots(rows, x, blocks, nrows, prefetch, out) leaves each row's sum S in out[] and the slot
  * gets S - offset, minus the token's activation sum when minus_sum (the "codes 0/1/2"
- * kernels).  The first token's pass prefetches the group after the next (ts_prefetch), i.e.
- * 2 R row_bytes ahead: one group ahead left the memory and the compute of a call in series
- * (tern2-avx512-madd at 4096x4096, 2 threads: 78 us warm, 81 us for its bytes at the
- * ceiling, 151 us cold).  Measured on the Zen 5 VM, 3 rounds of alternating builds, % of the
- * ceiling read beside each kernel (2026-12-06): tern2-avx2-madd 58-69% -> 79-83% (4096x4096,
- * 1 thread), 63-64% -> 72-74% (2 threads); tern1.6-avx512-madd 57-68% -> 68-79%;
- * tern2-avx2-addonly 49-61% -> 62-65%; tern2-avx512-madd unchanged; three or four groups
- * ahead no better than two. */
+ * kernels).  The first token's pass prefetches from ts_prefetch_from, a few KiB ahead: one
+ * group ahead left the memory and the compute of a call in series (tern2-avx512-madd at
+ * 4096x4096, 2 threads: 78 us warm, 81 us for its bytes at the ceiling, 151 us cold). */
 #ifdef __AVX2__
 #include <immintrin.h>
 
@@ -449,7 +462,7 @@ ts_token_passes(const tern_job *j, const uint8_t *w, float *y, int nrows, ts_dot
     const int8_t *x = j->q;
     for (size_t t = 0; t < j->n; t++, x += j->q_stride, y += j->y_stride) {
         int64_t s[TS_MAX_GROUP_ROWS];
-        dots(wrow, x, j->blocks, nrows, t == 0 ? w + (size_t)nrows * j->row_bytes : NULL, s);
+        dots(wrow, x, j->blocks, nrows, t == 0 ? ts_prefetch_from(j, w, nrows) : NULL, s);
 #pragma GCC unroll 4
         for (int r = 0; r < nrows; r++)
             ts_put(y + r, ts_minus(s[r] - offset, minus_sum ? j->q_sum[t] : 0));

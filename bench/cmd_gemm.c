@@ -372,8 +372,8 @@ static int add_ceilings(const gemm_opts *o, item *items, size_t n, bb_ceiling_se
             return -1;
         for (size_t c = 0; c < it->ncopies; c++) {
             const bb_kernel_weights *kw = &it->copies[c];
-            win[c].part[0] = kw->layout ? kw->layout : kw->w.data;
-            win[c].bytes[0] = kw->layout ? it->k->layout_bytes(&kw->w) : kw->w.m * kw->w.row_bytes;
+            win[c].part[0] = bb_kernel_weights_stream(kw);
+            win[c].bytes[0] = bb_kernel_weights_stream_bytes(kw, it->k);
             win[c].part[1] = kw->w.scales;
             win[c].bytes[1] = kw->w.n_scales * sizeof(float);
         }
@@ -391,7 +391,7 @@ static int add_ceilings(const gemm_opts *o, item *items, size_t n, bb_ceiling_se
 static void call(bb_pool *pool, item *it, size_t m, size_t n, size_t copy)
 {
     bb_kernel_weights *kw = &it->copies[(copy + it->copy_offset) % it->ncopies];
-    bb_gemm_args a = {.w = &kw->w, .layout = kw->layout ? kw->layout : kw->w.data, .x = it->io.x,
+    bb_gemm_args a = {.w = &kw->w, .layout = bb_kernel_weights_stream(kw), .x = it->io.x,
                       .x_stride = it->io.x_stride, .y = it->io.y, .y_stride = m, .n = n,
                       .act = it->io.act};
     bb_gemm_exec(pool, it->k, &a);
@@ -569,8 +569,10 @@ static json_t *item_json(const gemm_opts *o, const item *it, bb_pool *pool, cons
         w.pct_of_ceiling = it->pct.pct;
         w.pct_of_ceiling_ci95 = json_pack("[f, f]", it->pct.lo, it->pct.hi);
         w.pct_of_ceiling_rounds = (int64_t)it->pct.rounds, w.has_pct_of_ceiling_rounds = true;
-        snprintf(how, sizeof how, "median over rounds of 100 x ceiling pass time / kernel call time, both taken in "
-                 "the same round over the kernel's own weight copies (the same bytes); ci95: percentile bootstrap of that median (%zu resamples)",
+        snprintf(how, sizeof how,
+                 "median over rounds of 100 x ceiling pass time / kernel call time, both taken in the same round "
+                 "over the kernel's own weight copies (the same bytes); ci95: percentile bootstrap of that median "
+                 "(%zu resamples)",
                  it->pct.resamples);
         w.pct_of_ceiling_measured = how;
     } else {

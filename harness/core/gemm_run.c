@@ -250,6 +250,11 @@ void bb_kernel_weights_free(bb_kernel_weights *kw)
     kw->layout = NULL;
 }
 
+size_t bb_kernel_weights_stream_bytes(const bb_kernel_weights *kw, const bb_kernel *k)
+{
+    return kw->layout ? layout_size(k, &kw->w) : kw->w.m * kw->w.row_bytes;
+}
+
 uint64_t bb_kernel_weights_bytes(const bb_kernel *k, size_t m, size_t kk)
 {
     bb_work work;
@@ -340,7 +345,7 @@ void bb_gemm_check(bb_pool *pool, const bb_kernel *k, const bb_kernel_weights *k
     float *y = bb_alloc(m * n * sizeof(float)), *yref = bb_alloc(m * n * sizeof(float));
     void *act = k->act_bytes ? bb_alloc(k->act_bytes(w->k, n)) : NULL;
     void *ref_act = bb_alloc(bb_act_q8_bytes(w->k, n));
-    bb_gemm_args a = {.w = w, .layout = kw->layout ? kw->layout : w->data, .x = x,
+    bb_gemm_args a = {.w = w, .layout = bb_kernel_weights_stream(kw), .x = x,
                       .x_stride = x_stride, .y = y, .y_stride = m, .n = n, .act = act};
     bb_gemm_exec(pool, k, &a);
     bb_gemm_args ra = {.w = w, .layout = w->data, .x = x, .x_stride = x_stride, .y = yref,

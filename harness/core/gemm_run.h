@@ -53,6 +53,14 @@ int bb_kernel_weights_clone(bb_kernel_weights *dst, const bb_kernel_weights *src
                             bb_arena *ar);
 void bb_kernel_weights_free(bb_kernel_weights *kw);
 uint64_t bb_kernel_weights_bytes(const bb_kernel *k, size_t m, size_t kk); /* incl. layout copy */
+/* The packed weights a call of kernel k reads from kw (bb_gemm_args.layout): its layout when
+ * it has one, else the canonical data.  Inline: it is read inside timed calls. */
+static inline const void *bb_kernel_weights_stream(const bb_kernel_weights *kw)
+{
+    return kw->layout ? kw->layout : kw->w.data;
+}
+/* Their bytes (the scales, kw->w.scales, are read besides). */
+size_t bb_kernel_weights_stream_bytes(const bb_kernel_weights *kw, const bb_kernel *k);
 
 /* Result of checking a kernel against the scalar reference of its format. */
 typedef struct bb_check {

@@ -672,14 +672,14 @@ static void sample(bb_pool *pool, model_set *ms, group *g, const bb_step_geom *g
         bb_step_layer layer = {.k_cache = ms->kv ? (uint16_t *)kv_slot(ms, slot, 0) + off : NULL,
                                .v_cache = ms->kv ? (uint16_t *)kv_slot(ms, slot, 1) + off : NULL};
         for (int p = 0; p < BB_PROJ_COUNT; p++)
-            layer.proj[p] = (bb_step_mat){&L[p].w, L[p].layout ? L[p].layout : L[p].w.data};
+            layer.proj[p] = (bb_step_mat){&L[p].w, bb_kernel_weights_stream(&L[p])};
         bb_step_layer_run(pool, geo, &ms->bufs, &layer, sp);
     }
     uint64_t t1 = bb_now_ns();
     bb_step_split head_split = {0};
     if (g->lm_head) {
         const mat *hm = &ms->heads[ms->head_next++ % ms->head_copies];
-        bb_step_mat h = {&hm->w, hm->layout ? hm->layout : hm->w.data};
+        bb_step_mat h = {&hm->w, bb_kernel_weights_stream(hm)};
         bb_step_head_run(pool, geo, &ms->bufs, &h, &head_split);
     }
     uint64_t t2 = bb_now_ns();
@@ -1120,7 +1120,7 @@ static double warm_estimate_s(model_set *ms, const group *g, size_t n, unsigned 
     const bb_kernel_weights *cw = &g->check[g->shape_of[p]];
     bb_step_bufs *b = &ms->bufs;
     bool from_ffn = g->proj[p].k == g->model->ffn, to_ffn = g->proj[p].m == g->model->ffn;
-    bb_gemm_args a = {.w = &cw->w, .layout = cw->layout ? cw->layout : cw->w.data,
+    bb_gemm_args a = {.w = &cw->w, .layout = bb_kernel_weights_stream(cw),
                       .x = from_ffn ? b->gate : b->o, .x_stride = from_ffn ? b->fs : b->hs,
                       .y = to_ffn ? b->up : b->q, .y_stride = to_ffn ? b->fs : b->hs, .n = n, .act = b->act};
     double best = INFINITY;

@@ -126,7 +126,7 @@ static inline void ts_rescale(const bb_gemm_args *a, size_t r0, size_t r1)
  * its R * row_bytes in R interleaved sub-streams, which the hardware prefetchers alone follow
  * too late at one thread.  So a kernel consuming R * 64 bytes of the group prefetches the
  * next R lines of a region ahead of the group, in address order: while a group runs, a later
- * one streams in (how far ahead: ts_token_passes).  Prefetching past
+ * one streams in (how far ahead: ts_prefetch_from).  Prefetching past
  * the end of the matrix is harmless. */
 static inline void ts_prefetch(const uint8_t *p, int lines)
 {

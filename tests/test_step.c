@@ -89,17 +89,22 @@ static double run_model(bb_pool *pool, const bb_model *m, const bb_kernel *k, co
     double x0 = rms(b.x, m->hidden);
     assert_true(x0 > 0.5 && x0 < 2);
     bb_step_split t = {0};
+    /* every matrix with its stream's bytes, so the step prefetches the next one as it goes
+     * (the same layer's Q after each down projection, the head after the last) */
+    bb_step_mat head = {&lw->head.w, bb_kernel_weights_stream(&lw->head),
+                        bb_kernel_weights_stream_bytes(&lw->head, hk)};
     for (unsigned l = 0; l < m->layers; l++) {
         bb_step_fill_cache(kc, cache, l);
         bb_step_fill_cache(vc, cache, 1000 + l);
         bb_step_layer layer = {.k_cache = kc, .v_cache = vc};
         for (int p = 0; p < BB_PROJ_COUNT; p++)
-            layer.proj[p] = (bb_step_mat){&lw->proj[p].w, lw->proj[p].layout ? lw->proj[p].layout : lw->proj[p].w.data};
+            layer.proj[p] = (bb_step_mat){&lw->proj[p].w, bb_kernel_weights_stream(&lw->proj[p]),
+                                          bb_kernel_weights_stream_bytes(&lw->proj[p], k)};
+        layer.next_q = l + 1 < m->layers ? &layer.proj[BB_PROJ_Q] : &head;
         bb_step_layer_run(pool, &g, &b, &layer, &t);
         if (!bb_step_finite(b.x, n_seq * n_tok, m->hidden, b.hs))
             fail_msg("%s: non-finite activations after layer %u", k->name, l);
     }
-    bb_step_mat head = {&lw->head.w, lw->head.layout ? lw->head.layout : lw->head.w.data};
     bb_step_head_run(pool, &g, &b, &head, &t);
     if (!bb_step_finite(b.logits, n_seq * n_tok, m->vocab, b.vocab))
         fail_msg("%s: non-finite logits", k->name);
@@ -137,6 +142,53 @@ static void test_step_finite_every_format_700m(void **state)
         free_weights(&lw);
     }
     bb_pool_destroy(pool);
+}
+
+/* Prefetching the next call's stream (bb_gemm_exec_next, on in this program: see main) changes
+ * no output bit and no byte of the stream, at 1 and 2 threads, for a next stream shorter than
+ * the prefetch window and one longer. */
+static void test_gemm_exec_next_same_outputs(void **state)
+{
+    (void)state;
+    const size_t m = 96, kk = 512;
+    const bb_kernel *k = bb_kernel_find_best("tern2");
+    assert_non_null(k);
+    float *w = malloc(m * kk * sizeof *w), *x = bb_alloc(kk * sizeof *x);
+    float *y0 = bb_alloc(m * sizeof *y0), *y1 = bb_alloc(m * sizeof *y1);
+    assert_non_null(w);
+    bb_rng_fill(w, m * kk, 0.05f, 3);
+    bb_rng_fill(x, kk, 1.0f, 4);
+    bb_kernel_weights kw;
+    assert_int_equal(bb_kernel_weights_make(&kw, k, w, m, kk), 0);
+    void *act = bb_alloc(k->act_bytes ? k->act_bytes(kk, 1) : 64);
+    size_t big = 3 * BB_PREFETCH_NEXT_BYTES;
+    uint8_t *next = bb_alloc(big);
+    assert_non_null(next);
+    memset(next, 0x5a, big);
+    for (int threads = 1; threads <= 2; threads++) {
+        bb_pool *pool = bb_pool_create(threads, err, sizeof err);
+        assert_non_null(pool);
+        bb_gemm_args a = {.w = &kw.w, .layout = bb_kernel_weights_stream(&kw), .x = x, .x_stride = kk,
+                          .y = y0, .y_stride = m, .n = 1, .act = act};
+        bb_gemm_exec(pool, k, &a);
+        a.y = y1;
+        bb_gemm_exec_next(pool, k, &a, next, 1000);
+        assert_memory_equal(y0, y1, m * sizeof *y0);
+        memset(y1, 0, m * sizeof *y1);
+        bb_gemm_exec_next(pool, k, &a, next, big);
+        assert_memory_equal(y0, y1, m * sizeof *y0);
+        bb_pool_destroy(pool);
+    }
+    for (size_t i = 0; i < big; i++)
+        if (next[i] != 0x5a)
+            fail_msg("the prefetched stream changed at byte %zu", i);
+    bb_kernel_weights_free(&kw);
+    free(w);
+    bb_free(x);
+    bb_free(y0);
+    bb_free(y1);
+    bb_free(act);
+    bb_free(next);
 }
 
 /* The issue's figure: a 70B step at batch 176 and 512 tokens of context reads about 29 GB
@@ -372,6 +424,9 @@ static void test_old_schema_rows(void **state)
 
 int main(void)
 {
+    /* the next-projection prefetch is off by default; on here, so every step below runs it
+     * (read once per process, before the first call) */
+    setenv("BITBENCH_PREFETCH_NEXT", "1", 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kv_cache_arithmetic),
         cmocka_unit_test(test_paired_speedup_known_data),
@@ -379,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_old_schema_rows),
         cmocka_unit_test(test_sweep_rows_interleaved),
         cmocka_unit_test(test_step_finite_every_format_700m),
+        cmocka_unit_test(test_gemm_exec_next_same_outputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

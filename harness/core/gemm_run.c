@@ -21,6 +21,9 @@ typedef struct exec_ctx {
     size_t chunk;
     bool dynamic;      /* chunks taken from `next` by whichever thread is free (prefill) */
     atomic_size_t next;
+    const uint8_t *pf_next; /* bb_gemm_exec_next's stream, or NULL */
+    size_t pf_next_bytes;
+    atomic_int finished;    /* threads done with their rows */
     int repeat;        /* whole passes over the rows: 1, more under an injected slowdown */
     size_t extra_rows; /* then this many rows of each chunk once more (injected slowdown) */
 } exec_ctx;
@@ -45,14 +48,27 @@ static void exec_chunk(const exec_ctx *c, size_t r0, size_t r1)
                                                   would still be in L1: cheaper than average) */
 }
 
+/* Thread tid's first BB_PREFETCH_NEXT_BYTES of the next call's stream, into L2 (locality 2:
+ * prefetcht1 on x86, PRFM PLDL2KEEP on AArch64), line by line. */
+static void prefetch_next(const exec_ctx *c, int tid, int nt)
+{
+    size_t share = c->pf_next_bytes / (size_t)nt;
+    size_t n = share < BB_PREFETCH_NEXT_BYTES ? share : BB_PREFETCH_NEXT_BYTES;
+    const uint8_t *p = c->pf_next + (size_t)tid * share;
+    for (size_t off = 0; off < n; off += 64)
+        __builtin_prefetch(p + off, 0, 2);
+}
+
 static void exec_rows(void *p, int tid, int nt)
 {
-    (void)nt;
     exec_ctx *c = p;
     size_t m = c->a->w->m;
     if (!c->dynamic) {
         size_t r0 = (size_t)tid * c->chunk, r1 = r0 + c->chunk > m ? m : r0 + c->chunk;
         exec_chunk(c, r0, r1);
+        /* only a thread that is not the last to finish: the last one would delay the join */
+        if (c->pf_next && atomic_fetch_add_explicit(&c->finished, 1, memory_order_relaxed) < nt - 1)
+            prefetch_next(c, tid, nt);
         return;
     }
     for (size_t r0; (r0 = atomic_fetch_add_explicit(&c->next, c->chunk, memory_order_relaxed)) < m;)
@@ -126,10 +142,30 @@ static void plan_injection(exec_ctx *c, double factor, size_t rows_per_chunk, si
     c->extra_rows = pay;
 }
 
+static int prefetch_next_enabled(void)
+{
+    static int enabled = -1; /* read once: this runs inside timed regions */
+    if (enabled < 0) {
+        const char *e = getenv("BITBENCH_PREFETCH_NEXT");
+        enabled = e && strcmp(e, "1") == 0;
+    }
+    return enabled;
+}
+
 void bb_gemm_exec(bb_pool *pool, const bb_kernel *k, const bb_gemm_args *a)
+{
+    bb_gemm_exec_next(pool, k, a, NULL, 0);
+}
+
+void bb_gemm_exec_next(bb_pool *pool, const bb_kernel *k, const bb_gemm_args *a, const void *next,
+                       size_t next_bytes)
 {
     int threads = bb_pool_threads(pool);
     exec_ctx c = {.k = k, .a = a, .repeat = 1};
+    if (next && next_bytes && prefetch_next_enabled()) {
+        c.pf_next = next;
+        c.pf_next_bytes = next_bytes;
+    }
     double factor = injected_factor(k);
     if (k->prepare_act) {
         if (a->n >= 2 * (size_t)threads)
@@ -142,7 +178,11 @@ void bb_gemm_exec(bb_pool *pool, const bb_kernel *k, const bb_gemm_args *a)
     size_t rb = k->row_block ? k->row_block : 1;
     size_t unit = 16 / gcd(16, rb) * rb;
     /* Decode streams the weights: one contiguous range per thread keeps each core's
-     * prefetcher on one stream.  Prefill (N >= 32) is compute-bound, and on a shared VM one
+     * prefetcher on one stream.  Measured against ggml's way (threads taking 64-row chunks
+     * from a shared counter), alternating processes, 5 rounds, 2 threads, cold, Zen 5 VM
+     * (2026-12-06): 64-row chunks took 1.02-1.11x the time of one range per thread for fp16
+     * and int8 and 1.09-1.54x for the ternary kernels (tern1.6-avx512-madd 4096x4096:
+     * 137 vs 91 us), 16-row chunks 1.08-2.75x.  Prefill (N >= 32) is compute-bound, and on a shared VM one
      * core can be slower for a while: a fixed half each made 2 threads wait for the slower
      * core (fp16 N=128 4096x4096: 26.4-44.4 ms vs ggml's dynamic chunks 21.4-42.5 ms), so
      * there the threads take PREFILL_CHUNKS chunks per thread from a shared counter. */
@@ -151,6 +191,7 @@ void bb_gemm_exec(bb_pool *pool, const bb_kernel *k, const bb_gemm_args *a)
     size_t per = (a->w->m + parts - 1) / parts;
     c.chunk = bb_round_up(per, unit);
     atomic_init(&c.next, 0);
+    atomic_init(&c.finished, 0);
     if (factor != 1.0)
         plan_injection(&c, factor, c.chunk < a->w->m ? c.chunk : a->w->m, rb);
     bb_pool_run(pool, exec_rows, &c);

@@ -22,6 +22,20 @@
  * detection.  Cold weights: the repeated rows were read earlier in the call and may come from
  * cache, so the slowdown can be below FACTOR; scripts/bench-inject.sh measures how close it gets. */
 void bb_gemm_exec(bb_pool *pool, const bb_kernel *k, const bb_gemm_args *a);
+/* The same, and with env BITBENCH_PREFETCH_NEXT=1 (off by default), in decode (N < 32: one
+ * contiguous row range per thread) each thread that finishes its rows before the last one
+ * prefetches into L2 the first BB_PREFETCH_NEXT_BYTES of its share of `next` (next_bytes
+ * bytes: the stream the next call reads, e.g. a decoder step's next projection; share t of T
+ * = bytes [t/T, (t+1)/T), as the next call's rows split) instead of waiting idle at the join.
+ * Off by default because it bought nothing here.  Measured in the 7B decode step (bitbench
+ * sweep, 2 threads, cold, fp16 / tern2 madd and add-only / tern1.6 madd, 5 rounds of
+ * alternating processes, Zen 5 VM, 2026-12-06): every thread prefetching 64 KiB made the step
+ * 1.09-1.14x slower (paired medians; the last thread's prefetches delay the join and take
+ * bandwidth from the projection still streaming); only the threads that finish early:
+ * 0.95-1.03x, intervals spanning 1.  next NULL: bb_gemm_exec. */
+enum { BB_PREFETCH_NEXT_BYTES = 64 * 1024 };
+void bb_gemm_exec_next(bb_pool *pool, const bb_kernel *k, const bb_gemm_args *a, const void *next,
+                       size_t next_bytes);
 /* Splits "IMPL[:FACTOR]" (FACTOR in [1, 16], default 2).  0, or -1 when malformed. */
 int bb_inject_slowdown_parse(const char *s, char *impl, size_t len, double *factor);
 /* 0, or -1 with a one-line reason when BITBENCH_INJECT_SLOWDOWN is set but malformed. */

@@ -143,12 +143,17 @@ int bb_step_validate(const bb_step_geom *g, const bb_step_bufs *b, char *err, si
 
 /* ------------------------------------------------------------------ parallel pieces */
 
+/* y = W x through k; `next` (NULL: none) is the matrix the step reads after this one: its
+ * first bytes are prefetched as the threads finish (bb_gemm_exec_next). */
 static void gemm(bb_pool *pool, const bb_kernel *k, const bb_step_mat *w, const float *x, size_t xs, float *y,
-                 size_t ys, size_t n, void *act)
+                 size_t ys, size_t n, void *act, const bb_step_mat *next)
 {
     bb_gemm_args a = {.w = w->w, .layout = w->layout ? w->layout : w->w->data, .x = x, .x_stride = xs, .y = y,
                       .y_stride = ys, .n = n, .act = act};
-    bb_gemm_exec(pool, k, &a);
+    if (next && next->layout && next->bytes)
+        bb_gemm_exec_next(pool, k, &a, next->layout, next->bytes);
+    else
+        bb_gemm_exec(pool, k, &a);
 }
 
 typedef enum { OP_NORM, OP_ROPE_STORE, OP_ADD, OP_SILU } row_op;
@@ -269,13 +274,13 @@ static void matmul_only_layer(bb_pool *pool, const bb_step_geom *g, bb_step_bufs
     const bb_kernel *k = g->kn;
     size_t n = g->n_seq * g->n_tok;
     uint64_t t0 = bb_now_ns();
-    gemm(pool, k, &l->proj[BB_PROJ_Q], b->x, b->hs, b->q, b->hs, n, b->act);
-    gemm(pool, k, &l->proj[BB_PROJ_K], b->x, b->hs, b->k, b->kvs, n, b->act);
-    gemm(pool, k, &l->proj[BB_PROJ_V], b->x, b->hs, b->v, b->kvs, n, b->act);
-    gemm(pool, k, &l->proj[BB_PROJ_O], b->q, b->hs, b->o, b->hs, n, b->act);
-    gemm(pool, k, &l->proj[BB_PROJ_GATE], b->o, b->hs, b->gate, b->fs, n, b->act);
-    gemm(pool, k, &l->proj[BB_PROJ_UP], b->o, b->hs, b->up, b->fs, n, b->act);
-    gemm(pool, k, &l->proj[BB_PROJ_DOWN], b->gate, b->fs, b->xn, b->hs, n, b->act);
+    gemm(pool, k, &l->proj[BB_PROJ_Q], b->x, b->hs, b->q, b->hs, n, b->act, &l->proj[BB_PROJ_K]);
+    gemm(pool, k, &l->proj[BB_PROJ_K], b->x, b->hs, b->k, b->kvs, n, b->act, &l->proj[BB_PROJ_V]);
+    gemm(pool, k, &l->proj[BB_PROJ_V], b->x, b->hs, b->v, b->kvs, n, b->act, &l->proj[BB_PROJ_O]);
+    gemm(pool, k, &l->proj[BB_PROJ_O], b->q, b->hs, b->o, b->hs, n, b->act, &l->proj[BB_PROJ_GATE]);
+    gemm(pool, k, &l->proj[BB_PROJ_GATE], b->o, b->hs, b->gate, b->fs, n, b->act, &l->proj[BB_PROJ_UP]);
+    gemm(pool, k, &l->proj[BB_PROJ_UP], b->o, b->hs, b->up, b->fs, n, b->act, &l->proj[BB_PROJ_DOWN]);
+    gemm(pool, k, &l->proj[BB_PROJ_DOWN], b->gate, b->fs, b->xn, b->hs, n, b->act, l->next_q);
     t->linear_ns += lap(&t0);
     float *s = b->x;
     b->x = b->xn;
@@ -298,9 +303,9 @@ void bb_step_layer_run(bb_pool *pool, const bb_step_geom *g, bb_step_bufs *b, co
                      .cols = m->hidden, .rows = n};
     run_rows(pool, &norm);
     t->other_ns += lap(&t0);
-    gemm(pool, k, &l->proj[BB_PROJ_Q], b->xn, b->hs, b->q, b->hs, n, b->act);
-    gemm(pool, k, &l->proj[BB_PROJ_K], b->xn, b->hs, b->k, b->kvs, n, b->act);
-    gemm(pool, k, &l->proj[BB_PROJ_V], b->xn, b->hs, b->v, b->kvs, n, b->act);
+    gemm(pool, k, &l->proj[BB_PROJ_Q], b->xn, b->hs, b->q, b->hs, n, b->act, &l->proj[BB_PROJ_K]);
+    gemm(pool, k, &l->proj[BB_PROJ_K], b->xn, b->hs, b->k, b->kvs, n, b->act, &l->proj[BB_PROJ_V]);
+    gemm(pool, k, &l->proj[BB_PROJ_V], b->xn, b->hs, b->v, b->kvs, n, b->act, &l->proj[BB_PROJ_O]);
     t->linear_ns += lap(&t0);
     rows_job rope = {.op = OP_ROPE_STORE, .g = g, .b = b, .l = l, .rows = n};
     run_rows(pool, &rope);
@@ -311,21 +316,21 @@ void bb_step_layer_run(bb_pool *pool, const bb_step_geom *g, bb_step_bufs *b, co
     else
         attn_worker(&aj, 0, 1);
     t->attention_ns += lap(&t0);
-    gemm(pool, k, &l->proj[BB_PROJ_O], b->att, b->hs, b->o, b->hs, n, b->act);
+    gemm(pool, k, &l->proj[BB_PROJ_O], b->att, b->hs, b->o, b->hs, n, b->act, &l->proj[BB_PROJ_GATE]);
     t->linear_ns += lap(&t0);
     rows_job add = {.op = OP_ADD, .g = g, .b = b, .dst = b->x, .src = b->o, .stride = b->hs, .cols = m->hidden,
                     .rows = n};
     run_rows(pool, &add);
     run_rows(pool, &norm);
     t->other_ns += lap(&t0);
-    gemm(pool, k, &l->proj[BB_PROJ_GATE], b->xn, b->hs, b->gate, b->fs, n, b->act);
-    gemm(pool, k, &l->proj[BB_PROJ_UP], b->xn, b->hs, b->up, b->fs, n, b->act);
+    gemm(pool, k, &l->proj[BB_PROJ_GATE], b->xn, b->hs, b->gate, b->fs, n, b->act, &l->proj[BB_PROJ_UP]);
+    gemm(pool, k, &l->proj[BB_PROJ_UP], b->xn, b->hs, b->up, b->fs, n, b->act, &l->proj[BB_PROJ_DOWN]);
     t->linear_ns += lap(&t0);
     rows_job silu = {.op = OP_SILU, .g = g, .b = b, .dst = b->gate, .src = b->up, .stride = b->fs,
                      .cols = m->ffn, .rows = n};
     run_rows(pool, &silu);
     t->other_ns += lap(&t0);
-    gemm(pool, k, &l->proj[BB_PROJ_DOWN], b->gate, b->fs, b->o, b->hs, n, b->act);
+    gemm(pool, k, &l->proj[BB_PROJ_DOWN], b->gate, b->fs, b->o, b->hs, n, b->act, l->next_q);
     t->linear_ns += lap(&t0);
     run_rows(pool, &add);
     t->other_ns += lap(&t0);
@@ -344,6 +349,6 @@ void bb_step_head_run(bb_pool *pool, const bb_step_geom *g, bb_step_bufs *b, con
         in = b->xn;
         t->other_ns += lap(&t0);
     }
-    gemm(pool, g->head_kn, head, in, b->hs, b->logits, b->vocab, n, b->act);
+    gemm(pool, g->head_kn, head, in, b->hs, b->logits, b->vocab, n, b->act, NULL);
     t->linear_ns += lap(&t0);
 }

@@ -38,6 +38,9 @@
 typedef struct bb_step_mat {
     const bb_weights *w;
     const void *layout; /* the kernel's layout, or w->data */
+    size_t bytes;       /* of layout (bb_kernel_weights_stream_bytes); 0: unknown.  While a
+                           projection finishes, the first bytes of the next are prefetched
+                           (bb_gemm_exec_next) */
 } bb_step_mat;
 
 /* One layer's weights and its KV cache slice: n_seq x cap positions x kv_dim fp16 each
@@ -45,6 +48,8 @@ typedef struct bb_step_mat {
 typedef struct bb_step_layer {
     bb_step_mat proj[BB_PROJ_COUNT];
     uint16_t *k_cache, *v_cache;
+    const bb_step_mat *next_q; /* what the step reads after this layer's down projection (the
+                                  next layer's Q, or the head), prefetched; NULL: nothing */
 } bb_step_layer;
 
 typedef struct bb_step_geom {

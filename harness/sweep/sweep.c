@@ -665,23 +665,34 @@ static void sample(bb_pool *pool, model_set *ms, group *g, const bb_step_geom *g
     ms->kv_next++;
     bb_step_fill_x(&ms->bufs, geo->n_seq * geo->n_tok, ms->model->hidden, seed);
     memset(sp, 0, sizeof *sp);
+    const mat *hm = g->lm_head ? &ms->heads[ms->head_next++ % ms->head_copies] : NULL;
+    bb_step_mat h = {0};
+    if (hm)
+        h = (bb_step_mat){&hm->w, bb_kernel_weights_stream(hm), bb_kernel_weights_stream_bytes(hm, g->head_kn)};
+    size_t bytes[BB_PROJ_COUNT]; /* the same in every layer and copy: outside the clock */
+    for (int p = 0; p < BB_PROJ_COUNT; p++)
+        bytes[p] = bb_kernel_weights_stream_bytes(&base[p], g->kn);
+    bb_step_mat next_q = {0};
     uint64_t t0 = bb_now_ns();
     for (unsigned l = 0; l < layers; l++) {
         const mat *L = base + (size_t)l * BB_PROJ_COUNT;
         size_t slot = (size_t)kc * g->rot.layers_per_sample + l;
         bb_step_layer layer = {.k_cache = ms->kv ? (uint16_t *)kv_slot(ms, slot, 0) + off : NULL,
-                               .v_cache = ms->kv ? (uint16_t *)kv_slot(ms, slot, 1) + off : NULL};
+                               .v_cache = ms->kv ? (uint16_t *)kv_slot(ms, slot, 1) + off : NULL,
+                               .next_q = hm ? &h : NULL};
         for (int p = 0; p < BB_PROJ_COUNT; p++)
-            layer.proj[p] = (bb_step_mat){&L[p].w, bb_kernel_weights_stream(&L[p])};
+            layer.proj[p] = (bb_step_mat){&L[p].w, bb_kernel_weights_stream(&L[p]), bytes[p]};
+        if (l + 1 < layers) {
+            const mat *q = &L[BB_PROJ_COUNT + BB_PROJ_Q];
+            next_q = (bb_step_mat){&q->w, bb_kernel_weights_stream(q), bytes[BB_PROJ_Q]};
+            layer.next_q = &next_q;
+        }
         bb_step_layer_run(pool, geo, &ms->bufs, &layer, sp);
     }
     uint64_t t1 = bb_now_ns();
     bb_step_split head_split = {0};
-    if (g->lm_head) {
-        const mat *hm = &ms->heads[ms->head_next++ % ms->head_copies];
-        bb_step_mat h = {&hm->w, bb_kernel_weights_stream(hm)};
+    if (hm)
         bb_step_head_run(pool, geo, &ms->bufs, &h, &head_split);
-    }
     uint64_t t2 = bb_now_ns();
     *layers_ns = (double)(t1 - t0);
     *head_ns = (double)(t2 - t1);

@@ -43,8 +43,11 @@ int main(int argc, char **argv)
         return BB_EXIT_OK;
     }
     for (int i = 0; i < N_SUB; i++)
-        if (!strcmp(argv[1], subcommands[i].name))
+        if (!strcmp(argv[1], subcommands[i].name)) {
+            if (bb_cli_check_env_switches(argv[1]))
+                return BB_EXIT_USAGE;
             return subcommands[i].run(argc - 1, argv + 1);
+        }
     fprintf(stderr, "bitbench: unknown command '%s'; expected one of: list, info, gemm, sweep, report, "
                     "compare, history, paired, tune\n", argv[1]);
     return BB_EXIT_USAGE;

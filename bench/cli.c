@@ -177,3 +177,14 @@ int bb_cli_load_plugin(const char *cmd, const char *spec)
         return bb_cli_error(cmd, "--plugin: %s", err);
     return 0;
 }
+
+int bb_cli_check_env_switches(const char *cmd)
+{
+    static const char *const names[] = {"BITBENCH_HUGEPAGES", "BITBENCH_PREFETCH_NEXT"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *v = getenv(names[i]);
+        if (v && strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
+            return bb_cli_error(cmd, "%s '%s': expected 0 or 1", names[i], v);
+    }
+    return 0;
+}

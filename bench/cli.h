@@ -29,6 +29,9 @@ uint64_t bb_mem_available(void);
 const char *bb_human_bytes(double bytes, char *buf, size_t len);
 /* Applies --isa (or validates BITBENCH_ISA when s is NULL).  0 ok, BB_EXIT_USAGE on a bad value. */
 int bb_cli_apply_isa(const char *cmd, const char *s);
+/* The on/off environment switches (BITBENCH_HUGEPAGES, BITBENCH_PREFETCH_NEXT): each, when
+ * set, is 0 or 1.  0 ok, or BB_EXIT_USAGE after the one-line error naming the variable. */
+int bb_cli_check_env_switches(const char *cmd);
 /* Default thread count: every core this process may use. */
 int bb_cli_default_threads(void);
 /* --threads t above bb_cli_default_threads() is refused (pinned threads would share cores

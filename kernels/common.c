@@ -15,6 +15,16 @@
  * a million page faults, seconds in a VM, and the TLB misses would tax the timed loop. */
 enum { HUGE_PAGE = 2u << 20 };
 
+int bb_page_advice(void)
+{
+    static int advice = -1; /* read once (benign race: every thread computes the same) */
+    if (advice < 0) {
+        const char *e = getenv("BITBENCH_HUGEPAGES");
+        advice = e && strcmp(e, "0") == 0 ? MADV_NOHUGEPAGE : MADV_HUGEPAGE;
+    }
+    return advice;
+}
+
 void *bb_alloc(size_t bytes)
 {
     void *p = NULL;
@@ -22,10 +32,8 @@ void *bb_alloc(size_t bytes)
     size_t rounded = bb_round_up(bytes ? bytes : 1, align);
     if (posix_memalign(&p, align, rounded) != 0)
         return NULL;
-#ifdef MADV_HUGEPAGE
     if (align == HUGE_PAGE)
-        madvise(p, rounded, MADV_HUGEPAGE); /* a hint: failure only costs speed */
-#endif
+        madvise(p, rounded, bb_page_advice()); /* a hint: failure only costs speed */
     memset(p, 0, rounded);
     return p;
 }

@@ -315,6 +315,9 @@ void bb_kernel_gemm(const bb_kernel *k, const bb_gemm_args *a);
 
 /* ------------------------------------------------------------------ aligned memory */
 void *bb_alloc(size_t bytes); /* BB_ALIGN-aligned, zeroed; NULL on failure */
+/* The page-size hint for large buffers (bb_alloc's and the weight arena's): MADV_HUGEPAGE,
+ * or MADV_NOHUGEPAGE when env BITBENCH_HUGEPAGES=0 (what huge pages buy, measured by A/B). */
+int bb_page_advice(void);
 void bb_free(void *p);
 
 #endif

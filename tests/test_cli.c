@@ -40,6 +40,8 @@ static void test_bad_input_exits_2_with_one_line(void **state)
         {NULL, "gemm --kernel fp16 --m 1048576 --k 1048576", "available"},
         {NULL, "gemm --kernel fp16 --m 8 --k 8 --isa sse9", "--isa 'sse9'"},
         {"BITBENCH_ISA=mmx", "gemm --kernel fp16 --m 8 --k 8", "BITBENCH_ISA 'mmx'"},
+        {"BITBENCH_HUGEPAGES=no", "gemm --kernel fp16 --m 8 --k 8", "BITBENCH_HUGEPAGES 'no': expected 0 or 1"},
+        {"BITBENCH_PREFETCH_NEXT=2", "list", "BITBENCH_PREFETCH_NEXT '2'"},
         {NULL, "gemm --kernel fp16 --m 8 --k 8 --threads 0", "--threads '0'"},
         {NULL, "gemm --kernel fp16 --m 8 --k 8 --json --out /nonexistent-dir/x.json", "/nonexistent-dir/x.json"},
         {NULL, "list --bogus", "--bogus"},

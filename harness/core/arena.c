@@ -19,9 +19,7 @@ static void *map_chunk(size_t size)
         munmap(m, (size_t)(p - m));
     if (p + size < m + span)
         munmap(p + size, (size_t)(m + span - (p + size)));
-#ifdef MADV_HUGEPAGE
-    madvise(p, size, MADV_HUGEPAGE); /* a hint, as in bb_alloc */
-#endif
+    madvise(p, size, bb_page_advice()); /* a hint, as in bb_alloc */
     return p;
 }
 

@@ -6,7 +6,8 @@
  *
  * The measurement is `bitbench gemm`'s, called in-process with --impl listing a format's
  * implementations: checked against the reference, interleaved (A B C A B C ...), cold
- * weights rotated through > 4x LLC.  No timing loop of its own.  Because the samples of
+ * weights rotated through > 4x LLC, in PLACEMENTS runs whose rounds are pooled (below).  No
+ * timing loop of its own.  Because the samples of
  * one round are taken side by side, the ratio of a rival to the priority pick is judged
  * per round (paired); a rival replaces the priority pick only when it is clearly faster
  * (harness/tune/tune.h, BB_TUNE_MARGIN), so that a table taken on a loaded machine keeps the
@@ -32,6 +33,14 @@
 
 #define CMD "tune"
 enum { MAX_SHAPES = 32, MAX_LIST = 16 };
+/* A case is timed in PLACEMENTS separate gemm runs, each allocating every implementation's
+ * weight copies anew, with the implementations' order (and so their allocation order)
+ * rotated by one from run to run; the rounds of all runs are pooled.  Where a copy's pages
+ * land moved a kernel's speed by up to 1.5x on the Zen 5 VM (results/measurements/
+ * placements-20261206-vm), and with one run a tuning record took that for the kernel's speed:
+ * at 11008x4096, 2 threads, one run put tern2-avx2-lut ahead of tern2-avx512-addonly
+ * (388 vs 393 us) that a later process timed at 386 vs 240 us. */
+enum { PLACEMENTS = 3 };
 
 /* The paper's projection shapes, 700M to 70B (M x K, one per shape class).  The default
  * leaves out the 70B MLP's two (28672x8192, 8192x28672): each needs ~1 GB of fp32 weights
@@ -260,6 +269,70 @@ static int run_gemm(const char *impls, size_t m, size_t k, uint64_t n, uint64_t 
     return rc;
 }
 
+/* Appends run `add` (n_add rows) to the pooled rows: per implementation, the first n rounds
+ * of this run, n the fewest rounds any implementation of the run has, so that sample i of
+ * every implementation still comes from the same round.  A row that failed in any run is
+ * failed in the pool. */
+static void pool_runs(measured *pool, size_t *n_pool, measured *add, size_t n_add)
+{
+    size_t n = SIZE_MAX;
+    for (size_t i = 0; i < n_add; i++)
+        if (add[i].passed && add[i].n < n)
+            n = add[i].n;
+    for (size_t i = 0; i < n_add; i++) {
+        measured *p = NULL;
+        for (size_t j = 0; j < *n_pool && !p; j++)
+            if (!strcmp(pool[j].impl, add[i].impl))
+                p = &pool[j];
+        if (!p && *n_pool < MAX_LIST) {
+            p = &pool[(*n_pool)++];
+            memset(p, 0, sizeof *p);
+            memcpy(p->impl, add[i].impl, sizeof p->impl);
+            p->passed = true;
+        }
+        if (p && add[i].passed && p->passed) {
+            double *grown = realloc(p->samples, (p->n + n) * sizeof *grown);
+            if (grown) {
+                memcpy(grown + p->n, add[i].samples, n * sizeof *grown);
+                p->samples = grown;
+                p->n += n;
+            }
+        } else if (p) {
+            p->passed = false;
+        }
+        free(add[i].samples);
+        add[i].samples = NULL;
+    }
+}
+
+/* The pooled rows' medians (0 rounds: failed). */
+static void pool_medians(measured *pool, size_t n_pool)
+{
+    for (size_t i = 0; i < n_pool; i++) {
+        pool[i].passed = pool[i].passed && pool[i].n > 0;
+        if (pool[i].passed)
+            pool[i].median = bb_median_copy(pool[i].samples, pool[i].n);
+    }
+}
+
+/* impls (comma-separated) rotated left by r names, into out. */
+static void rotate_list(const char *impls, size_t r, char *out, size_t len)
+{
+    const char *names[MAX_LIST];
+    size_t lens[MAX_LIST], n = 0;
+    for (const char *p = impls; *p && n < MAX_LIST;) {
+        size_t l = strcspn(p, ",");
+        names[n] = p;
+        lens[n++] = l;
+        p += l + (p[l] == ',');
+    }
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        size_t j = (i + r) % n, o = strlen(out);
+        snprintf(out + o, len - o, "%s%.*s", i ? "," : "", (int)lens[j], names[j]);
+    }
+}
+
 static void utc_now(char *buf, size_t len)
 {
     time_t now = time(NULL);
@@ -340,14 +413,26 @@ static int tune_case(FILE *table, bb_tune_table *t, const char *path, bb_format_
         size_t l = strlen(impls);
         snprintf(impls + l, sizeof impls - l, "%s%s", l ? "," : "", kn->name);
     }
-    measured rows[MAX_LIST];
+    measured rows[MAX_LIST], run[MAX_LIST];
     size_t n_rows = 0;
     char why[300] = "";
-    /* >= ~30 rounds even for big shapes (gemm's own floor is 10, which makes the paired
-     * interval [min, max]): time for 30 calls streaming at 10 GB/s */
+    /* >= ~30 rounds even for big shapes (gemm's own floor is 10 a run, which makes the paired
+     * interval [min, max]): time for 30 calls streaming at 10 GB/s, over all placements */
     double min_time = 30.0 * (double)bb_weights_bytes(f, m, k) / 10e9;
     min_time = min_time > min_time_floor ? min_time : min_time_floor;
-    int rc = run_gemm(impls, m, k, n, threads, min_time, rows, &n_rows, why, sizeof why);
+    int rc = 0;
+    for (size_t p = 0; p < PLACEMENTS && rc != BB_EXIT_USAGE; p++) {
+        char order[1024];
+        size_t n_run = 0;
+        rotate_list(impls, p, order, sizeof order);
+        rc = run_gemm(order, m, k, n, threads, min_time / PLACEMENTS, run, &n_run, why, sizeof why);
+        if (rc != BB_EXIT_USAGE)
+            pool_runs(rows, &n_rows, run, n_run);
+        else
+            for (size_t i = 0; i < n_run; i++)
+                free(run[i].samples);
+    }
+    pool_medians(rows, n_rows);
     bb_tune_entry e;
     memset(&e, 0, sizeof e);
     snprintf(e.format, sizeof e.format, "%s", bb_formats[f].name);
@@ -359,6 +444,8 @@ static int tune_case(FILE *table, bb_tune_table *t, const char *path, bb_format_
     e.batch = bb_tune_batch_class(e.n);
     utc_now(e.time, sizeof e.time);
     if (rc == BB_EXIT_USAGE || n_rows == 0) {
+        for (size_t i = 0; i < n_rows; i++)
+            free(rows[i].samples);
         fprintf(table, "%-8s %-8s %5zux%-5zu %3u %6zu %-26s %-17s %s\n", e.format, e.shape_class, m, k, e.threads,
                 e.n, "-", "not measured", why[0] ? why : "gemm gave no rows");
         fflush(table);

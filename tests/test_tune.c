@@ -355,6 +355,15 @@ static void test_first_run_tunes(void **state)
     assert_int_equal(t.n, 2);
     assert_non_null(bb_tune_table_get(&t, "tern2", "m6k9", 1, BB_BATCH_DECODE));
     assert_non_null(bb_tune_table_get(&t, "int8", "m6k9", 1, BB_BATCH_DECODE));
+    /* every candidate timed in 3 placements (separate gemm runs of >= 10 rounds each), their
+     * rounds pooled */
+    for (size_t i = 0; i < t.n; i++) {
+        assert_true(t.entries[i].n_cand >= 1);
+        for (size_t c = 0; c < t.entries[i].n_cand; c++)
+            if (t.entries[i].cand[c].samples < 30)
+                fail_msg("%s %s: %zu pooled rounds, expected >= 3 runs x 10", t.entries[i].format,
+                         t.entries[i].cand[c].impl, t.entries[i].cand[c].samples);
+    }
     bb_tune_table_free(&t);
 
     /* covered now: nothing tuned */

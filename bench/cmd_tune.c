@@ -315,22 +315,12 @@ static void pool_medians(measured *pool, size_t n_pool)
     }
 }
 
-/* impls (comma-separated) rotated left by r names, into out. */
-static void rotate_list(const char *impls, size_t r, char *out, size_t len)
+/* names[0..n) joined by commas, starting at names[r] and wrapping around, into out. */
+static void join_rotated(const char *const *names, size_t n, size_t r, char *out, size_t len)
 {
-    const char *names[MAX_LIST];
-    size_t lens[MAX_LIST], n = 0;
-    for (const char *p = impls; *p && n < MAX_LIST;) {
-        size_t l = strcspn(p, ",");
-        names[n] = p;
-        lens[n++] = l;
-        p += l + (p[l] == ',');
-    }
     out[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        size_t j = (i + r) % n, o = strlen(out);
-        snprintf(out + o, len - o, "%s%.*s", i ? "," : "", (int)lens[j], names[j]);
-    }
+    for (size_t i = 0, o = 0; i < n && o < len; i++, o = strlen(out))
+        snprintf(out + o, len - o, "%s%s", i ? "," : "", names[(i + r) % n]);
 }
 
 static void utc_now(char *buf, size_t len)
@@ -404,14 +394,14 @@ static int tune_case(FILE *table, bb_tune_table *t, const char *path, bb_format_
                      uint64_t n, uint64_t threads, double min_time_floor, bool with_ref)
 {
     const bb_kernel *prio = bb_kernel_find_best(bb_formats[f].name);
-    char impls[1024] = "";
-    for (size_t i = 0; i < bb_kernel_count; i++) {
+    const char *impls[MAX_LIST];
+    size_t n_impls = 0;
+    for (size_t i = 0; i < bb_kernel_count && n_impls < MAX_LIST; i++) {
         const bb_kernel *kn = bb_kernels[i];
         bool ref = kn->isa == BB_ISA_SCALAR && !strcmp(kn->method, "ref");
         if (kn->format != f || !bb_kernel_runnable(kn) || (ref && !with_ref && kn != prio))
             continue;
-        size_t l = strlen(impls);
-        snprintf(impls + l, sizeof impls - l, "%s%s", l ? "," : "", kn->name);
+        impls[n_impls++] = kn->name;
     }
     measured rows[MAX_LIST], run[MAX_LIST];
     size_t n_rows = 0;
@@ -424,7 +414,7 @@ static int tune_case(FILE *table, bb_tune_table *t, const char *path, bb_format_
     for (size_t p = 0; p < PLACEMENTS && rc != BB_EXIT_USAGE; p++) {
         char order[1024];
         size_t n_run = 0;
-        rotate_list(impls, p, order, sizeof order);
+        join_rotated(impls, n_impls, p, order, sizeof order);
         rc = run_gemm(order, m, k, n, threads, min_time / PLACEMENTS, run, &n_run, why, sizeof why);
         if (rc != BB_EXIT_USAGE)
             pool_runs(rows, &n_rows, run, n_run);

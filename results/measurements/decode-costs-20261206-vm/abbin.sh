@@ -1,10 +1,12 @@
 #!/bin/bash
-OUT=${OUT:?}; mkdir -p $OUT
+# alternate two builds' processes: BASE (default build/bitbench) and VARIANT (another build's
+# bitbench); one jsonl per (shape, build, round), summarized by absum.py
+OUT=${OUT:?}; VARIANT=${VARIANT:?the other build, e.g. /tmp/rows2/build/bitbench}; mkdir -p $OUT
 export BITBENCH_AUTOTUNE=0
 for r in $(seq 1 ${ROUNDS:-5}); do
  for shape in ${SHAPES:-4096x4096}; do
   IFS=x read M K <<< $shape
-  for v in base:/work/main/build/bitbench rows2:/tmp/ab-rows2/build/bitbench; do
+  for v in base:${BASE:-build/bitbench} rows2:$VARIANT; do
    name=${v%%:*}; bin=${v#*:}
    $bin gemm --impl ${IMPLS:-tern2-avx512-madd,tern2-avx2-madd} --m $M --k $K --threads ${T:-2} --min-time ${MT:-0.3} --no-probe --json > $OUT/${shape}_${name}_r$r.jsonl 2>/dev/null
   done
